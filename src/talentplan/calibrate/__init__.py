@@ -1,0 +1,1 @@
+"""Calibration: panel estimators, their results, and the bridge to the allocation model."""

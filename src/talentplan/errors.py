@@ -1,0 +1,148 @@
+"""Named exceptions and warnings of talentplan, all in one place.
+
+Every message says what was expected and how to fix the input.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CalibrationError",
+    "CollinearityError",
+    "InfeasiblePlanError",
+    "InstanceError",
+    "InstanceValidationError",
+    "MissingValuesWarning",
+    "NoSolutionError",
+    "PanelDataError",
+    "SolverError",
+    "TalentPlanError",
+    "TalentPlanWarning",
+    "TooFewClustersError",
+    "UnbalancedPanelWarning",
+]
+
+
+class TalentPlanError(Exception):
+    """Base class of every error raised by talentplan."""
+
+
+class TalentPlanWarning(UserWarning):
+    """Base class of every warning issued by talentplan."""
+
+
+# --- planning instances -------------------------------------------------------------------
+
+
+class InstanceError(TalentPlanError, ValueError):
+    """A planning instance could not be read or is inconsistent.
+
+    Parameters
+    ----------
+    message
+        What is wrong and what was expected.
+    file, row, column, value
+        Where the problem is: the file (or sheet), the 1-based data row (the header is
+        row 0), the column and the offending value, when they are known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        value: object = None,
+    ) -> None:
+        self.file = file
+        self.row = row
+        self.column = column
+        self.value = value
+        self.message = message
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        where = []
+        if self.file is not None:
+            where.append(f"file {self.file}")
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column '{self.column}'")
+        prefix = ", ".join(where)
+        return f"{prefix}: {self.message}" if prefix else self.message
+
+
+class InstanceValidationError(InstanceError):
+    """Several problems found while validating an instance; ``errors`` lists them all."""
+
+    def __init__(self, errors: list[InstanceError]) -> None:
+        self.errors = list(errors)
+        first = self.errors[0]
+        more = len(self.errors) - 1
+        lines = [str(e) for e in self.errors[:20]]
+        if more >= 20:
+            lines.append(f"... and {more - 19} more")
+        message = f"{len(self.errors)} problem(s) in the instance:\n  " + "\n  ".join(lines)
+        TalentPlanError.__init__(self, message)
+        self.file, self.row, self.column, self.value = first.file, first.row, first.column, first.value
+        self.message = message
+
+    def _format(self) -> str:  # pragma: no cover - message is set directly
+        return self.message
+
+
+# --- solving ------------------------------------------------------------------------------
+
+
+class SolverError(TalentPlanError, RuntimeError):
+    """The solver failed in a way that is not a property of the instance."""
+
+
+class NoSolutionError(TalentPlanError, RuntimeError):
+    """The solver stopped without any feasible plan (for example at a time limit).
+
+    The message says what to try next: a longer time limit, a larger gap, or a
+    smaller instance.
+    """
+
+
+class InfeasiblePlanError(NoSolutionError):
+    """No plan satisfies every budget, quota, floor and pin together.
+
+    Attributes
+    ----------
+    explanation
+        The conflicting rules in planner terms, one per line.
+    """
+
+    def __init__(self, message: str, explanation: str) -> None:
+        super().__init__(f"{message}\n{explanation}")
+        self.explanation = explanation
+
+
+# --- calibration --------------------------------------------------------------------------
+
+
+class CalibrationError(TalentPlanError, ValueError):
+    """An estimator could not be set up or fitted."""
+
+
+class PanelDataError(CalibrationError):
+    """Panel data are malformed: duplicate (entity, time) pairs, non-numeric columns, ..."""
+
+
+class CollinearityError(CalibrationError):
+    """The design matrix is rank deficient; the message names the collinear columns."""
+
+
+class TooFewClustersError(CalibrationError):
+    """Too few clusters for a clustered covariance estimator."""
+
+
+class MissingValuesWarning(TalentPlanWarning):
+    """Rows with missing values were dropped; the message counts them."""
+
+
+class UnbalancedPanelWarning(TalentPlanWarning):
+    """The panel is unbalanced; the estimator handles it and says so."""
