@@ -41,8 +41,9 @@ class InstanceError(TalentPlanError, ValueError):
     message
         What is wrong and what was expected.
     file, row, column, value
-        Where the problem is: the file (or sheet), the 1-based data row (the header is
-        row 0), the column and the offending value, when they are known.
+        Where the problem is: the file (or workbook sheet), the row as a spreadsheet shows
+        it (the header is row 1, the first data row is row 2), the column and the
+        offending value, when they are known.
     """
 
     def __init__(
@@ -85,7 +86,8 @@ class InstanceValidationError(InstanceError):
             lines.append(f"... and {more - 19} more")
         message = f"{len(self.errors)} problem(s) in the instance:\n  " + "\n  ".join(lines)
         TalentPlanError.__init__(self, message)
-        self.file, self.row, self.column, self.value = first.file, first.row, first.column, first.value
+        self.file, self.row = first.file, first.row
+        self.column, self.value = first.column, first.value
         self.message = message
 
     def _format(self) -> str:  # pragma: no cover - message is set directly
