@@ -8,6 +8,7 @@ from __future__ import annotations
 __all__ = [
     "CalibrationError",
     "CollinearityError",
+    "EstimationWarning",
     "InfeasiblePlanError",
     "InstanceError",
     "InstanceValidationError",
@@ -15,6 +16,7 @@ __all__ = [
     "NoSolutionError",
     "PanelDataError",
     "SolverError",
+    "SpecificationWarning",
     "TalentPlanError",
     "TalentPlanWarning",
     "TooFewClustersError",
@@ -148,3 +150,15 @@ class MissingValuesWarning(TalentPlanWarning):
 
 class UnbalancedPanelWarning(TalentPlanWarning):
     """The panel is unbalanced; the estimator handles it and says so."""
+
+
+class EstimationWarning(TalentPlanWarning):
+    """Part of the data or of an estimate was dropped or could not be computed.
+
+    The message says which units or cells and why (for example units already treated in
+    the first period, or a group-time cell without overlap).
+    """
+
+
+class SpecificationWarning(TalentPlanWarning):
+    """A specification test needed a fallback (e.g. a generalized inverse); it says which."""

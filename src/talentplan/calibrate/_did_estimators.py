@@ -1,0 +1,420 @@
+"""Numerics behind :mod:`talentplan.calibrate.staggered`.
+
+* Two-period, two-group difference-in-differences estimators for panel data with their
+  influence functions: outcome regression (Heckman, Ichimura and Todd 1997, as in
+  Sant'Anna and Zhao 2020), normalised (Hajek) inverse probability weighting (Abadie
+  2005) and the doubly robust estimator of Sant'Anna and Zhao (2020) with a logit
+  propensity score and a linear outcome regression for the comparison group. They
+  follow ``DRDID::reg_did_panel``, ``DRDID::std_ipw_did_panel`` and
+  ``DRDID::drdid_panel`` (the estimators R's ``did::att_gt`` calls) without sampling
+  weights.
+* The influence function of an aggregation of group-time effects, including the term
+  for estimated group shares (``wif`` in R's ``did::aggte``).
+* The multiplier bootstrap of R's ``did::mboot`` (Mammen or Rademacher weights, robust
+  interquartile-range standard errors, sup-t critical values).
+
+Influence functions are per unit and scaled so that ``sqrt(mean(psi**2) / n)`` is the
+standard error.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from talentplan.errors import EstimationWarning
+
+__all__ = [
+    "ESTIMATORS",
+    "Aggregation",
+    "OverlapError",
+    "TwoByTwo",
+    "WidePanel",
+    "aggregate_cells",
+    "aggregate_if",
+    "bootstrap_draws",
+    "bootstrap_se",
+    "dr_did_panel",
+    "estimate_cells",
+    "ipw_did_panel",
+    "logit",
+    "reg_did_panel",
+    "weights_if",
+]
+
+BootWeights = Literal["mammen", "rademacher"]
+
+# The propensity score is capped below one, as in DRDID, so no weight divides by zero.
+_PS_CAP = 1.0 - 1e-6
+# R's did::att_gt gives up on a cell whose largest propensity score reaches this.
+_PS_OVERLAP = 0.999
+
+
+class OverlapError(ValueError):
+    """A propensity score reached 0.999: treated units have no comparable controls."""
+
+
+@dataclass(frozen=True)
+class TwoByTwo:
+    """One 2x2 estimate: the ATT and its influence function over the units used."""
+
+    att: float
+    inf: np.ndarray
+
+
+def logit(x: np.ndarray, d: np.ndarray, *, tol: float = 1e-12, max_iter: int = 100) -> np.ndarray:
+    """Fit a logit of ``d`` on ``x`` by Newton-Raphson and return the coefficients.
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        When the information matrix is singular.
+    """
+    beta = np.zeros(x.shape[1])
+    p_bar = min(max(float(d.mean()), 1e-6), 1 - 1e-6)
+    beta[0] = np.log(p_bar / (1 - p_bar)) if np.allclose(x[:, 0], 1.0) else 0.0
+    for _ in range(max_iter):
+        p = 1.0 / (1.0 + np.exp(-(x @ beta)))
+        info = (x * (p * (1 - p))[:, None]).T @ x
+        step = np.linalg.solve(info, x.T @ (d - p))
+        beta = beta + step
+        if float(np.max(np.abs(step))) <= tol * (1.0 + float(np.max(np.abs(beta)))):
+            break
+    return beta
+
+
+def _ols(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+    return np.asarray(coef)
+
+
+def _pscore(x: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fitted (capped) scores, the linear representation of the logit and raw scores."""
+    n = len(d)
+    beta = logit(x, d)
+    p_raw = 1.0 / (1.0 + np.exp(-(x @ beta)))
+    info = (x * (p_raw * (1 - p_raw))[:, None]).T @ x
+    hessian = n * np.linalg.inv(info)
+    if x.shape[1] > 1 and p_raw.max() >= _PS_OVERLAP:
+        raise OverlapError(f"largest propensity score {p_raw.max():.4f}")
+    score = (d - p_raw)[:, None] * x
+    return np.minimum(p_raw, _PS_CAP), score @ hessian, p_raw
+
+
+def _ols_rep(x: np.ndarray, dy: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Comparison-group regression of ``dy`` on ``x``: fitted values and linear representation."""
+    n = len(d)
+    ctrl = d == 0
+    coef = _ols(x[ctrl], dy[ctrl])
+    fitted = x @ coef
+    xpx = (x[ctrl].T @ x[ctrl]) / n
+    rep = (((1 - d) * (dy - fitted))[:, None] * x) @ np.linalg.inv(xpx)
+    return fitted, rep
+
+
+def reg_did_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray) -> TwoByTwo:
+    """Outcome-regression DiD: treated change minus the comparison-group prediction."""
+    fitted, rep = _ols_rep(x, dy, d)
+    m_t = d.mean()
+    eta_t = np.mean(d * dy) / m_t
+    eta_c = np.mean(d * fitted) / m_t
+    inf_treat = (d * dy - d * eta_t) / m_t
+    inf_cont = (d * fitted - d * eta_c + rep @ np.mean(d[:, None] * x, axis=0)) / m_t
+    return TwoByTwo(float(eta_t - eta_c), inf_treat - inf_cont)
+
+
+def ipw_did_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray) -> TwoByTwo:
+    """Normalised (Hajek) inverse-probability-weighted DiD with a logit propensity score."""
+    ps, rep_ps, _ = _pscore(x, d)
+    w_c = ps * (1 - d) / (1 - ps)
+    m_t, m_c = d.mean(), w_c.mean()
+    eta_t = np.mean(d * dy) / m_t
+    eta_c = np.mean(w_c * dy) / m_c
+    inf_treat = (d * dy - d * eta_t) / m_t
+    m2 = np.mean((w_c * (dy - eta_c))[:, None] * x, axis=0)
+    inf_cont = (w_c * dy - w_c * eta_c + rep_ps @ m2) / m_c
+    return TwoByTwo(float(eta_t - eta_c), inf_treat - inf_cont)
+
+
+def dr_did_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray) -> TwoByTwo:
+    """Locally efficient doubly robust DiD (Sant'Anna and Zhao 2020), ``drdid_panel``."""
+    ps, rep_ps, _ = _pscore(x, d)
+    fitted, rep_ols = _ols_rep(x, dy, d)
+    w_c = ps * (1 - d) / (1 - ps)
+    resid = dy - fitted
+    m_t, m_c = d.mean(), w_c.mean()
+    eta_t = np.mean(d * resid) / m_t
+    eta_c = np.mean(w_c * resid) / m_c
+    m1 = np.mean(d[:, None] * x, axis=0)
+    inf_treat = (d * resid - d * eta_t - rep_ols @ m1) / m_t
+    m2 = np.mean((w_c * (resid - eta_c))[:, None] * x, axis=0)
+    m3 = np.mean(w_c[:, None] * x, axis=0)
+    inf_cont = (w_c * resid - w_c * eta_c + rep_ps @ m2 - rep_ols @ m3) / m_c
+    return TwoByTwo(float(eta_t - eta_c), inf_treat - inf_cont)
+
+
+ESTIMATORS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], TwoByTwo]] = {
+    "reg": reg_did_panel,
+    "ipw": ipw_did_panel,
+    "dr": dr_did_panel,
+}
+
+
+def weights_if(groups: np.ndarray, pg: np.ndarray, unit_group: np.ndarray) -> np.ndarray:
+    """Influence function of the weights ``pg / sum(pg)`` estimated by group shares.
+
+    Parameters
+    ----------
+    groups
+        The group of each aggregated effect (length k).
+    pg
+        The estimated share of units in each of those groups (length k).
+    unit_group
+        The group of every unit (length n).
+
+    Returns
+    -------
+    numpy.ndarray
+        An (n, k) matrix; times the effects it gives the weights' contribution to the
+        aggregate's influence function.
+    """
+    indicator = (unit_group[:, None] == groups[None, :]).astype(float) - pg[None, :]
+    total = pg.sum()
+    return indicator / total - np.outer(indicator.sum(axis=1), pg / total**2)
+
+
+def aggregate_if(
+    psi: np.ndarray,
+    weights: np.ndarray,
+    att: np.ndarray | None = None,
+    wif: np.ndarray | None = None,
+) -> np.ndarray:
+    """Influence function of ``sum(weights * att)``: ``psi @ weights`` plus the weights' term."""
+    out = psi @ weights
+    if wif is not None and att is not None:
+        out = out + wif @ att
+    return np.asarray(out)
+
+
+def bootstrap_draws(n: int, n_boot: int, seed: int, kind: BootWeights) -> np.ndarray:
+    """Multiplier weights, one row per bootstrap draw (mean zero, variance one)."""
+    rng = np.random.default_rng(seed)
+    if kind == "rademacher":
+        return rng.choice(np.array([-1.0, 1.0]), size=(n_boot, n))
+    kappa = (np.sqrt(5.0) + 1.0) / 2.0
+    p_low = kappa / np.sqrt(5.0)
+    low = rng.random((n_boot, n)) < p_low
+    return np.where(low, 1.0 - kappa, kappa)
+
+
+def bootstrap_se(psi: np.ndarray, draws: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
+    """Multiplier-bootstrap standard errors and the sup-t critical value.
+
+    As R's ``did::mboot``: the bootstrap distribution of ``sqrt(n) * mean(v * psi)``
+    is summarised by its interquartile range over that of a standard normal; the
+    critical value is the ``1 - alpha`` quantile of the largest absolute t-statistic
+    across columns. Degenerate columns (zero influence function) get NaN.
+
+    Returns
+    -------
+    (numpy.ndarray, float)
+        The standard errors (length k) and the critical value for a uniform band.
+    """
+    psi = np.atleast_2d(psi.T).T
+    n = psi.shape[0]
+    bres = np.sqrt(n) * (draws @ psi) / n
+    ok = np.isfinite(bres).all(axis=0) & ((bres**2).sum(axis=0) > np.sqrt(np.finfo(float).eps) * 10)
+    q75 = np.quantile(bres[:, ok], 0.75, axis=0, method="inverted_cdf")
+    q25 = np.quantile(bres[:, ok], 0.25, axis=0, method="inverted_cdf")
+    sigma = (q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
+    sigma = np.where(sigma <= np.sqrt(np.finfo(float).eps) * 10, np.nan, sigma)
+    se = np.full(psi.shape[1], np.nan)
+    se[ok] = sigma / np.sqrt(n)
+    if not ok.any():
+        return se, float("nan")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tmax = np.nanmax(np.abs(bres[:, ok] / sigma), axis=1)
+    tmax = tmax[np.isfinite(tmax)]
+    crit = float(np.quantile(tmax, 1 - alpha, method="inverted_cdf")) if tmax.size else np.nan
+    return se, crit
+
+
+@dataclass(frozen=True)
+class WidePanel:
+    """A balanced panel in wide form: outcome (n, T), covariates (n, T, k), unit groups (n)."""
+
+    entities: pd.Index
+    periods: np.ndarray
+    y: np.ndarray
+    x: np.ndarray
+    unit_group: np.ndarray  # 0 = never treated
+
+
+def _cell(method: str, dy: np.ndarray, d: np.ndarray, x: np.ndarray, where: str) -> TwoByTwo | None:
+    """One 2x2 estimate, or None (with a warning, as R's NA) when it cannot be computed."""
+    if d.sum() == 0 or d.sum() == len(d):
+        reason = "no treated or no comparison units"
+    elif method in ("dr", "reg") and (
+        int((d == 0).sum()) < x.shape[1]
+        or np.linalg.cond(x[d == 0].T @ x[d == 0]) > 1 / np.finfo(float).eps
+    ):
+        reason = "too few comparison units to regress on the covariates"
+    else:
+        try:
+            return ESTIMATORS[method](dy, d, x)
+        except OverlapError as err:
+            reason = f"overlap fails ({err})"
+        except np.linalg.LinAlgError:
+            reason = "the propensity-score fit is singular"
+    warnings.warn(f"ATT for {where} set to NaN: {reason}.", EstimationWarning, stacklevel=4)
+    return None
+
+
+def estimate_cells(
+    panel: WidePanel, control: str, method: str, anticipation: int, base_period: str
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Estimate every ATT(g,t) as R's ``did::compute.att_gt`` does for balanced panels.
+
+    Post-treatment cells compare period ``t`` with ``g - anticipation - 1``; with a
+    varying base period, pre-treatment cells compare ``t`` with the period before it.
+    The comparison group is the never treated, or also the units not yet treated by
+    ``max(t, base) + anticipation``. Each cell's influence function is rescaled by
+    ``n / n_cell`` so that all cells share the n entities.
+
+    Returns
+    -------
+    (pandas.DataFrame, numpy.ndarray)
+        Columns group, time, event_time, post, att; and the (n, cells) influence functions.
+    """
+    periods, ug = panel.periods, panel.unit_group
+    n, n_t = panel.y.shape
+    rows: list[tuple[float, float, float]] = []
+    cols: list[np.ndarray] = []
+    for g in np.sort(np.unique(ug[ug > 0])):
+        base_post = int(np.flatnonzero(periods + anticipation < g)[-1])
+        for ti in range(1 if base_period == "varying" else 0, n_t):
+            tt = periods[ti]
+            bi = base_post if (g <= tt or base_period == "universal") else ti - 1
+            psi = np.zeros(n)
+            if bi == ti:  # the universal base period itself: zero by construction
+                rows.append((g, tt, 0.0))
+                cols.append(psi)
+                continue
+            treated = ug == g
+            ctrl = ug == 0
+            if control == "not_yet_treated":
+                ctrl = ctrl | ((ug > periods[max(ti, bi)] + anticipation) & (ug != g))
+            use = treated | ctrl
+            x = np.column_stack([np.ones(int(use.sum())), panel.x[use, min(ti, bi), :]])
+            dy = panel.y[use, ti] - panel.y[use, bi]
+            est = _cell(method, dy, treated[use].astype(float), x, f"group {g:g}, period {tt:g}")
+            if est is None:
+                rows.append((g, tt, np.nan))
+                cols.append(np.full(n, np.nan))
+                continue
+            psi[use] = est.inf * n / use.sum()
+            rows.append((g, tt, est.att))
+            cols.append(psi)
+    table = pd.DataFrame(rows, columns=["group", "time", "att"])
+    table.insert(2, "event_time", table["time"] - table["group"])
+    table.insert(3, "post", table["group"] <= table["time"])
+    return table, (np.column_stack(cols) if cols else np.zeros((n, 0)))
+
+
+@dataclass(frozen=True)
+class Aggregation:
+    """An aggregated effect: overall value and IF, and per-label values and IFs."""
+
+    att: float
+    inf: np.ndarray  # (n,)
+    labels: np.ndarray  # (k,)
+    table_att: np.ndarray  # (k,)
+    table_inf: np.ndarray  # (n, k)
+
+
+def _weighted(
+    idx: np.ndarray,
+    att: np.ndarray,
+    psi: np.ndarray,
+    grp: np.ndarray,
+    pg: np.ndarray,
+    unit_group: np.ndarray,
+    with_wif: bool = True,
+) -> tuple[float, np.ndarray]:
+    w = pg[idx] / pg[idx].sum()
+    wif = weights_if(grp[idx], pg[idx], unit_group) if with_wif else None
+    return float(w @ att[idx]), aggregate_if(psi[:, idx], w, att[idx], wif)
+
+
+def aggregate_cells(
+    table: pd.DataFrame,
+    psi: np.ndarray,
+    unit_group: np.ndarray,
+    kind: str,
+    *,
+    min_e: float = -np.inf,
+    max_e: float = np.inf,
+    balance_e: int | None = None,
+) -> Aggregation:
+    """Aggregate ATT(g,t) with weights proportional to group size, as R's ``did::aggte``.
+
+    The influence functions include the term for the estimated group shares (``wif``)
+    in the simple, dynamic and calendar aggregations and in the across-group average.
+    Cells whose ATT is NaN are left out (R's ``na.rm=TRUE``).
+    """
+    ok = np.isfinite(table["att"].to_numpy())
+    grp = table["group"].to_numpy()[ok]
+    tim = table["time"].to_numpy()[ok]
+    att = table["att"].to_numpy()[ok]
+    psi = psi[:, ok]
+    glist = np.sort(np.unique(grp))
+    pgg = np.array([np.mean(unit_group == g) for g in glist])
+    pg = pgg[np.searchsorted(glist, grp)]
+    post = grp <= tim
+    if kind == "simple":
+        value, inf = _weighted(np.flatnonzero(post), att, psi, grp, pg, unit_group)
+        return Aggregation(value, inf, np.array(["overall"]), np.array([value]), inf[:, None])
+    if kind == "group":
+        idx = [np.flatnonzero((grp == g) & post) for g in glist]
+        vals = np.array([att[i].mean() for i in idx])
+        infs = np.column_stack([psi[:, i].mean(axis=1) for i in idx])
+        w = pgg / pgg.sum()
+        inf = aggregate_if(infs, w, vals, weights_if(glist, pgg, unit_group))
+        return Aggregation(float(w @ vals), inf, glist, vals, infs)
+    if kind == "dynamic":
+        event = tim - grp
+        include = np.ones(len(att), dtype=bool)
+        eseq = np.unique(event)
+        if balance_e is not None:
+            include = tim.max() - grp >= balance_e
+            eseq = np.unique(event[include])
+            eseq = eseq[(eseq <= balance_e) & (eseq >= balance_e - tim.max() + tim.min())]
+        eseq = eseq[(eseq >= min_e) & (eseq <= max_e)]
+        if eseq.size == 0:
+            raise ValueError("no event time is left in the requested window")
+        parts = [
+            _weighted(np.flatnonzero((event == e) & include), att, psi, grp, pg, unit_group)
+            for e in eseq
+        ]
+        vals = np.array([p[0] for p in parts])
+        infs = np.column_stack([p[1] for p in parts])
+        labels = eseq
+    else:  # calendar
+        labels = np.unique(tim[tim >= grp.min()])
+        parts = [
+            _weighted(np.flatnonzero((tim == t) & post), att, psi, grp, pg, unit_group)
+            for t in labels
+        ]
+        vals = np.array([p[0] for p in parts])
+        infs = np.column_stack([p[1] for p in parts])
+    keep = labels >= 0 if kind == "dynamic" else np.ones(len(labels), dtype=bool)
+    if not keep.any():
+        return Aggregation(np.nan, np.full(psi.shape[0], np.nan), labels, vals, infs)
+    w = np.full(int(keep.sum()), 1.0 / keep.sum())
+    return Aggregation(float(w @ vals[keep]), infs[:, keep] @ w, labels, vals, infs)

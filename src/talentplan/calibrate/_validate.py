@@ -1,0 +1,395 @@
+"""Validation of panel inputs, shared by the calibration estimators.
+
+Every check raises a named error from :mod:`talentplan.errors` whose message says what
+was expected and how to fix the input. Missing values are dropped only with a
+:class:`~talentplan.errors.MissingValuesWarning` that counts them, and an unbalanced
+panel is reported with an :class:`~talentplan.errors.UnbalancedPanelWarning`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from talentplan.errors import (
+    CalibrationError,
+    CollinearityError,
+    MissingValuesWarning,
+    PanelDataError,
+    UnbalancedPanelWarning,
+)
+
+__all__ = [
+    "PanelInfo",
+    "check_duplicates",
+    "check_numeric",
+    "check_rank",
+    "drop_missing",
+    "panel_info",
+    "prepare_panel",
+    "set_panel_index",
+    "transform_design",
+    "validate_choice",
+]
+
+Transform = Literal["none", "entity", "time", "twoway", "between", "fd"]
+
+
+def validate_choice(name: str, value: str, allowed: Sequence[str]) -> str:
+    """Return ``value`` if it is one of ``allowed``, else raise a clear error.
+
+    Parameters
+    ----------
+    name
+        The option's name, used in the message.
+    value
+        The value given.
+    allowed
+        The admissible values.
+
+    Returns
+    -------
+    str
+        ``value`` unchanged.
+
+    Raises
+    ------
+    CalibrationError
+        When ``value`` is not admissible.
+    """
+    if value not in allowed:
+        options = ", ".join(repr(a) for a in allowed)
+        raise CalibrationError(f"{name}={value!r} is not supported; expected one of {options}.")
+    return value
+
+
+def set_panel_index(
+    data: pd.DataFrame, entity: str | None = None, time: str | None = None
+) -> pd.DataFrame:
+    """Return a copy of ``data`` indexed by (entity, time).
+
+    Parameters
+    ----------
+    data
+        The panel in long form: one row per entity and period.
+    entity, time
+        Column names of the entity and time identifiers. When both are None, ``data``
+        must already carry a two-level (entity, time) MultiIndex.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with a two-level MultiIndex named (entity, time), sorted.
+
+    Raises
+    ------
+    PanelDataError
+        When the identifiers are missing or the index is not two-level.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise PanelDataError(f"data must be a pandas DataFrame, got {type(data).__name__}.")
+    if (entity is None) != (time is None):
+        raise PanelDataError("Give both entity= and time= column names, or neither.")
+    if entity is not None and time is not None:
+        missing = [c for c in (entity, time) if c not in data.columns]
+        if missing:
+            raise PanelDataError(
+                f"Identifier column(s) {missing} not found; the data have columns "
+                f"{list(data.columns)}."
+            )
+        out = data.set_index([entity, time])
+    else:
+        if not isinstance(data.index, pd.MultiIndex) or data.index.nlevels != 2:
+            raise PanelDataError(
+                "data must have a two-level (entity, time) MultiIndex, or pass "
+                "entity= and time= naming the identifier columns."
+            )
+        out = data.copy()
+    if out.index.to_frame().isna().to_numpy().any():
+        raise PanelDataError("The entity or time identifier has missing values; fill or drop them.")
+    names = [
+        n if n is not None else d for n, d in zip(out.index.names, ("entity", "time"), strict=True)
+    ]
+    out.index = out.index.set_names(names)
+    return out.sort_index()
+
+
+def check_duplicates(data: pd.DataFrame) -> None:
+    """Raise when an (entity, time) pair occurs more than once.
+
+    Raises
+    ------
+    PanelDataError
+        Naming up to five duplicated pairs and their count.
+    """
+    dup = data.index.duplicated(keep=False)
+    if dup.any():
+        pairs = list(dict.fromkeys(data.index[dup]))
+        shown = ", ".join(str(p) for p in pairs[:5])
+        more = f" and {len(pairs) - 5} more" if len(pairs) > 5 else ""
+        raise PanelDataError(
+            f"{len(pairs)} (entity, time) pair(s) occur more than once: {shown}{more}. "
+            "Each entity must have at most one row per period; aggregate or remove duplicates."
+        )
+
+
+def check_numeric(data: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Return ``data[columns]`` as float64, raising on missing or non-numeric columns.
+
+    Booleans are accepted and converted to 0/1.
+
+    Raises
+    ------
+    PanelDataError
+        Naming the missing or non-numeric columns and their dtypes.
+    """
+    columns = list(columns)
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise PanelDataError(f"Column(s) {missing} not found; the data have {list(data.columns)}.")
+    if len(set(columns)) != len(columns):
+        dups = sorted({c for c in columns if columns.count(c) > 1})
+        raise PanelDataError(f"Column(s) {dups} are listed more than once.")
+    bad = [
+        f"{c} ({data[c].dtype})"
+        for c in columns
+        if not (pd.api.types.is_numeric_dtype(data[c]) or pd.api.types.is_bool_dtype(data[c]))
+    ]
+    if bad:
+        raise PanelDataError(
+            f"Column(s) {', '.join(bad)} are not numeric; convert them (for example "
+            "categories to dummy columns) before estimating."
+        )
+    return data[columns].astype("float64")
+
+
+def drop_missing(data: pd.DataFrame, *, context: str = "estimation") -> tuple[pd.DataFrame, int]:
+    """Drop rows with a missing value, warning with a count per column.
+
+    Returns
+    -------
+    (pandas.DataFrame, int)
+        The complete rows and the number of rows dropped.
+    """
+    values = data.to_numpy(dtype="float64")
+    bad = ~np.isfinite(values)
+    rows = bad.any(axis=1)
+    n = int(rows.sum())
+    if n:
+        per_col = {c: int(k) for c, k in zip(data.columns, bad.sum(axis=0), strict=True) if k}
+        detail = ", ".join(f"{c}: {k}" for c, k in per_col.items())
+        warnings.warn(
+            f"{n} of {len(data)} rows dropped from the {context} because of missing or "
+            f"non-finite values ({detail}).",
+            MissingValuesWarning,
+            stacklevel=3,
+        )
+    return data.loc[~rows], n
+
+
+@dataclass(frozen=True)
+class PanelInfo:
+    """Shape of a panel: entities, periods and balance."""
+
+    n_entities: int
+    n_periods: int
+    nobs: int
+    min_periods: int
+    max_periods: int
+    balanced: bool
+
+    def describe(self) -> str:
+        """One line describing the panel's shape."""
+        kind = "balanced" if self.balanced else "unbalanced"
+        return (
+            f"{kind} panel: {self.n_entities} entities, {self.n_periods} periods, "
+            f"{self.nobs} observations ({self.min_periods}-{self.max_periods} per entity)"
+        )
+
+
+def panel_info(data: pd.DataFrame, *, warn: bool = True) -> PanelInfo:
+    """Describe a (entity, time)-indexed panel and warn when it is unbalanced."""
+    entities = data.index.get_level_values(0)
+    times = data.index.get_level_values(1)
+    counts = pd.Series(1, index=entities).groupby(level=0, sort=False).size()
+    n_periods = int(pd.Index(times).nunique())
+    info = PanelInfo(
+        n_entities=int(counts.size),
+        n_periods=n_periods,
+        nobs=len(data),
+        min_periods=int(counts.min()) if counts.size else 0,
+        max_periods=int(counts.max()) if counts.size else 0,
+        balanced=bool(counts.size) and bool((counts == n_periods).all()),
+    )
+    if warn and not info.balanced:
+        warnings.warn(
+            f"The {info.describe()}; the estimators handle it, but check why rows are absent.",
+            UnbalancedPanelWarning,
+            stacklevel=3,
+        )
+    return info
+
+
+def _demean(values: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
+    counts = np.bincount(codes, minlength=n_groups).astype(float)
+    counts[counts == 0] = 1.0
+    means = np.zeros((n_groups, values.shape[1]))
+    for j in range(values.shape[1]):
+        means[:, j] = np.bincount(codes, weights=values[:, j], minlength=n_groups) / counts
+    return values - means[codes]
+
+
+def transform_design(
+    x: pd.DataFrame, transform: Transform, *, tol: float = 1e-10, max_iter: int = 1000
+) -> pd.DataFrame:
+    """Apply the transformation an estimator applies to its regressors.
+
+    Parameters
+    ----------
+    x
+        Regressors indexed by (entity, time).
+    transform
+        ``"none"``; ``"entity"``, ``"time"`` or ``"twoway"`` demeaning (two-way demeaning
+        is exact on a balanced panel and uses alternating projections otherwise);
+        ``"between"`` (entity means, one row per entity); ``"fd"`` (first differences
+        within entity, consecutive periods only).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The transformed regressors.
+    """
+    if transform == "none":
+        return x
+    ent = pd.factorize(x.index.get_level_values(0))[0]
+    tim = pd.factorize(x.index.get_level_values(1))[0]
+    vals = x.to_numpy(dtype="float64")
+    if transform == "between":
+        return x.groupby(level=0, sort=False).mean()
+    if transform == "fd":
+        ordered = x.sort_index()
+        diff = ordered.groupby(level=0, sort=False).diff()
+        return diff.dropna()
+    if transform == "entity":
+        out = _demean(vals, ent, int(ent.max()) + 1)
+    elif transform == "time":
+        out = _demean(vals, tim, int(tim.max()) + 1)
+    else:
+        ne, nt = int(ent.max()) + 1, int(tim.max()) + 1
+        out = vals - vals.mean(axis=0)
+        scale = max(float(np.abs(vals).max()), 1.0)
+        for _ in range(max_iter):
+            new = _demean(_demean(out, ent, ne), tim, nt)
+            done = float(np.abs(new - out).max()) <= tol * scale
+            out = new
+            if done:
+                break
+    return pd.DataFrame(out, index=x.index, columns=x.columns)
+
+
+def check_rank(
+    x: pd.DataFrame,
+    *,
+    original: pd.DataFrame | None = None,
+    context: str = "the design",
+    rtol: float = 1e-10,
+) -> None:
+    """Raise when the columns of ``x`` are linearly dependent, naming the culprits.
+
+    Columns that are identically zero (for example a time-invariant regressor after
+    within-demeaning) are named first; otherwise the columns that load on the null
+    space of the (column-scaled) design are named.
+
+    Parameters
+    ----------
+    x
+        The (transformed) design.
+    original
+        The design before transformation; a column whose transformed norm is below
+        ``1e-8`` times its original norm counts as having no variation left.
+    context
+        Words naming the design in the message.
+    rtol
+        Relative tolerance of the singular values.
+
+    Raises
+    ------
+    CollinearityError
+        Naming the collinear columns.
+    """
+    if x.shape[1] == 0:
+        return
+    vals = x.to_numpy(dtype="float64")
+    if vals.shape[0] < vals.shape[1]:
+        raise CollinearityError(
+            f"{context} has {vals.shape[0]} usable rows for {vals.shape[1]} regressors "
+            f"({', '.join(map(str, x.columns))}); more observations are needed."
+        )
+    norms = np.sqrt((vals**2).sum(axis=0))
+    if original is not None:
+        ref = np.array(
+            [
+                np.sqrt((original[c].to_numpy(dtype="float64") ** 2).sum())
+                if c in original.columns
+                else n
+                for c, n in zip(x.columns, norms, strict=True)
+            ]
+        )
+    else:
+        ref = np.full_like(norms, max(float(norms.max()), 1.0))
+    zero = [
+        str(c) for c, n, r in zip(x.columns, norms, ref, strict=True) if n == 0.0 or n <= 1e-8 * r
+    ]
+    if zero:
+        raise CollinearityError(
+            f"In {context}, column(s) {zero} have no variation left after the "
+            "transformation (for example a time-invariant regressor with entity effects or "
+            "a period-only regressor with time effects); remove them."
+        )
+    scaled = vals / norms
+    _, s, vt = np.linalg.svd(scaled, full_matrices=False)
+    tol = rtol * max(scaled.shape) * s[0] * 1e3
+    null = vt[s <= tol]
+    if null.size:
+        load = np.abs(null).max(axis=0)
+        names = [str(c) for c, v in zip(x.columns, load, strict=True) if v > 1e-6]
+        raise CollinearityError(
+            f"In {context}, the columns {names} are linearly dependent (rank "
+            f"{int((s > tol).sum())} of {x.shape[1]}); drop one of them."
+        )
+
+
+def prepare_panel(
+    data: pd.DataFrame,
+    columns: Sequence[str],
+    *,
+    entity: str | None = None,
+    time: str | None = None,
+    context: str = "estimation",
+    warn_unbalanced: bool = True,
+) -> tuple[pd.DataFrame, PanelInfo, int]:
+    """Index, check and clean a panel for estimation.
+
+    Sets the (entity, time) index, refuses duplicate pairs and non-numeric columns,
+    drops rows with missing values in ``columns`` (warning with a count) and reports an
+    unbalanced panel.
+
+    Returns
+    -------
+    (pandas.DataFrame, PanelInfo, int)
+        The float64 columns indexed by (entity, time), the panel's shape after
+        dropping, and the number of rows dropped.
+    """
+    indexed = set_panel_index(data, entity, time)
+    check_duplicates(indexed)
+    numeric = check_numeric(indexed, columns)
+    clean, n_dropped = drop_missing(numeric, context=context)
+    if clean.empty:
+        raise PanelDataError(f"No complete rows remain for the {context}.")
+    info = panel_info(clean, warn=warn_unbalanced)
+    return clean, info, n_dropped

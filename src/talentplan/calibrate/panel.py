@@ -1,0 +1,713 @@
+"""Static panel estimators: thin, typed wrappers over linearmodels.
+
+:class:`PanelRegression` gives one constructor for pooled OLS, entity, time and two-way
+fixed effects, random effects (Swamy-Arora), between and first-difference estimators;
+:class:`PanelIV` estimates by two-stage least squares or GMM when a program's placement
+is endogenous. Inputs are validated once, here: duplicate (entity, time) pairs,
+non-numeric columns, rank-deficient designs (naming the columns), too few clusters,
+unbalanced panels (reported) and missing values (dropped with a counted warning).
+
+The numbers come from linearmodels; the results objects only wrap them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from linearmodels import (
+    BetweenOLS,
+    FirstDifferenceOLS,
+    PanelOLS,
+    PooledOLS,
+    RandomEffects,
+)
+from linearmodels.iv import IV2SLS, IVGMM
+
+from talentplan.calibrate._validate import (
+    PanelInfo,
+    Transform,
+    check_rank,
+    prepare_panel,
+    transform_design,
+    validate_choice,
+)
+from talentplan.calibrate.results import EstimationResults
+from talentplan.errors import CalibrationError, TooFewClustersError
+
+__all__ = ["PanelIV", "PanelIVResults", "PanelRegression", "PanelResults"]
+
+Estimator = Literal["pooled", "fe", "te", "twfe", "re", "between", "fd"]
+CovType = Literal["unadjusted", "robust", "clustered", "driscoll-kraay"]
+
+ESTIMATORS: dict[str, tuple[str, Transform]] = {
+    "pooled": ("Pooled OLS", "none"),
+    "fe": ("Within (entity effects)", "entity"),
+    "te": ("Within (time effects)", "time"),
+    "twfe": ("Within (entity and time effects)", "twoway"),
+    "re": ("Random effects (Swamy-Arora)", "none"),
+    "between": ("Between", "between"),
+    "fd": ("First difference", "fd"),
+}
+COV_TYPES = ("unadjusted", "robust", "clustered", "driscoll-kraay")
+CLUSTERS = (("entity",), ("time",), ("entity", "time"))
+
+#: Default minimum number of clusters for clustered errors. Cluster-robust Wald tests
+#: over-reject badly with few clusters (Cameron and Miller, 2015, "A Practitioner's
+#: Guide to Cluster-Robust Inference", Journal of Human Resources 50(2), section VI);
+#: below ten clusters the covariance estimate itself is too noisy to use.
+MIN_CLUSTERS = 10
+
+
+def _check_cluster(cluster: Sequence[str]) -> tuple[str, ...]:
+    key = tuple(cluster)
+    if key == ("time", "entity"):
+        key = ("entity", "time")
+    if key not in CLUSTERS:
+        raise CalibrationError(
+            f"cluster={cluster!r} is not supported; use ('entity',), ('time',) or "
+            "('entity', 'time')."
+        )
+    return key
+
+
+def _check_clusters_count(cluster: tuple[str, ...], info: PanelInfo, min_clusters: int) -> None:
+    counts = {"entity": info.n_entities, "time": info.n_periods}
+    for dim in cluster:
+        if counts[dim] < min_clusters:
+            raise TooFewClustersError(
+                f"Clustering by {dim} gives {counts[dim]} clusters, fewer than the "
+                f"{min_clusters} needed for a usable cluster-robust covariance; use "
+                "cov_type='robust' or 'driscoll-kraay', cluster on a dimension with more "
+                "groups, or lower min_clusters= knowingly."
+            )
+
+
+class PanelResults(EstimationResults):
+    """Results of :class:`PanelRegression`: a read-only view of a linearmodels result.
+
+    Attributes
+    ----------
+    model_result
+        The linearmodels results object itself (for anything not exposed here).
+    estimator
+        The short estimator name (``"fe"``, ``"re"``, ...).
+    cov_type
+        The covariance requested.
+    info
+        Shape of the panel used (entities, periods, balance).
+    n_dropped
+        Rows dropped because of missing values.
+    """
+
+    def __init__(
+        self,
+        model_result: Any,
+        *,
+        estimator: str,
+        dependent: str,
+        cov_type: str,
+        cov_options: dict[str, Any],
+        info: PanelInfo,
+        n_dropped: int,
+    ) -> None:
+        self._res = model_result
+        self._estimator = estimator
+        self._dependent = dependent
+        self._cov_type = cov_type
+        self._cov_options = dict(cov_options)
+        self._info = info
+        self._n_dropped = n_dropped
+        self.title = f"{ESTIMATORS[estimator][0]} estimation of {dependent}"
+
+    @property
+    def model_result(self) -> Any:
+        """The wrapped linearmodels results object."""
+        return self._res
+
+    @property
+    def estimator(self) -> str:
+        """Short estimator name."""
+        return self._estimator
+
+    @property
+    def name(self) -> str:
+        """Long estimator name, used as a column label by :func:`compare`."""
+        return ESTIMATORS[self._estimator][0]
+
+    @property
+    def dependent(self) -> str:
+        """The dependent variable."""
+        return self._dependent
+
+    @property
+    def cov_type(self) -> str:
+        """The covariance estimator requested."""
+        return self._cov_type
+
+    @property
+    def cov_options(self) -> dict[str, Any]:
+        """Options of the covariance estimator (clusters, bandwidth, kernel)."""
+        return dict(self._cov_options)
+
+    @property
+    def info(self) -> PanelInfo:
+        """Shape of the estimation sample."""
+        return self._info
+
+    @property
+    def n_dropped(self) -> int:
+        """Rows dropped because of missing values."""
+        return self._n_dropped
+
+    @property
+    def params(self) -> pd.Series:
+        """Point estimates."""
+        return self._res.params.copy()
+
+    @property
+    def std_errors(self) -> pd.Series:
+        """Standard errors as linearmodels reports them."""
+        return self._res.std_errors.copy()
+
+    @property
+    def cov(self) -> pd.DataFrame:
+        """Covariance of the estimates."""
+        return self._res.cov.copy()
+
+    @property
+    def tstats(self) -> pd.Series:
+        """t statistics."""
+        return self._res.tstats.copy()
+
+    @property
+    def pvalues(self) -> pd.Series:
+        """Two-sided p-values."""
+        return self._res.pvalues.copy()
+
+    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        """Confidence intervals (columns ``lower``, ``upper``) from linearmodels."""
+        if not 0.0 < level < 1.0:
+            raise CalibrationError(f"level must be strictly between 0 and 1, got {level}.")
+        return self._res.conf_int(level).copy()
+
+    @property
+    def nobs(self) -> int:
+        """Observations used (after first differencing, for ``fd``)."""
+        return int(self._res.nobs)
+
+    @property
+    def df_resid(self) -> int | None:
+        """Residual degrees of freedom."""
+        return int(self._res.df_resid)
+
+    @property
+    def rsquared(self) -> float:
+        """The R-squared linearmodels reports for this estimator."""
+        return float(self._res.rsquared)
+
+    @property
+    def resids(self) -> pd.Series:
+        """Residuals (idiosyncratic, for the effects estimators)."""
+        return self._res.resids.copy()
+
+    @cached_property
+    def variance_decomposition(self) -> pd.Series | None:
+        """Variance of the effects and of the idiosyncratic error (random effects only)."""
+        vd = getattr(self._res, "variance_decomposition", None)
+        return None if vd is None else vd.copy()
+
+    @property
+    def cov_description(self) -> str:
+        """The covariance estimator in words (type, clusters, kernel, bandwidth)."""
+        label = self._cov_type
+        if "cluster" in self._cov_options:
+            label += " by " + " and ".join(self._cov_options["cluster"])
+        if "kernel" in self._cov_options:
+            bw = self._cov_options.get("bandwidth", "automatic")
+            label += f" ({self._cov_options['kernel']} kernel, bandwidth {bw})"
+        return label
+
+    def _header(self) -> list[tuple[str, str]]:
+        head = [
+            ("Estimator", ESTIMATORS[self._estimator][0]),
+            ("Dependent variable", self._dependent),
+            ("Covariance", self.cov_description),
+            ("Observations", str(self.nobs)),
+            ("Panel", self._info.describe()),
+            ("Rows dropped (missing)", str(self._n_dropped)),
+            ("R-squared", f"{self.rsquared:.4f}"),
+        ]
+        vd = self.variance_decomposition
+        if vd is not None:
+            head.append(
+                ("Effects / idiosyncratic variance", f"{vd.iloc[0]:.6g} / {vd.iloc[1]:.6g}")
+            )
+        return head
+
+
+class PanelRegression:
+    """Static linear panel regression with one constructor for every estimator.
+
+    Parameters
+    ----------
+    data
+        Long panel: one row per (entity, period). Either indexed by a two-level
+        (entity, time) MultiIndex or with identifier columns named by ``entity`` and
+        ``time``.
+    dependent
+        Column of the dependent variable.
+    exog
+        Columns of the regressors.
+    entity, time
+        Identifier columns, when ``data`` is not already indexed.
+    estimator
+        ``"pooled"`` (pooled OLS), ``"fe"`` (entity fixed effects, the within
+        estimator), ``"te"`` (time effects), ``"twfe"`` (entity and time effects),
+        ``"re"`` (random effects, Swamy-Arora variance components), ``"between"``
+        (OLS on entity means), ``"fd"`` (first differences).
+    constant
+        Include an intercept. Default: yes for pooled, random effects and between;
+        no for the fixed-effects and first-difference estimators (where linearmodels
+        would report the average effect as the intercept).
+
+    Raises
+    ------
+    PanelDataError
+        Duplicate (entity, time) pairs, non-numeric or absent columns.
+    CollinearityError
+        The transformed design is rank deficient; the message names the columns.
+
+    Warns
+    -----
+    MissingValuesWarning
+        Rows with missing values were dropped (counted).
+    UnbalancedPanelWarning
+        The panel is unbalanced.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> idx = pd.MultiIndex.from_product([range(20), range(5)], names=["county", "year"])
+    >>> df = pd.DataFrame({"x": rng.normal(size=100)}, index=idx)
+    >>> df["y"] = 2 * df["x"] + np.repeat(rng.normal(size=20), 5) + rng.normal(0, .1, 100)
+    >>> res = PanelRegression(df, "y", ["x"], estimator="fe").fit(cov_type="clustered")
+    >>> round(float(res.params["x"]), 1)
+    2.0
+    """
+
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        dependent: str,
+        exog: Sequence[str],
+        *,
+        entity: str | None = None,
+        time: str | None = None,
+        estimator: Estimator = "fe",
+        constant: bool | None = None,
+    ) -> None:
+        validate_choice("estimator", estimator, tuple(ESTIMATORS))
+        if isinstance(exog, str):
+            exog = [exog]
+        exog = list(exog)
+        if not exog:
+            raise CalibrationError("exog must name at least one regressor.")
+        if dependent in exog:
+            raise CalibrationError(f"The dependent variable {dependent!r} is also in exog.")
+        if constant is None:
+            constant = estimator in ("pooled", "re", "between")
+        if constant and estimator == "fd":
+            raise CalibrationError("First differences remove the intercept; use constant=False.")
+        self._estimator = estimator
+        self._dependent = dependent
+        self._exog = exog
+        self._constant = bool(constant)
+        frame, self._info, self._n_dropped = prepare_panel(
+            data, [dependent, *exog], entity=entity, time=time, context=f"{estimator} estimation"
+        )
+        if self._constant and "const" in exog:
+            raise CalibrationError("A regressor is named 'const'; rename it or use constant=False.")
+        self._frame = frame
+        x = frame[exog]
+        transform = ESTIMATORS[estimator][1]
+        tx = transform_design(x, transform)
+        if self._constant and estimator in ("pooled", "re", "between"):
+            tx = tx.assign(const=1.0)
+        check_rank(tx, original=x, context=f"the {ESTIMATORS[estimator][0]} design")
+        if estimator == "fd" and self._info.max_periods < 2:
+            raise CalibrationError("First differences need at least two periods per entity.")
+
+    @property
+    def info(self) -> PanelInfo:
+        """Shape of the estimation sample."""
+        return self._info
+
+    @property
+    def data(self) -> pd.DataFrame:
+        """The validated estimation sample (dependent and regressors, float64)."""
+        return self._frame.copy()
+
+    def _model(self) -> Any:
+        y = self._frame[self._dependent]
+        x = self._frame[self._exog]
+        if self._constant:
+            x = pd.concat([pd.Series(1.0, index=x.index, name="const"), x], axis=1)
+        est = self._estimator
+        if est == "pooled":
+            return PooledOLS(y, x)
+        if est in ("fe", "te", "twfe"):
+            return PanelOLS(
+                y, x, entity_effects=est in ("fe", "twfe"), time_effects=est in ("te", "twfe")
+            )
+        if est == "re":
+            return RandomEffects(y, x)
+        if est == "between":
+            return BetweenOLS(y, x)
+        return FirstDifferenceOLS(y, x)
+
+    def fit(
+        self,
+        *,
+        cov_type: CovType = "unadjusted",
+        cluster: Sequence[str] = ("entity",),
+        bandwidth: float | None = None,
+        kernel: str = "bartlett",
+        min_clusters: int = MIN_CLUSTERS,
+        debiased: bool = True,
+    ) -> PanelResults:
+        """Estimate and return an immutable :class:`PanelResults`.
+
+        Parameters
+        ----------
+        cov_type
+            ``"unadjusted"`` (homoskedastic), ``"robust"`` (heteroskedasticity-robust),
+            ``"clustered"`` (by ``cluster``), ``"driscoll-kraay"`` (robust to
+            heteroskedasticity, serial and cross-sectional correlation; linearmodels'
+            ``cov_type="kernel"``).
+        cluster
+            ``("entity",)``, ``("time",)`` or ``("entity", "time")`` (two-way).
+        bandwidth
+            Driscoll-Kraay lag truncation; default linearmodels' automatic choice.
+        kernel
+            Driscoll-Kraay kernel: ``"bartlett"``, ``"parzen"`` or ``"qs"``.
+        min_clusters
+            Fewest clusters accepted per clustering dimension.
+        debiased
+            Small-sample degrees-of-freedom correction (linearmodels' ``debiased``).
+
+        Raises
+        ------
+        TooFewClustersError
+            Fewer than ``min_clusters`` clusters in a clustering dimension.
+        """
+        validate_choice("cov_type", cov_type, COV_TYPES)
+        est = self._estimator
+        options: dict[str, Any] = {}
+        if cov_type == "clustered":
+            key = _check_cluster(cluster)
+            if est in ("between", "fd") and key != ("entity",):
+                raise CalibrationError(
+                    f"The {ESTIMATORS[est][0].lower()} estimator can only cluster by entity "
+                    "(linearmodels needs clusters constant across the rows it combines)."
+                )
+            _check_clusters_count(key, self._info, min_clusters)
+            options["cluster"] = key
+        if cov_type == "driscoll-kraay":
+            if est == "between":
+                raise CalibrationError(
+                    "The between estimator has one row per entity; Driscoll-Kraay errors "
+                    "need a time dimension. Use 'robust' or 'clustered'."
+                )
+            validate_choice("kernel", kernel, ("bartlett", "parzen", "qs"))
+            if self._info.n_periods < 4:
+                raise CalibrationError(
+                    f"Driscoll-Kraay errors need at least 4 periods; the panel has "
+                    f"{self._info.n_periods}."
+                )
+            options["kernel"] = kernel
+            if bandwidth is not None:
+                if bandwidth < 0 or bandwidth >= self._info.n_periods:
+                    raise CalibrationError(
+                        f"bandwidth must be in [0, {self._info.n_periods}), got {bandwidth}."
+                    )
+                options["bandwidth"] = float(bandwidth)
+        model = self._model()
+        fit_kw: dict[str, Any] = {"debiased": debiased}
+        if cov_type == "unadjusted" or cov_type == "robust":
+            fit_kw["cov_type"] = cov_type
+        elif cov_type == "driscoll-kraay":
+            fit_kw.update(cov_type="kernel", kernel=kernel)
+            if bandwidth is not None:
+                fit_kw["bandwidth"] = float(bandwidth)
+        else:
+            fit_kw["cov_type"] = "clustered"
+            fit_kw.update(self._cluster_kw(options["cluster"]))
+        result = model.fit(**fit_kw)
+        return PanelResults(
+            result,
+            estimator=est,
+            dependent=self._dependent,
+            cov_type=cov_type,
+            cov_options=options,
+            info=self._info,
+            n_dropped=self._n_dropped,
+        )
+
+    def _cluster_kw(self, key: tuple[str, ...]) -> dict[str, Any]:
+        idx = self._frame.index
+        est = self._estimator
+        codes = {
+            "entity": pd.factorize(idx.get_level_values(0))[0],
+            "time": pd.factorize(idx.get_level_values(1))[0],
+        }
+        if est in ("pooled", "fe", "te", "twfe", "re"):
+            return {"cluster_entity": "entity" in key, "cluster_time": "time" in key}
+        if est == "fd" and key == ("entity",):
+            return {"cluster_entity": True}
+        frame = pd.DataFrame({k: codes[k] for k in key}, index=idx)
+        return {"clusters": frame}
+
+
+# --- instrumental variables ---------------------------------------------------------------
+
+
+class PanelIVResults(EstimationResults):
+    """Results of :class:`PanelIV`, wrapping a linearmodels IV result.
+
+    With absorbed effects the linearmodels covariance (computed on demeaned data) is
+    rescaled for the degrees of freedom the effects use, as a dummy-variable IV
+    regression would; with clustered errors whose clusters nest the effects no
+    rescaling is applied.
+    """
+
+    def __init__(
+        self,
+        model_result: Any,
+        *,
+        estimator: str,
+        dependent: str,
+        cov_type: str,
+        scale: float,
+        df_resid: int,
+        info: PanelInfo,
+        n_dropped: int,
+        effects: str,
+    ) -> None:
+        self._res = model_result
+        self._estimator = estimator
+        self._dependent = dependent
+        self._cov_type = cov_type
+        self._scale = scale
+        self._df = df_resid
+        self._info = info
+        self._n_dropped = n_dropped
+        self._effects = effects
+        self.title = f"Panel IV ({estimator.upper()}) estimation of {dependent}"
+
+    @property
+    def model_result(self) -> Any:
+        """The wrapped linearmodels IV result (estimated on transformed data)."""
+        return self._res
+
+    @property
+    def name(self) -> str:
+        """Estimator label for :func:`compare`."""
+        return f"Panel IV {self._estimator.upper()}"
+
+    @property
+    def estimator(self) -> str:
+        """``"2sls"`` or ``"gmm"``."""
+        return self._estimator
+
+    @property
+    def cov_type(self) -> str:
+        """The covariance requested."""
+        return self._cov_type
+
+    @property
+    def params(self) -> pd.Series:
+        """Point estimates."""
+        return self._res.params.rename("parameter")
+
+    @property
+    def cov(self) -> pd.DataFrame:
+        """Covariance, corrected for the degrees of freedom of absorbed effects."""
+        return self._res.cov * self._scale
+
+    @property
+    def nobs(self) -> int:
+        """Observations used."""
+        return int(self._res.nobs)
+
+    @property
+    def df_resid(self) -> int | None:
+        """Residual degrees of freedom net of absorbed effects."""
+        return self._df
+
+    @property
+    def first_stage(self) -> Any:
+        """linearmodels' first-stage diagnostics (partial R-squared, F statistics)."""
+        return self._res.first_stage
+
+    @property
+    def info(self) -> PanelInfo:
+        """Shape of the estimation sample."""
+        return self._info
+
+    def _header(self) -> list[tuple[str, str]]:
+        return [
+            ("Estimator", self._estimator.upper()),
+            ("Dependent variable", self._dependent),
+            ("Effects absorbed", self._effects),
+            ("Covariance", self._cov_type),
+            ("Observations", str(self.nobs)),
+            ("Panel", self._info.describe()),
+            ("Rows dropped (missing)", str(self._n_dropped)),
+        ]
+
+
+class PanelIV:
+    """Linear panel IV: 2SLS or GMM, optionally with entity and/or time effects.
+
+    linearmodels has no panel IV estimator, so effects are absorbed by demeaning the
+    dependent variable, the regressors and the instruments within entity (and period)
+    before calling :class:`linearmodels.iv.IV2SLS` or :class:`linearmodels.iv.IVGMM`;
+    the covariance is then rescaled for the absorbed degrees of freedom.
+
+    Parameters
+    ----------
+    data
+        Long panel, indexed by (entity, time) or with ``entity`` and ``time`` columns.
+    dependent
+        Dependent variable.
+    exog
+        Exogenous regressors (may be empty).
+    endog
+        Endogenous regressors (for example program placement).
+    instruments
+        Excluded instruments (for example counterpart-assistance pairing); at least as
+        many as ``endog``.
+    entity, time
+        Identifier columns when ``data`` is not indexed.
+    estimator
+        ``"2sls"`` or ``"gmm"`` (two-step efficient GMM).
+    entity_effects, time_effects
+        Absorb entity / period effects.
+    """
+
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        dependent: str,
+        exog: Sequence[str],
+        endog: Sequence[str],
+        instruments: Sequence[str],
+        *,
+        entity: str | None = None,
+        time: str | None = None,
+        estimator: Literal["2sls", "gmm"] = "2sls",
+        entity_effects: bool = True,
+        time_effects: bool = False,
+    ) -> None:
+        validate_choice("estimator", estimator, ("2sls", "gmm"))
+        exog, endog, instruments = list(exog), list(endog), list(instruments)
+        if not endog:
+            raise CalibrationError("endog must name at least one endogenous regressor.")
+        if len(instruments) < len(endog):
+            raise CalibrationError(
+                f"{len(instruments)} instrument(s) for {len(endog)} endogenous regressor(s); "
+                "the model is not identified."
+            )
+        cols = [dependent, *exog, *endog, *instruments]
+        frame, self._info, self._n_dropped = prepare_panel(
+            data, cols, entity=entity, time=time, context="IV estimation"
+        )
+        table: dict[tuple[bool, bool], Transform] = {
+            (True, True): "twoway",
+            (True, False): "entity",
+            (False, True): "time",
+            (False, False): "none",
+        }
+        transform = table[(entity_effects, time_effects)]
+        self._transform = transform
+        tf = transform_design(frame, transform)
+        if transform == "none":
+            tf = tf.assign(const=1.0)
+            exog = ["const", *exog]
+        check_rank(
+            tf[exog + endog],
+            original=frame.assign(const=1.0)[exog + endog],
+            context="the IV regressors",
+        )
+        check_rank(
+            tf[exog + instruments],
+            original=frame.assign(const=1.0)[exog + instruments],
+            context="the IV instruments",
+        )
+        self._frame = tf
+        self._dependent, self._exog, self._endog, self._instr = dependent, exog, endog, instruments
+        self._estimator = estimator
+        self._entity_effects, self._time_effects = entity_effects, time_effects
+
+    def fit(
+        self,
+        *,
+        cov_type: Literal["unadjusted", "robust", "clustered"] = "robust",
+        cluster: Sequence[str] = ("entity",),
+        min_clusters: int = MIN_CLUSTERS,
+    ) -> PanelIVResults:
+        """Estimate; ``cov_type`` as in :meth:`PanelRegression.fit` (no Driscoll-Kraay).
+
+        For GMM the same choice sets the weighting matrix.
+        """
+        validate_choice("cov_type", cov_type, ("unadjusted", "robust", "clustered"))
+        f = self._frame
+        y = f[self._dependent]
+        exog = f[self._exog] if self._exog else None
+        endog, instr = f[self._endog], f[self._instr]
+        kw: dict[str, Any] = {}
+        key: tuple[str, ...] = ()
+        if cov_type == "clustered":
+            key = _check_cluster(cluster)
+            _check_clusters_count(key, self._info, min_clusters)
+            idx = f.index
+            codes = [pd.factorize(idx.get_level_values(0 if k == "entity" else 1))[0] for k in key]
+            clusters = pd.DataFrame(np.column_stack(codes), index=idx)
+            kw["clusters"] = clusters.iloc[:, 0] if len(key) == 1 else clusters
+        if self._estimator == "2sls":
+            model: Any = IV2SLS(y, exog, endog, instr)
+            res = model.fit(cov_type=cov_type, debiased=True, **kw)
+        else:
+            model = IVGMM(y, exog, endog, instr, weight_type=cov_type, **kw)
+            res = model.fit(cov_type=cov_type, debiased=True, **kw)
+        n, k = int(res.nobs), len(res.params)
+        extra = 0
+        if self._entity_effects and "entity" not in key:
+            extra += self._info.n_entities
+        if self._time_effects and "time" not in key:
+            extra += self._info.n_periods - (0 if extra == 0 and not self._entity_effects else 1)
+        if n - k - extra <= 0:
+            raise CalibrationError("No residual degrees of freedom remain after the effects.")
+        scale = (n - k) / (n - k - extra) if cov_type != "clustered" else 1.0
+        effects: str = {
+            "twoway": "entity and time",
+            "entity": "entity",
+            "time": "time",
+            "none": "none",
+        }[self._transform]
+        return PanelIVResults(
+            res,
+            estimator=self._estimator,
+            dependent=self._dependent,
+            cov_type=cov_type,
+            scale=scale,
+            df_resid=n - k - extra,
+            info=self._info,
+            n_dropped=self._n_dropped,
+            effects=effects,
+        )

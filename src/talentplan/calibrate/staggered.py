@@ -1,0 +1,595 @@
+"""Staggered difference-in-differences: group-time average treatment effects.
+
+Callaway and Sant'Anna (2021), "Difference-in-Differences with Multiple Time Periods",
+Journal of Econometrics 225(2), 200-230, as implemented by R's ``did`` package
+(``att_gt`` and ``aggte``) for balanced panels: one ATT(g,t) per group ``g`` (the period
+a unit is first treated) and period ``t``, each a two-period DiD against never-treated or
+not-yet-treated units, with influence-function standard errors clustered by entity, a
+Wald pre-trend test, simple/group/dynamic/calendar aggregations and a multiplier
+bootstrap.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> rng = np.random.default_rng(0)
+>>> g = np.repeat([0, 3, 4], 40)
+>>> rows = [(i, t, g[i], 0.3 * t + 1.0 * (g[i] > 0 and t >= g[i]) + rng.normal(0, 0.1))
+...         for i in range(120) for t in range(1, 6)]
+>>> df = pd.DataFrame(rows, columns=["id", "year", "first", "y"])
+>>> res = StaggeredDiD(df, "y", "id", "year", "first").fit()
+>>> round(res.aggregate("simple").att, 1)
+1.0
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from talentplan._display import DisplayMixin
+from talentplan.calibrate._did_estimators import (
+    BootWeights,
+    WidePanel,
+    aggregate_cells,
+    bootstrap_draws,
+    bootstrap_se,
+    estimate_cells,
+)
+from talentplan.calibrate._validate import (
+    check_duplicates,
+    check_numeric,
+    drop_missing,
+    set_panel_index,
+    validate_choice,
+)
+from talentplan.errors import (
+    CalibrationError,
+    EstimationWarning,
+    PanelDataError,
+    UnbalancedPanelWarning,
+)
+
+__all__ = ["AggregatedEffects", "PreTrendTest", "StaggeredDiD", "StaggeredDiDResults"]
+
+Control = Literal["never_treated", "not_yet_treated"]
+Method = Literal["dr", "ipw", "reg"]
+BasePeriod = Literal["varying", "universal"]
+AggKind = Literal["simple", "group", "dynamic", "calendar"]
+_TINY = np.sqrt(np.finfo(float).eps) * 10
+
+
+@dataclass(frozen=True)
+class PreTrendTest:
+    """Wald test that every pre-treatment ATT(g,t) is zero (joint influence-function covariance).
+
+    Attributes
+    ----------
+    stat, df, pvalue
+        Chi-squared statistic, degrees of freedom (number of pre-treatment cells) and
+        p-value. NaN when there is no pre-treatment cell or their covariance is singular.
+    """
+
+    stat: float
+    df: int
+    pvalue: float
+
+    def __str__(self) -> str:
+        return (
+            f"Pre-trend Wald test: chi2({self.df}) = {self.stat:.4f}, p-value = {self.pvalue:.5f}"
+        )
+
+
+@dataclass(frozen=True)
+class AggregatedEffects(DisplayMixin):
+    """An aggregation of ATT(g,t) (R ``did::aggte``), immutable.
+
+    Attributes
+    ----------
+    kind
+        ``"simple"``, ``"group"``, ``"dynamic"`` or ``"calendar"``.
+    att, se
+        The overall effect and its standard error.
+    table
+        Per group, event time or period: ``att``, ``se`` and the confidence interval
+        (a uniform band when fitted with ``bootstrap=True, uniform_band=True``). For
+        ``"simple"`` one row, the overall effect.
+    influence, table_influence
+        Per-entity influence functions of ``att`` and of the table's effects.
+    """
+
+    kind: str
+    att: float
+    se: float
+    table: pd.DataFrame
+    influence: np.ndarray = field(repr=False)
+    table_influence: np.ndarray = field(repr=False)
+    alpha: float = 0.05
+    critical_value: float = float(stats.norm.ppf(0.975))
+    bootstrap: bool = False
+
+    @property
+    def tstat(self) -> float:
+        """t-statistic of the overall effect."""
+        return self.att / self.se
+
+    @property
+    def pvalue(self) -> float:
+        """Two-sided normal p-value of the overall effect."""
+        return float(2 * stats.norm.sf(abs(self.tstat)))
+
+    def conf_int(self, level: float = 0.95) -> tuple[float, float]:
+        """Normal confidence interval of the overall effect."""
+        z = float(stats.norm.ppf(0.5 + level / 2))
+        return self.att - z * self.se, self.att + z * self.se
+
+    @property
+    def params(self) -> pd.Series:
+        """The table's effects."""
+        return self.table["att"].rename("params")
+
+    @property
+    def std_errors(self) -> pd.Series:
+        """The table's standard errors."""
+        return self.table["se"].rename("std_error")
+
+    @cached_property
+    def cov(self) -> pd.DataFrame:
+        """Influence-function covariance of the table's effects."""
+        psi = self.table_influence
+        n = psi.shape[0]
+        return pd.DataFrame(psi.T @ psi / n**2, index=self.table.index, columns=self.table.index)
+
+    @property
+    def nobs(self) -> int:
+        """Number of entities."""
+        return int(self.influence.shape[0])
+
+    def _summary_tables(self) -> tuple[str, list[tuple[str, str]], list[pd.DataFrame]]:
+        lo, hi = self.conf_int(1 - self.alpha)
+        header = [
+            ("Overall ATT", f"{self.att:.6g}"),
+            ("Std. error", f"{self.se:.6g}" + (" (bootstrap)" if self.bootstrap else "")),
+            (f"{100 * (1 - self.alpha):g}% CI", f"[{lo:.6g}, {hi:.6g}]"),
+            ("p-value", f"{self.pvalue:.4g}"),
+        ]
+        tables = [] if self.kind == "simple" else [self.table]
+        return f"Aggregated treatment effects ({self.kind})", header, tables
+
+
+class StaggeredDiD:
+    """Group-time average treatment effects under staggered adoption.
+
+    Parameters
+    ----------
+    data
+        Long panel: one row per entity and period.
+    outcome, entity, time
+        Column names of the outcome, the entity identifier and the (numeric) period.
+    group
+        Column with the first period an entity is treated; 0 for never treated (R
+        ``did``'s ``gname``). It must be constant within entity. A group after the last
+        observed period is treated as never treated (as in R ``did``), with a warning.
+    control
+        ``"never_treated"`` or ``"not_yet_treated"`` comparison units.
+    method
+        ``"dr"`` (doubly robust, ``DRDID::drdid_panel``, the default of R ``did``),
+        ``"ipw"`` (normalised inverse probability weighting) or ``"reg"`` (outcome
+        regression). Without covariates the three coincide.
+    covariates
+        Column names of covariates; each ATT(g,t) uses their values in the earlier of
+        its two periods (the base period for post-treatment cells).
+
+    Notes
+    -----
+    Data handling: duplicate (entity, time) rows raise :class:`PanelDataError`; rows with
+    a missing outcome, group or covariate are dropped with a ``MissingValuesWarning``;
+    the panel must then be balanced, so entities missing any period are dropped with an
+    ``UnbalancedPanelWarning`` naming them (R ``did``'s default ``panel=TRUE``,
+    ``allow_unbalanced_panel=FALSE``). Units already treated in the first period (plus
+    anticipation) are dropped with an ``EstimationWarning``.
+    """
+
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        outcome: str,
+        entity: str,
+        time: str,
+        group: str,
+        control: Control = "never_treated",
+        method: Method = "dr",
+        covariates: Sequence[str] | None = None,
+    ) -> None:
+        self.control = validate_choice("control", control, ("never_treated", "not_yet_treated"))
+        self.method = validate_choice("method", method, ("dr", "ipw", "reg"))
+        if isinstance(covariates, str):
+            covariates = [covariates]
+        self.covariates = list(covariates or [])
+        self.outcome, self.entity, self.time, self.group = outcome, entity, time, group
+        self._long = self._clean(data)
+
+    def _clean(self, data: pd.DataFrame) -> pd.DataFrame:
+        indexed = set_panel_index(data, self.entity, self.time)
+        check_duplicates(indexed)
+        if not pd.api.types.is_numeric_dtype(indexed.index.get_level_values(1)):
+            raise PanelDataError(f"The time column '{self.time}' must be numeric (e.g. years).")
+        cols = [self.outcome, self.group, *self.covariates]
+        numeric = check_numeric(indexed, cols)
+        clean, _ = drop_missing(numeric, context="staggered DiD")
+        if clean.empty:
+            raise PanelDataError("No complete rows remain for the staggered DiD.")
+        varies = clean[self.group].groupby(level=0).nunique() > 1
+        if varies.any():
+            bad = list(varies.index[varies])
+            raise PanelDataError(
+                f"The group column '{self.group}' must be constant within entity; it varies for "
+                f"{len(bad)} entities, e.g. {bad[:5]}. Give each entity its first treatment "
+                "period (0 if never treated)."
+            )
+        periods = clean.index.get_level_values(1).unique()
+        counts = clean.groupby(level=0).size()
+        short = counts.index[counts < len(periods)]
+        if len(short):
+            warnings.warn(
+                f"The panel is unbalanced: {len(short)} of {len(counts)} entities miss some of "
+                f"the {len(periods)} periods and are dropped (e.g. {list(short[:5])}); "
+                "ATT(g,t) needs every entity in every period.",
+                UnbalancedPanelWarning,
+                stacklevel=3,
+            )
+            clean = clean.drop(index=short, level=0)
+        if clean.empty:
+            raise PanelDataError("No entity is observed in every period.")
+        return clean
+
+    def _panel(self, anticipation: int) -> WidePanel:
+        long = self._long
+        periods = np.sort(long.index.get_level_values(1).unique().to_numpy(dtype=float))
+        first = long[self.group].groupby(level=0).first()
+        grp = first.to_numpy(dtype=float).copy()
+        late = grp > periods[-1]
+        if late.any():
+            warnings.warn(
+                f"{int(late.sum())} units are first treated after the last period "
+                f"({periods[-1]:g}) and are used as never treated.",
+                EstimationWarning,
+                stacklevel=3,
+            )
+            grp[late] = 0.0
+        always = (grp > 0) & (grp <= periods[0] + anticipation)
+        keep = ~always
+        if always.any():
+            warnings.warn(
+                f"{int(always.sum())} units treated by the first period ({periods[0]:g}) plus "
+                f"anticipation ({anticipation}) have no pre-treatment period and are dropped.",
+                EstimationWarning,
+                stacklevel=3,
+            )
+        entities = first.index[keep]
+        if not (grp[keep] > 0).any():
+            raise CalibrationError("No unit is ever treated within the observed periods.")
+        if self.control == "never_treated" and not (grp[keep] == 0).any():
+            raise CalibrationError(
+                "No never-treated units to compare with; use control='not_yet_treated'."
+            )
+        if self.control == "not_yet_treated" and not (grp[keep] == 0).any():
+            gmax = grp[keep].max()
+            periods = periods[periods < gmax - anticipation]
+            grp = np.where(grp == gmax, 0.0, grp)
+            warnings.warn(
+                f"No never-treated units: periods from {gmax - anticipation:g} on are dropped "
+                f"and the last group ({gmax:g}) serves as never treated.",
+                EstimationWarning,
+                stacklevel=3,
+            )
+        sub = long.loc[long.index.get_level_values(1).isin(periods)]
+        wide_y = sub[self.outcome].unstack(level=1).reindex(index=entities, columns=periods)
+        x = (
+            np.stack(
+                [
+                    sub[c].unstack(level=1).reindex(index=entities, columns=periods).to_numpy()
+                    for c in self.covariates
+                ],
+                axis=2,
+            )
+            if self.covariates
+            else np.zeros((len(entities), len(periods), 0))
+        )
+        return WidePanel(entities, periods, wide_y.to_numpy(dtype=float), x, grp[keep])
+
+    def fit(
+        self,
+        *,
+        bootstrap: bool = False,
+        n_boot: int = 999,
+        seed: int | None = None,
+        alpha: float = 0.05,
+        anticipation: int = 0,
+        base_period: BasePeriod = "varying",
+        boot_weights: BootWeights = "mammen",
+        uniform_band: bool = False,
+    ) -> StaggeredDiDResults:
+        """Estimate every ATT(g,t).
+
+        Parameters
+        ----------
+        bootstrap
+            Report multiplier-bootstrap standard errors (R ``did``'s ``bstrap=TRUE``)
+            instead of analytic influence-function ones. ``cov`` stays analytic.
+        n_boot, seed, boot_weights
+            Bootstrap draws, seed (drawn and recorded when None) and multiplier weights
+            (``"mammen"`` or ``"rademacher"``).
+        alpha
+            Significance level of the reported confidence intervals.
+        anticipation
+            Periods before treatment in which units may already react.
+        base_period
+            ``"varying"`` (pre-treatment cells compare consecutive periods) or
+            ``"universal"`` (every cell compares with period ``g - anticipation - 1``).
+        uniform_band
+            With ``bootstrap``, widen intervals to a simultaneous (sup-t) band.
+
+        Returns
+        -------
+        StaggeredDiDResults
+        """
+        validate_choice("base_period", base_period, ("varying", "universal"))
+        validate_choice("boot_weights", boot_weights, ("mammen", "rademacher"))
+        if not 0 < alpha < 1:
+            raise CalibrationError(f"alpha={alpha} must lie strictly between 0 and 1.")
+        if int(anticipation) != anticipation or anticipation < 0:
+            raise CalibrationError(f"anticipation={anticipation} must be a non-negative integer.")
+        if bootstrap and (int(n_boot) != n_boot or n_boot < 50):
+            raise CalibrationError(f"n_boot={n_boot} must be an integer of at least 50.")
+        if uniform_band and not bootstrap:
+            raise CalibrationError("uniform_band=True needs bootstrap=True.")
+        panel = self._panel(int(anticipation))
+        cells, psi = estimate_cells(
+            panel, self.control, self.method, int(anticipation), base_period
+        )
+        if np.all(panel.periods == np.round(panel.periods)):
+            cells = cells.astype({"group": "int64", "time": "int64", "event_time": "int64"})
+        n = len(panel.entities)
+        se = np.sqrt(np.sum(psi**2, axis=0)) / n
+        se[~np.isfinite(cells["att"].to_numpy()) | (se <= _TINY)] = np.nan
+        boot = None
+        crit = float(stats.norm.ppf(1 - alpha / 2))
+        if bootstrap:
+            if seed is None:
+                seed = int(np.random.SeedSequence().generate_state(1)[0])
+            boot = _Boot(int(n_boot), int(seed), boot_weights, uniform_band)
+            bse, bcrit = bootstrap_se(np.nan_to_num(psi), boot.draws(n), alpha)
+            se = np.where(np.isnan(se), np.nan, bse)
+            crit = bcrit if uniform_band else crit
+        cells["se"] = se
+        cells["ci_lower"] = cells["att"] - crit * se
+        cells["ci_upper"] = cells["att"] + crit * se
+        return StaggeredDiDResults(
+            att_gt=cells,
+            influence=psi,
+            unit_group=panel.unit_group,
+            entities=panel.entities,
+            periods=panel.periods,
+            method=self.method,
+            control=self.control,
+            covariates=tuple(self.covariates),
+            outcome=self.outcome,
+            anticipation=int(anticipation),
+            base_period=base_period,
+            alpha=alpha,
+            critical_value=crit,
+            boot=boot,
+        )
+
+
+@dataclass(frozen=True)
+class _Boot:
+    n_boot: int
+    seed: int
+    weights: BootWeights
+    uniform_band: bool
+
+    def draws(self, n: int) -> np.ndarray:
+        return bootstrap_draws(n, self.n_boot, self.seed, self.weights)
+
+
+@dataclass(frozen=True)
+class StaggeredDiDResults(DisplayMixin):
+    """Group-time ATTs with influence-function inference (immutable).
+
+    Attributes
+    ----------
+    att_gt
+        One row per (group, time): ``event_time``, ``post``, ``att``, ``se`` and the
+        confidence interval at level ``1 - alpha``.
+    influence
+        Per-entity influence functions, (n entities, number of ATT(g,t)).
+    """
+
+    att_gt: pd.DataFrame
+    influence: np.ndarray = field(repr=False)
+    unit_group: np.ndarray = field(repr=False)
+    entities: pd.Index = field(repr=False)
+    periods: np.ndarray
+    method: str
+    control: str
+    covariates: tuple[str, ...]
+    outcome: str
+    anticipation: int
+    base_period: str
+    alpha: float
+    critical_value: float
+    boot: _Boot | None = None
+
+    @property
+    def nobs(self) -> int:
+        """Number of entities used."""
+        return len(self.entities)
+
+    @cached_property
+    def params(self) -> pd.Series:
+        """ATT(g,t) named like ``ATT(g=2004,t=2005)``."""
+        names = [
+            f"ATT(g={g:g},t={t:g})"
+            for g, t in zip(self.att_gt["group"], self.att_gt["time"], strict=True)
+        ]
+        return pd.Series(self.att_gt["att"].to_numpy(), index=names, name="params")
+
+    @property
+    def std_errors(self) -> pd.Series:
+        """Standard errors (analytic, or multiplier bootstrap when fitted with it)."""
+        return pd.Series(self.att_gt["se"].to_numpy(), index=self.params.index, name="std_error")
+
+    @cached_property
+    def cov(self) -> pd.DataFrame:
+        """Influence-function covariance of the ATT(g,t), clustered by entity."""
+        psi = self.influence
+        cov = psi.T @ psi / self.nobs**2
+        return pd.DataFrame(cov, index=self.params.index, columns=self.params.index)
+
+    @property
+    def tstats(self) -> pd.Series:
+        """t-statistics."""
+        return (self.params / self.std_errors).rename("tstat")
+
+    @property
+    def pvalues(self) -> pd.Series:
+        """Two-sided normal p-values."""
+        return pd.Series(
+            2 * stats.norm.sf(np.abs(self.tstats)), index=self.params.index, name="pvalue"
+        )
+
+    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        """Pointwise normal confidence intervals at ``level``."""
+        z = stats.norm.ppf(0.5 + level / 2)
+        return pd.DataFrame(
+            {"lower": self.params - z * self.std_errors, "upper": self.params + z * self.std_errors}
+        )
+
+    @cached_property
+    def pretrend_test(self) -> PreTrendTest:
+        """Wald test that all pre-treatment ATT(g,t) are zero (as R ``did``'s ``W``)."""
+        pre = ((self.att_gt["group"] > self.att_gt["time"]) & self.att_gt["se"].notna()).to_numpy()
+        k = int(pre.sum())
+        if k == 0:
+            return PreTrendTest(np.nan, 0, np.nan)
+        att = self.att_gt["att"].to_numpy()[pre]
+        v = self.cov.to_numpy()[np.ix_(pre, pre)]
+        if 1 / np.linalg.cond(v) <= np.finfo(float).eps:
+            return PreTrendTest(np.nan, k, np.nan)
+        w = float(att @ np.linalg.solve(v, att))
+        return PreTrendTest(w, k, float(stats.chi2.sf(w, k)))
+
+    def aggregate(
+        self,
+        kind: AggKind = "group",
+        *,
+        min_e: float = -np.inf,
+        max_e: float = np.inf,
+        balance_e: int | None = None,
+    ) -> AggregatedEffects:
+        """Aggregate the ATT(g,t) as R's ``aggte``.
+
+        Parameters
+        ----------
+        kind
+            ``"simple"`` (post-treatment cells weighted by group size), ``"group"`` (per
+            group, then across groups), ``"dynamic"`` (per event time; the overall effect
+            averages non-negative event times) or ``"calendar"`` (per period, then across
+            periods).
+        min_e, max_e, balance_e
+            For ``"dynamic"``: the event-time window, and balancing on groups observed at
+            least ``balance_e`` periods after treatment.
+
+        Returns
+        -------
+        AggregatedEffects
+        """
+        validate_choice("kind", kind, ("simple", "group", "dynamic", "calendar"))
+        try:
+            agg = aggregate_cells(
+                self.att_gt,
+                self.influence,
+                self.unit_group,
+                kind,
+                min_e=min_e,
+                max_e=max_e,
+                balance_e=balance_e,
+            )
+        except ValueError as err:
+            raise CalibrationError(f"Cannot aggregate: {err}.") from err
+        n = self.nobs
+        se = np.sqrt(np.mean(agg.inf**2) / n)
+        table_se = np.sqrt(np.mean(agg.table_inf**2, axis=0) / n)
+        crit = float(stats.norm.ppf(1 - self.alpha / 2))
+        if self.boot is not None:
+            draws = self.boot.draws(n)
+            se = bootstrap_se(np.nan_to_num(agg.inf[:, None]), draws, self.alpha)[0][0]
+            table_se, bcrit = bootstrap_se(np.nan_to_num(agg.table_inf), draws, self.alpha)
+            crit = bcrit if self.boot.uniform_band and kind != "simple" else crit
+        se = np.nan if not np.isfinite(se) or se <= _TINY else float(se)
+        table_se = np.where(table_se <= _TINY, np.nan, table_se)
+        label = {"simple": "kind", "group": "group", "dynamic": "event_time", "calendar": "time"}[
+            kind
+        ]
+        table = pd.DataFrame(
+            {
+                "att": agg.table_att,
+                "se": table_se,
+                "ci_lower": agg.table_att - crit * table_se,
+                "ci_upper": agg.table_att + crit * table_se,
+            },
+            index=pd.Index(agg.labels, name=label),
+        )
+        return AggregatedEffects(
+            kind=kind,
+            att=agg.att,
+            se=se,
+            table=table,
+            influence=agg.inf,
+            table_influence=agg.table_inf,
+            alpha=self.alpha,
+            critical_value=crit,
+            bootstrap=self.boot is not None,
+        )
+
+    @property
+    def summary(self) -> str:
+        """The text summary."""
+        return str(self)
+
+    def _summary_tables(self) -> tuple[str, list[tuple[str, str]], list[pd.DataFrame]]:
+        names = {
+            "dr": "doubly robust",
+            "ipw": "inverse probability weighting",
+            "reg": "outcome regression",
+        }
+        inference = "analytic (influence function, clustered by entity)"
+        if self.boot is not None:
+            band = ", uniform band" if self.boot.uniform_band else ""
+            inference = (
+                f"multiplier bootstrap ({self.boot.n_boot} {self.boot.weights} draws, "
+                f"seed {self.boot.seed}{band})"
+            )
+        pt = self.pretrend_test
+        header = [
+            ("Outcome", self.outcome),
+            ("Method", names[self.method]),
+            ("Comparison group", self.control.replace("_", " ")),
+            ("Covariates", ", ".join(self.covariates) or "none"),
+            ("Entities", str(self.nobs)),
+            ("Periods", f"{self.periods[0]:g}-{self.periods[-1]:g} ({len(self.periods)})"),
+            ("Base period", self.base_period),
+            ("Anticipation", str(self.anticipation)),
+            ("Standard errors", inference),
+            ("Pre-trend test", f"chi2({pt.df}) = {pt.stat:.4f}, p = {pt.pvalue:.5f}"),
+        ]
+        table = self.att_gt.set_index(["group", "time"]).drop(columns="post")
+        return "Group-time average treatment effects", header, [table]

@@ -1,0 +1,110 @@
+"""Inflow: programs that attract talent, the concave response to money, and platforms.
+
+Base inflow of type ``k`` into county ``c`` in year ``t``:
+
+    B = sum_amount eff * f_pk(spend) + sum_p eff * inflow[p, k] * level[p]
+
+with ``f_pk(x) = beta * log(1 + x / theta)`` represented by its chords
+(:mod:`talentplan.model.pwl`) in hypograph form: ``y <= chord_j(x)`` for every segment.
+That is exact for the piecewise-linear curve while more talent is rewarded, which holds
+for every objective here (talent index, coverage, targets that are lower bounds).
+
+Platforms multiply inflows of the types they attract: total inflow is
+``B * (1 + sum_q gamma[q, k] * open[q])``, with the product ``B * open[q]`` linearised
+exactly (``v <= B_max * open``, ``v <= B``, ``v >= B - B_max * (1 - open)``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyomo.environ as pyo
+
+from talentplan.model.decisions import level
+from talentplan.model.prepare import ModelData
+
+
+def add_inflow(m: pyo.ConcreteModel, d: ModelData) -> None:
+    T = range(d.n_years)
+    m.response_idx = [(c, p, k, t) for (p, k, _e) in d.pwl for c in d.counties for t in T]
+    m.segment_idx = [
+        (c, p, k, t, j)
+        for (c, p, k, t) in m.response_idx
+        for j in range(len(d.pwl[p, k, "inflow_log"].slopes))
+    ]
+    m.response = pyo.Var(m.response_idx, domain=pyo.NonNegativeReals)
+
+    def chord(_: pyo.ConcreteModel, c: str, p: str, k: str, t: int, j: int) -> Any:
+        curve = d.pwl[p, k, "inflow_log"]
+        eff = d.efficiency[c]
+        x0, y0, slope = curve.breakpoints[j], curve.values[j], curve.slopes[j]
+        return m.response[c, p, k, t] <= eff * (y0 + slope * (m.spend[c, p, t] - x0))
+
+    m.response_chords = pyo.Constraint(m.segment_idx, rule=chord)
+
+    linear = {
+        (c, k): [
+            (p, d.efficiency[c] * d.effect(p, k, "inflow"))
+            for p in d.programs
+            if d.effect(p, k, "inflow") > 0
+        ]
+        for c in d.counties
+        for k in d.types
+    }
+    curves = {(c, k): [p for (p, kk, _e) in d.pwl if kk == k] for c in d.counties for k in d.types}
+
+    def base(c: str, k: str, t: int) -> Any:
+        expr = sum(coef * level(m, d, c, p, t) for p, coef in linear[c, k])
+        return expr + sum(m.response[c, p, k, t] for p in curves[c, k])
+
+    m.base_inflow_expr = {
+        (c, k, t): base(c, k, t)
+        for c in d.counties
+        for k in d.types
+        for t in T
+        if linear[c, k] or curves[c, k]
+    }
+    platforms = {
+        k: [
+            (q, d.effect(q, k, "platform")) for q in d.by_kind["site"] if d.effect(q, k, "platform")
+        ]
+        for k in d.types
+    }
+    m.boost_idx = [
+        (c, q, k, t)
+        for (c, k, t) in m.base_inflow_expr
+        for q, _g in platforms[k]
+        if d.inflow_ub[c, k] > 0
+    ]
+    m.boosted = pyo.Var(
+        m.boost_idx,
+        domain=pyo.NonNegativeReals,
+        bounds=lambda _, c, q, k, t: (0, d.inflow_ub[c, k]),
+    )
+    m.boost_le_open = pyo.Constraint(
+        m.boost_idx,
+        rule=lambda _, c, q, k, t: m.boosted[c, q, k, t] <= d.inflow_ub[c, k] * m.open[c, q, t],
+    )
+    m.boost_le_base = pyo.Constraint(
+        m.boost_idx, rule=lambda _, c, q, k, t: m.boosted[c, q, k, t] <= m.base_inflow_expr[c, k, t]
+    )
+    m.boost_ge_product = pyo.Constraint(
+        m.boost_idx,
+        rule=lambda _, c, q, k, t: (
+            m.boosted[c, q, k, t]
+            >= m.base_inflow_expr[c, k, t] - d.inflow_ub[c, k] * (1 - m.open[c, q, t])
+        ),
+    )
+    gamma = {q_k: g for k in d.types for q, g in platforms[k] for q_k in [(q, k)]}
+
+    def total(c: str, k: str, t: int) -> Any:
+        if (c, k, t) not in m.base_inflow_expr:
+            return 0.0
+        extra = sum(
+            gamma[q, k] * m.boosted[c, q, k, t]
+            for q, _g in platforms[k]
+            if (c, q, k, t) in m.boosted
+        )
+        return m.base_inflow_expr[c, k, t] + extra
+
+    m.inflow_expr = {(c, k, t): total(c, k, t) for c in d.counties for k in d.types for t in T}

@@ -1,0 +1,112 @@
+"""Objectives: talent index (default), least cost to reach targets, and equity (max-min).
+
+- ``talent_index``: maximise discounted, type-weighted useful talent summed over counties
+  and years.
+- ``min_cost``: minimise total spending such that final-year useful talent reaches the
+  targets table (per county and type) or, without one, ``target_coverage`` of final-year
+  demand in every county.
+- ``equity``: maximise the smallest final-year weighted coverage ``sum_k w U / sum_k w D``
+  across counties.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyomo.environ as pyo
+
+from talentplan.model.prepare import ModelData
+
+
+def talent_index_expr(m: pyo.ConcreteModel, d: ModelData) -> Any:
+    return sum(
+        d.discount[t] * d.weight[k] * m.useful[c, k, t]
+        for c in d.counties
+        for k in d.types
+        for t in range(d.n_years)
+        if d.weight[k]
+    )
+
+
+def final_demand(d: ModelData, county: str) -> float:
+    """Weighted final-year demand of a county (the denominator of its coverage)."""
+    year = d.years[-1]
+    return sum(d.weight[k] * d.demand.get((county, k, year), 0.0) for k in d.types)
+
+
+def add_objective(m: pyo.ConcreteModel, d: ModelData, objective: str) -> None:
+    last = d.n_years - 1
+    if objective == "talent_index":
+        m.objective = pyo.Objective(expr=talent_index_expr(m, d), sense=pyo.maximize)
+    elif objective == "min_cost":
+        _add_targets(m, d)
+        m.objective = pyo.Objective(expr=sum(m.cost_expr.values()), sense=pyo.minimize)
+    elif objective == "equity":
+        m.min_coverage = pyo.Var(bounds=(0, 1))
+        counties = [c for c in d.counties if final_demand(d, c) > 0]
+        m.coverage_floor = pyo.Constraint(
+            counties,
+            rule=lambda _, c: (
+                final_demand(d, c) * m.min_coverage
+                <= sum(d.weight[k] * m.useful[c, k, last] for k in d.types)
+            ),
+        )
+        m.objective = pyo.Objective(expr=m.min_coverage, sense=pyo.maximize)
+    else:  # pragma: no cover - validated at the boundary
+        raise ValueError(objective)
+
+
+def _add_targets(m: pyo.ConcreteModel, d: ModelData) -> None:
+    last = d.n_years - 1
+    targets = d.instance.tables.get("targets")
+    if targets is not None and len(targets):
+        rows = [
+            (str(c), str(k), float(v))
+            for c, k, v in targets[["county", "talent_type", "target"]].itertuples(index=False)
+        ]
+        m.target = pyo.Constraint(
+            [(c, k) for c, k, _ in rows],
+            rule=lambda _, c, k: (
+                m.useful[c, k, last] >= next(v for cc, kk, v in rows if (cc, kk) == (c, k))
+            ),
+        )
+    else:
+        share = d.instance.scenario.target_coverage
+        m.target = pyo.Constraint(
+            d.counties,
+            rule=lambda _, c: (
+                sum(d.weight[k] * m.useful[c, k, last] for k in d.types)
+                >= share * final_demand(d, c)
+            ),
+        )
+
+
+def approximation_error(d: ModelData, objective: str) -> float:
+    """Bound on how far the model's objective can fall below the exact curves' value.
+
+    The chords underestimate each concave response by at most ``eps`` persons a year;
+    a person gained in year ``t`` raises the stock of later years by at most one (attrition
+    is never negative) and useful talent is 1-Lipschitz in the stock, so the objective
+    error is at most the sum of ``eff * eps * (1 + platform gain) * weight * discount``
+    over counties, curves and every year from the spend on. For ``equity`` the bound is on
+    the coverage share; for ``min_cost`` the cost is exact and the bound is 0.
+    """
+    if objective == "min_cost":
+        return 0.0
+    gain = {k: 1.0 + sum(d.effect(q, k, "platform") for q in d.by_kind["site"]) for k in d.types}
+    later = [sum(d.discount[t:]) for t in range(d.n_years)]
+    per_county = {}
+    for c in d.counties:
+        total = 0.0
+        for (_p, k, _e), curve in d.pwl.items():
+            eps = d.efficiency[c] * curve.max_error * gain[k] * d.weight[k]
+            total += eps * (sum(later) if objective == "talent_index" else d.n_years)
+        per_county[c] = total
+    if objective == "talent_index":
+        return float(sum(per_county.values()))
+    return float(
+        max(
+            (per_county[c] / final_demand(d, c) for c in d.counties if final_demand(d, c) > 0),
+            default=0.0,
+        )
+    )

@@ -1,0 +1,308 @@
+"""Turn a validated instance into the plain index sets and coefficients of the model.
+
+Everything the formulation needs is computed here once, vectorised where it matters,
+so that the Pyomo blocks only assemble expressions. Tight bounds for the exact
+linearisations (stocks, base inflows) are derived from the data here too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from talentplan.data.instance import Instance
+from talentplan.errors import InstanceError
+from talentplan.model.pwl import PiecewiseLinear, log_pwl
+
+Activation = tuple[str, str]
+"""A binary activation in a county: (program, industry) with industry '' unless chain."""
+
+
+@dataclass
+class ModelData:
+    """Index sets and coefficients of one instance, in plain Python containers."""
+
+    instance: Instance
+    years: list[int]
+    counties: list[str]
+    types: list[str]
+    programs: list[str]
+    kind: dict[str, str]
+    by_kind: dict[str, list[str]]
+    present: dict[str, list[str]]
+    weight: dict[str, float]
+    graduate_type: str | None
+    a0: dict[tuple[str, str], float]
+    s0: dict[tuple[str, str], float]
+    demand: dict[tuple[str, str, int], float]
+    efficiency: dict[str, float]
+    graduates: dict[str, float]
+    graduate_share: dict[str, float]
+    travel: dict[str, float]
+    land_quota: dict[str, float]
+    cadre_capacity: dict[str, float]
+    townships: dict[str, int]
+    fixed_cost: dict[str, float]
+    operating_cost: dict[str, float]
+    unit_cost: dict[str, float]
+    land: dict[str, float]
+    cadre: dict[str, float]
+    cap_total: dict[str, float]
+    requires: dict[str, str]
+    effects: dict[tuple[str, str, str], tuple[float, float]]
+    """(program, talent_type, effect) -> (value, scale); talent_type '' for graduate_retention."""
+    sources: list[str]
+    eligible: dict[str, list[str]]
+    """source -> programs it may fund."""
+    groups: dict[str, tuple[list[str], list[str]]]
+    """Funding groups: id -> (counties, sources that may pay there). Counties paid by the
+    same set of sources form one group, so earmarks by county cost few variables."""
+    plan_sources: list[str]
+    """Sources that may pay anywhere (the only ones that can fund city-kind programs)."""
+    budget: dict[tuple[int, str], float]
+    attrition_floor: float
+    discount: list[float]
+    level_ub: dict[tuple[str, str], float] = field(default_factory=dict)
+    pwl: dict[tuple[str, str, str], PiecewiseLinear] = field(default_factory=dict)
+    stock_ub: dict[tuple[str, str, int], float] = field(default_factory=dict)
+    inflow_ub: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    @property
+    def n_years(self) -> int:
+        return len(self.years)
+
+    def activations(self, county: str) -> list[Activation]:
+        """Binary activations that act in ``county`` (sites, its alliances, city programs)."""
+        acts: list[Activation] = [(p, "") for p in self.by_kind["site"]]
+        acts += [(p, i) for p in self.by_kind["chain"] for i in self.present[county]]
+        acts += [(p, "") for p in self.by_kind["city"]]
+        return acts
+
+    def effect(self, program: str, talent_type: str, effect: str) -> float:
+        return self.effects.get((program, talent_type, effect), (0.0, 0.0))[0]
+
+    def fte_coefficient(self, county: str, program: str, talent_type: str) -> float:
+        """Full-time equivalents per active site/unit, decayed with travel time."""
+        value, scale = self.effects.get((program, talent_type, "fte"), (0.0, 0.0))
+        return self.efficiency[county] * value * math.exp(-scale * self.travel[county])
+
+    def retention_room(self, county: str, talent_type: str) -> float:
+        """Largest share of the stock that retention can save per year: ``a0 - a_min``."""
+        return max(self.a0[county, talent_type] - self.attrition_floor, 0.0)
+
+
+def prepare(instance: Instance) -> ModelData:
+    """Index sets, coefficients and bounds of ``instance``."""
+    sc = instance.scenario
+    t = instance.tables
+    counties_df = t["counties"].set_index("county")
+    programs_df = t["programs"].set_index("program")
+    counties = list(counties_df.index)
+    types = list(t["talent_types"]["talent_type"])
+    programs = list(programs_df.index)
+    kind = programs_df["kind"].to_dict()
+    by_kind: dict[str, list[str]] = {k: [] for k in ("site", "count", "amount", "chain", "city")}
+    for p in programs:
+        by_kind[kind[p]].append(p)
+    present: dict[str, list[str]] = {c: [] for c in counties}
+    for c, i in t["presence"][["county", "industry"]].itertuples(index=False):
+        present[c].append(i)
+    grad = t["talent_types"].loc[t["talent_types"]["graduate"].astype(bool), "talent_type"]
+    stocks = t["stocks"].set_index(["county", "talent_type"])
+    demand_df = t["demand"]
+    year_set = set(sc.years)
+    demand = {
+        (c, k, int(y)): float(d)
+        for c, k, y, d in demand_df[["county", "talent_type", "year", "demand"]].itertuples(
+            index=False
+        )
+        if int(y) in year_set
+    }
+    effects = {
+        (p, k, e): (
+            float(v),
+            0.0 if s is None or (isinstance(s, float) and np.isnan(s)) else float(s),
+        )
+        for p, k, e, v, s in t["responses"][
+            ["program", "talent_type", "effect", "value", "scale"]
+        ].itertuples(index=False)
+    }
+    sources_df = t["sources"]
+    eligible: dict[str, list[str]] = {}
+    for s, progs in sources_df[["source", "programs"]].itertuples(index=False):
+        text = str(progs).strip()
+        eligible[s] = (
+            list(programs)
+            if text in ("", "*")
+            else [p.strip() for p in text.split(";") if p.strip()]
+        )
+    covers: dict[str, set[str] | None] = {}
+    county_text = (
+        sources_df["counties"] if "counties" in sources_df else pd.Series("*", sources_df.index)
+    )
+    for s, text in zip(sources_df["source"], county_text, strict=True):
+        text = str(text).strip()
+        covers[s] = None if text in ("", "*") else {c.strip() for c in text.split(";")}
+    budget = {
+        (int(y), s): float(a)
+        for y, s, a in t["budgets"][["year", "source", "amount"]].itertuples(index=False)
+        if int(y) in year_set
+    }
+    cap_total = {
+        p: float(v) for p, v in programs_df["cap_total"].items() if v is not None and not pd_isna(v)
+    }
+    requires = {p: str(r) for p, r in programs_df["requires"].items() if str(r).strip()}
+    d = ModelData(
+        instance=instance,
+        years=sc.years,
+        counties=counties,
+        types=types,
+        programs=programs,
+        kind=kind,
+        by_kind=by_kind,
+        present=present,
+        weight=dict(
+            zip(t["talent_types"]["talent_type"], t["talent_types"]["weight"], strict=True)
+        ),
+        graduate_type=str(grad.iloc[0]) if len(grad) else None,
+        a0={key: float(v) for key, v in stocks["attrition"].items()},
+        s0={key: float(v) for key, v in stocks["stock"].items()},
+        demand=demand,
+        efficiency=counties_df["efficiency"].astype(float).to_dict(),
+        graduates=counties_df["graduates"].astype(float).to_dict(),
+        graduate_share=counties_df["graduate_retention"].astype(float).to_dict(),
+        travel=counties_df["travel_time_h"].astype(float).to_dict(),
+        land_quota=counties_df["land_quota_mu"].astype(float).to_dict(),
+        cadre_capacity=counties_df["cadre_hours"].astype(float).to_dict(),
+        townships=counties_df["townships"].astype(int).to_dict(),
+        fixed_cost=programs_df["fixed_cost"].astype(float).to_dict(),
+        operating_cost=programs_df["operating_cost"].astype(float).to_dict(),
+        unit_cost=programs_df["unit_cost"].astype(float).to_dict(),
+        land=programs_df["land_mu"].astype(float).to_dict(),
+        cadre=programs_df["cadre_hours"].astype(float).to_dict(),
+        cap_total=cap_total,
+        requires=requires,
+        effects=effects,
+        sources=list(sources_df["source"]),
+        eligible=eligible,
+        groups=_funding_groups(counties, covers),
+        plan_sources=[s for s in sources_df["source"] if covers[s] is None],
+        budget=budget,
+        attrition_floor=float(sc.attrition_floor),
+        discount=[(1.0 + sc.discount_rate) ** -n for n in range(sc.n_years)],
+    )
+    _level_bounds(d, programs_df["cap_per_county"].to_dict())
+    _response_curves(d, sc.pwl_segments)
+    _stock_bounds(d)
+    return d
+
+
+def pd_isna(value: object) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _funding_groups(
+    counties: list[str], covers: dict[str, set[str] | None]
+) -> dict[str, tuple[list[str], list[str]]]:
+    by_signature: dict[tuple[str, ...], list[str]] = {}
+    for c in counties:
+        signature = tuple(s for s, where in covers.items() if where is None or c in where)
+        by_signature.setdefault(signature, []).append(c)
+    return {f"g{n}": (cs, list(sig)) for n, (sig, cs) in enumerate(by_signature.items())}
+
+
+def funders(d: ModelData, program: str, sources: list[str]) -> list[str]:
+    """Those of ``sources`` allowed to fund ``program``."""
+    return [s for s in sources if program in d.eligible[s]]
+
+
+def _max_funds(d: ModelData, program: str, county: str) -> float:
+    """The most money ``program`` could receive in one year in ``county``."""
+    sources = next(srcs for cs, srcs in d.groups.values() if county in cs)
+    per_year: dict[int, float] = defaultdict(float)
+    for (y, s), amount in d.budget.items():
+        if s in sources and program in d.eligible.get(s, ()):
+            per_year[y] += amount
+    if d.instance.scenario.carry_over:
+        return sum(per_year.values())
+    return max(per_year.values(), default=0.0)
+
+
+def _level_bounds(d: ModelData, caps: dict[str, object]) -> None:
+    """Upper bound of each decision's level per county: 1, a unit cap, or a spend cap."""
+    for p in d.programs:
+        kind = d.kind[p]
+        cap_text = str(caps.get(p, "") or "").strip()
+        for c in d.counties:
+            if kind in ("site", "city"):
+                ub = 1.0
+            elif kind == "chain":
+                ub = float(len(d.present[c]))
+            elif kind == "count":
+                if cap_text == "townships":
+                    ub = float(d.townships[c])
+                elif cap_text:
+                    ub = float(math.floor(float(cap_text)))
+                else:
+                    ub = _derived_unit_cap(d, c, p)
+            else:  # amount
+                funds = _max_funds(d, p, c)
+                ub = min(float(cap_text), funds) if cap_text else funds
+            d.level_ub[c, p] = ub
+
+
+def _derived_unit_cap(d: ModelData, county: str, program: str) -> float:
+    """Units a county could ever afford, hold on its land and staff (for an uncapped count)."""
+    bounds = []
+    money = d.unit_cost[program] + d.operating_cost[program]
+    if money > 0:
+        bounds.append(sum(d.budget.values()) / money)
+    if d.land[program] > 0:
+        bounds.append(d.land_quota[county] / d.land[program])
+    if d.cadre[program] > 0:
+        bounds.append(d.cadre_capacity[county] / d.cadre[program])
+    if not bounds:
+        raise InstanceError(
+            f"program '{program}' (kind count) costs no money, land or cadre time and has no "
+            "cap_per_county: give it a cap so the number of units is bounded",
+            file="programs.csv",
+            column="cap_per_county",
+        )
+    return float(math.floor(min(bounds)))
+
+
+def _response_curves(d: ModelData, segments: int) -> None:
+    """Piecewise-linear chords of every ``inflow_log`` curve on its county's spend range."""
+    for (p, k, e), (beta, theta) in d.effects.items():
+        if e != "inflow_log":
+            continue
+        upper = max(d.level_ub[c, p] for c in d.counties)
+        d.pwl[p, k, "inflow_log"] = log_pwl(beta, theta, upper, segments)
+
+
+def _stock_bounds(d: ModelData) -> None:
+    """Tight upper bounds on base inflow per year and on stocks, from the data."""
+    for c in d.counties:
+        eff = d.efficiency[c]
+        for k in d.types:
+            base = 0.0
+            for p in d.programs:
+                ub = d.level_ub[c, p]
+                v = d.effect(p, k, "inflow")
+                if v:
+                    base += eff * v * ub
+                if (p, k, "inflow_log") in d.pwl:
+                    base += eff * float(d.pwl[p, k, "inflow_log"](ub))
+            gain = 1.0 + sum(d.effect(q, k, "platform") for q in d.by_kind["site"])
+            d.inflow_ub[c, k] = base
+            local = d.graduates[c] if k == d.graduate_type else 0.0
+            keep = 1.0 - min(d.a0[c, k], d.attrition_floor)
+            s = d.s0[c, k]
+            d.stock_ub[c, k, -1] = s
+            for n in range(d.n_years):
+                s = s * keep + base * gain + local
+                d.stock_ub[c, k, n] = s

@@ -1,0 +1,154 @@
+"""Limited resources and planner rules: budgets, land, cadre time, caps, prerequisites,
+policy floors and pinned decisions.
+
+Budgets: each program's yearly cost is paid from the sources allowed to fund it
+(earmarked sources such as counterpart assistance fund only their programs); each source
+spends at most its yearly amount, plus what it carried over when ``carry_over`` is on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyomo.environ as pyo
+from pyomo.core.expr.visitor import identify_variables
+
+from talentplan.model.decisions import cadre_use, land_use, level, program_cost
+from talentplan.model.prepare import ModelData, funders
+
+
+def funding_channels(d: ModelData) -> list[tuple[str, str, str]]:
+    """(group, program, source): who may pay for what where; group '*' is the plan area
+    (city-kind programs)."""
+    channels = []
+    for p in d.programs:
+        if d.kind[p] == "city":
+            channels += [("*", p, s) for s in funders(d, p, d.plan_sources)]
+        else:
+            channels += [
+                (g, p, s) for g, (_cs, srcs) in d.groups.items() for s in funders(d, p, srcs)
+            ]
+    return channels
+
+
+def add_budgets(m: pyo.ConcreteModel, d: ModelData) -> None:
+    T = range(d.n_years)
+    channels = funding_channels(d)
+    m.fund_idx = [(g, p, t, s) for g, p, s in channels for t in T]
+    m.fund = pyo.Var(m.fund_idx, domain=pyo.NonNegativeReals)
+    payers: dict[tuple[str, str], list[str]] = {}
+    for g, p, s in channels:
+        payers.setdefault((g, p), []).append(s)
+    m.cost_expr = {(p, t): program_cost(m, d, p, t) for p in d.programs for t in T}
+    cost_keys = [
+        (g, p, t)
+        for p in d.programs
+        for g in (["*"] if d.kind[p] == "city" else list(d.groups))
+        for t in T
+    ]
+
+    def funded(_: pyo.ConcreteModel, g: str, p: str, t: int) -> Any:
+        counties = None if g == "*" else d.groups[g][0]
+        cost = program_cost(m, d, p, t, counties)
+        paid = sum(m.fund[g, p, t, s] for s in payers.get((g, p), []))
+        if isinstance(paid, int) and not list(identify_variables(cost)):
+            return pyo.Constraint.Skip
+        return paid == cost
+
+    m.program_funded = pyo.Constraint(cost_keys, rule=funded)
+    spent_by: dict[str, list[tuple[str, str]]] = {s: [] for s in d.sources}
+    for g, p, s in channels:
+        spent_by[s].append((g, p))
+    m.budget_idx = [(t, s) for t in T for s in d.sources]
+    carry = d.instance.scenario.carry_over
+    if carry:
+        m.carry = pyo.Var(m.budget_idx, domain=pyo.NonNegativeReals)
+
+    def budget(_: pyo.ConcreteModel, t: int, s: str) -> Any:
+        spent = sum(m.fund[g, p, t, s] for g, p in spent_by[s])
+        available = d.budget.get((d.years[t], s), 0.0)
+        if carry:
+            previous = m.carry[t - 1, s] if t > 0 else 0.0
+            return spent + m.carry[t, s] == available + previous
+        if isinstance(spent, int):
+            return pyo.Constraint.Skip
+        return spent <= available
+
+    m.budget = pyo.Constraint(m.budget_idx, rule=budget)
+
+
+def source_spending(m: pyo.ConcreteModel, t: int, s: str) -> float:
+    """Money paid by source ``s`` in year position ``t`` in a solved model."""
+    return sum(float(m.fund[k].value or 0.0) for k in m.fund_idx if k[2] == t and k[3] == s)
+
+
+def add_land_and_cadres(m: pyo.ConcreteModel, d: ModelData) -> None:
+    last = d.n_years - 1
+
+    def land(_: pyo.ConcreteModel, c: str) -> Any:
+        use = land_use(m, d, c, last)
+        return pyo.Constraint.Skip if isinstance(use, int) else use <= d.land_quota[c]
+
+    def cadres(_: pyo.ConcreteModel, c: str, t: int) -> Any:
+        use = cadre_use(m, d, c, t)
+        return pyo.Constraint.Skip if isinstance(use, int) else use <= d.cadre_capacity[c]
+
+    m.land_quota = pyo.Constraint(d.counties, rule=land)
+    m.cadre_capacity = pyo.Constraint(
+        [(c, t) for c in d.counties for t in range(d.n_years)], rule=cadres
+    )
+
+
+def add_caps_and_prerequisites(m: pyo.ConcreteModel, d: ModelData) -> None:
+    T = range(d.n_years)
+
+    def total(_: pyo.ConcreteModel, p: str, t: int) -> Any:
+        if d.kind[p] == "city":
+            return m.citywide[p, t] <= d.cap_total[p]
+        return sum(level(m, d, c, p, t) for c in d.counties) <= d.cap_total[p]
+
+    m.cap_total = pyo.Constraint([(p, t) for p in d.cap_total for t in T], rule=total)
+
+    def needs(_: pyo.ConcreteModel, c: str, p: str, t: int) -> Any:
+        q = d.requires[p]
+        return level(m, d, c, p, t) <= d.level_ub[c, p] * level(m, d, c, q, t)
+
+    m.prerequisite = pyo.Constraint(
+        [(c, p, t) for p in d.requires for c in d.counties for t in T], rule=needs
+    )
+
+
+def add_floors_and_pins(m: pyo.ConcreteModel, d: ModelData) -> None:
+    sc = d.instance.scenario
+    floor_idx = []
+    for n, floor in enumerate(sc.floors):
+        counties = list(floor.counties) or d.counties
+        for c in counties:
+            for t, year in enumerate(d.years):
+                if year >= floor.by_year:
+                    floor_idx.append((n, c, t))
+    m.policy_floor = pyo.Constraint(
+        floor_idx,
+        rule=lambda _, n, c, t: level(m, d, c, sc.floors[n].program, t) >= sc.floors[n].min_units,
+    )
+    pins = d.instance.tables.get("pins")
+    rows = [] if pins is None else list(pins.itertuples(index=False))
+    year_pos = {y: t for t, y in enumerate(d.years)}
+
+    def pinned(_: pyo.ConcreteModel, n: int) -> Any:
+        row = rows[n]
+        t = year_pos[int(row.year)]
+        p = str(row.program)
+        if d.kind[p] == "city":
+            x = m.citywide[p, t]
+        elif d.kind[p] == "chain" and str(row.industry):
+            x = m.alliance[str(row.county), str(row.industry), p, t]
+        else:
+            x = level(m, d, str(row.county), p, t)
+        action = str(row.action)
+        value = 0.0 if action == "forbid" else float(row.value)
+        if action in ("fix", "forbid"):
+            return x == value
+        return x >= value if action == "min" else x <= value
+
+    m.pin = pyo.Constraint([n for n, r in enumerate(rows) if int(r.year) in year_pos], rule=pinned)

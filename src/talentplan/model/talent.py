@@ -1,0 +1,83 @@
+"""Talent stocks: the yearly balance, local cultivation, flexible experts, useful talent.
+
+    S[c, k, t] = (1 - a0[c, k]) * S[c, k, t-1] + retained + inflow + local
+
+- ``local``: the county's vocational graduates retained at share ``s0`` plus what chain
+  alliances and order-based training add (``graduate_retention``), never above all
+  graduates; they join the talent type flagged ``graduate``.
+- Flexible experts (``fte``) from workstations count in the year they serve,
+  ``phi0 * exp(-lambda * travel_time)`` per active site or unit, without settling.
+- Useful talent is what local industry can use: ``U <= S + FTE`` and ``U <= D``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyomo.environ as pyo
+
+from talentplan.model.decisions import activation, level
+from talentplan.model.prepare import ModelData
+from talentplan.model.retention import previous_stock
+
+
+def add_local_cultivation(m: pyo.ConcreteModel, d: ModelData) -> None:
+    T = range(d.n_years)
+    k = d.graduate_type
+    counties = [c for c in d.counties if k is not None and d.graduates[c] > 0]
+    m.local_idx = [(c, t) for c in counties for t in T]
+    m.local = pyo.Var(
+        m.local_idx, domain=pyo.NonNegativeReals, bounds=lambda _, c, t: (0, d.graduates[c])
+    )
+
+    def share(_: pyo.ConcreteModel, c: str, t: int) -> Any:
+        eff = d.efficiency[c]
+        added = sum(
+            eff * d.effect(p, "", "graduate_retention") * activation(m, c, p, i, t)
+            for p, i in d.activations(c)
+            if d.effect(p, "", "graduate_retention") > 0
+        )
+        return m.local[c, t] <= d.graduates[c] * (d.graduate_share[c] + added)
+
+    m.local_retention = pyo.Constraint(m.local_idx, rule=share)
+
+
+def fte_expr(m: pyo.ConcreteModel, d: ModelData, c: str, k: str, t: int) -> Any:
+    """Full-time-equivalent flexible experts of type ``k`` serving ``c`` in year ``t``."""
+    return sum(
+        d.fte_coefficient(c, p, k) * level(m, d, c, p, t)
+        for p in d.by_kind["site"] + d.by_kind["count"]
+        if (p, k, "fte") in d.effects
+    )
+
+
+def add_stock_variables(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """Stocks and useful talent; declared before the blocks that refer to them."""
+    T = range(d.n_years)
+    m.stock_idx = [(c, k, t) for c in d.counties for k in d.types for t in T]
+    m.stock = pyo.Var(
+        m.stock_idx, domain=pyo.NonNegativeReals, bounds=lambda _, c, k, t: (0, d.stock_ub[c, k, t])
+    )
+    m.useful = pyo.Var(
+        m.stock_idx,
+        domain=pyo.NonNegativeReals,
+        bounds=lambda _, c, k, t: (0, d.demand.get((c, k, d.years[t]), 0.0)),
+    )
+
+
+def add_balance(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """The yearly stock balance and the useful-talent cap."""
+
+    def balance(_: pyo.ConcreteModel, c: str, k: str, t: int) -> Any:
+        rhs = (1 - d.a0[c, k]) * previous_stock(m, d, c, k, t) + m.inflow_expr[c, k, t]
+        if (c, k, t) in m.retained:
+            rhs += m.retained[c, k, t]
+        if k == d.graduate_type and (c, t) in m.local:
+            rhs += m.local[c, t]
+        return m.stock[c, k, t] == rhs
+
+    m.stock_balance = pyo.Constraint(m.stock_idx, rule=balance)
+    m.useful_le_available = pyo.Constraint(
+        m.stock_idx,
+        rule=lambda _, c, k, t: m.useful[c, k, t] <= m.stock[c, k, t] + fte_expr(m, d, c, k, t),
+    )

@@ -1,0 +1,194 @@
+"""Read a solved formulation back into planner tables: allocation, talent, budgets, prices."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyomo.environ as pyo
+
+from talentplan.model.build import Formulation
+from talentplan.model.decisions import cadre_use, land_use
+from talentplan.model.prepare import ModelData
+from talentplan.model.resources import source_spending
+from talentplan.model.talent import fte_expr
+from talentplan.solve.highs import SolverRun
+
+ALLOCATION_COLUMNS = [
+    "county",
+    "program",
+    "industry",
+    "year",
+    "quantity",
+    "cost",
+    "land",
+    "cadre_hours",
+]
+TALENT_COLUMNS = ["county", "talent_type", "year", "stock", "fte", "useful"]
+
+
+def _value(expr: object) -> float:
+    return float(pyo.value(expr)) if not isinstance(expr, int | float) else float(expr)
+
+
+def allocation_table(f: Formulation) -> pd.DataFrame:
+    """Every active decision per year with its cost, land and cadre hours.
+
+    ``quantity``: 1 for an open site, alliance or city program; units in place for counts;
+    spend for amounts. ``cost``: money spent on that decision that year (opening or new
+    units plus operating); ``land``: mu it occupies; ``cadre_hours``: hours it uses.
+    """
+    m, d = f.model, f.data
+    rows = []
+    T = range(d.n_years)
+
+    def add(c: str, p: str, i: str, t: int, q: float, prev: float) -> None:
+        if q <= 1e-7:
+            return
+        kind = d.kind[p]
+        if kind == "amount":
+            cost = q
+        elif kind == "count":
+            cost = d.unit_cost[p] * max(q - prev, 0.0) + d.operating_cost[p] * q
+        else:
+            cost = d.fixed_cost[p] * max(q - prev, 0.0) + d.operating_cost[p] * q
+        on_land = kind in ("site", "chain", "count")
+        rows.append(
+            (
+                c,
+                p,
+                i,
+                d.years[t],
+                q,
+                cost,
+                d.land[p] * q if on_land else 0.0,
+                d.cadre[p] * q if on_land else 0.0,
+            )
+        )
+
+    def rounded(var: pyo.Var, key: tuple) -> float:
+        v = var[key].value or 0.0
+        return float(round(v)) if var[key].is_integer() else float(v)
+
+    for c, p, t in m.site_idx:
+        add(c, p, "", t, rounded(m.open, (c, p, t)), rounded(m.open, (c, p, t - 1)) if t else 0.0)
+    for c, i, p, t in m.chain_idx:
+        prev = rounded(m.alliance, (c, i, p, t - 1)) if t else 0.0
+        add(c, p, i, t, rounded(m.alliance, (c, i, p, t)), prev)
+    for p, t in m.city_idx:
+        prev = rounded(m.citywide, (p, t - 1)) if t else 0.0
+        add("", p, "", t, rounded(m.citywide, (p, t)), prev)
+    for c, p, t in m.count_idx:
+        prev = rounded(m.units, (c, p, t - 1)) if t else 0.0
+        add(c, p, "", t, rounded(m.units, (c, p, t)), prev)
+    for c, p, t in m.amount_idx:
+        add(c, p, "", t, float(m.spend[c, p, t].value or 0.0), 0.0)
+    _ = T
+    frame = pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)
+    return frame.sort_values(["year", "program", "county", "industry"], ignore_index=True)
+
+
+def talent_table(f: Formulation) -> pd.DataFrame:
+    m, d = f.model, f.data
+    rows = [
+        (
+            c,
+            k,
+            d.years[t],
+            float(m.stock[c, k, t].value),
+            _value(fte_expr(m, d, c, k, t)),
+            float(m.useful[c, k, t].value),
+        )
+        for (c, k, t) in m.stock_idx
+    ]
+    return pd.DataFrame(rows, columns=TALENT_COLUMNS)
+
+
+def budget_use(f: Formulation) -> pd.DataFrame:
+    """Used and available money per year and source (available includes carry-over in)."""
+    m, d = f.model, f.data
+    rows = []
+    for t, s in m.budget_idx:
+        used = source_spending(m, t, s)
+        available = d.budget.get((d.years[t], s), 0.0)
+        if hasattr(m, "carry") and t > 0:
+            available += float(m.carry[t - 1, s].value or 0.0)
+        rows.append((d.years[t], s, used, available))
+    return pd.DataFrame(rows, columns=["year", "source", "used", "available"])
+
+
+def shadow_prices(f: Formulation, run: SolverRun) -> pd.DataFrame:
+    """Objective gained per extra unit of each budget, land quota and cadre capacity.
+
+    From the LP with the integer decisions fixed at the plan's values; units: objective
+    per 10k yuan, per mu, per cadre hour. Sign: positive means more of the resource helps
+    (for ``min_cost``, positive means it saves money).
+    """
+    if run.row_duals is None:
+        return pd.DataFrame(columns=["resource", "year", "name", "unit", "price", "used", "limit"])
+    m, d = f.model, f.data
+    dual = {id(con): float(v) for con, v in zip(run.compiled.rows, run.row_duals, strict=True)}
+    sign = 1.0 if f.maximize else -1.0
+    rows = []
+    for t, s in m.budget_idx:
+        con = m.budget[t, s]
+        used = source_spending(m, t, s)
+        rows.append(
+            (
+                "budget",
+                d.years[t],
+                s,
+                "10k yuan",
+                sign * dual.get(id(con), 0.0),
+                used,
+                d.budget.get((d.years[t], s), 0.0),
+            )
+        )
+    for c in m.land_quota:
+        con = m.land_quota[c]
+        rows.append(
+            (
+                "land",
+                d.years[-1],
+                c,
+                "mu",
+                sign * dual.get(id(con), 0.0),
+                _value(land_use(m, d, c, d.n_years - 1)),
+                d.land_quota[c],
+            )
+        )
+    for c, t in m.cadre_capacity:
+        con = m.cadre_capacity[c, t]
+        rows.append(
+            (
+                "cadre",
+                d.years[t],
+                c,
+                "hour",
+                sign * dual.get(id(con), 0.0),
+                _value(cadre_use(m, d, c, t)),
+                d.cadre_capacity[c],
+            )
+        )
+    out = pd.DataFrame(rows, columns=["resource", "year", "name", "unit", "price", "used", "limit"])
+    out["price"] = out["price"].where(out["price"].abs() > 1e-9, 0.0)
+    return out
+
+
+def model_sizes(run: SolverRun) -> dict[str, int]:
+    cm = run.compiled
+    binary = int(((cm.col_lower >= 0) & (cm.col_upper <= 1) & cm.integer).sum())
+    return {
+        "n_variables": cm.n_cols,
+        "n_binaries": binary,
+        "n_integers": int(cm.integer.sum()) - binary,
+        "n_constraints": cm.n_rows,
+    }
+
+
+__all__ = [
+    "ModelData",
+    "allocation_table",
+    "budget_use",
+    "model_sizes",
+    "shadow_prices",
+    "talent_table",
+]

@@ -1,0 +1,75 @@
+"""A self-contained HTML report of an allocation (no external assets)."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from talentplan.report.result import AllocationResult
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:2em;max-width:70em;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.25em .6em;
+text-align:right}th{background:#f3f3f3}h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em}
+"""
+
+
+def _table(frame: object) -> str:
+    return frame.to_html(index=True, float_format=lambda x: f"{x:,.2f}", border=0)  # type: ignore[attr-defined]
+
+
+def render_report(result: AllocationResult) -> str:
+    """The report: summary, spending by program and year, talent, budgets, shadow prices."""
+    s = result.summary
+    alloc = result.allocation
+    spend = alloc.pivot_table(
+        index="program", columns="year", values="cost", aggfunc="sum", fill_value=0.0
+    )
+    final = result.talent[result.talent["year"] == result.talent["year"].max()]
+    talent = final.pivot_table(
+        index="county", columns="talent_type", values="useful", aggfunc="sum"
+    )
+    prices = result.shadow_prices
+    binding = prices[prices["price"].abs() > 0].sort_values("price", ascending=False).head(20)
+    head = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
+        for k, v in [
+            ("instance", s.get("instance")),
+            ("status", s.get("status")),
+            ("objective", f"{s.get('objective_name')} = {result.objective:,.4f}"),
+            ("bound / gap", f"{result.bound:,.4f} / {result.gap:.4%}"),
+            ("piecewise approximation error (bound)", f"{s.get('approximation_error', 0):.4g}"),
+            (
+                "size",
+                f"{s.get('n_variables')} variables, {s.get('n_binaries')} binary, "
+                f"{s.get('n_integers')} integer, {s.get('n_constraints')} constraints",
+            ),
+            (
+                "time",
+                f"build {s.get('build_seconds', 0):.2f}s, solve {s.get('solve_seconds', 0):.2f}s",
+            ),
+            ("instance hash", s.get("instance_hash")),
+        ]
+    )
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>talentplan: {html.escape(str(s.get('instance')))}</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        f"<h1>Talent plan: {html.escape(str(s.get('instance')))}</h1>",
+        f"<table>{head}</table>",
+        "<h2>Spending by program and year (10k yuan)</h2>",
+        _table(spend),
+        "<h2>Useful talent in the final year (persons)</h2>",
+        _table(talent),
+        "<h2>Budget use (10k yuan)</h2>",
+        _table(result.budget_use.set_index(["year", "source"])),
+        "<h2>Binding resources: objective per extra unit</h2>",
+        _table(binding.set_index(["resource", "year", "name"]))
+        if len(binding)
+        else "<p>No budget, land or cadre limit binds.</p>",
+        "<h2>Allocation</h2>",
+        _table(alloc.set_index(["year", "program", "county"])),
+        "</body></html>",
+    ]
+    return "\n".join(parts)

@@ -1,0 +1,106 @@
+"""``AllocationResult``: the immutable answer of a solve, and its files."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from talentplan._display import DisplayMixin
+from talentplan.report.files import atomic_write_text
+from talentplan.solve.status import SolveStatus
+
+
+@dataclass(frozen=True)
+class AllocationResult(DisplayMixin):
+    """Which programs to fund where and when, what that buys, and the solver's account.
+
+    Attributes
+    ----------
+    status
+        :class:`~talentplan.solve.status.SolveStatus`.
+    objective, bound, gap
+        Objective of the plan, best bound, relative gap ``|bound - objective| / |objective|``.
+    allocation
+        County, program, industry, year, quantity, cost (10k yuan), land (mu), cadre_hours.
+    talent
+        County, talent_type, year, stock, fte, useful (end-of-year persons).
+    shadow_prices
+        Resource, year, name, unit, price, used, limit: objective per extra unit of each
+        budget, land quota and cadre capacity (LP with integer decisions fixed).
+    budget_use
+        Year, source, used, available (10k yuan).
+    summary
+        The fields of ``summary.json``.
+    """
+
+    status: SolveStatus
+    objective: float
+    bound: float
+    gap: float
+    allocation: pd.DataFrame = field(repr=False)
+    talent: pd.DataFrame = field(repr=False)
+    shadow_prices: pd.DataFrame = field(repr=False)
+    budget_use: pd.DataFrame = field(repr=False)
+    summary: dict[str, Any] = field(repr=False)
+
+    def to_dir(self, path: str | Path, *, report: bool = True) -> Path:
+        """Write allocation.csv, talent.csv, shadow_prices.csv, budget_use.csv,
+        summary.json and report.html into ``path``; each file is written atomically."""
+        out = Path(path)
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / "allocation.csv", self.allocation.to_csv(index=False))
+        atomic_write_text(out / "talent.csv", self.talent.to_csv(index=False))
+        atomic_write_text(out / "shadow_prices.csv", self.shadow_prices.to_csv(index=False))
+        atomic_write_text(out / "budget_use.csv", self.budget_use.to_csv(index=False))
+        atomic_write_text(out / "summary.json", json.dumps(_jsonable(self.summary), indent=2))
+        if report:
+            from talentplan.report.html import render_report
+
+            atomic_write_text(out / "report.html", render_report(self))
+        return out
+
+    def _summary_tables(self) -> tuple[str, list[tuple[str, str]], list[pd.DataFrame]]:
+        s = self.summary
+        header = [
+            ("instance", str(s.get("instance", ""))),
+            ("status", self.status.value),
+            ("objective", f"{s.get('objective_name', '')} = {self.objective:.8g}"),
+            ("bound", f"{self.bound:.8g}"),
+            ("gap", f"{self.gap:.3%}" if math.isfinite(self.gap) else "n/a"),
+            ("approximation error", f"{s.get('approximation_error', 0.0):.4g}"),
+            (
+                "size",
+                f"{s.get('n_variables')} variables ({s.get('n_binaries')} binary, "
+                f"{s.get('n_integers')} integer), {s.get('n_constraints')} constraints",
+            ),
+            (
+                "seconds",
+                f"build {s.get('build_seconds', 0):.2f}, solve {s.get('solve_seconds', 0):.2f}",
+            ),
+        ]
+        by_program = (
+            self.allocation.groupby("program")
+            .agg(decisions=("quantity", "size"), cost=("cost", "sum"))
+            .sort_values("cost", ascending=False)
+        )
+        final_year = self.talent["year"].max() if len(self.talent) else None
+        final = self.talent[self.talent["year"] == final_year]
+        by_type = final.groupby("talent_type")[["stock", "fte", "useful"]].sum()
+        return "talentplan allocation", header, [by_program, by_type]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value

@@ -1,0 +1,390 @@
+"""Forward simulation of any plan with the exact response curves.
+
+``simulate(instance, allocation)`` plays a plan year by year through the talent dynamics
+of DESIGN section 2 with the exact nonlinear curves (no piecewise-linear chords), so it
+scores the model's own plan, a planner's hand-written plan, or the current policy on the
+same footing. It also checks the plan against budgets, land quotas, cadre capacity and
+caps and lists every breach.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linprog
+
+from talentplan._display import DisplayMixin
+from talentplan.data.instance import Instance
+from talentplan.errors import InstanceError
+from talentplan.model.objectives import final_demand
+from talentplan.model.prepare import ModelData, prepare
+from talentplan.model.pwl import log_response
+from talentplan.model.resources import funding_channels
+
+PLAN_COLUMNS = ("county", "program", "industry", "year", "quantity")
+
+Levels = dict[tuple[str, str, str, int], float]
+"""(county, program, industry, year position) -> quantity; county '' for city programs."""
+
+
+def plan_levels(d: ModelData, allocation: pd.DataFrame, *, file: str = "allocation") -> Levels:
+    """Read a plan table (columns county, program, industry, year, quantity).
+
+    Rows name active decisions: 1 for an open site, alliance or city program in that year,
+    units in place for counts, spend (10k yuan) for amounts. Years and decisions without a
+    row are zero. Errors name the row and column.
+    """
+    missing = [c for c in PLAN_COLUMNS if c not in allocation.columns and c != "industry"]
+    if missing:
+        raise InstanceError(
+            f"missing column(s) {missing}; a plan needs {list(PLAN_COLUMNS)}", file=file
+        )
+    year_pos = {y: t for t, y in enumerate(d.years)}
+    levels: Levels = defaultdict(float)
+    frame = allocation.reset_index(drop=True)
+    for n, row in enumerate(frame.to_dict("records")):
+        where: dict[str, Any] = {"file": file, "row": n + 2}
+        program = str(row["program"])
+        if program not in d.kind:
+            raise InstanceError(
+                f"unknown program {program!r}", column="program", value=program, **where
+            )
+        county = "" if _blank(row.get("county")) else str(row["county"])
+        kind = d.kind[program]
+        if kind != "city" and county not in d.efficiency:
+            raise InstanceError(
+                f"unknown county {county!r}", column="county", value=county, **where
+            )
+        industry = "" if _blank(row.get("industry")) else str(row["industry"])
+        if kind == "chain" and industry not in d.present.get(county, []):
+            raise InstanceError(
+                f"chain program {program!r} needs an industry present in {county!r} "
+                f"(one of {d.present.get(county, [])})",
+                column="industry",
+                value=industry,
+                **where,
+            )
+        try:
+            year = int(row["year"])
+            quantity = float(row["quantity"])
+        except (TypeError, ValueError) as exc:
+            raise InstanceError(f"year and quantity must be numbers ({exc})", **where) from None
+        if year not in year_pos:
+            raise InstanceError(
+                f"year {year} is outside the plan years {d.years}",
+                column="year",
+                value=year,
+                **where,
+            )
+        if not (quantity >= 0 and math.isfinite(quantity)):
+            raise InstanceError(
+                "quantity must be a finite number >= 0", column="quantity", value=quantity, **where
+            )
+        key = (
+            "" if kind == "city" else county,
+            program,
+            industry if kind == "chain" else "",
+            year_pos[year],
+        )
+        levels[key] += quantity
+    return levels
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value) == ""
+
+
+@dataclass(frozen=True)
+class SimulationResult(DisplayMixin):
+    """A plan played forward with the exact response curves.
+
+    Attributes
+    ----------
+    talent
+        County, talent_type, year, stock, fte, useful (end-of-year).
+    objective
+        The plan's value under the instance's objective (or the one asked for).
+    objective_name
+        Which objective.
+    cost
+        County (blank for city programs), program, year, cost (10k yuan).
+    violations
+        Every budget, land, cadre, cap or rule the plan breaks, in words (empty if none).
+    """
+
+    talent: pd.DataFrame
+    objective: float
+    objective_name: str
+    cost: pd.DataFrame
+    violations: tuple[str, ...] = field(default=())
+
+    @cached_property
+    def feasible(self) -> bool:
+        return not self.violations
+
+    def _summary_tables(self) -> tuple[str, list[tuple[str, str]], list[pd.DataFrame]]:
+        final = self.talent[self.talent["year"] == self.talent["year"].max()]
+        by_type = final.groupby("talent_type")[["stock", "useful"]].sum()
+        header = [
+            ("objective", f"{self.objective_name} = {self.objective:.6g}"),
+            ("total cost (10k yuan)", f"{self.cost['cost'].sum():,.1f}"),
+            ("breaches", str(len(self.violations)) if self.violations else "none"),
+        ]
+        return "Simulated plan", header, [by_type]
+
+
+def simulate(
+    instance: Instance,
+    allocation: pd.DataFrame,
+    *,
+    objective: str | None = None,
+    tolerance: float = 1e-6,
+) -> SimulationResult:
+    """Play ``allocation`` forward on ``instance`` with the exact response curves.
+
+    Parameters
+    ----------
+    instance
+        The planning instance.
+    allocation
+        A plan: a DataFrame shaped like ``AllocationResult.allocation`` (county, program,
+        industry, year, quantity; other columns are ignored).
+    objective
+        Objective to score with; default the scenario's.
+    tolerance
+        Relative slack allowed before a resource use counts as a breach.
+    """
+    d = prepare(instance)
+    return play(d, plan_levels(d, allocation), objective=objective, tolerance=tolerance)
+
+
+def play(
+    d: ModelData, lv: Levels, *, objective: str | None = None, tolerance: float = 1e-6
+) -> SimulationResult:
+    """Simulate decision levels ``lv`` on prepared data ``d`` (see :func:`simulate`)."""
+    objective = objective or d.instance.scenario.objective
+    T = d.n_years
+
+    def level(c: str, p: str, t: int) -> float:
+        if d.kind[p] == "city":
+            return lv.get(("", p, "", t), 0.0)
+        if d.kind[p] == "chain":
+            return sum(lv.get((c, p, i, t), 0.0) for i in d.present[c])
+        return lv.get((c, p, "", t), 0.0)
+
+    def active(c: str, p: str, i: str, t: int) -> float:
+        key = ("", p, "", t) if d.kind[p] == "city" else (c, p, i, t)
+        return lv.get(key, 0.0)
+
+    rows = []
+    for c in d.counties:
+        eff = d.efficiency[c]
+        acts = d.activations(c)
+        stock = {k: d.s0[c, k] for k in d.types}
+        for t in range(T):
+            grad_share = d.graduate_share[c] + sum(
+                eff * d.effect(p, "", "graduate_retention") * active(c, p, i, t) for p, i in acts
+            )
+            for k in d.types:
+                prev = stock[k]
+                saved_share = sum(
+                    eff * d.effect(p, k, "retention") * active(c, p, i, t) for p, i in acts
+                )
+                saved = d.a0[c, k] * prev * saved_share + sum(
+                    eff * d.effect(p, k, "retained_per_unit") * level(c, p, t)
+                    for p in d.by_kind["count"]
+                )
+                retained = min(saved, d.retention_room(c, k) * prev)
+                base = sum(eff * d.effect(p, k, "inflow") * level(c, p, t) for p in d.programs)
+                for p in d.by_kind["amount"]:
+                    beta, theta = d.effects.get((p, k, "inflow_log"), (0.0, 0.0))
+                    if beta:
+                        base += eff * float(log_response(level(c, p, t), beta, theta))
+                gain = 1.0 + sum(
+                    d.effect(q, k, "platform") * level(c, q, t) for q in d.by_kind["site"]
+                )
+                local = 0.0
+                if k == d.graduate_type:
+                    local = min(d.graduates[c], d.graduates[c] * grad_share)
+                new = (1 - d.a0[c, k]) * prev + retained + base * gain + local
+                fte = sum(
+                    d.fte_coefficient(c, p, k) * level(c, p, t)
+                    for p in d.by_kind["site"] + d.by_kind["count"]
+                )
+                useful = min(new + fte, d.demand.get((c, k, d.years[t]), 0.0))
+                rows.append((c, k, d.years[t], new, fte, useful))
+                stock[k] = new
+    talent = pd.DataFrame(rows, columns=["county", "talent_type", "year", "stock", "fte", "useful"])
+    cost = _costs(d, lv)
+    value = _objective(d, talent, cost, objective)
+    violations = _breaches(d, lv, level, cost, tolerance)
+    return SimulationResult(
+        talent=talent,
+        objective=value,
+        objective_name=objective,
+        cost=cost,
+        violations=tuple(violations),
+    )
+
+
+def _costs(d: ModelData, lv: Levels) -> pd.DataFrame:
+    """Cost per county (blank for city programs), program and year, in 10k yuan."""
+    rows = []
+    for p in d.programs:
+        kind = d.kind[p]
+        if kind == "city":
+            keys = [("", "")]
+        elif kind == "chain":
+            keys = [(c, i) for c in d.counties for i in d.present[c]]
+        else:
+            keys = [(c, "") for c in d.counties]
+        unit = d.fixed_cost[p] if kind in ("site", "chain", "city") else d.unit_cost[p]
+        for t in range(d.n_years):
+            per_county: dict[str, float] = defaultdict(float)
+            for c, i in keys:
+                now = lv.get((c, p, i, t), 0.0)
+                before = lv.get((c, p, i, t - 1), 0.0) if t > 0 else 0.0
+                if kind == "amount":
+                    per_county[c] += now
+                else:
+                    per_county[c] += unit * max(now - before, 0.0) + d.operating_cost[p] * now
+            rows += [(c, p, d.years[t], v) for c, v in per_county.items()]
+    return pd.DataFrame(rows, columns=["county", "program", "year", "cost"])
+
+
+def _objective(d: ModelData, talent: pd.DataFrame, cost: pd.DataFrame, objective: str) -> float:
+    if objective == "min_cost":
+        return float(cost["cost"].sum())
+    weight = talent["talent_type"].map(d.weight)
+    if objective == "talent_index":
+        disc = talent["year"].map(dict(zip(d.years, d.discount, strict=True)))
+        return float((weight * disc * talent["useful"]).sum())
+    final = talent[talent["year"] == d.years[-1]]
+    covered = (final["useful"] * final["talent_type"].map(d.weight)).groupby(final["county"]).sum()
+    shares = [covered[c] / final_demand(d, c) for c in d.counties if final_demand(d, c) > 0]
+    return float(min(shares)) if shares else 0.0
+
+
+def _breaches(d: ModelData, lv: Levels, level, cost: pd.DataFrame, tol: float) -> list[str]:
+    out: list[str] = []
+
+    def over(used: float, limit: float) -> bool:
+        return used > limit + tol * max(1.0, abs(limit))
+
+    shortfall = _funding_shortfall(d, cost)
+    if shortfall > tol * max(1.0, sum(d.budget.values())):
+        out.append(
+            f"budget: the plan's costs exceed what the sources allowed to fund them can "
+            f"pay by {shortfall:,.2f} (10k yuan)"
+        )
+    for t, year in enumerate(d.years):
+        for c in d.counties:
+            cadres = sum(
+                d.cadre[p] * level(c, p, t)
+                for p in d.programs
+                if d.kind[p] in ("site", "chain", "count")
+            )
+            if over(cadres, d.cadre_capacity[c]):
+                out.append(f"cadre hours {c} {year}: {cadres:,.1f} of {d.cadre_capacity[c]:,.1f}")
+    for c in d.counties:
+        land = max(
+            sum(
+                d.land[p] * level(c, p, t)
+                for p in d.programs
+                if d.kind[p] in ("site", "chain", "count")
+            )
+            for t in range(d.n_years)
+        )
+        if over(land, d.land_quota[c]):
+            out.append(f"land {c}: {land:,.1f} of {d.land_quota[c]:,.1f} mu")
+        for p in d.programs:
+            for t in range(d.n_years):
+                q = level(c, p, t)
+                if over(q, d.level_ub[c, p]):
+                    out.append(f"cap {p} in {c} {d.years[t]}: {q:g} > {d.level_ub[c, p]:g}")
+                if (
+                    d.kind[p] in ("site", "chain", "count")
+                    and t > 0
+                    and q < level(c, p, t - 1) - tol
+                ):
+                    out.append(
+                        f"{p} in {c} closes or shrinks in {d.years[t]} (sites, alliances "
+                        "and units stay once opened)"
+                    )
+    for (c, p, _i, t), q in lv.items():
+        if d.kind[p] != "amount" and abs(q - round(q)) > tol:
+            out.append(f"{p} in {c or 'plan area'} {d.years[t]}: quantity {q:g} is not whole")
+    return out
+
+
+def _funding_shortfall(d: ModelData, cost: pd.DataFrame) -> float:
+    """Least unpaid cost when each program is paid only from the sources allowed to fund it
+    in its county (a small transportation LP, with carry-over when the scenario allows it);
+    zero means the budgets can pay the plan."""
+    carry = d.instance.scenario.carry_over
+    T = range(d.n_years)
+    anywhere = [s for s in d.plan_sources if set(d.programs) <= set(d.eligible[s])]
+    per_year = cost.groupby("year")["cost"].sum()
+    if all(
+        per_year.get(y, 0.0) <= sum(d.budget.get((y, s), 0.0) for s in anywhere) for y in d.years
+    ):
+        return 0.0  # sources that may pay for anything anywhere cover it all: no LP needed
+    group_of = {c: g for g, (cs, _s) in d.groups.items() for c in cs}
+    group_of[""] = "*"
+    owed = (
+        cost.assign(group=cost["county"].map(group_of))
+        .groupby(["group", "program", "year"])["cost"]
+        .sum()
+    )
+    owed = owed[owed > 0]
+    year_pos = {y: t for t, y in enumerate(d.years)}
+    channels = funding_channels(d)
+    funds = [
+        (g, p, year_pos[y], s)
+        for (g, p, y) in owed.index
+        for gg, pp, s in channels
+        if (gg, pp) == (g, p)
+    ]
+    n_f, n_short = len(funds), len(owed)
+    n_carry = len(d.sources) * d.n_years if carry else 0
+    n = n_f + n_short + n_carry
+    objective = np.zeros(n)
+    objective[n_f : n_f + n_short] = 1.0
+    owed_pos = {(g, p, year_pos[y]): r for r, (g, p, y) in enumerate(owed.index)}
+    a_eq = np.zeros((n_short, n))
+    for j, (g, p, t, _s) in enumerate(funds):
+        a_eq[owed_pos[g, p, t], j] = 1.0
+    for r in range(n_short):
+        a_eq[r, n_f + r] = 1.0
+    src_pos = {(t, s): r for r, (t, s) in enumerate((t, s) for t in T for s in d.sources)}
+    a_ub = np.zeros((len(src_pos), n))
+    b_ub = np.zeros(len(src_pos))
+    for j, (_g, _p, t, s) in enumerate(funds):
+        a_ub[src_pos[t, s], j] = 1.0
+    for (t, s), r in src_pos.items():
+        b_ub[r] = d.budget.get((d.years[t], s), 0.0)
+        if carry:
+            a_ub[r, n_f + n_short + r] = 1.0
+            if t > 0:
+                a_ub[r, n_f + n_short + src_pos[t - 1, s]] = -1.0
+    if n_short == 0:
+        return 0.0
+    res = linprog(
+        objective,
+        A_ub=a_ub,
+        b_ub=b_ub,
+        A_eq=a_eq,
+        b_eq=owed.to_numpy(),
+        bounds=(0, None),
+        method="highs",
+    )
+    return float(res.fun) if res.status == 0 else math.inf
+
+
+__all__ = ["SimulationResult", "plan_levels", "play", "simulate"]

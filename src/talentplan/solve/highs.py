@@ -1,0 +1,150 @@
+"""Solve a formulation with HiGHS: time limit, gap, threads, progress, shadow prices."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+
+from talentplan.model.build import Formulation
+from talentplan.solve.matrix import CompiledModel, compile_model, to_highs
+from talentplan.solve.status import SolveStatus, map_status
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot of a running MIP solve, for progress displays."""
+
+    seconds: float
+    objective: float
+    bound: float
+    gap: float
+
+
+@dataclass
+class SolverRun:
+    """What the solver returned, before it is turned into planner tables."""
+
+    status: SolveStatus
+    highs_status: str
+    objective: float
+    bound: float
+    gap: float
+    values: np.ndarray | None
+    solve_seconds: float
+    compiled: CompiledModel
+    row_duals: np.ndarray | None = None
+    mip_nodes: int = 0
+    extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def has_plan(self) -> bool:
+        return self.values is not None
+
+
+def _relative_gap(objective: float, bound: float) -> float:
+    if not (math.isfinite(objective) and math.isfinite(bound)):
+        return math.inf
+    return abs(bound - objective) / max(abs(objective), 1e-10)
+
+
+def solve_formulation(
+    formulation: Formulation,
+    *,
+    time_limit: float | None = None,
+    mip_gap: float = 1e-4,
+    threads: int | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    shadow_prices: bool = True,
+) -> SolverRun:
+    """Solve the MIP, then the LP with integers fixed for shadow prices.
+
+    A time limit is a result: the best plan found, its bound and gap. No plan at all is
+    reported by ``values=None`` and a status that says why.
+    """
+    cm = compile_model(formulation.model)
+    h = to_highs(cm)
+    h.setOptionValue("mip_rel_gap", float(mip_gap))
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
+    if threads is not None:
+        h.setOptionValue("threads", int(threads))
+    if progress is not None:
+        _subscribe_progress(h, progress)
+    start = time.perf_counter()
+    h.run()
+    seconds = time.perf_counter() - start
+    model_status = h.getModelStatus()
+    status = map_status(model_status)
+    info = h.getInfo()
+    has_plan = status.may_have_plan and info.primal_solution_status == 2  # kSolutionStatusFeasible
+    values = np.asarray(h.getSolution().col_value, dtype=float) if has_plan else None
+    objective = float(info.objective_function_value) if has_plan else math.nan
+    if cm.integer.any():
+        bound = float(info.mip_dual_bound)
+        nodes = int(info.mip_node_count)
+    else:
+        bound, nodes = objective, 0
+    if status == SolveStatus.OPTIMAL and not cm.integer.any():
+        bound = objective
+    gap = _relative_gap(objective, bound) if has_plan else math.inf
+    run = SolverRun(
+        status=status,
+        highs_status=h.modelStatusToString(model_status),
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        values=values,
+        solve_seconds=seconds,
+        compiled=cm,
+        mip_nodes=nodes,
+    )
+    if values is not None and shadow_prices:
+        run.row_duals = fixed_lp_duals(cm, values)
+    return run
+
+
+def _subscribe_progress(h: highspy.Highs, progress: Callable[[Progress], None]) -> None:
+    last = [0.0]
+
+    def report(event: object) -> None:
+        out = event.data_out  # type: ignore[attr-defined]
+        now = float(out.running_time)
+        if now - last[0] < 1.0:
+            return
+        last[0] = now
+        primal, dual = float(out.mip_primal_bound), float(out.mip_dual_bound)
+        progress(Progress(now, primal, dual, _relative_gap(primal, dual)))
+
+    h.cbMipInterrupt.subscribe(report)
+
+
+def fixed_lp_duals(cm: CompiledModel, values: np.ndarray) -> np.ndarray | None:
+    """Row duals of the LP with every integer variable fixed at its value in the plan.
+
+    The dual of a budget, land or cadre row is the objective gained per unit of that
+    resource with the discrete decisions held as they are.
+    """
+    lower, upper = cm.col_lower.copy(), cm.col_upper.copy()
+    fixed = np.round(values[cm.integer])
+    lower[cm.integer] = fixed
+    upper[cm.integer] = fixed
+    h = to_highs(cm, col_lower=lower, col_upper=upper, integer=False)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        logger.warning("LP with integers fixed did not solve to optimality: no shadow prices")
+        return None
+    return np.asarray(h.getSolution().row_dual, dtype=float)
+
+
+def load_values(cm: CompiledModel, values: np.ndarray) -> None:
+    """Write solution values back into the Pyomo variables."""
+    for var, value in zip(cm.columns, values, strict=True):
+        var.set_value(float(value), skip_validation=True)

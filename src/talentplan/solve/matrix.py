@@ -1,0 +1,123 @@
+"""Compile a Pyomo model to sparse matrices once, and hand them to HiGHS.
+
+Pyomo's standard-form compiler gives ``A``, the row senses and right-hand sides, the
+objective and the column list; column bounds and integrality come from the variables.
+The same matrices feed the MIP, the LP with integers fixed (shadow prices) and the
+elastic relaxation that explains infeasibility.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+import scipy.sparse as sp
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+INF = highspy.kHighsInf
+
+
+@dataclass
+class CompiledModel:
+    """A model as arrays: ``row_lower <= A x <= row_upper``, ``col_lower <= x <= col_upper``."""
+
+    A: sp.csc_array
+    cost: np.ndarray
+    offset: float
+    maximize: bool
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    integer: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    columns: list
+    rows: list
+    """Pyomo ConstraintData of each row (a ranged constraint appears on one row)."""
+
+    @property
+    def n_cols(self) -> int:
+        return self.A.shape[1]
+
+    @property
+    def n_rows(self) -> int:
+        return self.A.shape[0]
+
+
+def compile_model(model: pyo.ConcreteModel) -> CompiledModel:
+    """Compile the active objective and constraints of ``model``."""
+    info = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
+    objective = info.objectives[0]
+    maximize = objective.sense == pyo.maximize
+    A = sp.csr_array(info.A)
+    rhs = np.asarray(info.rhs, dtype=float)
+    n_rows = A.shape[0]
+    lower = np.full(n_rows, -INF)
+    upper = np.full(n_rows, INF)
+    senses = np.array([r.bound_type for r in info.rows])
+    upper[senses >= 0] = rhs[senses >= 0]
+    lower[senses <= 0] = rhs[senses <= 0]
+    constraints = [r.constraint for r in info.rows]
+    # Merge the two rows of a ranged constraint into one row with both bounds.
+    keep = np.ones(n_rows, dtype=bool)
+    for n in range(1, n_rows):
+        if constraints[n] is constraints[n - 1] and senses[n] == -1 and senses[n - 1] == 1:
+            lower[n - 1] = lower[n]
+            keep[n] = False
+    cols = info.columns
+    col_lower = np.array([-INF if v.lb is None else v.lb for v in cols], dtype=float)
+    col_upper = np.array([INF if v.ub is None else v.ub for v in cols], dtype=float)
+    integer = np.array([v.is_integer() or v.is_binary() for v in cols], dtype=bool)
+    cost = np.asarray(info.c.toarray()[0] if hasattr(info.c, "toarray") else info.c, dtype=float)
+    return CompiledModel(
+        A=sp.csc_array(A[keep]),
+        cost=cost.ravel(),
+        offset=float(info.c_offset[0]) if len(info.c_offset) else 0.0,
+        maximize=maximize,
+        col_lower=col_lower,
+        col_upper=col_upper,
+        integer=integer,
+        row_lower=lower[keep],
+        row_upper=upper[keep],
+        columns=list(cols),
+        rows=[c for c, k in zip(constraints, keep, strict=True) if k],
+    )
+
+
+def to_highs(
+    cm: CompiledModel,
+    *,
+    cost: np.ndarray | None = None,
+    col_lower: np.ndarray | None = None,
+    col_upper: np.ndarray | None = None,
+    integer: bool = True,
+    maximize: bool | None = None,
+) -> highspy.Highs:
+    """A HiGHS object holding ``cm`` (optionally with other costs, bounds or no integers)."""
+    lp = highspy.HighsLp()
+    lp.num_col_ = cm.n_cols
+    lp.num_row_ = cm.n_rows
+    lp.col_cost_ = np.asarray(cm.cost if cost is None else cost, dtype=float)
+    lp.col_lower_ = np.asarray(cm.col_lower if col_lower is None else col_lower, dtype=float)
+    lp.col_upper_ = np.asarray(cm.col_upper if col_upper is None else col_upper, dtype=float)
+    lp.row_lower_ = cm.row_lower
+    lp.row_upper_ = cm.row_upper
+    lp.offset_ = cm.offset
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = cm.A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = cm.A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = cm.A.data.astype(float)
+    lp.a_matrix_.num_col_ = cm.n_cols
+    lp.a_matrix_.num_row_ = cm.n_rows
+    if cm.maximize if maximize is None else maximize:
+        lp.sense_ = highspy.ObjSense.kMaximize
+    if integer and cm.integer.any():
+        lp.integrality_ = [
+            highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
+            for flag in cm.integer
+        ]
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.passModel(lp)
+    return h

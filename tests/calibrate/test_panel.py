@@ -1,0 +1,268 @@
+"""Static panel estimators against published Grunfeld results and simulated truth.
+
+Grunfeld (1958) investment data, 10 firms x 20 years (1935-1954): statsmodels ships the
+original 11-firm data (Kleiber and Zeileis, 2010); dropping American Steel gives the
+10-firm panel of Baltagi, Econometric Analysis of Panel Data, Table 2.1 (the ``Grunfeld``
+data of R's plm).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from linearmodels import PanelOLS
+
+from talentplan.calibrate.panel import PanelIV, PanelRegression
+from talentplan.calibrate.results import compare
+from talentplan.errors import (
+    CalibrationError,
+    CollinearityError,
+    MissingValuesWarning,
+    PanelDataError,
+    TooFewClustersError,
+    UnbalancedPanelWarning,
+)
+
+
+@pytest.fixture(scope="module")
+def grunfeld() -> pd.DataFrame:
+    from statsmodels.datasets import grunfeld as gf
+
+    d = gf.load_pandas().data
+    d = d[d["firm"] != "American Steel"].copy()
+    d["year"] = d["year"].astype(int)
+    return d.reset_index(drop=True)
+
+
+def fit(data: pd.DataFrame, estimator: str, **kw: object):
+    model = PanelRegression(
+        data, "invest", ["value", "capital"], entity="firm", time="year", estimator=estimator
+    )
+    return model.fit(**kw)
+
+
+# Baltagi (2013), Table 2.1 (also Baltagi 2005/2008, Table 2.1), Grunfeld, one-way
+# individual effects: within value 0.110 (0.012), capital 0.310 (0.017); Swamy-Arora
+# random effects value 0.110 (0.010), capital 0.308 (0.017).
+BALTAGI_TABLE_2_1 = {
+    "fe": {"value": (0.110, 0.012), "capital": (0.310, 0.017)},
+    "re": {"value": (0.110, 0.010), "capital": (0.308, 0.017)},
+}
+
+
+@pytest.mark.parametrize("estimator", ["fe", "re"])
+def test_grunfeld_baltagi_table_2_1(grunfeld: pd.DataFrame, estimator: str) -> None:
+    res = fit(grunfeld, estimator)
+    for name, (coef, se) in BALTAGI_TABLE_2_1[estimator].items():
+        assert round(float(res.params[name]), 3) == coef
+        assert round(float(res.std_errors[name]), 3) == se
+    assert res.nobs == 200
+
+
+def test_grunfeld_within_covariance_matches_plm(grunfeld: pd.DataFrame) -> None:
+    # plm tests/test_phtest_Hausman_regression.Rout.save (reproducing Baltagi 2013,
+    # sec. 4.3.1): vcov(fe_grun) * 1000 = [[0.14058119769, -0.07746798877],
+    # [-0.07746798877, 0.30117876659]]; vcov(be_grun) * 1000 for value, capital:
+    # [[0.8263014212, -3.700247744], [-3.700247744, 36.457243151]].
+    fe = fit(grunfeld, "fe")
+    np.testing.assert_allclose(
+        fe.cov.loc[["value", "capital"], ["value", "capital"]].to_numpy() * 1000,
+        [[0.14058119769, -0.07746798877], [-0.07746798877, 0.30117876659]],
+        rtol=1e-8,
+    )
+    be = fit(grunfeld, "between")
+    np.testing.assert_allclose(
+        be.cov.loc[["value", "capital"], ["value", "capital"]].to_numpy() * 1000,
+        [[0.8263014212, -3.700247744], [-3.700247744, 36.457243151]],
+        rtol=1e-8,
+    )
+
+
+def test_grunfeld_random_effects_matches_plm(grunfeld: pd.DataFrame) -> None:
+    # plm::plm(inv ~ value + capital, data = Grunfeld, model = "random"), as printed by
+    # summary(): (Intercept) -57.8344149 (28.89893526), value 0.1097812 (0.01049266),
+    # capital 0.3081130 (0.01718047); idiosyncratic variance 2784.46, individual 7089.80.
+    re = fit(grunfeld, "re")
+    np.testing.assert_allclose(
+        re.params[["const", "value", "capital"]], [-57.8344149, 0.1097812, 0.3081130], rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        re.std_errors[["const", "value", "capital"]],
+        [28.89893526, 0.01049266, 0.01718047],
+        rtol=1e-6,
+    )
+    vd = re.variance_decomposition
+    assert vd is not None
+    np.testing.assert_allclose(vd.iloc[:2], [7089.80, 2784.46], atol=0.01)
+
+
+def test_every_estimator_and_covariance_runs(grunfeld: pd.DataFrame) -> None:
+    for est in ["pooled", "fe", "te", "twfe", "re", "between", "fd"]:
+        res = fit(grunfeld, est, cov_type="robust")
+        assert np.isfinite(res.std_errors).all()
+        assert res.conf_int(0.9).shape == (len(res.params), 2)
+        assert "Observations" in str(res) and "<table>" in res._repr_html_()
+    dk = fit(grunfeld, "twfe", cov_type="driscoll-kraay", bandwidth=3)
+    direct = PanelOLS(
+        grunfeld.set_index(["firm", "year"])["invest"],
+        grunfeld.set_index(["firm", "year"])[["value", "capital"]],
+        entity_effects=True,
+        time_effects=True,
+    ).fit(cov_type="kernel", kernel="bartlett", bandwidth=3)
+    np.testing.assert_allclose(dk.std_errors, direct.std_errors, rtol=1e-12)
+    two = fit(grunfeld, "fe", cov_type="clustered", cluster=("entity", "time"))
+    assert two.cov_options["cluster"] == ("entity", "time")
+
+
+def test_too_few_clusters(grunfeld: pd.DataFrame) -> None:
+    few = grunfeld[~grunfeld["firm"].isin(["IBM", "Chrysler"])]
+    with pytest.raises(TooFewClustersError, match="8 clusters"):
+        fit(few, "fe", cov_type="clustered")
+    # two-way clustering needs enough clusters in both dimensions
+    assert fit(grunfeld, "fe", cov_type="clustered", cluster=("time",)).nobs == 200
+    with pytest.raises(TooFewClustersError, match="by entity gives 10"):
+        fit(grunfeld, "fe", cov_type="clustered", cluster=("entity", "time"), min_clusters=25)
+
+
+def test_bad_options(grunfeld: pd.DataFrame) -> None:
+    with pytest.raises(CalibrationError, match="estimator='ols'"):
+        PanelRegression(grunfeld, "invest", ["value"], entity="firm", time="year", estimator="ols")  # type: ignore[arg-type]
+    with pytest.raises(CalibrationError, match="cov_type='hac'"):
+        fit(grunfeld, "fe", cov_type="hac")
+    with pytest.raises(CalibrationError, match="only cluster by entity"):
+        fit(grunfeld, "between", cov_type="clustered", cluster=("time",))
+
+
+def test_bad_input_errors(grunfeld: pd.DataFrame) -> None:
+    dup = pd.concat([grunfeld, grunfeld.iloc[[3]]])
+    with pytest.raises(PanelDataError, match="more than once"):
+        fit(dup, "fe")
+    text = grunfeld.assign(value=grunfeld["value"].astype(str))
+    with pytest.raises(PanelDataError, match="value"):
+        fit(text, "fe")
+    twice = grunfeld.assign(value2=2 * grunfeld["value"])
+    with pytest.raises(CollinearityError, match=r"'value'.*'value2'"):
+        PanelRegression(
+            twice,
+            "invest",
+            ["value", "capital", "value2"],
+            entity="firm",
+            time="year",
+            estimator="pooled",
+        )
+    firm_size = grunfeld.groupby("firm")["value"].transform("mean")
+    with pytest.raises(CollinearityError, match="size"):
+        PanelRegression(
+            grunfeld.assign(size=firm_size),
+            "invest",
+            ["value", "size"],
+            entity="firm",
+            time="year",
+            estimator="fe",
+        )
+    # the same time-invariant regressor is fine under random effects
+    re = PanelRegression(
+        grunfeld.assign(size=firm_size),
+        "invest",
+        ["value", "size"],
+        entity="firm",
+        time="year",
+        estimator="re",
+    ).fit()
+    assert "size" in re.params.index
+
+
+def test_missing_and_unbalanced_match_dummy_regression(grunfeld: pd.DataFrame) -> None:
+    df = grunfeld.copy()
+    df.loc[[0, 25, 26], "capital"] = np.nan
+    with (
+        pytest.warns(MissingValuesWarning, match="3 of 200 rows"),
+        pytest.warns(UnbalancedPanelWarning),
+    ):
+        res = fit(df, "fe")
+    assert res.nobs == 197 and res.n_dropped == 3 and not res.info.balanced
+    # brute force: OLS with firm dummies on the complete rows
+    ok = df.dropna()
+    dummies = pd.get_dummies(ok["firm"]).to_numpy(float)
+    x = np.column_stack([ok[["value", "capital"]].to_numpy(), dummies])
+    beta, *_ = np.linalg.lstsq(x, ok["invest"].to_numpy(), rcond=None)
+    np.testing.assert_allclose(res.params[["value", "capital"]], beta[:2], rtol=1e-9)
+    resid = ok["invest"].to_numpy() - x @ beta
+    s2 = resid @ resid / (len(ok) - x.shape[1])
+    se = np.sqrt(np.diag(s2 * np.linalg.inv(x.T @ x)))[:2]
+    np.testing.assert_allclose(res.std_errors[["value", "capital"]], se, rtol=1e-9)
+
+
+def test_iv_with_self_instrument_reproduces_within(grunfeld: pd.DataFrame) -> None:
+    df = grunfeld.assign(value_iv=grunfeld["value"])
+    fe_un, fe_rob = fit(grunfeld, "fe"), fit(grunfeld, "fe", cov_type="robust")
+    for cov, ref in [("unadjusted", fe_un), ("robust", fe_rob)]:
+        iv = PanelIV(
+            df, "invest", ["capital"], ["value"], ["value_iv"], entity="firm", time="year"
+        ).fit(cov_type=cov)
+        np.testing.assert_allclose(iv.params[["value", "capital"]], ref.params, rtol=1e-10)
+        np.testing.assert_allclose(iv.std_errors[["value", "capital"]], ref.std_errors, rtol=1e-10)
+        assert iv.df_resid == ref.df_resid
+
+
+def simulate_placement(seed: int, n: int = 150, t: int = 8) -> pd.DataFrame:
+    """Program intensity placed where unobserved shocks are high; pairing shifts it."""
+    rng = np.random.default_rng(seed)
+    idx = pd.MultiIndex.from_product([range(n), range(t)], names=["county", "year"])
+    alpha = np.repeat(rng.normal(size=n), t)
+    pairing = rng.normal(size=n * t)
+    shock = rng.normal(size=n * t)
+    program = 0.8 * pairing + 0.7 * shock + 0.5 * alpha + rng.normal(size=n * t)
+    wage = rng.normal(size=n * t)
+    y = 0.6 * program + 0.3 * wage + 2 * alpha + shock
+    return pd.DataFrame(
+        {
+            "y": y,
+            "program": program,
+            "wage": wage,
+            "pairing": pairing,
+            "pairing2": pairing**2 + rng.normal(size=n * t),
+        },
+        index=idx,
+    )
+
+
+@pytest.mark.parametrize("estimator", ["2sls", "gmm"])
+def test_iv_recovers_effect_under_endogenous_placement(estimator: str) -> None:
+    df = simulate_placement(11)
+    ols = PanelRegression(df, "y", ["program", "wage"], estimator="fe").fit()
+    assert ols.params["program"] > 0.85  # biased upward by the placement
+    iv = PanelIV(df, "y", ["wage"], ["program"], ["pairing", "pairing2"], estimator=estimator).fit(
+        cov_type="clustered"
+    )
+    assert abs(iv.params["program"] - 0.6) < 3 * iv.std_errors["program"]
+    assert abs(iv.params["program"] - 0.6) < 0.06
+    assert abs(iv.params["wage"] - 0.3) < 0.06
+
+
+def test_compare_table(grunfeld: pd.DataFrame) -> None:
+    fe, re = fit(grunfeld, "fe"), fit(grunfeld, "re")
+    text = compare(fe, re, names=["FE", "RE"])
+    assert list(text.columns) == ["FE", "RE"]
+    assert list(text.index) == ["value", "capital", "const", "nobs"]
+    assert text.loc["value", "FE"] == "0.1101 (0.0119)"
+    assert text.loc["const", "FE"] == "" and text.loc["nobs", "RE"] == "200"
+    num = compare(fe, re.model_result, layout="columns")
+    assert num.columns.nlevels == 2
+    assert num.iloc[0, 0] == pytest.approx(0.110124, abs=1e-6)
+    with pytest.raises(CalibrationError, match="std_errors"):
+        compare(object())  # type: ignore[arg-type]
+
+
+def test_docstring_example_runs() -> None:
+    rng = np.random.default_rng(0)
+    idx = pd.MultiIndex.from_product([range(20), range(5)], names=["county", "year"])
+    df = pd.DataFrame({"x": rng.normal(size=100)}, index=idx)
+    df["y"] = 2 * df["x"] + np.repeat(rng.normal(size=20), 5) + rng.normal(0, 0.1, 100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = PanelRegression(df, "y", ["x"], estimator="fe").fit(cov_type="clustered")
+    assert abs(res.params["x"] - 2) < 0.05

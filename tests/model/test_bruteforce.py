@@ -1,0 +1,130 @@
+"""The MIP's optimum equals exhaustive enumeration of every integer decision.
+
+Reference: for instances without continuous spend, every integer plan determines the
+talent trajectory completely, so the forward simulator (exact dynamics, written
+independently of the Pyomo formulation) scores each plan. The best feasible score over
+all plans is the true optimum; the MIP must reach it to 1e-6.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from talentplan.data.instance import PolicyFloor
+from talentplan.model.prepare import prepare
+from talentplan.simulate import play
+from talentplan.solve.api import solve
+
+from .tiny import tiny_instance
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def _without_spend(drop: tuple[str, ...] = ("titles",), **kwargs):
+    """The tiny instance without continuous spend (and without ``drop``, to keep the
+    enumeration to a few thousand plans)."""
+    inst = tiny_instance(**kwargs)
+    gone = ["subsidy", "birds", *drop]
+    programs = inst.programs[~inst.programs["program"].isin(gone)]
+    responses = inst.responses[~inst.responses["program"].isin(gone)]
+    return inst.replace_tables(
+        programs=programs.reset_index(drop=True), responses=responses.reset_index(drop=True)
+    )
+
+
+def _paths(n_years: int, top: int) -> list[tuple[int, ...]]:
+    """Non-decreasing level paths 0..top over the years (open once, stay open)."""
+    return [
+        p
+        for p in itertools.product(range(top + 1), repeat=n_years)
+        if all(a <= b for a, b in itertools.pairwise(p))
+    ]
+
+
+def brute_force(inst, objective: str) -> float:
+    d = prepare(inst)
+    T = d.n_years
+    decisions = []  # (key prefix, top level)
+    for c in d.counties:
+        decisions += [((c, p, ""), 1) for p in d.by_kind["site"]]
+        decisions += [((c, p, i), 1) for p in d.by_kind["chain"] for i in d.present[c]]
+        decisions += [((c, p, ""), int(d.level_ub[c, p])) for p in d.by_kind["count"]]
+    decisions += [(("", p, ""), 1) for p in d.by_kind["city"]]
+    choices = [_paths(T, top) for _, top in decisions]
+    best = None
+    for combo in itertools.product(*choices):
+        lv = {
+            (*key, t): float(path[t])
+            for (key, _), path in zip(decisions, combo, strict=True)
+            for t in range(T)
+            if path[t]
+        }
+        result = play(d, lv, objective=objective)
+        if _breaks_rules(d, lv, result):
+            continue
+        value = result.objective
+        if best is None or (value < best if objective == "min_cost" else value > best):
+            best = value
+    assert best is not None, "no feasible plan in the enumeration"
+    return best
+
+
+def _breaks_rules(d, lv, result) -> bool:
+    if result.violations:
+        return True
+    for floor in d.instance.scenario.floors:
+        for c in floor.counties or d.counties:
+            for t, year in enumerate(d.years):
+                if (
+                    year >= floor.by_year
+                    and lv.get((c, floor.program, "", t), 0.0) < floor.min_units
+                ):
+                    return True
+    for row in d.instance.pins.itertuples(index=False):
+        t = d.years.index(int(row.year))
+        q = lv.get((row.county, row.program, row.industry, t), 0.0)
+        if (row.action == "forbid" and q != 0) or (row.action == "fix" and q != row.value):
+            return True
+    if d.instance.scenario.objective == "min_cost":
+        final = result.talent[result.talent["year"] == d.years[-1]]
+        for c in d.counties:
+            got = sum(
+                d.weight[k] * final[(final.county == c) & (final.talent_type == k)]["useful"].sum()
+                for k in d.types
+            )
+            need = d.instance.scenario.target_coverage * sum(
+                d.weight[k] * d.demand[c, k, d.years[-1]] for k in d.types
+            )
+            if got < need - 1e-9:
+                return True
+    return False
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(budget=60.0, drop=("centre",)),
+        dict(budget=25.0, land_quota=6.0),
+        dict(
+            budget=45.0,
+            floors=(PolicyFloor("centre everywhere by 2026", "centre", 2026),),
+            pins=[dict(county="A", program="platform", year=2025, action="forbid")],
+        ),
+        dict(budget=40.0, carry_over=True),
+    ],
+    ids=["city-kind", "tight-land", "floor-pin", "carry"],
+)
+def test_talent_index_matches_enumeration(kwargs):
+    inst = _without_spend(**kwargs)
+    result = solve(inst, mip_gap=0.0)
+    assert result.objective == pytest.approx(brute_force(inst, "talent_index"), abs=1e-6)
+
+
+@pytest.mark.parametrize("objective", ["equity", "min_cost"])
+def test_other_objectives_match_enumeration(objective):
+    inst = _without_spend(budget=60.0, objective=objective)
+    inst = inst.replace_scenario(target_coverage=0.8)
+    result = solve(inst, mip_gap=0.0)
+    assert result.objective == pytest.approx(brute_force(inst, objective), abs=1e-6)
