@@ -3,8 +3,55 @@
 Mixed-integer allocation of fiscal, land, platform and cadre budgets across counties,
 talent programs and years (Pyomo + HiGHS), and panel-data calibration of the programs'
 response parameters.
+
+Examples
+--------
+>>> import talentplan as tp
+>>> inst = tp.load_instance("qingyuan")
+>>> len(inst.counties)
+8
 """
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+_LAZY = {
+    "load_instance": "talentplan.data.io",
+    "write_instance": "talentplan.data.io",
+    "Instance": "talentplan.data.instance",
+    "Scenario": "talentplan.data.instance",
+    "PolicyFloor": "talentplan.data.instance",
+    "solve": "talentplan.solve.api",
+    "SolveStatus": "talentplan.solve.status",
+    "AllocationResult": "talentplan.report.result",
+    "simulate": "talentplan.simulate",
+    "SimulationResult": "talentplan.simulate",
+    "build_model": "talentplan.model.build",
+}
+_MODULES = {"datasets": "talentplan.datasets", "calibrate": "talentplan.calibrate",
+            "errors": "talentplan.errors"}
+
+__all__ = sorted([*_LAZY, *_MODULES, "__version__"])
+
+if TYPE_CHECKING:
+    from talentplan import calibrate, datasets, errors
+    from talentplan.data.instance import Instance, PolicyFloor, Scenario
+    from talentplan.data.io import load_instance, write_instance
+    from talentplan.model.build import build_model
+    from talentplan.report.result import AllocationResult
+    from talentplan.simulate import SimulationResult, simulate
+    from talentplan.solve.api import solve
+    from talentplan.solve.status import SolveStatus
+
+
+def __getattr__(name: str) -> Any:
+    """Import heavy parts (Pyomo, HiGHS, linearmodels) only when first used."""
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    if name in _MODULES:
+        return import_module(_MODULES[name])
+    raise AttributeError(f"module 'talentplan' has no attribute {name!r}")

@@ -43,9 +43,9 @@ def _check_options(
 
 
 def versions() -> dict[str, str]:
-    import highspy
+    from talentplan.solve.matrix import new_highs
 
-    h = highspy.Highs()
+    h = new_highs()
     return {
         "talentplan": version("talentplan"),
         "pyomo": pyo.__version__ if hasattr(pyo, "__version__") else version("pyomo"),

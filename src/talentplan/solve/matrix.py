@@ -8,6 +8,8 @@ elastic relaxation that explains infeasibility.
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 
 import highspy
@@ -117,7 +119,35 @@ def to_highs(
             highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
             for flag in cm.integer
         ]
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     h.passModel(lp)
+    return h
+
+
+_banner_shown = False
+
+
+def new_highs() -> highspy.Highs:
+    """A silent HiGHS object.
+
+    HiGHS prints a copyright banner to standard output when the first object of a process
+    is created, before any option can silence it; that would corrupt output that users
+    pipe elsewhere, so the first construction runs with file descriptor 1 pointed at
+    /dev/null.
+    """
+    global _banner_shown
+    if _banner_shown:
+        h = highspy.Highs()
+    else:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 1)
+                h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        _banner_shown = True
+    h.setOptionValue("output_flag", False)
     return h
