@@ -1,0 +1,104 @@
+"""The command line end to end: outputs, exit codes, messages, atomic results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from talentplan.cli import RESULT_FILES, app
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def qingyuan_out(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("out")
+    result = run("solve", "qingyuan", "--out", str(out), "--mip-gap", "0.01", "--quiet")
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_solve_writes_every_result_file(qingyuan_out):
+    for name in RESULT_FILES:
+        assert (qingyuan_out / name).is_file(), name
+    summary = json.loads((qingyuan_out / "summary.json").read_text())
+    for key in ("status", "objective", "bound", "gap", "approximation_error", "build_seconds",
+                "solve_seconds", "n_variables", "n_binaries", "n_integers", "n_constraints",
+                "budget_use", "instance_hash", "versions"):
+        assert key in summary, key
+    assert summary["status"] == "optimal"
+    assert summary["gap"] <= 0.01
+    assert set(summary["versions"]) >= {"talentplan", "pyomo", "highs"}
+    alloc = pd.read_csv(qingyuan_out / "allocation.csv")
+    assert list(alloc.columns) == ["county", "program", "industry", "year", "quantity", "cost",
+                                   "land", "cadre_hours"]
+    assert not list(qingyuan_out.glob(".*.tmp")), "temporary files left behind"
+
+
+def test_simulate_scores_the_solved_plan(qingyuan_out):
+    result = run("simulate", "qingyuan", "--plan", str(qingyuan_out / "allocation.csv"))
+    assert result.exit_code == 0, result.output
+    assert "breaches: none" in result.output
+    summary = json.loads((qingyuan_out / "summary.json").read_text())
+    value = float(result.output.split("talent_index = ")[1].split()[0])
+    assert value == pytest.approx(summary["objective"], rel=summary["gap"] + 1e-3)
+
+
+def test_infeasible_instance_explains_and_writes_no_results(tmp_path):
+    inst_dir = tmp_path / "inst"
+    assert run("export", "qingyuan", str(inst_dir)).exit_code == 0
+    budgets = pd.read_csv(inst_dir / "budgets.csv")
+    budgets["amount"] = 1.0
+    budgets.to_csv(inst_dir / "budgets.csv", index=False)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["solve", str(inst_dir), "--out", str(out), "--quiet"])
+    assert result.exit_code == 1
+    text = (out / "infeasibility.txt").read_text()
+    assert "budget 2027/" in text
+    assert "one-stop centre everywhere" in text
+    assert sorted(p.name for p in out.iterdir()) == ["infeasibility.txt"]
+
+
+def test_bad_input_names_file_row_and_column(tmp_path):
+    inst_dir = tmp_path / "inst"
+    run("export", "qingyuan", str(inst_dir))
+    budgets = pd.read_csv(inst_dir / "budgets.csv")
+    budgets.loc[3, "amount"] = -5.0
+    budgets.to_csv(inst_dir / "budgets.csv", index=False)
+    result = runner.invoke(app, ["solve", str(inst_dir), "--out", str(tmp_path / "o"), "-q"])
+    assert result.exit_code == 2
+    message = " ".join(result.output.split())
+    assert "budgets.csv" in message and "row 5" in message and "amount" in message
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_unknown_instance_and_bad_option():
+    assert runner.invoke(app, ["solve", "no_such_place", "-q"]).exit_code == 2
+    result = runner.invoke(app, ["solve", "qingyuan", "--mip-gap", "-1", "-q", "--out", "/tmp/x"])
+    assert result.exit_code == 2
+    assert "mip_gap" in result.output
+
+
+def test_validate_export_roundtrip_and_datasets(tmp_path):
+    assert "valid" in run("validate", "models/qingyuan").output
+    book = tmp_path / "q.xlsx"
+    assert run("export", "qingyuan", str(book)).exit_code == 0
+    assert run("validate", str(book)).exit_code == 0
+    listing = run("datasets").output
+    assert "qingyuan" in listing and "northern_guangdong" in listing
+
+
+def test_simulate_reports_a_bad_plan_row(tmp_path):
+    plan = tmp_path / "plan.csv"
+    plan.write_text("county,program,industry,year,quantity\nQingcheng,no_such,,2025,1\n")
+    result = runner.invoke(app, ["simulate", "qingyuan", "--plan", str(plan)])
+    assert result.exit_code == 2
+    assert "row 2" in result.output and "no_such" in result.output
