@@ -25,15 +25,18 @@ _LAZY = {
     "Instance": "talentplan.data.instance",
     "Scenario": "talentplan.data.instance",
     "PolicyFloor": "talentplan.data.instance",
-    "solve": "talentplan.solve.api",
-    "SolveStatus": "talentplan.solve.status",
+    "solve": "talentplan.solver.api",
+    "SolveStatus": "talentplan.solver.status",
     "AllocationResult": "talentplan.report.result",
-    "simulate": "talentplan.simulate",
-    "SimulationResult": "talentplan.simulate",
+    "simulate": "talentplan.simulation",
+    "SimulationResult": "talentplan.simulation",
     "build_model": "talentplan.model.build",
 }
-_MODULES = {"datasets": "talentplan.datasets", "calibrate": "talentplan.calibrate",
-            "errors": "talentplan.errors"}
+_MODULES = {
+    "datasets": "talentplan.datasets",
+    "calibrate": "talentplan.calibrate",
+    "errors": "talentplan.errors",
+}
 
 __all__ = sorted([*_LAZY, *_MODULES, "__version__"])
 
@@ -43,9 +46,9 @@ if TYPE_CHECKING:
     from talentplan.data.io import load_instance, write_instance
     from talentplan.model.build import build_model
     from talentplan.report.result import AllocationResult
-    from talentplan.simulate import SimulationResult, simulate
-    from talentplan.solve.api import solve
-    from talentplan.solve.status import SolveStatus
+    from talentplan.simulation import SimulationResult, simulate
+    from talentplan.solver.api import solve
+    from talentplan.solver.status import SolveStatus
 
 
 def __getattr__(name: str) -> Any:

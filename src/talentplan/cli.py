@@ -30,14 +30,20 @@ out = Console()
 
 EXIT_PLAN, EXIT_NO_PLAN, EXIT_BAD_INPUT, EXIT_SOLVER = 0, 1, 2, 3
 RESULT_FILES = (
-    "allocation.csv", "talent.csv", "shadow_prices.csv", "budget_use.csv", "summary.json",
+    "allocation.csv",
+    "talent.csv",
+    "shadow_prices.csv",
+    "budget_use.csv",
+    "summary.json",
     "report.html",
 )
 
 InstanceArg = Annotated[
     str,
-    typer.Argument(help="A bundled name (qingyuan, northern_guangdong), a folder, an .xlsx "
-                   "workbook, or synthetic:N[:SEED]."),
+    typer.Argument(
+        help="A bundled name (qingyuan, northern_guangdong), a folder, an .xlsx "
+        "workbook, or synthetic:N[:SEED]."
+    ),
 ]
 
 
@@ -68,19 +74,27 @@ def _clear(folder: Path, names: tuple[str, ...]) -> None:
 def solve(
     instance: InstanceArg,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the results.")] = Path("out"),
-    time_limit: Annotated[Optional[float], typer.Option(help="Seconds; the best plan found by then is returned with its gap.")] = None,  # noqa: E501, UP045
+    time_limit: Annotated[
+        Optional[float],
+        typer.Option(help="Seconds; the best plan found by then is returned with its gap."),
+    ] = None,  # noqa: E501, UP045
     mip_gap: Annotated[float, typer.Option(help="Relative optimality gap to stop at.")] = 1e-4,
     threads: Annotated[Optional[int], typer.Option(help="Solver threads.")] = None,  # noqa: UP045
-    objective: Annotated[Optional[str], typer.Option(help="talent_index, min_cost or equity (default: the scenario's).")] = None,  # noqa: E501, UP045
-    budget_scale: Annotated[float, typer.Option(help="Multiply every budget by this factor.")] = 1.0,
+    objective: Annotated[
+        Optional[str],
+        typer.Option(help="talent_index, min_cost or equity (default: the scenario's)."),
+    ] = None,  # noqa: E501, UP045
+    budget_scale: Annotated[
+        float, typer.Option(help="Multiply every budget by this factor.")
+    ] = 1.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress line.")] = False,
 ) -> None:
     """Find the best allocation and write allocation.csv, talent.csv, summary.json,
     report.html (and shadow_prices.csv, budget_use.csv) into --out."""
     from talentplan.errors import InfeasiblePlanError, NoSolutionError, SolverError
     from talentplan.report.files import atomic_write_text
-    from talentplan.solve.api import solve as solve_instance
-    from talentplan.solve.highs import Progress
+    from talentplan.solver.api import solve as solve_instance
+    from talentplan.solver.highs import Progress
 
     inst = _load(instance, budget_scale)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -89,22 +103,33 @@ def solve(
     def show(p: Progress) -> None:
         if status is not None:
             gap = f"{p.gap:.3%}" if math.isfinite(p.gap) else "-"
-            status.update(f"solving {inst.scenario.name}: {p.seconds:6.1f}s  best {p.objective:.6g}"
-                          f"  bound {p.bound:.6g}  gap {gap}")
+            status.update(
+                f"solving {inst.scenario.name}: {p.seconds:6.1f}s  best {p.objective:.6g}"
+                f"  bound {p.bound:.6g}  gap {gap}"
+            )
 
     try:
         if status is not None:
             status.start()
-        result = solve_instance(inst, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-                                objective=objective, progress=show)
+        result = solve_instance(
+            inst,
+            time_limit=time_limit,
+            mip_gap=mip_gap,
+            threads=threads,
+            objective=objective,
+            progress=show,
+        )
     except ValueError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except InfeasiblePlanError as exc:
         _clear(out_dir, RESULT_FILES)
         atomic_write_text(out_dir / "infeasibility.txt", exc.explanation + "\n")
-        err.print(f"[red]infeasible:[/red] {exc.explanation}\n(written to "
-                  f"{out_dir / 'infeasibility.txt'})", highlight=False)
+        err.print(
+            f"[red]infeasible:[/red] {exc.explanation}\n(written to "
+            f"{out_dir / 'infeasibility.txt'})",
+            highlight=False,
+        )
         raise typer.Exit(EXIT_NO_PLAN) from None
     except NoSolutionError as exc:
         err.print(f"[red]no plan:[/red] {exc}")
@@ -125,7 +150,9 @@ def solve(
 def simulate(
     instance: InstanceArg,
     plan: Annotated[Path, typer.Option(help="A plan CSV shaped like allocation.csv.")],
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Write talent.csv and summary.json here.")] = None,  # noqa: E501, UP045
+    out_dir: Annotated[
+        Optional[Path], typer.Option("--out", help="Write talent.csv and summary.json here.")
+    ] = None,  # noqa: E501, UP045
     objective: Annotated[Optional[str], typer.Option(help="Objective to score with.")] = None,  # noqa: UP045
 ) -> None:
     """Score a plan with the exact response curves and list any rule it breaks."""
@@ -135,19 +162,24 @@ def simulate(
 
     from talentplan.errors import InstanceError
     from talentplan.report.files import atomic_write_text
-    from talentplan.simulate import simulate as run_simulation
+    from talentplan.simulation import simulate as run_simulation
 
     inst = _load(instance)
     try:
-        frame = pd.read_csv(plan, dtype={"county": str, "industry": str, "program": str},
-                            keep_default_na=False, na_values={"year": [""], "quantity": [""]})
+        frame = pd.read_csv(
+            plan,
+            dtype={"county": str, "industry": str, "program": str},
+            keep_default_na=False,
+            na_values={"year": [""], "quantity": [""]},
+        )
         result = run_simulation(inst, frame, objective=objective)
     except FileNotFoundError:
         err.print(f"[red]error:[/red] plan file {plan} not found")
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except InstanceError as exc:
-        err.print(f"[red]error:[/red] {str(exc).replace('allocation', str(plan), 1)}",
-                  highlight=False)
+        err.print(
+            f"[red]error:[/red] {str(exc).replace('allocation', str(plan), 1)}", highlight=False
+        )
         raise typer.Exit(EXIT_BAD_INPUT) from None
     out.print(str(result), highlight=False)
     for breach in result.violations:
@@ -155,8 +187,12 @@ def simulate(
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out_dir / "talent.csv", result.talent.to_csv(index=False))
-        summary = {"objective_name": result.objective_name, "objective": result.objective,
-                   "cost": float(result.cost["cost"].sum()), "violations": list(result.violations)}
+        summary = {
+            "objective_name": result.objective_name,
+            "objective": result.objective,
+            "cost": float(result.cost["cost"].sum()),
+            "violations": list(result.violations),
+        }
         atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2))
 
 
@@ -199,7 +235,9 @@ def datasets() -> None:
 def calibrate(
     panel: Annotated[Path, typer.Argument(help="County-year panel (CSV).")],
     spec: Annotated[Path, typer.Option(help="Calibration spec (TOML).")],
-    out_json: Annotated[Path, typer.Option("--out", help="Where to write the parameters (JSON).")] = Path("params.json"),  # noqa: E501
+    out_json: Annotated[
+        Path, typer.Option("--out", help="Where to write the parameters (JSON).")
+    ] = Path("params.json"),  # noqa: E501
 ) -> None:
     """Estimate response parameters from a panel and write them as JSON."""
     from talentplan.calibrate.spec import calibrate_command
@@ -214,6 +252,10 @@ def calibrate(
 
 
 @app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False) -> None:  # noqa: E501
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
+) -> None:  # noqa: E501
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )

@@ -30,16 +30,37 @@ def test_solve_writes_every_result_file(qingyuan_out):
     for name in RESULT_FILES:
         assert (qingyuan_out / name).is_file(), name
     summary = json.loads((qingyuan_out / "summary.json").read_text())
-    for key in ("status", "objective", "bound", "gap", "approximation_error", "build_seconds",
-                "solve_seconds", "n_variables", "n_binaries", "n_integers", "n_constraints",
-                "budget_use", "instance_hash", "versions"):
+    for key in (
+        "status",
+        "objective",
+        "bound",
+        "gap",
+        "approximation_error",
+        "build_seconds",
+        "solve_seconds",
+        "n_variables",
+        "n_binaries",
+        "n_integers",
+        "n_constraints",
+        "budget_use",
+        "instance_hash",
+        "versions",
+    ):
         assert key in summary, key
     assert summary["status"] == "optimal"
     assert summary["gap"] <= 0.01
     assert set(summary["versions"]) >= {"talentplan", "pyomo", "highs"}
     alloc = pd.read_csv(qingyuan_out / "allocation.csv")
-    assert list(alloc.columns) == ["county", "program", "industry", "year", "quantity", "cost",
-                                   "land", "cadre_hours"]
+    assert list(alloc.columns) == [
+        "county",
+        "program",
+        "industry",
+        "year",
+        "quantity",
+        "cost",
+        "land",
+        "cadre_hours",
+    ]
     assert not list(qingyuan_out.glob(".*.tmp")), "temporary files left behind"
 
 

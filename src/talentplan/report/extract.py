@@ -10,7 +10,7 @@ from talentplan.model.decisions import cadre_use, land_use
 from talentplan.model.prepare import ModelData
 from talentplan.model.resources import source_spending
 from talentplan.model.talent import fte_expr
-from talentplan.solve.highs import SolverRun
+from talentplan.solver.highs import SolverRun
 
 ALLOCATION_COLUMNS = [
     "county",
@@ -129,7 +129,7 @@ def shadow_prices(f: Formulation, run: SolverRun) -> pd.DataFrame:
     sign = 1.0 if f.maximize else -1.0
     rows = []
     for t, s in m.budget_idx:
-        con = m.budget[t, s]
+        con = m.budget[t, s] if (t, s) in m.budget else None
         used = source_spending(m, t, s)
         rows.append(
             (

@@ -12,7 +12,7 @@ import pandas as pd
 
 from talentplan._display import DisplayMixin
 from talentplan.report.files import atomic_write_text
-from talentplan.solve.status import SolveStatus
+from talentplan.solver.status import SolveStatus
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class AllocationResult(DisplayMixin):
     Attributes
     ----------
     status
-        :class:`~talentplan.solve.status.SolveStatus`.
+        :class:`~talentplan.solver.status.SolveStatus`.
     objective, bound, gap
         Objective of the plan, best bound, relative gap ``|bound - objective| / |objective|``.
     allocation

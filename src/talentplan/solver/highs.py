@@ -12,8 +12,8 @@ import highspy
 import numpy as np
 
 from talentplan.model.build import Formulation
-from talentplan.solve.matrix import CompiledModel, compile_model, to_highs
-from talentplan.solve.status import SolveStatus, map_status
+from talentplan.solver.matrix import CompiledModel, compile_model, to_highs
+from talentplan.solver.status import SolveStatus, map_status
 
 logger = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from talentplan.report.extract import (
     talent_table,
 )
 from talentplan.report.result import AllocationResult
-from talentplan.solve.explain import explain_infeasibility
-from talentplan.solve.highs import Progress, load_values, solve_formulation
-from talentplan.solve.status import SolveStatus
+from talentplan.solver.explain import explain_infeasibility
+from talentplan.solver.highs import Progress, load_values, solve_formulation
+from talentplan.solver.status import SolveStatus
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def _check_options(
 
 
 def versions() -> dict[str, str]:
-    from talentplan.solve.matrix import new_highs
+    from talentplan.solver.matrix import new_highs
 
     h = new_highs()
     return {
@@ -80,7 +80,7 @@ def solve(
         ``talent_index``, ``min_cost`` or ``equity``; default the scenario's.
     progress
         Called about once a second during the MIP search with a
-        :class:`~talentplan.solve.highs.Progress`.
+        :class:`~talentplan.solver.highs.Progress`.
 
     Returns
     -------

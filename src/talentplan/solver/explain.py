@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from talentplan.model.build import Formulation
-from talentplan.solve.matrix import INF, CompiledModel, to_highs
+from talentplan.solver.matrix import INF, CompiledModel, to_highs
 
 LIMITS = ("budget", "land_quota", "cadre_capacity", "cap_total")
 DEMANDS = ("policy_floor", "pin", "target", "prerequisite", "coverage_floor")

@@ -1,0 +1,41 @@
+"""Compare the optimised qingyuan plan with the best subsidies-only plan at the same budget.
+
+Usage: python scripts/compare_subsidies.py [INSTANCE]
+
+The subsidies-only instance keeps every table but the program menu: only ``cash_subsidy``
+(and no policy floor, which would need a service centre). Both plans are scored with the
+exact response curves by ``tp.simulate``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import talentplan as tp
+
+
+def main(name: str = "qingyuan") -> None:
+    inst = tp.load_instance(name)
+    full = tp.solve(inst, mip_gap=1e-4)
+    programs = inst.programs[inst.programs["program"] == "cash_subsidy"].reset_index(drop=True)
+    responses = inst.responses[inst.responses["program"] == "cash_subsidy"].reset_index(drop=True)
+    pins = inst.pins[inst.pins["program"] == "cash_subsidy"].reset_index(drop=True)
+    subsidies = inst.replace_tables(programs=programs, responses=responses, pins=pins)
+    subsidies = subsidies.replace_scenario(floors=())
+    only = tp.solve(subsidies, mip_gap=1e-4)
+    nothing = tp.simulate(inst, full.allocation.iloc[0:0])
+    for label, result in (("optimised plan", full), ("subsidies only", only)):
+        sim = tp.simulate(inst if label == "optimised plan" else subsidies, result.allocation)
+        final = sim.talent[sim.talent["year"] == inst.years[-1]]
+        spent = result.allocation["cost"].sum()
+        print(
+            f"{label:16s} talent index {sim.objective:12,.1f} "
+            f"(+{sim.objective - nothing.objective:10,.1f} over no programs)  "
+            f"spent {spent:10,.1f}  final-year useful {final['useful'].sum():10,.1f}"
+        )
+        print(final.groupby("talent_type")["useful"].sum().round(1).to_dict())
+    print(f"{'no programs':16s} talent index {nothing.objective:12,.1f}")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
