@@ -38,7 +38,23 @@ _MODULES = {
     "errors": "talentplan.errors",
 }
 
-__all__ = sorted([*_LAZY, *_MODULES, "__version__"])
+__all__ = [
+    "AllocationResult",
+    "Instance",
+    "PolicyFloor",
+    "Scenario",
+    "SimulationResult",
+    "SolveStatus",
+    "__version__",
+    "build_model",
+    "calibrate",
+    "datasets",
+    "errors",
+    "load_instance",
+    "simulate",
+    "solve",
+    "write_instance",
+]
 
 if TYPE_CHECKING:
     from talentplan import calibrate, datasets, errors
