@@ -75,15 +75,15 @@ def solve(
     instance: InstanceArg,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the results.")] = Path("out"),
     time_limit: Annotated[
-        Optional[float],
+        float | None,
         typer.Option(help="Seconds; the best plan found by then is returned with its gap."),
-    ] = None,  # noqa: E501, UP045
+    ] = None,
     mip_gap: Annotated[float, typer.Option(help="Relative optimality gap to stop at.")] = 1e-4,
     threads: Annotated[Optional[int], typer.Option(help="Solver threads.")] = None,  # noqa: UP045
     objective: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(help="talent_index, min_cost or equity (default: the scenario's)."),
-    ] = None,  # noqa: E501, UP045
+    ] = None,
     budget_scale: Annotated[
         float, typer.Option(help="Multiply every budget by this factor.")
     ] = 1.0,
@@ -151,8 +151,8 @@ def simulate(
     instance: InstanceArg,
     plan: Annotated[Path, typer.Option(help="A plan CSV shaped like allocation.csv.")],
     out_dir: Annotated[
-        Optional[Path], typer.Option("--out", help="Write talent.csv and summary.json here.")
-    ] = None,  # noqa: E501, UP045
+        Path | None, typer.Option("--out", help="Write talent.csv and summary.json here.")
+    ] = None,
     objective: Annotated[Optional[str], typer.Option(help="Objective to score with.")] = None,  # noqa: UP045
 ) -> None:
     """Score a plan with the exact response curves and list any rule it breaks."""
@@ -237,7 +237,7 @@ def calibrate(
     spec: Annotated[Path, typer.Option(help="Calibration spec (TOML).")],
     out_json: Annotated[
         Path, typer.Option("--out", help="Where to write the parameters (JSON).")
-    ] = Path("params.json"),  # noqa: E501
+    ] = Path("params.json"),
 ) -> None:
     """Estimate response parameters from a panel and write them as JSON."""
     from talentplan.calibrate.spec import calibrate_command
@@ -254,7 +254,7 @@ def calibrate(
 @app.callback()
 def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
-) -> None:  # noqa: E501
+) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
