@@ -122,8 +122,17 @@ DEFAULT_TRUTH: Mapping[str, float] = MappingProxyType(
 )
 """True parameters of the simulator (see the module docstring for the equations)."""
 
-_POSITIVE = ("sigma_mu", "stock_level", "sigma_stock", "a0", "core_decay_km", "sigma_rate",
-             "theta", "sigma_shock", "sigma_inflow")
+_POSITIVE = (
+    "sigma_mu",
+    "stock_level",
+    "sigma_stock",
+    "a0",
+    "core_decay_km",
+    "sigma_rate",
+    "theta",
+    "sigma_shock",
+    "sigma_inflow",
+)
 
 
 def _logistic(x: np.ndarray) -> np.ndarray:
@@ -220,8 +229,7 @@ class SimulatedPanel(DisplayMixin):
     def __repr__(self) -> str:
         m = self._meta
         return (
-            f"SimulatedPanel({m['n_counties']} counties x {m['n_years']} years, "
-            f"seed={m['seed']})"
+            f"SimulatedPanel({m['n_counties']} counties x {m['n_years']} years, seed={m['seed']})"
         )
 
     def _summary_tables(self) -> tuple[str, list[tuple[str, str]], list[pd.DataFrame]]:

@@ -1,0 +1,338 @@
+"""The honest end-to-end test: what estimation error costs a plan.
+
+Simulate a panel with known truth, calibrate, write the estimates into an instance,
+solve with the estimates and with the truth, and score both plans under the *true*
+parameters with the exact response curves (:func:`talentplan.simulation.simulate`). The
+regret ``value(plan that knew the truth) - value(plan from the estimates)`` is what the
+planner loses by not knowing the parameters; it is non-negative up to the tolerance
+``gap * value + approximation error`` (the MIP gap of the true solve and the
+piecewise-linear error bound of the true instance).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from talentplan._display import DisplayMixin
+from talentplan.calibrate.parameters import ResponseParameters, parse_key
+from talentplan.data.instance import Instance
+from talentplan.errors import CalibrationError, TalentPlanWarning
+
+__all__ = ["RegretReport", "apply_parameters", "end_to_end_regret", "plan_regret"]
+
+_SHARES = ("retention", "graduate_retention")
+
+
+def apply_parameters(
+    instance: Instance,
+    params: ResponseParameters | Mapping[str, float],
+    *,
+    clip: bool = False,
+    source: str | None = None,
+) -> Instance:
+    """Return a copy of ``instance`` whose responses take the values of ``params``.
+
+    Each key ``program:talent_type:effect`` replaces the ``value`` of the matching row of
+    the responses table (its ``scale`` is kept); the ``source`` column records where the
+    value came from. A response with a blank talent type (``graduate_retention``) is
+    keyed with ``-`` in its place, e.g. ``alliance:-:graduate_retention``.
+
+    Parameters
+    ----------
+    instance
+        The planning instance.
+    params
+        Calibrated parameters, or a plain ``{key: value}`` mapping (for example one row
+        of :meth:`ResponseParameters.draw`).
+    clip
+        Clip values outside the admissible range of the effect (``>= 0``; shares
+        ``retention`` and ``graduate_retention`` at most 1) with a warning, instead of
+        raising.
+    source
+        Text for the ``source`` column; default names the estimator and data hash.
+
+    Raises
+    ------
+    CalibrationError
+        A key the instance has no response row for (the message lists the rows it has
+        for that program), or an inadmissible value without ``clip``.
+
+    Examples
+    --------
+    >>> import talentplan as tp
+    >>> inst = apply_parameters(tp.load_instance("qingyuan"), {"honours:engineer:retention": 0.2})
+    >>> r = inst.tables["responses"]
+    >>> float(r.loc[(r.program == "honours") & (r.talent_type == "engineer"), "value"].iloc[0])
+    0.2
+    """
+    if isinstance(params, ResponseParameters):
+        values = params.estimates.to_dict()
+        if source is None:
+            prov = params.provenance
+            tag = f", data {prov.data_hash[:12]}" if prov.data_hash else ""
+            source = f"calibrated ({prov.estimator}{tag})"
+    else:
+        values = {str(k): float(v) for k, v in params.items()}
+        source = source or "calibrated"
+    responses = instance.tables["responses"].copy()
+    clipped = []
+    for key, value in values.items():
+        program, talent_type, effect = parse_key(key)
+        tt = "" if talent_type == "-" else talent_type
+        rows = (
+            (responses["program"] == program)
+            & (responses["talent_type"].fillna("") == tt)
+            & (responses["effect"] == effect)
+        )
+        if not rows.any():
+            have = responses.loc[responses["program"] == program]
+            listed = [
+                f"{p}:{t}:{e}" for p, t, e in have[["program", "talent_type", "effect"]].values
+            ]
+            hint = (
+                f"its rows for program '{program}' are {listed}"
+                if listed
+                else (f"it has no response rows for program '{program}'")
+            )
+            raise CalibrationError(
+                f"parameter {key!r}: the instance '{instance.scenario.name}' has no response "
+                f"row (program={program!r}, talent_type={tt!r}, effect={effect!r}); {hint}."
+            )
+        v = float(value)
+        hi = 1.0 if effect in _SHARES else np.inf
+        if not (0.0 <= v <= hi):
+            if not clip:
+                raise CalibrationError(
+                    f"parameter {key!r} = {v:.6g} is outside the admissible range "
+                    f"[0, {hi:g}] of effect '{effect}'; pass clip=True to clip it."
+                )
+            clipped.append(f"{key} = {v:.6g}")
+            v = float(np.clip(v, 0.0, hi))
+        responses.loc[rows, "value"] = v
+        responses.loc[rows, "source"] = source
+    if clipped:
+        warnings.warn(
+            f"{len(clipped)} parameter(s) clipped to their admissible range: " + "; ".join(clipped),
+            TalentPlanWarning,
+            stacklevel=2,
+        )
+    return instance.replace_tables(responses=responses)
+
+
+@dataclass(frozen=True)
+class RegretReport(DisplayMixin):
+    """What planning with estimated parameters costs, scored under the truth.
+
+    Attributes
+    ----------
+    value_true_plan
+        Value (exact curves, true parameters) of the plan solved with the truth.
+    value_estimated_plan
+        Value (exact curves, true parameters) of the plan solved with the estimates.
+    regret
+        ``value_true_plan - value_estimated_plan``.
+    relative_regret
+        ``regret / |value_true_plan|``.
+    tolerance
+        How far below zero the regret may fall from solver gap and piecewise error.
+    promised_value
+        Value the estimated plan was expected to reach under the estimates (exact curves):
+        the difference with ``value_estimated_plan`` is the planner's optimism.
+    objective_name
+        The objective scored.
+    true_parameters, estimated_parameters
+        The two parameter sets.
+    true_plan, estimated_plan
+        The two allocations.
+    robustness
+        Optional: per draw from the estimates' sampling distribution, the value of both
+        plans under the drawn parameters (columns ``draw``, ``value_estimated_plan``,
+        ``value_true_plan``).
+    """
+
+    value_true_plan: float
+    value_estimated_plan: float
+    regret: float
+    relative_regret: float
+    tolerance: float
+    promised_value: float
+    objective_name: str
+    true_parameters: ResponseParameters = field(repr=False)
+    estimated_parameters: ResponseParameters = field(repr=False)
+    true_plan: pd.DataFrame = field(repr=False)
+    estimated_plan: pd.DataFrame = field(repr=False)
+    robustness: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def same_plan(self) -> bool:
+        """Whether both plans make the same decisions (quantities within 1e-6)."""
+        cols = ["county", "program", "industry", "year"]
+
+        def active(plan: pd.DataFrame) -> pd.Series:
+            p = plan.assign(**{c: plan[c].fillna("").astype(str) for c in cols[:3]})
+            q = p.set_index(cols)["quantity"].astype(float)
+            return q[q.abs() > 1e-9].sort_index()
+
+        a, b = active(self.true_plan), active(self.estimated_plan)
+        if list(a.index) != list(b.index):
+            return False
+        return bool(np.allclose(a.to_numpy(), b.to_numpy(), atol=1e-6))
+
+    def _summary_tables(self) -> tuple[str, list[tuple[str, str]], list[pd.DataFrame]]:
+        head = [
+            ("Objective", self.objective_name),
+            ("Value of the plan that knew the truth", f"{self.value_true_plan:.6g}"),
+            ("Value of the plan from the estimates", f"{self.value_estimated_plan:.6g}"),
+            ("Regret", f"{self.regret:.6g} ({100 * self.relative_regret:.4g}%)"),
+            ("Tolerance (gap + piecewise error)", f"{self.tolerance:.6g}"),
+            ("Value the estimates promised", f"{self.promised_value:.6g}"),
+            ("Same plan", str(self.same_plan)),
+        ]
+        t = self.true_parameters.estimates.rename("true")
+        e = self.estimated_parameters.estimates.rename("estimated")
+        se = self.estimated_parameters.std_errors.rename("std_error")
+        tables = [pd.concat([t, e, se], axis=1)]
+        if self.robustness is not None:
+            tables.append(self.robustness.describe().loc[["mean", "std", "min", "max"]])
+        return "Regret of planning with estimated parameters", head, tables
+
+
+def plan_regret(
+    instance: Instance,
+    estimated: ResponseParameters,
+    truth: ResponseParameters | Mapping[str, float],
+    *,
+    mip_gap: float = 1e-4,
+    time_limit: float | None = None,
+    clip: bool = True,
+    draws: int = 0,
+    seed: int = 0,
+    solve_options: Mapping[str, Any] | None = None,
+) -> RegretReport:
+    """Solve with the estimates and with the truth; score both plans under the truth.
+
+    Parameters
+    ----------
+    instance
+        The planning instance; its responses must have a row for every key.
+    estimated
+        Calibrated parameters.
+    truth
+        The true parameters (same keys), e.g. :meth:`SimulatedPanel.true_parameters`.
+    mip_gap, time_limit, solve_options
+        Passed to :func:`talentplan.solver.api.solve`.
+    clip
+        Clip inadmissible estimates (negative effects, shares above one) with a warning.
+    draws, seed
+        If ``draws > 0``, also score both plans under ``draws`` parameter sets drawn
+        from the estimates' sampling distribution (clipped to their bounds).
+    """
+    from talentplan.simulation import simulate
+    from talentplan.solver.api import solve
+
+    if isinstance(truth, ResponseParameters):
+        true_values = truth.estimates.to_dict()
+        true_rp = truth
+    else:
+        true_values = {str(k): float(v) for k, v in truth.items()}
+        keys = list(true_values)
+        from talentplan.calibrate.parameters import Provenance
+
+        true_rp = ResponseParameters(
+            pd.Series(true_values),
+            pd.DataFrame(0.0, index=keys, columns=keys),
+            Provenance(data_hash=None, estimator="truth"),
+        )
+    if set(true_values) != set(estimated.keys):
+        raise CalibrationError(
+            f"truth and estimates must have the same keys; truth {sorted(true_values)}, "
+            f"estimates {sorted(estimated.keys)}."
+        )
+    opts = dict(solve_options or {})
+    inst_true = apply_parameters(instance, true_values, source="truth")
+    inst_est = apply_parameters(instance, estimated, clip=clip)
+    sol_true = solve(inst_true, mip_gap=mip_gap, time_limit=time_limit, **opts)
+    sol_est = solve(inst_est, mip_gap=mip_gap, time_limit=time_limit, **opts)
+    v_true = simulate(inst_true, sol_true.allocation).objective
+    v_est = simulate(inst_true, sol_est.allocation).objective
+    promised = simulate(inst_est, sol_est.allocation).objective
+    regret = v_true - v_est
+    gap = float(sol_true.gap) if np.isfinite(sol_true.gap) else mip_gap
+    tol = gap * abs(v_true) + float(sol_true.summary.get("approximation_error", 0.0)) + 1e-6
+    robustness = None
+    if draws:
+        rows = []
+        sample = estimated.draw(int(draws), seed=seed)
+        for i, row in sample.iterrows():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", TalentPlanWarning)
+                inst_d = apply_parameters(instance, row.to_dict(), clip=True, source="draw")
+            rows.append(
+                {
+                    "draw": int(i),  # type: ignore[call-overload]
+                    "value_estimated_plan": simulate(inst_d, sol_est.allocation).objective,
+                    "value_true_plan": simulate(inst_d, sol_true.allocation).objective,
+                }
+            )
+        robustness = pd.DataFrame(rows).set_index("draw")
+    return RegretReport(
+        value_true_plan=float(v_true),
+        value_estimated_plan=float(v_est),
+        regret=float(regret),
+        relative_regret=float(regret / abs(v_true)) if v_true else float("nan"),
+        tolerance=float(tol),
+        promised_value=float(promised),
+        objective_name=inst_true.scenario.objective,
+        true_parameters=true_rp,
+        estimated_parameters=estimated,
+        true_plan=sol_true.allocation.copy(),
+        estimated_plan=sol_est.allocation.copy(),
+        robustness=robustness,
+    )
+
+
+def end_to_end_regret(
+    instance: Instance,
+    n_counties: int = 100,
+    n_years: int = 12,
+    *,
+    seed: int = 0,
+    truth: Mapping[str, float] | None = None,
+    mip_gap: float = 1e-4,
+    time_limit: float | None = None,
+    draws: int = 0,
+) -> RegretReport:
+    """Simulate a panel, calibrate it, and report the regret of planning with the estimates.
+
+    The panel comes from :func:`~talentplan.calibrate.simulate_panel.simulate_panel`
+    (``seed``, ``truth``), is calibrated with
+    :func:`~talentplan.calibrate.spec.simulated_panel_spec` (retention of ``centre`` for
+    ``eng`` by two-way fixed effects, the ``subsidy`` ``inflow_log`` value for ``eng`` by
+    panel IV), and the two parameter sets go through :func:`plan_regret`. The instance's
+    subsidy ``scale`` should equal the simulator's ``theta`` (10 by default), or the
+    estimated ``beta`` describes a different curve.
+    """
+    from talentplan.calibrate.simulate_panel import simulate_panel
+    from talentplan.calibrate.spec import run_calibration, simulated_panel_spec
+
+    sim = simulate_panel(n_counties, n_years, seed=seed, truth=truth)
+    keys = sim.response_keys
+    spec = simulated_panel_spec(service_key=keys["rho"], subsidy_key=keys["beta"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TalentPlanWarning)
+        _, estimated = run_calibration(sim.data, spec)
+    return plan_regret(
+        instance,
+        estimated,
+        sim.true_parameters(),
+        mip_gap=mip_gap,
+        time_limit=time_limit,
+        draws=draws,
+        seed=seed,
+    )
