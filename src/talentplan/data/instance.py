@@ -55,6 +55,10 @@ class Scenario:
         Policy floors.
     sources
         Free text: where the numbers come from.
+    response_parameters
+        Path (relative to the instance folder or workbook) of a calibrated
+        ``ResponseParameters`` JSON file whose estimates replace the matching
+        (program, talent_type, effect) values of the responses table on load.
     """
 
     name: str
@@ -70,6 +74,7 @@ class Scenario:
     seed: int = 0
     floors: tuple[PolicyFloor, ...] = ()
     sources: str = ""
+    response_parameters: str = ""
 
     @property
     def years(self) -> list[int]:

@@ -85,12 +85,12 @@ def load_instance(source: str | os.PathLike[str]) -> Instance:
         return datasets.from_spec(text)
     path = Path(text)
     if path.is_dir():
-        return read_folder(path)
+        return with_response_parameters(read_folder(path), path, SCENARIO_FILE)
     if path.is_file():
         if path.suffix.lower() == ".xlsx":
-            return read_workbook(path)
+            return with_response_parameters(read_workbook(path), path.parent, path.name)
         if path.name == SCENARIO_FILE:
-            return read_folder(path.parent)
+            return with_response_parameters(read_folder(path.parent), path.parent, path.name)
         raise InstanceError(
             f"cannot read '{path}': expected a folder with {SCENARIO_FILE}, its "
             f"{SCENARIO_FILE}, or an .xlsx workbook",
@@ -102,6 +102,41 @@ def load_instance(source: str | os.PathLike[str]) -> Instance:
         f"'{text}' is neither an existing folder or workbook nor a bundled dataset; "
         f"bundled datasets: {', '.join(datasets.available())}; or use synthetic:N[:SEED]"
     )
+
+
+def with_response_parameters(instance: Instance, folder: Path, label: str) -> Instance:
+    """Apply the calibrated parameters the scenario references, if any.
+
+    The estimates replace the matching response values (their ``source`` column names the
+    file, estimator and data hash) and the reference is cleared, so the instance is
+    self-contained when written elsewhere.
+    """
+    ref = instance.scenario.response_parameters
+    if not ref:
+        return instance
+    from talentplan.calibrate.parameters import ResponseParameters
+    from talentplan.calibrate.regret import apply_parameters
+    from talentplan.errors import CalibrationError
+
+    path = (folder / ref).resolve()
+    try:
+        params = ResponseParameters.from_json(path)
+        applied = apply_parameters(instance, params, source=f"calibrated: {ref}")
+    except FileNotFoundError:
+        raise InstanceError(
+            f"response parameters file '{path}' not found",
+            file=label,
+            column="response_parameters",
+            value=ref,
+        ) from None
+    except (CalibrationError, ValueError) as exc:
+        raise InstanceError(
+            f"cannot apply response parameters from '{ref}': {exc}",
+            file=label,
+            column="response_parameters",
+            value=ref,
+        ) from None
+    return applied.replace_scenario(response_parameters="")
 
 
 # --- folders ------------------------------------------------------------------------------

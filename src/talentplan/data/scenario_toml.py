@@ -36,6 +36,7 @@ _TYPES: dict[str, str] = {
     "target_coverage": "float",
     "seed": "int",
     "sources": "str",
+    "response_parameters": "str",
 }
 """Scalar scenario keys and their types (``floors`` is the list of policy floors)."""
 
