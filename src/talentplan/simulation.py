@@ -320,6 +320,58 @@ def _breaches(d: ModelData, lv: Levels, level, cost: pd.DataFrame, tol: float) -
     for (c, p, _i, t), q in lv.items():
         if d.kind[p] != "amount" and abs(q - round(q)) > tol:
             out.append(f"{p} in {c or 'plan area'} {d.years[t]}: quantity {q:g} is not whole")
+    out += _rule_breaches(d, lv, level, tol)
+    return out
+
+
+def _rule_breaches(d: ModelData, lv: Levels, level, tol: float) -> list[str]:
+    """Plan-wide caps, prerequisites, policy floors and pins."""
+    out: list[str] = []
+    for t, year in enumerate(d.years):
+        for p, cap in d.cap_total.items():
+            used = (
+                level("", p, t) if d.kind[p] == "city" else sum(level(c, p, t) for c in d.counties)
+            )
+            if used > cap + tol:
+                out.append(f"plan-wide cap on {p} in {year}: {used:g} > {cap:g}")
+        for p, q in d.requires.items():
+            for c in d.counties:
+                if level(c, p, t) > tol and level(c, q, t) <= tol:
+                    out.append(f"{p} in {c} {year} needs {q} there, which is not active")
+    for floor in d.instance.scenario.floors:
+        for c in floor.counties or d.counties:
+            for t, year in enumerate(d.years):
+                have = level(c, floor.program, t)
+                if year >= floor.by_year and have < floor.min_units - tol:
+                    out.append(
+                        f"floor '{floor.name}': {floor.program} in {c} {year} is "
+                        f"{have:g} < {floor.min_units:g}"
+                    )
+    pins = d.instance.tables.get("pins")
+    for n, row in enumerate([] if pins is None else pins.to_dict("records")):
+        if int(row["year"]) not in d.years:
+            continue
+        t = d.years.index(int(row["year"]))
+        p, c, i = str(row["program"]), str(row["county"]), str(row["industry"])
+        have = (
+            lv.get(("", p, "", t), 0.0)
+            if d.kind[p] == "city"
+            else (lv.get((c, p, i, t), 0.0) if i else level(c, p, t))
+        )
+        action = str(row["action"])
+        want = 0.0 if action == "forbid" else float(row["value"])
+        broken = (
+            abs(have - want) > tol
+            if action in ("fix", "forbid")
+            else have < want - tol
+            if action == "min"
+            else have > want + tol
+        )
+        if broken:
+            out.append(
+                f"pin (pins.csv row {n + 2}: {action} {p} in {c or 'plan area'} "
+                f"{row['year']}) is broken: level {have:g}"
+            )
     return out
 
 

@@ -1,0 +1,278 @@
+"""The forward simulator against the MIP and against hand computations.
+
+References:
+
+- the MIP's own plan played forward with the exact curves: the chords lie below the
+  concave curves and every retained/useful variable is bounded above by its exact value,
+  so the simulated value can never fall below the MIP objective; and it can exceed it by
+  no more than the reported approximation error plus the absolute gap
+  (simulated <= true optimum <= MIP bound + approximation error);
+- the empty plan on the tiny instance, computed here by hand from the numbers written in
+  ``tests/model/tiny.py``: ``S_t = (1 - a0) S_{t-1} + graduates * s0`` (graduate type
+  only), useful ``min(S_t, D)``, discounted at 5% and weighted by type;
+- a hand-written plan whose first-year stock and costs are worked out by hand.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from talentplan.data import load_instance
+from talentplan.datasets import synthetic
+from talentplan.errors import InstanceError
+from talentplan.simulation import simulate
+from talentplan.solver.api import solve
+
+from .tiny import tiny_instance
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+PLAN_COLUMNS = ["county", "program", "industry", "year", "quantity"]
+
+
+def plan(*rows: tuple) -> pd.DataFrame:
+    return pd.DataFrame(list(rows), columns=PLAN_COLUMNS)
+
+
+# --- the MIP's own plan ------------------------------------------------------------------
+
+
+def _agreement(inst, result) -> None:
+    sim = simulate(inst, result.allocation)
+    approx = result.summary["approximation_error"]
+    abs_gap = max(result.bound - result.objective, 0.0)
+    tol = 1e-6 * max(1.0, abs(result.objective))
+    # the chords underestimate: the exact dynamics never give less than the model claims
+    assert sim.objective >= result.objective - tol
+    # and never more than the error bound plus what the solver left on the table
+    assert sim.objective <= result.objective + approx + abs_gap + tol
+    assert sim.violations == ()
+    # row by row, the model never claims more stock or useful talent than the exact play
+    merged = result.talent.merge(
+        sim.talent, on=["county", "talent_type", "year"], suffixes=("_mip", "_sim")
+    )
+    assert len(merged) == len(result.talent) == len(sim.talent)
+    scale = 1e-6 * max(1.0, merged["stock_sim"].abs().max())
+    assert (merged["stock_mip"] <= merged["stock_sim"] + scale).all()
+    assert (merged["useful_mip"] <= merged["useful_sim"] + scale).all()
+
+
+def test_mip_agrees_with_simulation_tiny():
+    inst = tiny_instance(n_years=3)
+    result = solve(inst, mip_gap=0.0)
+    assert result.summary["approximation_error"] > 0  # the subsidy curve is approximated
+    _agreement(inst, result)
+
+
+def test_mip_agrees_with_simulation_equity():
+    inst = tiny_instance(n_years=3, objective="equity", budget=30.0)
+    result = solve(inst, mip_gap=0.0)
+    assert result.objective < 1.0  # not every county is fully covered: the bound matters
+    _agreement(inst, result)
+
+
+def test_min_cost_plan_costs_what_the_simulator_says_and_meets_targets():
+    inst = tiny_instance(n_years=3, objective="min_cost", budget=100.0)
+    inst = inst.replace_scenario(target_coverage=0.85)
+    result = solve(inst, mip_gap=0.0)
+    assert result.summary["approximation_error"] == 0.0
+    sim = simulate(inst, result.allocation)
+    assert sim.violations == ()
+    assert sim.objective == pytest.approx(result.objective, rel=1e-9)
+    # the exact dynamics reach the coverage target the model promised, in every county
+    final = sim.talent[sim.talent["year"] == 2027]
+    weight = {"eng": 2.0, "voc": 1.0}
+    demand = {"A": 2.0 * 110.0 + 95.0, "B": 2.0 * 40.0 + 48.0}
+    for c, rows in final.groupby("county"):
+        covered = sum(weight[k] * u for k, u in zip(rows.talent_type, rows.useful, strict=True))
+        assert covered >= 0.85 * demand[c] - 1e-6
+
+
+def test_mip_agrees_with_simulation_qingyuan():
+    inst = load_instance("qingyuan")
+    result = solve(inst, mip_gap=1e-3)
+    _agreement(inst, result)
+
+
+def test_mip_agrees_with_simulation_synthetic():
+    inst = synthetic(2, seed=0, n_years=2)
+    result = solve(inst, mip_gap=0.0)
+    _agreement(inst, result)
+
+
+# --- the empty plan, by hand -------------------------------------------------------------
+
+
+def _empty_plan_by_hand(n_years: int) -> float:
+    """No programs on the tiny instance (numbers copied from tests/model/tiny.py)."""
+    weight = {"eng": 2.0, "voc": 1.0}
+    # (county, type): (stock, attrition a0, demand, graduates retained per year)
+    rows = {
+        ("A", "eng"): (100.0, 0.12, 110.0, 0.0),
+        ("A", "voc"): (80.0, 0.15, 95.0, 40.0 * 0.3),  # graduates 40, share s0 0.3
+        ("B", "eng"): (30.0, 0.10, 40.0, 0.0),
+        ("B", "voc"): (50.0, 0.08, 48.0, 0.0),  # B has no graduates
+    }
+    total = 0.0
+    for (_c, k), (stock, a0, demand, local) in rows.items():
+        s = stock
+        for n in range(n_years):
+            s = (1 - a0) * s + local
+            total += weight[k] * min(s, demand) / 1.05**n
+    return total
+
+
+@pytest.mark.parametrize("n_years", [1, 2, 4])
+def test_empty_plan_matches_hand_computation(n_years):
+    inst = tiny_instance(n_years=n_years)
+    sim = simulate(inst, plan())
+    assert sim.objective == pytest.approx(_empty_plan_by_hand(n_years), rel=1e-12)
+    assert sim.violations == ()
+    assert sim.cost["cost"].sum() == 0.0
+
+
+def test_zero_budget_mip_matches_empty_plan():
+    # every program of the tiny instance costs money: with no budget the only plan is none
+    inst = tiny_instance(n_years=2, budget=0.0)
+    result = solve(inst, mip_gap=0.0)
+    assert len(result.allocation) == 0
+    assert result.objective == pytest.approx(_empty_plan_by_hand(2), rel=1e-9)
+
+
+# --- hand-written plans ------------------------------------------------------------------
+
+
+def test_hand_written_plan_first_year_by_hand():
+    inst = tiny_instance(n_years=2)
+    sim = simulate(
+        inst,
+        plan(
+            ("A", "centre", "", 2025, 1),
+            ("A", "centre", "", 2026, 1),
+            ("A", "subsidy", "", 2025, 20.0),
+            ("B", "station", "", 2025, 1),
+            ("B", "station", "", 2026, 1),
+        ),
+    )
+    assert sim.violations == ()
+    talent = sim.talent.set_index(["county", "talent_type", "year"])["stock"]
+    # A eng: 100 * (1 - 0.12) + retained min(0.12 * 100 * 0.5, (0.12 - 0.03) * 100) = 6
+    # + subsidy inflow 6 * log(1 + 20 / 10)
+    assert talent["A", "eng", 2025] == pytest.approx(88.0 + 6.0 + 6.0 * math.log(3.0), rel=1e-12)
+    # B voc (efficiency 0.8): 50 * 0.92 + station inflow 0.8 * 3 + kept 0.8 * 1 per unit
+    # (under the room (0.08 - 0.03) * 50 = 2.5)
+    assert talent["B", "voc", 2025] == pytest.approx(46.0 + 2.4 + 0.8, rel=1e-12)
+    cost = sim.cost.groupby(["county", "program", "year"])["cost"].sum()
+    assert cost["A", "centre", 2025] == pytest.approx(20.0 + 5.0)  # fixed + operating
+    assert cost["A", "centre", 2026] == pytest.approx(5.0)
+    assert cost["B", "station", 2025] == pytest.approx(8.0 + 1.0)  # unit + operating
+    assert cost["B", "station", 2026] == pytest.approx(1.0)
+    assert cost["A", "subsidy", 2025] == pytest.approx(20.0)
+    assert sim.objective > simulate(inst, plan()).objective
+
+
+def test_over_budget_is_a_breach():
+    inst = tiny_instance(n_years=2, budget=1.0)
+    sim = simulate(inst, plan(("A", "centre", "", 2025, 1), ("A", "centre", "", 2026, 1)))
+    assert any(v.startswith("budget") for v in sim.violations), sim.violations
+    assert not sim.feasible
+
+
+def test_closing_site_is_a_breach():
+    inst = tiny_instance(n_years=2)
+    sim = simulate(inst, plan(("A", "centre", "", 2025, 1)))
+    assert any("centre in A closes" in v for v in sim.violations), sim.violations
+
+
+def test_shrinking_units_is_a_breach():
+    inst = tiny_instance(n_years=2)
+    sim = simulate(inst, plan(("B", "station", "", 2025, 1)))
+    assert any("station in B closes or shrinks" in v for v in sim.violations), sim.violations
+
+
+def test_fractional_site_is_a_breach():
+    inst = tiny_instance(n_years=1)
+    sim = simulate(inst, plan(("A", "centre", "", 2025, 0.5)))
+    assert any("not whole" in v for v in sim.violations), sim.violations
+
+
+def test_land_over_quota_is_a_breach():
+    inst = tiny_instance(n_years=1, budget=200.0)  # platform 8 mu + centre 4 mu > 10 mu
+    sim = simulate(inst, plan(("A", "centre", "", 2025, 1), ("A", "platform", "", 2025, 1)))
+    assert any(v.startswith("land A") for v in sim.violations), sim.violations
+
+
+def test_unit_cap_is_a_breach():
+    inst = tiny_instance(n_years=1, budget=200.0)  # stations are capped by 1 township
+    sim = simulate(inst, plan(("A", "station", "", 2025, 2)))
+    assert any(v.startswith("cap station in A") for v in sim.violations), sim.violations
+
+
+def _with_program_rules(cap_total: float | None = None, requires: str = ""):
+    """The tiny instance with a plan-wide cap on platforms and/or birds needing a centre."""
+    inst = tiny_instance(n_years=1, budget=500.0, land_quota=50.0)
+    programs = inst.programs.copy()
+    if cap_total is not None:
+        programs.loc[programs["program"] == "platform", "cap_total"] = cap_total
+    if requires:
+        programs.loc[programs["program"] == "birds", "requires"] = requires
+    return inst.replace_tables(programs=programs)
+
+
+def test_model_respects_plan_wide_cap_and_prerequisite():
+    # the MIP enforces the same rules that the simulator reports below
+    inst = _with_program_rules(cap_total=1.0, requires="centre")
+    alloc = solve(inst, mip_gap=0.0).allocation
+    assert (alloc["program"] == "platform").sum() <= 1
+    birds = set(alloc.loc[alloc["program"] == "birds", "county"])
+    assert birds <= set(alloc.loc[alloc["program"] == "centre", "county"])
+
+
+def test_plan_wide_cap_is_a_breach():
+    inst = _with_program_rules(cap_total=1.0)
+    sim = simulate(inst, plan(("A", "platform", "", 2025, 1), ("B", "platform", "", 2025, 1)))
+    assert any("platform" in v for v in sim.violations), sim.violations
+
+
+def test_missing_prerequisite_is_a_breach():
+    inst = _with_program_rules(requires="centre")
+    sim = simulate(inst, plan(("B", "birds", "", 2025, 1)))  # no centre in B
+    assert any("birds" in v for v in sim.violations), sim.violations
+
+
+@pytest.mark.parametrize(
+    "row, column",
+    [
+        (("A", "nope", "", 2025, 1), "program"),
+        (("Z", "centre", "", 2025, 1), "county"),
+        (("A", "centre", "", 2031, 1), "year"),
+        (("B", "alliance", "mat", 2025, 1), "industry"),  # mat is not present in B
+        (("A", "alliance", "bio", 2025, 1), "industry"),  # no such industry
+        (("A", "alliance", "", 2025, 1), "industry"),  # chain rows need one
+    ],
+    ids=["program", "county", "year", "absent-industry", "unknown-industry", "no-industry"],
+)
+def test_bad_plan_rows_name_row_and_column(row, column):
+    inst = tiny_instance(n_years=2)
+    bad = plan(("A", "centre", "", 2025, 1), row)
+    with pytest.raises(InstanceError) as info:
+        simulate(inst, bad)
+    assert info.value.row == 3  # the header is row 1, the good row is row 2
+    assert info.value.column == column
+    assert "row 3" in str(info.value)
+    assert f"column '{column}'" in str(info.value)
+
+
+def test_floor_and_pin_are_breaches():
+    from talentplan.data.instance import PolicyFloor
+
+    inst = tiny_instance(
+        floors=(PolicyFloor("centre in A", "centre", 2025, counties=("A",)),),
+        pins=[dict(county="B", program="platform", year=2025, action="forbid")],
+    )
+    sim = simulate(inst, plan(("B", "platform", "", 2025, 1)))
+    assert any("floor 'centre in A'" in v for v in sim.violations), sim.violations
+    assert any("pins.csv row 2" in v for v in sim.violations), sim.violations
