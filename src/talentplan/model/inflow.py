@@ -10,8 +10,11 @@ That is exact for the piecewise-linear curve while more talent is rewarded, whic
 for every objective here (talent index, coverage, targets that are lower bounds).
 
 Platforms multiply inflows of the types they attract: total inflow is
-``B * (1 + sum_q gamma[q, k] * open[q])``, with the product ``B * open[q]`` linearised
-exactly (``v <= B_max * open``, ``v <= B``, ``v >= B - B_max * (1 - open)``).
+``B * (1 + sum_q gamma[q, k] * open[q])``. The platform's own inflow ``o_q * open[q]`` is
+part of ``B`` and ``open[q] ** 2 = open[q]``, so ``B * open[q] = o_q * open[q] + R * open[q]``
+with ``R = B - o_q * open[q]``; only ``R * open[q]`` is linearised, exactly, with the
+smaller ``R_max = B_max - o_q``: ``v <= R_max * open``, ``v <= R``,
+``v >= R - R_max * (1 - open)``.
 """
 
 from __future__ import annotations
@@ -37,8 +40,13 @@ def add_inflow(m: pyo.ConcreteModel, d: ModelData) -> None:
     def chord(_: pyo.ConcreteModel, c: str, p: str, k: str, t: int, j: int) -> Any:
         curve = d.pwl[p, k, "inflow_log"]
         eff = d.efficiency[c]
-        x0, y0, slope = curve.breakpoints[j], curve.values[j], curve.slopes[j]
-        return m.response[c, p, k, t] <= eff * (y0 + slope * (m.spend[c, p, t] - x0))
+        # Python floats: numpy scalars times Pyomo expressions take numpy's slow path.
+        x0, y0, slope = (
+            float(curve.breakpoints[j]),
+            float(curve.values[j]),
+            float(curve.slopes[j]),
+        )
+        return m.response[c, p, k, t] <= eff * slope * m.spend[c, p, t] + eff * (y0 - slope * x0)
 
     m.response_chords = pyo.Constraint(m.segment_idx, rule=chord)
 
@@ -70,29 +78,43 @@ def add_inflow(m: pyo.ConcreteModel, d: ModelData) -> None:
         ]
         for k in d.types
     }
+
+    def own(c: str, q: str, k: str) -> float:
+        """The platform's own linear inflow: ``own * open[q]`` times ``open[q]`` is linear."""
+        value = d.effect(q, k, "inflow")
+        return d.efficiency[c] * value if value > 0 else 0.0
+
+    def rest_ub(c: str, q: str, k: str) -> float:
+        return d.inflow_ub[c, k] - own(c, q, k)
+
     m.boost_idx = [
         (c, q, k, t)
         for (c, k, t) in m.base_inflow_expr
         for q, _g in platforms[k]
-        if d.inflow_ub[c, k] > 0
+        if d.inflow_ub[c, k] > 0 and rest_ub(c, q, k) > 1e-9
     ]
     m.boosted = pyo.Var(
         m.boost_idx,
         domain=pyo.NonNegativeReals,
-        bounds=lambda _, c, q, k, t: (0, d.inflow_ub[c, k]),
+        bounds=lambda _, c, q, k, t: (0, rest_ub(c, q, k)),
     )
     m.boost_le_open = pyo.Constraint(
         m.boost_idx,
-        rule=lambda _, c, q, k, t: m.boosted[c, q, k, t] <= d.inflow_ub[c, k] * m.open[c, q, t],
+        rule=lambda _, c, q, k, t: m.boosted[c, q, k, t] <= rest_ub(c, q, k) * m.open[c, q, t],
     )
     m.boost_le_base = pyo.Constraint(
-        m.boost_idx, rule=lambda _, c, q, k, t: m.boosted[c, q, k, t] <= m.base_inflow_expr[c, k, t]
+        m.boost_idx,
+        rule=lambda _, c, q, k, t: (
+            m.boosted[c, q, k, t] <= m.base_inflow_expr[c, k, t] - own(c, q, k) * m.open[c, q, t]
+        ),
     )
     m.boost_ge_product = pyo.Constraint(
         m.boost_idx,
         rule=lambda _, c, q, k, t: (
             m.boosted[c, q, k, t]
-            >= m.base_inflow_expr[c, k, t] - d.inflow_ub[c, k] * (1 - m.open[c, q, t])
+            >= m.base_inflow_expr[c, k, t]
+            - own(c, q, k) * m.open[c, q, t]
+            - rest_ub(c, q, k) * (1 - m.open[c, q, t])
         ),
     )
     gamma = {q_k: g for k in d.types for q, g in platforms[k] for q_k in [(q, k)]}
@@ -104,6 +126,11 @@ def add_inflow(m: pyo.ConcreteModel, d: ModelData) -> None:
             gamma[q, k] * m.boosted[c, q, k, t]
             for q, _g in platforms[k]
             if (c, q, k, t) in m.boosted
+        )
+        extra += sum(
+            gamma[q, k] * own(c, q, k) * m.open[c, q, t]
+            for q, _g in platforms[k]
+            if d.inflow_ub[c, k] > 0 and own(c, q, k)
         )
         return m.base_inflow_expr[c, k, t] + extra
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pyomo.environ as pyo
 
+from talentplan.model.decisions import program_cost
 from talentplan.model.prepare import ModelData
 
 
@@ -40,6 +41,10 @@ def add_objective(m: pyo.ConcreteModel, d: ModelData, objective: str) -> None:
         m.objective = pyo.Objective(expr=talent_index_expr(m, d), sense=pyo.maximize)
     elif objective == "min_cost":
         _add_targets(m, d)
+        # Built here only: the plan-wide cost expressions are needed by this objective alone.
+        m.cost_expr = {
+            (p, t): program_cost(m, d, p, t) for p in d.programs for t in range(d.n_years)
+        }
         m.objective = pyo.Objective(expr=sum(m.cost_expr.values()), sense=pyo.minimize)
     elif objective == "equity":
         m.min_coverage = pyo.Var(bounds=(0, 1))

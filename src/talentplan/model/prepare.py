@@ -70,6 +70,8 @@ class ModelData:
     pwl: dict[tuple[str, str, str], PiecewiseLinear] = field(default_factory=dict)
     stock_ub: dict[tuple[str, str, int], float] = field(default_factory=dict)
     inflow_ub: dict[tuple[str, str], float] = field(default_factory=dict)
+    stock_lb: dict[tuple[str, str, int], float] = field(default_factory=dict)
+    """Lower bounds on stocks: the initial stock decayed by the full attrition."""
 
     @property
     def n_years(self) -> int:
@@ -285,7 +287,12 @@ def _response_curves(d: ModelData, segments: int) -> None:
 
 
 def _stock_bounds(d: ModelData) -> None:
-    """Tight upper bounds on base inflow per year and on stocks, from the data."""
+    """Tight bounds on base inflow per year and on stocks, from the data.
+
+    Upper: ``S[t] <= (1 - a0) S[t-1] + saved + base * gain + graduates`` where ``saved``
+    is the most retention can keep (floor and program effects) and ``base`` every inflow
+    program at its cap. Lower: every term added to the kept stock is nonnegative.
+    """
     for c in d.counties:
         eff = d.efficiency[c]
         for k in d.types:
@@ -297,12 +304,34 @@ def _stock_bounds(d: ModelData) -> None:
                     base += eff * v * ub
                 if (p, k, "inflow_log") in d.pwl:
                     base += eff * float(d.pwl[p, k, "inflow_log"](ub))
-            gain = 1.0 + sum(d.effect(q, k, "platform") for q in d.by_kind["site"])
+            gains = [d.effect(q, k, "platform") for q in d.by_kind["site"]]
+            gain = 1.0 + sum(g for g in gains if g > 0)
             d.inflow_ub[c, k] = base
             local = d.graduates[c] if k == d.graduate_type else 0.0
-            keep = 1.0 - min(d.a0[c, k], d.attrition_floor)
+            a0 = d.a0[c, k]
+            # Retention saves at most min(a0 - a_min, a0 * eff * sum rho) of last year's
+            # stock plus what count programs keep per unit at their cap.
+            room = d.retention_room(c, k)
+            rho = sum(
+                d.effect(p, k, "retention")
+                for p, _i in d.activations(c)
+                if d.effect(p, k, "retention") > 0
+            )
+            kept_units = sum(
+                eff * d.effect(p, k, "retained_per_unit") * d.level_ub[c, p]
+                for p in d.by_kind["count"]
+                if d.effect(p, k, "retained_per_unit") > 0
+            )
             s = d.s0[c, k]
             d.stock_ub[c, k, -1] = s
             for n in range(d.n_years):
-                s = s * keep + base * gain + local
+                saved = min(room * s, a0 * eff * rho * s + kept_units) if room > 0 else 0.0
+                s = s * (1.0 - a0) + saved + base * gain + local
                 d.stock_ub[c, k, n] = s
+            # Every term added to the kept stock is nonnegative (platform gains permitting),
+            # so the stock never falls below the initial stock decayed by the full attrition.
+            lo = d.s0[c, k] if 1.0 + sum(g for g in gains if g < 0) >= 0 else 0.0
+            d.stock_lb[c, k, -1] = lo
+            for n in range(d.n_years):
+                lo *= max(1.0 - a0, 0.0)
+                d.stock_lb[c, k, n] = lo

@@ -39,7 +39,6 @@ def add_budgets(m: pyo.ConcreteModel, d: ModelData) -> None:
     payers: dict[tuple[str, str], list[str]] = {}
     for g, p, s in channels:
         payers.setdefault((g, p), []).append(s)
-    m.cost_expr = {(p, t): program_cost(m, d, p, t) for p in d.programs for t in T}
     cost_keys = [
         (g, p, t)
         for p in d.programs
@@ -113,8 +112,17 @@ def add_caps_and_prerequisites(m: pyo.ConcreteModel, d: ModelData) -> None:
         q = d.requires[p]
         return level(m, d, c, p, t) <= d.level_ub[c, p] * level(m, d, c, q, t)
 
+    # Disaggregated: an alliance is a 0/1 activation and an integer prerequisite level is
+    # at least 1 when present, so ``alliance_i <= level(q)`` for each industry has the same
+    # integer solutions as ``sum_i alliance_i <= n * level(q)`` and a tighter relaxation.
+    split = {p for p in d.requires if d.kind[p] == "chain" and d.kind[d.requires[p]] != "amount"}
     m.prerequisite = pyo.Constraint(
-        [(c, p, t) for p in d.requires for c in d.counties for t in T], rule=needs
+        [(c, p, t) for p in d.requires if p not in split for c in d.counties for t in T],
+        rule=needs,
+    )
+    m.prerequisite_each = pyo.Constraint(
+        [(c, i, p, t) for p in split for c in d.counties for i in d.present[c] for t in T],
+        rule=lambda _, c, i, p, t: m.alliance[c, i, p, t] <= level(m, d, c, d.requires[p], t),
     )
 
 

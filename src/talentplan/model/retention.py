@@ -8,8 +8,12 @@ attrition below the floor ``a_min``:
     retained <= sum_p a0 * eff * rho[p, k] * S[t-1] * z[p, t] + sum_q eff * r[q, k] * units[q, t]
     retained <= (a0 - a_min) * S[t-1]
 
-The product ``S[t-1] * z`` of a bounded stock and a binary is linearised exactly by
-``w = S * z`` with ``0 <= w <= S_max * z``, ``w <= S``, ``w >= S - S_max * (1 - z)``.
+The product ``S[t-1] * z`` of a stock ``S_min <= S <= S_max`` and a binary enters only
+as an upper bound on ``retained``, so only its upper McCormick envelope is needed:
+``0 <= w <= S_max * z`` and ``w <= S - S_min * (1 - z)``. The lower side
+``w >= S - S_max * (1 - z)`` is omitted: ``w`` appears nowhere else, so any feasible point
+stays feasible with ``w`` raised to ``S * z``, and the set of plans, stocks and retained
+talent (and hence the optimum of every objective) is the same as with it.
 In the first year ``S`` is data and the product is linear already.
 """
 
@@ -84,14 +88,9 @@ def add_retention(m: pyo.ConcreteModel, d: ModelData) -> None:
         return m.saved_stock[c, k, p, i, t] <= d.stock_ub[c, k, t - 1] * activation(m, c, p, i, t)
 
     def w_le_s(_: pyo.ConcreteModel, c: str, k: str, p: str, i: str, t: int) -> Any:
-        return m.saved_stock[c, k, p, i, t] <= m.stock[c, k, t - 1]
-
-    def w_ge(_: pyo.ConcreteModel, c: str, k: str, p: str, i: str, t: int) -> Any:
+        lo = d.stock_lb[c, k, t - 1]
         z = activation(m, c, p, i, t)
-        return m.saved_stock[c, k, p, i, t] >= m.stock[c, k, t - 1] - d.stock_ub[c, k, t - 1] * (
-            1 - z
-        )
+        return m.saved_stock[c, k, p, i, t] <= m.stock[c, k, t - 1] - lo * (1 - z)
 
     m.saved_le_active = pyo.Constraint(m.product_idx, rule=w_le_ub)
     m.saved_le_stock = pyo.Constraint(m.product_idx, rule=w_le_s)
-    m.saved_ge_product = pyo.Constraint(m.product_idx, rule=w_ge)

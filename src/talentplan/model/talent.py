@@ -56,7 +56,9 @@ def add_stock_variables(m: pyo.ConcreteModel, d: ModelData) -> None:
     T = range(d.n_years)
     m.stock_idx = [(c, k, t) for c in d.counties for k in d.types for t in T]
     m.stock = pyo.Var(
-        m.stock_idx, domain=pyo.NonNegativeReals, bounds=lambda _, c, k, t: (0, d.stock_ub[c, k, t])
+        m.stock_idx,
+        domain=pyo.NonNegativeReals,
+        bounds=lambda _, c, k, t: (d.stock_lb[c, k, t], d.stock_ub[c, k, t]),
     )
     m.useful = pyo.Var(
         m.stock_idx,
