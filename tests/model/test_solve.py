@@ -297,3 +297,25 @@ def test_other_prices_match_finite_differences_per_budget_row(tiny_result):
         up = solve(_with_budget(pinned, r.year, r.name, r.limit + 1.0), mip_gap=0.0).objective
         assert up - v0 <= r.price + 1e-6 * abs(v0), (r.year, r.name)
         assert np.isfinite(up)
+
+
+def test_min_cost_meets_a_targets_table():
+    from .tiny import frame
+
+    base = tiny_instance(objective="min_cost")
+    targets = frame(
+        "targets",
+        [
+            dict(county="A", talent_type="eng", target=105.0),
+            dict(county="B", talent_type="voc", target=47.0),
+        ],
+    )
+    inst = base.replace_tables(targets=targets)
+    result = solve(inst, mip_gap=0.0)
+    final = result.talent[result.talent["year"] == inst.years[-1]].set_index(
+        ["county", "talent_type"]
+    )["useful"]
+    assert final["A", "eng"] >= 105.0 - 1e-6
+    assert final["B", "voc"] >= 47.0 - 1e-6
+    assert result.objective == pytest.approx(result.allocation["cost"].sum(), rel=1e-9)
+    assert result.objective > 0

@@ -65,15 +65,12 @@ def _add_targets(m: pyo.ConcreteModel, d: ModelData) -> None:
     last = d.n_years - 1
     targets = d.instance.tables.get("targets")
     if targets is not None and len(targets):
-        rows = [
-            (str(c), str(k), float(v))
+        goal = {
+            (str(c), str(k)): float(v)
             for c, k, v in targets[["county", "talent_type", "target"]].itertuples(index=False)
-        ]
+        }
         m.target = pyo.Constraint(
-            [(c, k) for c, k, _ in rows],
-            rule=lambda _, c, k: (
-                m.useful[c, k, last] >= next(v for cc, kk, v in rows if (cc, kk) == (c, k))
-            ),
+            list(goal), rule=lambda _, c, k: m.useful[c, k, last] >= goal[c, k]
         )
     else:
         share = d.instance.scenario.target_coverage

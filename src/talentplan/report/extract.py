@@ -38,7 +38,6 @@ def allocation_table(f: Formulation) -> pd.DataFrame:
     """
     m, d = f.model, f.data
     rows = []
-    T = range(d.n_years)
 
     def add(c: str, p: str, i: str, t: int, q: float, prev: float) -> None:
         if q <= 1e-7:
@@ -81,7 +80,6 @@ def allocation_table(f: Formulation) -> pd.DataFrame:
         add(c, p, "", t, rounded(m.units, (c, p, t)), prev)
     for c, p, t in m.amount_idx:
         add(c, p, "", t, float(m.spend[c, p, t].value or 0.0), 0.0)
-    _ = T
     frame = pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)
     return frame.sort_values(["year", "program", "county", "industry"], ignore_index=True)
 
