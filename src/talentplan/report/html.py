@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:70em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.25em .6em;
-text-align:right}th{background:#f3f3f3}h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em}
+text-align:right}th{background:#f3f3f3}table.meta td{text-align:left}h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em}
 """
 
 
@@ -57,7 +57,7 @@ def render_report(result: AllocationResult) -> str:
         f"<title>talentplan: {html.escape(str(s.get('instance')))}</title>",
         f"<style>{_STYLE}</style></head><body>",
         f"<h1>Talent plan: {html.escape(str(s.get('instance')))}</h1>",
-        f"<table>{head}</table>",
+        f"<table class='meta'>{head}</table>",
         "<h2>Spending by program and year (10k yuan)</h2>",
         _table(spend),
         "<h2>Useful talent in the final year (persons)</h2>",
