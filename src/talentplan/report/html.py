@@ -11,7 +11,8 @@ if TYPE_CHECKING:
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:70em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.25em .6em;
-text-align:right}th{background:#f3f3f3}table.meta td{text-align:left}h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em}
+text-align:right}th{background:#f3f3f3}table.meta td{text-align:left}
+h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em}
 """
 
 
