@@ -3,8 +3,9 @@
 Usage: python scripts/compare_subsidies.py [INSTANCE]
 
 The subsidies-only instance keeps every table but the program menu: only ``cash_subsidy``
-(and no policy floor, which would need a service centre). Both plans are scored with the
-exact response curves by ``tp.simulate``.
+(and no policy floor, which would need a service centre); a third case also lifts the
+subsidy's cap per county and year, so the whole budget could go to subsidies. Every plan
+is scored with the exact response curves by ``tp.simulate``.
 """
 
 from __future__ import annotations
@@ -23,9 +24,17 @@ def main(name: str = "qingyuan") -> None:
     subsidies = inst.replace_tables(programs=programs, responses=responses, pins=pins)
     subsidies = subsidies.replace_scenario(floors=())
     only = tp.solve(subsidies, mip_gap=1e-4)
+    uncapped_programs = programs.assign(cap_per_county="")
+    uncapped = subsidies.replace_tables(programs=uncapped_programs)
+    only_uncapped = tp.solve(uncapped, mip_gap=1e-4)
     nothing = tp.simulate(inst, full.allocation.iloc[0:0])
-    for label, result in (("optimised plan", full), ("subsidies only", only)):
-        sim = tp.simulate(inst if label == "optimised plan" else subsidies, result.allocation)
+    cases = (
+        ("optimised plan", full, inst),
+        ("subsidies only", only, subsidies),
+        ("subsidies, no cap", only_uncapped, uncapped),
+    )
+    for label, result, scored_on in cases:
+        sim = tp.simulate(scored_on, result.allocation)
         final = sim.talent[sim.talent["year"] == inst.years[-1]]
         spent = result.allocation["cost"].sum()
         print(
