@@ -123,3 +123,40 @@ def test_simulate_reports_a_bad_plan_row(tmp_path):
     result = runner.invoke(app, ["simulate", "qingyuan", "--plan", str(plan)])
     assert result.exit_code == 2
     assert "row 2" in result.output and "no_such" in result.output
+
+
+def test_calibrate_writes_parameters(tmp_path):
+    example = Path(__file__).resolve().parents[2] / "examples" / "calibration"
+    out = tmp_path / "params.json"
+    result = run(
+        "calibrate",
+        str(example / "panel.csv"),
+        "--spec",
+        str(example / "spec.toml"),
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert "centre:eng:retention" in json.dumps(data)
+
+
+def test_calibrate_bad_spec_is_named(tmp_path):
+    example = Path(__file__).resolve().parents[2] / "examples" / "calibration"
+    spec = tmp_path / "spec.toml"
+    spec.write_text(
+        (example / "spec.toml").read_text().replace('estimator = "panel"', 'estimator = "magic"', 1)
+    )
+    result = runner.invoke(
+        app,
+        [
+            "calibrate",
+            str(example / "panel.csv"),
+            "--spec",
+            str(spec),
+            "--out",
+            str(tmp_path / "p.json"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "magic" in result.output and not (tmp_path / "p.json").exists()
