@@ -31,6 +31,7 @@ _LAZY = {
     "simulate": "talentplan.simulation",
     "SimulationResult": "talentplan.simulation",
     "build_model": "talentplan.model.build",
+    "pareto_frontier": "talentplan.scenarios.frontier",
 }
 _MODULES = {
     "datasets": "talentplan.datasets",
@@ -51,6 +52,7 @@ __all__ = [
     "datasets",
     "errors",
     "load_instance",
+    "pareto_frontier",
     "simulate",
     "solve",
     "write_instance",
@@ -62,6 +64,7 @@ if TYPE_CHECKING:
     from talentplan.data.io import load_instance, write_instance
     from talentplan.model.build import build_model
     from talentplan.report.result import AllocationResult
+    from talentplan.scenarios.frontier import pareto_frontier
     from talentplan.simulation import SimulationResult, simulate
     from talentplan.solver.api import solve
     from talentplan.solver.status import SolveStatus

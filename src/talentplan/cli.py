@@ -147,6 +147,34 @@ def solve(
 
 
 @app.command()
+def frontier(
+    instance: InstanceArg,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for frontier.csv.")] = Path("out"),
+    points: Annotated[int, typer.Option(help="Number of points on the frontier.")] = 5,
+    time_limit: Annotated[float | None, typer.Option(help="Seconds per solve.")] = None,
+    mip_gap: Annotated[float, typer.Option(help="Relative gap of each solve.")] = 1e-3,
+) -> None:
+    """Trace the efficiency-equity frontier (talent index vs smallest county coverage)."""
+    from talentplan.errors import NoSolutionError
+    from talentplan.report.files import atomic_write_text
+    from talentplan.scenarios.frontier import pareto_frontier
+
+    inst = _load(instance)
+    try:
+        with err.status(f"tracing the frontier of {inst.scenario.name} ..."):
+            front = pareto_frontier(inst, points, time_limit=time_limit, mip_gap=mip_gap)
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except NoSolutionError as exc:
+        err.print(f"[red]no plan:[/red] {exc}")
+        raise typer.Exit(EXIT_NO_PLAN) from None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out_dir / "frontier.csv", front.points.to_csv(index=False))
+    out.print(str(front), highlight=False)
+
+
+@app.command()
 def simulate(
     instance: InstanceArg,
     plan: Annotated[Path, typer.Option(help="A plan CSV shaped like allocation.csv.")],

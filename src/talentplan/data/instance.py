@@ -46,6 +46,9 @@ class Scenario:
         Segments of each piecewise-linear response curve.
     carry_over
         Whether unspent budget carries over to the next year of the same source.
+    min_coverage
+        Equity floor: every county's final-year weighted coverage (useful talent over
+        demand, weighted by type) must reach this share, whatever the objective (0 = none).
     target_coverage
         For ``min_cost`` without a targets table: final-year useful talent must reach this
         share of final-year demand in every county and type.
@@ -71,6 +74,7 @@ class Scenario:
     pwl_segments: int = 8
     carry_over: bool = False
     target_coverage: float = 0.9
+    min_coverage: float = 0.0
     seed: int = 0
     floors: tuple[PolicyFloor, ...] = ()
     sources: str = ""

@@ -34,6 +34,7 @@ _TYPES: dict[str, str] = {
     "pwl_segments": "int",
     "carry_over": "bool",
     "target_coverage": "float",
+    "min_coverage": "float",
     "seed": "int",
     "sources": "str",
     "response_parameters": "str",
@@ -58,6 +59,7 @@ _RANGES: dict[str, tuple[float, float, str]] = {
     "attrition_floor": (0.0, 0.999, "a yearly share in [0, 1)"),
     "pwl_segments": (1, 1000, "a whole number of segments between 1 and 1000"),
     "target_coverage": (1e-9, 1.0, "a share in (0, 1]"),
+    "min_coverage": (0.0, 1.0, "a share in [0, 1]"),
     "seed": (0, 2**63 - 1, "a non-negative whole number"),
 }
 

@@ -10,7 +10,7 @@ import pyomo.environ as pyo
 from talentplan.data.instance import Instance
 from talentplan.model.decisions import add_decisions
 from talentplan.model.inflow import add_inflow
-from talentplan.model.objectives import add_objective, approximation_error
+from talentplan.model.objectives import add_equity_floor, add_objective, approximation_error
 from talentplan.model.prepare import ModelData, prepare
 from talentplan.model.resources import (
     add_budgets,
@@ -75,6 +75,7 @@ def build_model(instance: Instance, objective: str | None = None) -> Formulation
     add_land_and_cadres(m, d)
     add_caps_and_prerequisites(m, d)
     add_floors_and_pins(m, d)
+    add_equity_floor(m, d, instance.scenario.min_coverage)
     add_objective(m, d, objective)
     return Formulation(
         model=m,

@@ -61,6 +61,19 @@ def add_objective(m: pyo.ConcreteModel, d: ModelData, objective: str) -> None:
         raise ValueError(objective)
 
 
+def add_equity_floor(m: pyo.ConcreteModel, d: ModelData, share: float) -> None:
+    """Every county's final-year weighted coverage ``sum_k w U / sum_k w D`` >= ``share``."""
+    if share <= 0:
+        return
+    last = d.n_years - 1
+    m.equity_floor = pyo.Constraint(
+        [c for c in d.counties if final_demand(d, c) > 0],
+        rule=lambda _, c: (
+            sum(d.weight[k] * m.useful[c, k, last] for k in d.types) >= share * final_demand(d, c)
+        ),
+    )
+
+
 def _add_targets(m: pyo.ConcreteModel, d: ModelData) -> None:
     last = d.n_years - 1
     targets = d.instance.tables.get("targets")

@@ -24,7 +24,7 @@ from talentplan.model.build import Formulation
 from talentplan.solver.matrix import INF, CompiledModel, to_highs
 
 LIMITS = ("budget", "land_quota", "cadre_capacity", "cap_total")
-DEMANDS = ("policy_floor", "pin", "target", "prerequisite", "coverage_floor")
+DEMANDS = ("policy_floor", "pin", "target", "prerequisite", "prerequisite_each", "equity_floor")
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,12 @@ def describe_row(f: Formulation, con: object) -> tuple[str, str]:
     if name == "target":
         label = "/".join(map(str, idx)) if isinstance(idx, tuple) else str(idx)
         return f"target for {label} in {d.years[-1]}", "persons"
+    if name == "equity_floor":
+        share = d.instance.scenario.min_coverage
+        return f"equity floor (coverage of {idx} >= {share:.1%} in {d.years[-1]})", "persons"
+    if name == "prerequisite_each":
+        c, i, p, t = idx
+        return f"prerequisite of {p} ({d.requires[p]}) in {c}/{i}, {d.years[t]}", "units"
     if name == "prerequisite":
         c, p, t = idx
         return f"prerequisite of {p} ({d.requires[p]}) in {c}, {d.years[t]}", "units"
