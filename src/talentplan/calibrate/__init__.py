@@ -30,33 +30,33 @@ from typing import TYPE_CHECKING, Any
 from talentplan.calibrate.simulate_panel import DEFAULT_TRUTH, SimulatedPanel, simulate_panel
 
 _LAZY = {
-    # panel.py
+    # panel.py, panel_results.py
     "PanelRegression": "panel",
-    "PanelResults": "panel",
+    "PanelResults": "panel_results",
     "PanelIV": "panel",
-    "PanelIVResults": "panel",
+    "PanelIVResults": "panel_results",
     # specification.py
     "hausman": "specification",
     "mundlak": "specification",
     "HausmanResult": "specification",
     "MundlakResult": "specification",
     "WaldTest": "specification",
-    # dynamic.py
+    # dynamic.py, dynamic_results.py
     "DynamicPanelGMM": "dynamic",
-    "DynamicPanelGMMResults": "dynamic",
-    "SpecificationTest": "dynamic",
-    # staggered.py
+    "DynamicPanelGMMResults": "dynamic_results",
+    "SpecificationTest": "dynamic_results",
+    # staggered.py, staggered_results.py
     "StaggeredDiD": "staggered",
-    "StaggeredDiDResults": "staggered",
-    "AggregatedEffects": "staggered",
-    "PreTrendTest": "staggered",
-    # spatial.py
+    "StaggeredDiDResults": "staggered_results",
+    "AggregatedEffects": "staggered_results",
+    "PreTrendTest": "staggered_results",
+    # spatial.py, spatial_weights.py
     "SpilloverPanel": "spatial",
     "ConleyResults": "spatial",
     "conley_cov": "spatial",
-    "distance_matrix": "spatial",
-    "distance_weights": "spatial",
-    "spatial_lag": "spatial",
+    "distance_matrix": "spatial_weights",
+    "distance_weights": "spatial_weights",
+    "spatial_lag": "spatial_weights",
     # results.py
     "EstimationResults": "results",
     "compare": "results",
@@ -126,12 +126,10 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from talentplan.calibrate.dynamic import (
-        DynamicPanelGMM,
-        DynamicPanelGMMResults,
-        SpecificationTest,
-    )
-    from talentplan.calibrate.panel import PanelIV, PanelIVResults, PanelRegression, PanelResults
+    from talentplan.calibrate.dynamic import DynamicPanelGMM
+    from talentplan.calibrate.dynamic_results import DynamicPanelGMMResults, SpecificationTest
+    from talentplan.calibrate.panel import PanelIV, PanelRegression
+    from talentplan.calibrate.panel_results import PanelIVResults, PanelResults
     from talentplan.calibrate.parameters import (
         Provenance,
         ResponseParameters,
@@ -145,10 +143,8 @@ if TYPE_CHECKING:
         plan_regret,
     )
     from talentplan.calibrate.results import EstimationResults, compare
-    from talentplan.calibrate.spatial import (
-        ConleyResults,
-        SpilloverPanel,
-        conley_cov,
+    from talentplan.calibrate.spatial import ConleyResults, SpilloverPanel, conley_cov
+    from talentplan.calibrate.spatial_weights import (
         distance_matrix,
         distance_weights,
         spatial_lag,
@@ -169,10 +165,10 @@ if TYPE_CHECKING:
         hausman,
         mundlak,
     )
-    from talentplan.calibrate.staggered import (
+    from talentplan.calibrate.staggered import StaggeredDiD
+    from talentplan.calibrate.staggered_results import (
         AggregatedEffects,
         PreTrendTest,
-        StaggeredDiD,
         StaggeredDiDResults,
     )
 

@@ -28,6 +28,10 @@ Conventions follow Stata's ``xtabond``/``xtdpdsys``:
   their observed values still serve as lags and instruments (as Stata does); a
   ``MissingValuesWarning`` counts them.
 
+This module validates the data and builds the stacked equations; the results and
+specification tests are in :mod:`talentplan.calibrate.dynamic_results` (importable
+from here too) and the matrix algebra in :mod:`talentplan.calibrate._gmm_core`.
+
 References
 ----------
 Arellano, M. and Bond, S. (1991). Some tests of specification for panel data. Review
@@ -42,16 +46,18 @@ Roodman, D. (2009). How to do xtabond2. Stata Journal 9(1), 86-136.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from talentplan._display import DisplayMixin
 from talentplan.calibrate._gmm_instruments import StackedSystem, build_grid, build_system
+from talentplan.calibrate.dynamic_results import (
+    CovType,
+    DynamicPanelGMMResults,
+    SpecificationTest,
+)
 from talentplan.errors import (
     CalibrationError,
     CollinearityError,
@@ -63,21 +69,6 @@ from talentplan.errors import (
 __all__ = ["DynamicPanelGMM", "DynamicPanelGMMResults", "SpecificationTest"]
 
 Method = Literal["difference", "system"]
-CovType = Literal["robust", "unadjusted"]
-
-
-@dataclass(frozen=True)
-class SpecificationTest:
-    """A specification test: statistic, p-value and (for chi-square tests) df."""
-
-    name: str
-    stat: float
-    pvalue: float
-    df: int | None = None
-
-    def __str__(self) -> str:
-        df = f", df={self.df}" if self.df is not None else ""
-        return f"{self.name}: stat={self.stat:.4f}{df}, p={self.pvalue:.4f}"
 
 
 def _as_list(value: str | list[str] | tuple[str, ...] | None) -> list[str]:
@@ -325,317 +316,3 @@ class DynamicPanelGMM:
         if cov_type not in ("robust", "unadjusted"):
             raise CalibrationError(f"cov_type must be 'robust' or 'unadjusted', got {cov_type!r}")
         return DynamicPanelGMMResults(self, self._system, int(steps), cov_type)
-
-
-# --- estimation core ---------------------------------------------------------------------
-
-
-def _by_entity(values: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
-    """Sum rows of ``values`` within each entity."""
-    out = np.zeros((n, *values.shape[1:]))
-    np.add.at(out, group, values)
-    return out
-
-
-class _Core:
-    """Matrix algebra shared by the estimates, covariances and tests."""
-
-    def __init__(self, s: StackedSystem) -> None:
-        self.s = s
-        self.zx = s.z.T @ s.x
-        self.zy = s.z.T @ s.y
-        self.zhz = s.z.T @ (s.h @ s.z)
-        self.w1 = np.linalg.pinv(self.zhz, hermitian=True)
-        self.beta1 = self._solve(self.w1)
-        self.u1 = s.y - s.x @ self.beta1
-        self.zu1 = _by_entity(s.z * self.u1[:, None], s.group, s.n_entities)
-        self.omega1 = self.zu1.T @ self.zu1
-        self.w2 = np.linalg.pinv(self.omega1, hermitian=True)
-        self.beta2 = self._solve(self.w2)
-        self.u2 = s.y - s.x @ self.beta2
-        d = s.is_diff
-        n_d = int(d.sum())
-        k = s.x.shape[1]
-        # sigma^2 of the idiosyncratic error from the differenced one-step residuals
-        self.sigma2 = float(self.u1[d] @ self.u1[d]) / (2.0 * max(n_d - k, 1))
-
-    def _solve(self, w: np.ndarray) -> np.ndarray:
-        a = self.zx.T @ w @ self.zx
-        return np.linalg.solve(a, self.zx.T @ w @ self.zy)
-
-    @cached_property
-    def bread1(self) -> np.ndarray:
-        return np.linalg.inv(self.zx.T @ self.w1 @ self.zx)
-
-    @cached_property
-    def v1_robust(self) -> np.ndarray:
-        m = self.zx.T @ self.w1
-        return self.bread1 @ m @ self.omega1 @ m.T @ self.bread1
-
-    @cached_property
-    def v1_unadjusted(self) -> np.ndarray:
-        return self.sigma2 * self.bread1
-
-    @cached_property
-    def v2_unadjusted(self) -> np.ndarray:
-        return np.linalg.inv(self.zx.T @ self.w2 @ self.zx)
-
-    @cached_property
-    def v2_windmeijer(self) -> np.ndarray:
-        """Windmeijer (2005) finite-sample corrected two-step covariance."""
-        s = self.s
-        v2 = self.v2_unadjusted
-        zx_ent = _by_entity(s.z[:, :, None] * s.x[:, None, :], s.group, s.n_entities)
-        g = self.w2 @ (s.z.T @ self.u2)  # W2 Z'u2
-        c = self.zu1 @ g  # (N,)
-        zxg = np.einsum("nlk,l->nk", zx_ent, g)
-        dom_g = np.einsum("nlk,n->lk", zx_ent, c) + np.einsum("nl,nk->lk", self.zu1, zxg)
-        d = v2 @ self.zx.T @ self.w2 @ dom_g
-        return v2 + d @ v2 + v2 @ d.T + d @ self.v1_robust @ d.T
-
-
-class DynamicPanelGMMResults(DisplayMixin):
-    """Results of :class:`DynamicPanelGMM`; immutable, statistics computed lazily."""
-
-    def __init__(
-        self, model: DynamicPanelGMM, system: StackedSystem, steps: int, cov_type: CovType
-    ) -> None:
-        self._model = model
-        self._s = system
-        self._steps = steps
-        self._cov_type: CovType = cov_type
-        self._core = _Core(system)
-
-    # --- basic attributes -------------------------------------------------------------
-    @property
-    def method(self) -> str:
-        return self._model.method
-
-    @property
-    def steps(self) -> int:
-        return self._steps
-
-    @property
-    def cov_type(self) -> str:
-        return self._cov_type
-
-    @cached_property
-    def _beta(self) -> np.ndarray:
-        return self._core.beta1 if self._steps == 1 else self._core.beta2
-
-    @cached_property
-    def _resid(self) -> np.ndarray:
-        return self._core.u1 if self._steps == 1 else self._core.u2
-
-    @cached_property
-    def _cov(self) -> np.ndarray:
-        c = self._core
-        if self._steps == 1:
-            return c.v1_robust if self._cov_type == "robust" else c.v1_unadjusted
-        return c.v2_windmeijer if self._cov_type == "robust" else c.v2_unadjusted
-
-    @property
-    def params(self) -> pd.Series:
-        return pd.Series(self._beta, index=self._s.regressors, name="params")
-
-    @property
-    def cov(self) -> pd.DataFrame:
-        names = self._s.regressors
-        return pd.DataFrame(self._cov, index=names, columns=names)
-
-    @property
-    def std_errors(self) -> pd.Series:
-        return pd.Series(np.sqrt(np.diag(self._cov)), index=self._s.regressors, name="std_error")
-
-    @property
-    def tstats(self) -> pd.Series:
-        return (self.params / self.std_errors).rename("z_stat")
-
-    @property
-    def pvalues(self) -> pd.Series:
-        return pd.Series(
-            2 * stats.norm.sf(np.abs(self.tstats.to_numpy())),
-            index=self._s.regressors,
-            name="pvalue",
-        )
-
-    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        """Normal-based confidence intervals at ``level``."""
-        if not 0 < level < 1:
-            raise CalibrationError(f"level must be in (0, 1), got {level}")
-        q = stats.norm.ppf(0.5 + level / 2)
-        p, se = self.params, self.std_errors
-        return pd.DataFrame({"lower": p - q * se, "upper": p + q * se})
-
-    @property
-    def resids(self) -> pd.Series:
-        """Residuals of the stacked equations (differenced first, then levels)."""
-        s = self._s
-        idx = pd.MultiIndex.from_arrays(
-            [
-                self._model_entities[s.group],
-                s.period,
-                np.where(s.is_diff, "difference", "level"),
-            ],
-            names=["entity", "time", "equation"],
-        )
-        return pd.Series(self._resid, index=idx, name="resid")
-
-    @cached_property
-    def _model_entities(self) -> np.ndarray:
-        frame = self._model._frame
-        return np.asarray(pd.Index(pd.unique(frame[self._model._entity])).sort_values())
-
-    @property
-    def nobs(self) -> int:
-        """Observations: differenced equations (difference GMM) or level equations (system)."""
-        s = self._s
-        return int(s.is_diff.sum()) if self.method == "difference" else int((~s.is_diff).sum())
-
-    @property
-    def nobs_difference(self) -> int:
-        return int(self._s.is_diff.sum())
-
-    @property
-    def nobs_level(self) -> int:
-        return int((~self._s.is_diff).sum())
-
-    @property
-    def n_groups(self) -> int:
-        return len(np.unique(self._s.group))
-
-    @property
-    def obs_per_group(self) -> tuple[int, float, int]:
-        """(min, mean, max) observations per group, counted as for :attr:`nobs`."""
-        s = self._s
-        mask = s.is_diff if self.method == "difference" else ~s.is_diff
-        counts = np.bincount(s.group[mask], minlength=s.n_entities)
-        counts = counts[counts > 0]
-        return int(counts.min()), float(counts.mean()), int(counts.max())
-
-    @property
-    def n_instruments(self) -> int:
-        return int(self._s.z.shape[1])
-
-    @property
-    def instruments(self) -> list[str]:
-        return list(self._s.instruments)
-
-    # --- specification tests -----------------------------------------------------------
-    @cached_property
-    def sargan(self) -> SpecificationTest:
-        """Sargan test from the one-step residuals, valid under homoskedasticity."""
-        c = self._core
-        zu = self._s.z.T @ c.u1
-        stat = float(zu @ c.w1 @ zu) / c.sigma2
-        df = self.n_instruments - len(self._beta)
-        return SpecificationTest("Sargan", stat, float(stats.chi2.sf(stat, df)), df)
-
-    @cached_property
-    def hansen(self) -> SpecificationTest:
-        """Hansen J test from the two-step estimates (robust to heteroskedasticity)."""
-        c = self._core
-        zu = self._s.z.T @ c.u2
-        stat = float(zu @ c.w2 @ zu)
-        df = self.n_instruments - len(self._beta)
-        return SpecificationTest("Hansen J", stat, float(stats.chi2.sf(stat, df)), df)
-
-    def ar_test(self, order: int) -> SpecificationTest:
-        """Arellano-Bond test for autocorrelation of ``order`` in differenced residuals."""
-        if order < 1:
-            raise CalibrationError(f"order must be >= 1, got {order}")
-        s, c = self._s, self._core
-        u = self._resid
-        w = _lagged_diff_resid(s, u, order)
-        num = float(w @ u)
-        xw = s.x.T @ w
-        if self._steps == 1:
-            a, bread = c.w1, c.bread1
-        else:
-            a, bread = c.w2, c.v2_unadjusted
-        if self._cov_type == "unadjusted" and self._steps == 1:
-            hw = s.h @ w
-            ww = c.sigma2 * float(w @ hw)
-            zw = c.sigma2 * (s.z.T @ hw)
-        else:
-            wu = _by_entity(w * u, s.group, s.n_entities)
-            zu = _by_entity(s.z * u[:, None], s.group, s.n_entities)
-            ww = float(wu @ wu)
-            zw = zu.T @ wu
-        var = ww - 2.0 * float(xw @ bread @ c.zx.T @ a @ zw) + float(xw @ self._cov @ xw)
-        stat = num / np.sqrt(var) if var > 0 else np.nan
-        return SpecificationTest(f"AR({order})", stat, float(2 * stats.norm.sf(abs(stat))))
-
-    @cached_property
-    def ar1(self) -> SpecificationTest:
-        return self.ar_test(1)
-
-    @cached_property
-    def ar2(self) -> SpecificationTest:
-        return self.ar_test(2)
-
-    # --- presentation -------------------------------------------------------------------
-    @property
-    def summary(self) -> str:
-        return str(self)
-
-    def _summary_tables(self) -> tuple[str, list[tuple[str, str]], list[pd.DataFrame]]:
-        name = {"difference": "Arellano-Bond difference", "system": "Blundell-Bond system"}[
-            self.method
-        ]
-        step = "one-step" if self._steps == 1 else "two-step"
-        if self._cov_type == "robust":
-            cov = "robust" if self._steps == 1 else "Windmeijer-corrected robust"
-        else:
-            cov = "unadjusted"
-        lo, avg, hi = self.obs_per_group
-        header = [
-            ("Estimator", f"{name} GMM, {step}"),
-            ("Covariance", cov),
-            ("Observations", str(self.nobs)),
-            ("Groups", str(self.n_groups)),
-            ("Obs per group (min/avg/max)", f"{lo} / {avg:.3f} / {hi}"),
-            ("Instruments", str(self.n_instruments)),
-            ("AR(1)", f"z = {self.ar1.stat:.4f}, p = {self.ar1.pvalue:.4f}"),
-            ("AR(2)", f"z = {self.ar2.stat:.4f}, p = {self.ar2.pvalue:.4f}"),
-            (
-                "Sargan",
-                f"chi2({self.sargan.df}) = {self.sargan.stat:.3f}, p = {self.sargan.pvalue:.4f}",
-            ),
-            (
-                "Hansen J",
-                f"chi2({self.hansen.df}) = {self.hansen.stat:.3f}, p = {self.hansen.pvalue:.4f}",
-            ),
-        ]
-        ci = self.conf_int()
-        table = pd.DataFrame(
-            {
-                "coef": self.params,
-                "std_err": self.std_errors,
-                "z": self.tstats,
-                "p>|z|": self.pvalues,
-                "ci_lower": ci["lower"],
-                "ci_upper": ci["upper"],
-            }
-        )
-        return "Dynamic panel GMM results", header, [table]
-
-
-def _lagged_diff_resid(s: StackedSystem, u: np.ndarray, order: int) -> np.ndarray:
-    """Differenced residual lagged ``order`` periods (same entity), zero where absent.
-
-    Only differenced rows carry a value; level rows are zero.
-    """
-    w = np.zeros_like(u)
-    idx = np.flatnonzero(s.is_diff)
-    if idx.size == 0:
-        return w
-    span = int(s.period.max() - s.period.min()) + order + 2
-    t0 = s.period.min()
-    key = s.group[idx].astype(np.int64) * span + (s.period[idx] - t0)
-    sorter = np.argsort(key)
-    target = key - order
-    pos = np.clip(np.searchsorted(key[sorter], target), 0, len(key) - 1)
-    hit = (key[sorter][pos] == target) & (s.period[idx] - t0 >= order)
-    w[idx[hit]] = u[idx[sorter[pos[hit]]]]
-    return w

@@ -20,7 +20,13 @@ from scipy import stats
 from talentplan._display import DisplayMixin
 from talentplan.errors import CalibrationError
 
-__all__ = ["EstimationResults", "HasEstimates", "compare"]
+__all__ = ["EstimationResults", "HasEstimates", "check_level", "compare"]
+
+
+def check_level(level: float) -> None:
+    """Raise :class:`CalibrationError` unless the coverage ``level`` is in (0, 1)."""
+    if not 0.0 < level < 1.0:
+        raise CalibrationError(f"level must be strictly between 0 and 1, got {level}.")
 
 
 class HasEstimates(Protocol):
@@ -95,8 +101,7 @@ class EstimationResults(DisplayMixin):
         level
             Coverage, strictly between 0 and 1.
         """
-        if not 0.0 < level < 1.0:
-            raise CalibrationError(f"level must be strictly between 0 and 1, got {level}.")
+        check_level(level)
         q = 0.5 + level / 2
         df = self.df_resid
         crit = stats.t.ppf(q, df) if df is not None else stats.norm.ppf(q)

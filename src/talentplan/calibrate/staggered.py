@@ -8,6 +8,10 @@ not-yet-treated units, with influence-function standard errors clustered by enti
 Wald pre-trend test, simple/group/dynamic/calendar aggregations and a multiplier
 bootstrap.
 
+This module validates the data and estimates the cells; the results objects
+(:class:`StaggeredDiDResults`, :class:`AggregatedEffects`, :class:`PreTrendTest`) are in
+:mod:`talentplan.calibrate.staggered_results` and importable from here too.
+
 Examples
 --------
 >>> import numpy as np, pandas as pd
@@ -25,20 +29,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from talentplan._display import DisplayMixin
 from talentplan.calibrate._did_estimators import (
     BootWeights,
     WidePanel,
-    aggregate_cells,
-    bootstrap_draws,
     bootstrap_se,
     estimate_cells,
 )
@@ -48,6 +47,13 @@ from talentplan.calibrate._validate import (
     drop_missing,
     set_panel_index,
     validate_choice,
+)
+from talentplan.calibrate.staggered_results import (
+    _TINY,
+    AggregatedEffects,
+    PreTrendTest,
+    StaggeredDiDResults,
+    _Boot,
 )
 from talentplan.errors import (
     CalibrationError,
@@ -61,106 +67,6 @@ __all__ = ["AggregatedEffects", "PreTrendTest", "StaggeredDiD", "StaggeredDiDRes
 Control = Literal["never_treated", "not_yet_treated"]
 Method = Literal["dr", "ipw", "reg"]
 BasePeriod = Literal["varying", "universal"]
-AggKind = Literal["simple", "group", "dynamic", "calendar"]
-_TINY = np.sqrt(np.finfo(float).eps) * 10
-
-
-@dataclass(frozen=True)
-class PreTrendTest:
-    """Wald test that every pre-treatment ATT(g,t) is zero (joint influence-function covariance).
-
-    Attributes
-    ----------
-    stat, df, pvalue
-        Chi-squared statistic, degrees of freedom (number of pre-treatment cells) and
-        p-value. NaN when there is no pre-treatment cell or their covariance is singular.
-    """
-
-    stat: float
-    df: int
-    pvalue: float
-
-    def __str__(self) -> str:
-        return (
-            f"Pre-trend Wald test: chi2({self.df}) = {self.stat:.4f}, p-value = {self.pvalue:.5f}"
-        )
-
-
-@dataclass(frozen=True)
-class AggregatedEffects(DisplayMixin):
-    """An aggregation of ATT(g,t) (R ``did::aggte``), immutable.
-
-    Attributes
-    ----------
-    kind
-        ``"simple"``, ``"group"``, ``"dynamic"`` or ``"calendar"``.
-    att, se
-        The overall effect and its standard error.
-    table
-        Per group, event time or period: ``att``, ``se`` and the confidence interval
-        (a uniform band when fitted with ``bootstrap=True, uniform_band=True``). For
-        ``"simple"`` one row, the overall effect.
-    influence, table_influence
-        Per-entity influence functions of ``att`` and of the table's effects.
-    """
-
-    kind: str
-    att: float
-    se: float
-    table: pd.DataFrame
-    influence: np.ndarray = field(repr=False)
-    table_influence: np.ndarray = field(repr=False)
-    alpha: float = 0.05
-    critical_value: float = float(stats.norm.ppf(0.975))
-    bootstrap: bool = False
-
-    @property
-    def tstat(self) -> float:
-        """t-statistic of the overall effect."""
-        return self.att / self.se
-
-    @property
-    def pvalue(self) -> float:
-        """Two-sided normal p-value of the overall effect."""
-        return float(2 * stats.norm.sf(abs(self.tstat)))
-
-    def conf_int(self, level: float = 0.95) -> tuple[float, float]:
-        """Normal confidence interval of the overall effect."""
-        z = float(stats.norm.ppf(0.5 + level / 2))
-        return self.att - z * self.se, self.att + z * self.se
-
-    @property
-    def params(self) -> pd.Series:
-        """The table's effects."""
-        return self.table["att"].rename("params")
-
-    @property
-    def std_errors(self) -> pd.Series:
-        """The table's standard errors."""
-        return self.table["se"].rename("std_error")
-
-    @cached_property
-    def cov(self) -> pd.DataFrame:
-        """Influence-function covariance of the table's effects."""
-        psi = self.table_influence
-        n = psi.shape[0]
-        return pd.DataFrame(psi.T @ psi / n**2, index=self.table.index, columns=self.table.index)
-
-    @property
-    def nobs(self) -> int:
-        """Number of entities."""
-        return int(self.influence.shape[0])
-
-    def _summary_tables(self) -> tuple[str, list[tuple[str, str]], list[pd.DataFrame]]:
-        lo, hi = self.conf_int(1 - self.alpha)
-        header = [
-            ("Overall ATT", f"{self.att:.6g}"),
-            ("Std. error", f"{self.se:.6g}" + (" (bootstrap)" if self.bootstrap else "")),
-            (f"{100 * (1 - self.alpha):g}% CI", f"[{lo:.6g}, {hi:.6g}]"),
-            ("p-value", f"{self.pvalue:.4g}"),
-        ]
-        tables = [] if self.kind == "simple" else [self.table]
-        return f"Aggregated treatment effects ({self.kind})", header, tables
 
 
 class StaggeredDiD:
@@ -387,209 +293,3 @@ class StaggeredDiD:
             critical_value=crit,
             boot=boot,
         )
-
-
-@dataclass(frozen=True)
-class _Boot:
-    n_boot: int
-    seed: int
-    weights: BootWeights
-    uniform_band: bool
-
-    def draws(self, n: int) -> np.ndarray:
-        return bootstrap_draws(n, self.n_boot, self.seed, self.weights)
-
-
-@dataclass(frozen=True)
-class StaggeredDiDResults(DisplayMixin):
-    """Group-time ATTs with influence-function inference (immutable).
-
-    Attributes
-    ----------
-    att_gt
-        One row per (group, time): ``event_time``, ``post``, ``att``, ``se`` and the
-        confidence interval at level ``1 - alpha``.
-    influence
-        Per-entity influence functions, (n entities, number of ATT(g,t)).
-    """
-
-    att_gt: pd.DataFrame
-    influence: np.ndarray = field(repr=False)
-    unit_group: np.ndarray = field(repr=False)
-    entities: pd.Index = field(repr=False)
-    periods: np.ndarray
-    method: str
-    control: str
-    covariates: tuple[str, ...]
-    outcome: str
-    anticipation: int
-    base_period: str
-    alpha: float
-    critical_value: float
-    boot: _Boot | None = None
-
-    @property
-    def nobs(self) -> int:
-        """Number of entities used."""
-        return len(self.entities)
-
-    @cached_property
-    def params(self) -> pd.Series:
-        """ATT(g,t) named like ``ATT(g=2004,t=2005)``."""
-        names = [
-            f"ATT(g={g:g},t={t:g})"
-            for g, t in zip(self.att_gt["group"], self.att_gt["time"], strict=True)
-        ]
-        return pd.Series(self.att_gt["att"].to_numpy(), index=names, name="params")
-
-    @property
-    def std_errors(self) -> pd.Series:
-        """Standard errors (analytic, or multiplier bootstrap when fitted with it)."""
-        return pd.Series(self.att_gt["se"].to_numpy(), index=self.params.index, name="std_error")
-
-    @cached_property
-    def cov(self) -> pd.DataFrame:
-        """Influence-function covariance of the ATT(g,t), clustered by entity."""
-        psi = self.influence
-        cov = psi.T @ psi / self.nobs**2
-        return pd.DataFrame(cov, index=self.params.index, columns=self.params.index)
-
-    @property
-    def tstats(self) -> pd.Series:
-        """t-statistics."""
-        return (self.params / self.std_errors).rename("tstat")
-
-    @property
-    def pvalues(self) -> pd.Series:
-        """Two-sided normal p-values."""
-        return pd.Series(
-            2 * stats.norm.sf(np.abs(self.tstats)), index=self.params.index, name="pvalue"
-        )
-
-    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        """Pointwise normal confidence intervals at ``level``."""
-        z = stats.norm.ppf(0.5 + level / 2)
-        return pd.DataFrame(
-            {"lower": self.params - z * self.std_errors, "upper": self.params + z * self.std_errors}
-        )
-
-    @cached_property
-    def pretrend_test(self) -> PreTrendTest:
-        """Wald test that all pre-treatment ATT(g,t) are zero (as R ``did``'s ``W``)."""
-        pre = ((self.att_gt["group"] > self.att_gt["time"]) & self.att_gt["se"].notna()).to_numpy()
-        k = int(pre.sum())
-        if k == 0:
-            return PreTrendTest(np.nan, 0, np.nan)
-        att = self.att_gt["att"].to_numpy()[pre]
-        v = self.cov.to_numpy()[np.ix_(pre, pre)]
-        if 1 / np.linalg.cond(v) <= np.finfo(float).eps:
-            return PreTrendTest(np.nan, k, np.nan)
-        w = float(att @ np.linalg.solve(v, att))
-        return PreTrendTest(w, k, float(stats.chi2.sf(w, k)))
-
-    def aggregate(
-        self,
-        kind: AggKind = "group",
-        *,
-        min_e: float = -np.inf,
-        max_e: float = np.inf,
-        balance_e: int | None = None,
-    ) -> AggregatedEffects:
-        """Aggregate the ATT(g,t) as R's ``aggte``.
-
-        Parameters
-        ----------
-        kind
-            ``"simple"`` (post-treatment cells weighted by group size), ``"group"`` (per
-            group, then across groups), ``"dynamic"`` (per event time; the overall effect
-            averages non-negative event times) or ``"calendar"`` (per period, then across
-            periods).
-        min_e, max_e, balance_e
-            For ``"dynamic"``: the event-time window, and balancing on groups observed at
-            least ``balance_e`` periods after treatment.
-
-        Returns
-        -------
-        AggregatedEffects
-        """
-        validate_choice("kind", kind, ("simple", "group", "dynamic", "calendar"))
-        try:
-            agg = aggregate_cells(
-                self.att_gt,
-                self.influence,
-                self.unit_group,
-                kind,
-                min_e=min_e,
-                max_e=max_e,
-                balance_e=balance_e,
-            )
-        except ValueError as err:
-            raise CalibrationError(f"Cannot aggregate: {err}.") from err
-        n = self.nobs
-        se = np.sqrt(np.mean(agg.inf**2) / n)
-        table_se = np.sqrt(np.mean(agg.table_inf**2, axis=0) / n)
-        crit = float(stats.norm.ppf(1 - self.alpha / 2))
-        if self.boot is not None:
-            draws = self.boot.draws(n)
-            se = bootstrap_se(np.nan_to_num(agg.inf[:, None]), draws, self.alpha)[0][0]
-            table_se, bcrit = bootstrap_se(np.nan_to_num(agg.table_inf), draws, self.alpha)
-            crit = bcrit if self.boot.uniform_band and kind != "simple" else crit
-        se = np.nan if not np.isfinite(se) or se <= _TINY else float(se)
-        table_se = np.where(table_se <= _TINY, np.nan, table_se)
-        label = {"simple": "kind", "group": "group", "dynamic": "event_time", "calendar": "time"}[
-            kind
-        ]
-        table = pd.DataFrame(
-            {
-                "att": agg.table_att,
-                "se": table_se,
-                "ci_lower": agg.table_att - crit * table_se,
-                "ci_upper": agg.table_att + crit * table_se,
-            },
-            index=pd.Index(agg.labels, name=label),
-        )
-        return AggregatedEffects(
-            kind=kind,
-            att=agg.att,
-            se=se,
-            table=table,
-            influence=agg.inf,
-            table_influence=agg.table_inf,
-            alpha=self.alpha,
-            critical_value=crit,
-            bootstrap=self.boot is not None,
-        )
-
-    @property
-    def summary(self) -> str:
-        """The text summary."""
-        return str(self)
-
-    def _summary_tables(self) -> tuple[str, list[tuple[str, str]], list[pd.DataFrame]]:
-        names = {
-            "dr": "doubly robust",
-            "ipw": "inverse probability weighting",
-            "reg": "outcome regression",
-        }
-        inference = "analytic (influence function, clustered by entity)"
-        if self.boot is not None:
-            band = ", uniform band" if self.boot.uniform_band else ""
-            inference = (
-                f"multiplier bootstrap ({self.boot.n_boot} {self.boot.weights} draws, "
-                f"seed {self.boot.seed}{band})"
-            )
-        pt = self.pretrend_test
-        header = [
-            ("Outcome", self.outcome),
-            ("Method", names[self.method]),
-            ("Comparison group", self.control.replace("_", " ")),
-            ("Covariates", ", ".join(self.covariates) or "none"),
-            ("Entities", str(self.nobs)),
-            ("Periods", f"{self.periods[0]:g}-{self.periods[-1]:g} ({len(self.periods)})"),
-            ("Base period", self.base_period),
-            ("Anticipation", str(self.anticipation)),
-            ("Standard errors", inference),
-            ("Pre-trend test", f"chi2({pt.df}) = {pt.stat:.4f}, p = {pt.pvalue:.5f}"),
-        ]
-        table = self.att_gt.set_index(["group", "time"]).drop(columns="post")
-        return "Group-time average treatment effects", header, [table]

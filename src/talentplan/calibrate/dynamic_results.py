@@ -1,0 +1,231 @@
+"""Results of :class:`~talentplan.calibrate.dynamic.DynamicPanelGMM`.
+
+:class:`DynamicPanelGMMResults` exposes the one- or two-step estimates with their
+covariance (inference from :class:`~talentplan.calibrate.results.EstimationResults`,
+normal rather than Student-t), the sample counts Stata's ``xtabond``/``xtdpdsys``
+report, and the Arellano-Bond, Sargan and Hansen specification tests as
+:class:`SpecificationTest` records. The matrix algebra lives in
+:mod:`talentplan.calibrate._gmm_core`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from talentplan.calibrate._gmm_core import GMMCore
+from talentplan.calibrate._gmm_instruments import StackedSystem
+from talentplan.calibrate.results import EstimationResults
+from talentplan.errors import CalibrationError
+
+if TYPE_CHECKING:
+    from talentplan.calibrate.dynamic import DynamicPanelGMM
+
+__all__ = ["DynamicPanelGMMResults", "SpecificationTest"]
+
+CovType = Literal["robust", "unadjusted"]
+
+
+@dataclass(frozen=True)
+class SpecificationTest:
+    """A specification test: statistic, p-value and (for chi-square tests) df."""
+
+    name: str
+    stat: float
+    pvalue: float
+    df: int | None = None
+
+    def __str__(self) -> str:
+        df = f", df={self.df}" if self.df is not None else ""
+        return f"{self.name}: stat={self.stat:.4f}{df}, p={self.pvalue:.4f}"
+
+
+class DynamicPanelGMMResults(EstimationResults):
+    """Results of :class:`DynamicPanelGMM`; immutable, statistics computed lazily."""
+
+    title = "Dynamic panel GMM results"
+
+    def __init__(
+        self, model: DynamicPanelGMM, system: StackedSystem, steps: int, cov_type: CovType
+    ) -> None:
+        self._model = model
+        self._s = system
+        self._steps = steps
+        self._cov_type: CovType = cov_type
+        self._core = GMMCore(system)
+
+    # --- basic attributes -------------------------------------------------------------
+    @property
+    def method(self) -> str:
+        return self._model.method
+
+    @property
+    def steps(self) -> int:
+        return self._steps
+
+    @property
+    def cov_type(self) -> str:
+        return self._cov_type
+
+    @cached_property
+    def _beta(self) -> np.ndarray:
+        return self._core.beta(self._steps)
+
+    @cached_property
+    def _resid(self) -> np.ndarray:
+        return self._core.resid(self._steps)
+
+    @cached_property
+    def _cov(self) -> np.ndarray:
+        return self._core.cov(self._steps, self._cov_type == "robust")
+
+    @property
+    def params(self) -> pd.Series:
+        return pd.Series(self._beta, index=self._s.regressors, name="params")
+
+    @property
+    def cov(self) -> pd.DataFrame:
+        names = self._s.regressors
+        return pd.DataFrame(self._cov, index=names, columns=names)
+
+    @property
+    def tstats(self) -> pd.Series:
+        """Estimates divided by their standard errors (z statistics)."""
+        return super().tstats.rename("z_stat")
+
+    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        """Normal-based confidence intervals at ``level``."""
+        if not 0 < level < 1:
+            raise CalibrationError(f"level must be in (0, 1), got {level}")
+        return super().conf_int(level)
+
+    @property
+    def resids(self) -> pd.Series:
+        """Residuals of the stacked equations (differenced first, then levels)."""
+        s = self._s
+        idx = pd.MultiIndex.from_arrays(
+            [
+                self._model_entities[s.group],
+                s.period,
+                np.where(s.is_diff, "difference", "level"),
+            ],
+            names=["entity", "time", "equation"],
+        )
+        return pd.Series(self._resid, index=idx, name="resid")
+
+    @cached_property
+    def _model_entities(self) -> np.ndarray:
+        frame = self._model._frame
+        return np.asarray(pd.Index(pd.unique(frame[self._model._entity])).sort_values())
+
+    @property
+    def nobs(self) -> int:
+        """Observations: differenced equations (difference GMM) or level equations (system)."""
+        s = self._s
+        return int(s.is_diff.sum()) if self.method == "difference" else int((~s.is_diff).sum())
+
+    @property
+    def nobs_difference(self) -> int:
+        return int(self._s.is_diff.sum())
+
+    @property
+    def nobs_level(self) -> int:
+        return int((~self._s.is_diff).sum())
+
+    @property
+    def n_groups(self) -> int:
+        return len(np.unique(self._s.group))
+
+    @property
+    def obs_per_group(self) -> tuple[int, float, int]:
+        """(min, mean, max) observations per group, counted as for :attr:`nobs`."""
+        s = self._s
+        mask = s.is_diff if self.method == "difference" else ~s.is_diff
+        counts = np.bincount(s.group[mask], minlength=s.n_entities)
+        counts = counts[counts > 0]
+        return int(counts.min()), float(counts.mean()), int(counts.max())
+
+    @property
+    def n_instruments(self) -> int:
+        return int(self._s.z.shape[1])
+
+    @property
+    def instruments(self) -> list[str]:
+        return list(self._s.instruments)
+
+    # --- specification tests -----------------------------------------------------------
+    @cached_property
+    def sargan(self) -> SpecificationTest:
+        """Sargan test from the one-step residuals, valid under homoskedasticity."""
+        stat = self._core.sargan()
+        df = self.n_instruments - len(self._beta)
+        return SpecificationTest("Sargan", stat, float(stats.chi2.sf(stat, df)), df)
+
+    @cached_property
+    def hansen(self) -> SpecificationTest:
+        """Hansen J test from the two-step estimates (robust to heteroskedasticity)."""
+        stat = self._core.hansen()
+        df = self.n_instruments - len(self._beta)
+        return SpecificationTest("Hansen J", stat, float(stats.chi2.sf(stat, df)), df)
+
+    def ar_test(self, order: int) -> SpecificationTest:
+        """Arellano-Bond test for autocorrelation of ``order`` in differenced residuals."""
+        if order < 1:
+            raise CalibrationError(f"order must be >= 1, got {order}")
+        stat = self._core.ar(order, self._steps, self._cov_type == "robust")
+        return SpecificationTest(f"AR({order})", stat, float(2 * stats.norm.sf(abs(stat))))
+
+    @cached_property
+    def ar1(self) -> SpecificationTest:
+        return self.ar_test(1)
+
+    @cached_property
+    def ar2(self) -> SpecificationTest:
+        return self.ar_test(2)
+
+    # --- presentation -------------------------------------------------------------------
+    def _summary_tables(self) -> tuple[str, list[tuple[str, str]], list[pd.DataFrame]]:
+        name = {"difference": "Arellano-Bond difference", "system": "Blundell-Bond system"}[
+            self.method
+        ]
+        step = "one-step" if self._steps == 1 else "two-step"
+        if self._cov_type == "robust":
+            cov = "robust" if self._steps == 1 else "Windmeijer-corrected robust"
+        else:
+            cov = "unadjusted"
+        lo, avg, hi = self.obs_per_group
+        header = [
+            ("Estimator", f"{name} GMM, {step}"),
+            ("Covariance", cov),
+            ("Observations", str(self.nobs)),
+            ("Groups", str(self.n_groups)),
+            ("Obs per group (min/avg/max)", f"{lo} / {avg:.3f} / {hi}"),
+            ("Instruments", str(self.n_instruments)),
+            ("AR(1)", f"z = {self.ar1.stat:.4f}, p = {self.ar1.pvalue:.4f}"),
+            ("AR(2)", f"z = {self.ar2.stat:.4f}, p = {self.ar2.pvalue:.4f}"),
+            (
+                "Sargan",
+                f"chi2({self.sargan.df}) = {self.sargan.stat:.3f}, p = {self.sargan.pvalue:.4f}",
+            ),
+            (
+                "Hansen J",
+                f"chi2({self.hansen.df}) = {self.hansen.stat:.3f}, p = {self.hansen.pvalue:.4f}",
+            ),
+        ]
+        ci = self.conf_int()
+        table = pd.DataFrame(
+            {
+                "coef": self.params,
+                "std_err": self.std_errors,
+                "z": self.tstats,
+                "p>|z|": self.pvalues,
+                "ci_lower": ci["lower"],
+                "ci_upper": ci["upper"],
+            }
+        )
+        return self.title, header, [table]
