@@ -117,8 +117,9 @@ def test_unknown_column_is_an_error_and_comment_columns_are_ignored(qy_dir: Path
     edit_table(qy_dir, "counties", lambda f: f.assign(efficency="0.9"))
     err = find_error(load_errors(qy_dir), file="counties.csv", row=1, column="efficency")
     assert "did you mean 'efficiency'" in err.message
-    edit_table(qy_dir, "counties", lambda f: f.drop(columns=["efficency"]).assign(
-        **{"#note": "free text"}))
+    edit_table(
+        qy_dir, "counties", lambda f: f.drop(columns=["efficency"]).assign(**{"#note": "free text"})
+    )
     assert len(load_instance(qy_dir).counties) == 8
 
 
@@ -147,7 +148,10 @@ def test_all_problems_are_collected(qy_dir: Path) -> None:
     set_cell(qy_dir, "stocks", 2, "attrition", "1.5")
     exc = load_errors(qy_dir)
     assert {(e.file, e.row) for e in exc.errors} >= {
-        ("counties.csv", 4), ("budgets.csv", 3), ("stocks.csv", 2)}
+        ("counties.csv", 4),
+        ("budgets.csv", 3),
+        ("stocks.csv", 2),
+    }
     assert isinstance(exc, InstanceError)
     assert "3 problem(s)" in str(exc) or "problem(s)" in str(exc)
 
@@ -156,11 +160,20 @@ def test_all_problems_are_collected(qy_dir: Path) -> None:
 
 
 def test_effect_not_allowed_for_kind(qy_dir: Path) -> None:
-    add_rows(qy_dir, "responses", [{"program": "honours", "talent_type": "rural",
-                                    "effect": "retained_per_unit", "value": "2"}])
+    add_rows(
+        qy_dir,
+        "responses",
+        [
+            {
+                "program": "honours",
+                "talent_type": "rural",
+                "effect": "retained_per_unit",
+                "value": "2",
+            }
+        ],
+    )
     f = read_table(qy_dir, "responses")
-    err = find_error(load_errors(qy_dir), file="responses.csv", row=len(f) + 1,
-                     column="effect")
+    err = find_error(load_errors(qy_dir), file="responses.csv", row=len(f) + 1, column="effect")
     assert "does not apply to program 'honours' of kind site" in err.message
 
 
@@ -183,8 +196,7 @@ def test_requires_unknown_program(qy_dir: Path) -> None:
 def test_cap_per_county_text_other_than_townships(qy_dir: Path) -> None:
     row = row_of(qy_dir, "programs", program="skill_studio")
     set_cell(qy_dir, "programs", row, "cap_per_county", "a few")
-    err = find_error(load_errors(qy_dir), file="programs.csv", row=row,
-                     column="cap_per_county")
+    err = find_error(load_errors(qy_dir), file="programs.csv", row=row, column="cap_per_county")
     assert "'townships'" in err.message
 
 
@@ -205,9 +217,13 @@ def test_missing_stock(qy_dir: Path) -> None:
 
 
 def test_missing_demand_year(qy_dir: Path) -> None:
-    edit_table(qy_dir, "demand", lambda f: f[~((f["county"] == "Yingde")
-                                               & (f["talent_type"] == "rural")
-                                               & (f["year"] == "2028"))])
+    edit_table(
+        qy_dir,
+        "demand",
+        lambda f: f[
+            ~((f["county"] == "Yingde") & (f["talent_type"] == "rural") & (f["year"] == "2028"))
+        ],
+    )
     err = find_error(load_errors(qy_dir), file="demand.csv", value=2028)
     assert "county='Yingde'" in err.message and "talent_type='rural'" in err.message
 
@@ -221,10 +237,17 @@ def test_year_outside_plan(qy_dir: Path) -> None:
 # --- pins ---------------------------------------------------------------------------------
 
 
-def pin(county: str, program: str, year: int, action: str, value: str = "",
-        industry: str = "") -> dict[str, str]:
-    return {"county": county, "program": program, "industry": industry, "year": str(year),
-            "action": action, "value": value}
+def pin(
+    county: str, program: str, year: int, action: str, value: str = "", industry: str = ""
+) -> dict[str, str]:
+    return {
+        "county": county,
+        "program": program,
+        "industry": industry,
+        "year": str(year),
+        "action": action,
+        "value": value,
+    }
 
 
 def pins_errors(qy_dir: Path, rows: list[dict[str, str]]) -> InstanceValidationError:
@@ -233,8 +256,9 @@ def pins_errors(qy_dir: Path, rows: list[dict[str, str]]) -> InstanceValidationE
 
 
 def test_chain_pin_for_absent_industry(qy_dir: Path) -> None:
-    exc = pins_errors(qy_dir, [pin("Lianshan", "chain_alliance", 2026, "fix", "1",
-                                   industry="new_materials")])
+    exc = pins_errors(
+        qy_dir, [pin("Lianshan", "chain_alliance", 2026, "fix", "1", industry="new_materials")]
+    )
     err = find_error(exc, file="pins.csv", row=2, column="industry")
     assert "not present in county 'Lianshan'" in err.message
 
@@ -252,15 +276,25 @@ def test_site_pinned_to_two(qy_dir: Path) -> None:
 
 
 def test_min_pin_above_max_pin(qy_dir: Path) -> None:
-    exc = pins_errors(qy_dir, [pin("Yingde", "skill_studio", 2027, "min", "3"),
-                               pin("Yingde", "skill_studio", 2027, "max", "2")])
+    exc = pins_errors(
+        qy_dir,
+        [
+            pin("Yingde", "skill_studio", 2027, "min", "3"),
+            pin("Yingde", "skill_studio", 2027, "max", "2"),
+        ],
+    )
     err = find_error(exc, file="pins.csv", row=3, column="action")
     assert "max 2 in 2027 contradicts min 3 in 2027 (row 2)" in err.message
 
 
 def test_forbid_after_fix_open_contradicts_stay_open(qy_dir: Path) -> None:
-    exc = pins_errors(qy_dir, [pin("Yingde", "rd_platform", 2026, "fix", "1"),
-                               pin("Yingde", "rd_platform", 2028, "forbid")])
+    exc = pins_errors(
+        qy_dir,
+        [
+            pin("Yingde", "rd_platform", 2026, "fix", "1"),
+            pin("Yingde", "rd_platform", 2028, "forbid"),
+        ],
+    )
     err = find_error(exc, file="pins.csv", column="action")
     assert "never shrink" in err.message
 
@@ -272,12 +306,18 @@ def test_pin_against_policy_floor(qy_dir: Path) -> None:
 
 
 def test_valid_pins_load(qy_dir: Path) -> None:
-    write_table(qy_dir, "pins", pd.DataFrame([
-        pin("Yingde", "rd_platform", 2026, "fix", "1"),
-        pin("Qingcheng", "talent_station", 2027, "max", "8"),
-        pin("", "title_recognition", 2025, "forbid"),
-        pin("Qingxin", "chain_alliance", 2026, "min", "1", industry="new_materials"),
-    ]))
+    write_table(
+        qy_dir,
+        "pins",
+        pd.DataFrame(
+            [
+                pin("Yingde", "rd_platform", 2026, "fix", "1"),
+                pin("Qingcheng", "talent_station", 2027, "max", "8"),
+                pin("", "title_recognition", 2025, "forbid"),
+                pin("Qingxin", "chain_alliance", 2026, "min", "1", industry="new_materials"),
+            ]
+        ),
+    )
     inst = load_instance(qy_dir)
     assert len(inst.pins) == 4
     assert inst.pins["value"].isna().sum() == 1
@@ -299,16 +339,28 @@ def edit_toml(folder: Path, old: str, new: str) -> None:
         ('name = "qingyuan"\n', "", "name", "required scenario key 'name'"),
         ("start_year = 2025\n", "", "start_year", "required scenario key 'start_year'"),
         ("n_years = 5\n", "", "n_years", "required scenario key 'n_years'"),
-        ('objective = "talent_index"', 'objective = "max_talent"', "objective",
-         "unknown objective 'max_talent'"),
+        (
+            'objective = "talent_index"',
+            'objective = "max_talent"',
+            "objective",
+            "unknown objective 'max_talent'",
+        ),
         ("n_years = 5", 'n_years = "5"', "n_years", "expected a whole number"),
         ("carry_over = false", "carry_over = 0", "carry_over", "expected true or false"),
         ("seed = 0", "seeds = 0", "seeds", "did you mean 'seed'"),
-        ('program = "one_stop_centre"', 'program = "one_stop"', "floors[0].program",
-         "unknown program 'one_stop'"),
+        (
+            'program = "one_stop_centre"',
+            'program = "one_stop"',
+            "floors[0].program",
+            "unknown program 'one_stop'",
+        ),
         ("by_year = 2027", "by_year = 2031", "floors[0].by_year", "outside the plan years"),
-        ("counties = []", 'counties = ["Qingcheng", "Atlantis"]', "floors[0].counties",
-         "unknown county 'Atlantis'"),
+        (
+            "counties = []",
+            'counties = ["Qingcheng", "Atlantis"]',
+            "floors[0].counties",
+            "unknown county 'Atlantis'",
+        ),
         ("min_units = 1.0", "min_units_ = 1.0", "floors[0].min_units_", "unknown policy-floor"),
     ],
 )
@@ -363,3 +415,23 @@ def test_nothing_to_load(tmp_path: Path) -> None:
         load_instance(tmp_path / "nowhere")
     with pytest.raises(InstanceError, match="synthetic:N"):
         load_instance("synthetic:many")
+
+
+def test_huge_whole_number_is_an_error(tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    from talentplan.data import load_instance
+    from talentplan.datasets import path as dataset_path
+    from talentplan.errors import InstanceValidationError
+
+    folder = tmp_path / "q"
+    shutil.copytree(dataset_path("qingyuan"), folder)
+    counties = pd.read_csv(folder / "counties.csv", dtype=str, keep_default_na=False)
+    counties.loc[0, "townships"] = "1e300"
+    counties.to_csv(folder / "counties.csv", index=False)
+    with pytest.raises(InstanceValidationError) as info:
+        load_instance(folder)
+    err = info.value.errors[0]
+    assert (err.file, err.row, err.column) == ("counties.csv", 2, "townships")
