@@ -60,18 +60,18 @@ _LAZY = {
     # results.py
     "EstimationResults": "results",
     "compare": "results",
-    # parameters.py
+    # parameters.py, provenance.py
     "ResponseParameters": "parameters",
-    "Provenance": "parameters",
-    "panel_hash": "parameters",
-    "parse_key": "parameters",
-    # spec.py
+    "Provenance": "provenance",
+    "panel_hash": "provenance",
+    "parse_key": "provenance",
+    # spec.py, transforms.py, run.py
     "CalibrationSpec": "spec",
     "EstimationSpec": "spec",
-    "ParameterMap": "spec",
-    "TRANSFORMS": "spec",
-    "run_calibration": "spec",
-    "calibrate_command": "spec",
+    "ParameterMap": "transforms",
+    "TRANSFORMS": "transforms",
+    "run_calibration": "run",
+    "calibrate_command": "run",
     "simulated_panel_spec": "spec",
     # regret.py
     "RegretReport": "regret",
@@ -130,12 +130,8 @@ if TYPE_CHECKING:
     from talentplan.calibrate.dynamic_results import DynamicPanelGMMResults, SpecificationTest
     from talentplan.calibrate.panel import PanelIV, PanelRegression
     from talentplan.calibrate.panel_results import PanelIVResults, PanelResults
-    from talentplan.calibrate.parameters import (
-        Provenance,
-        ResponseParameters,
-        panel_hash,
-        parse_key,
-    )
+    from talentplan.calibrate.parameters import ResponseParameters
+    from talentplan.calibrate.provenance import Provenance, panel_hash, parse_key
     from talentplan.calibrate.regret import (
         RegretReport,
         apply_parameters,
@@ -143,21 +139,14 @@ if TYPE_CHECKING:
         plan_regret,
     )
     from talentplan.calibrate.results import EstimationResults, compare
+    from talentplan.calibrate.run import calibrate_command, run_calibration
     from talentplan.calibrate.spatial import ConleyResults, SpilloverPanel, conley_cov
     from talentplan.calibrate.spatial_weights import (
         distance_matrix,
         distance_weights,
         spatial_lag,
     )
-    from talentplan.calibrate.spec import (
-        TRANSFORMS,
-        CalibrationSpec,
-        EstimationSpec,
-        ParameterMap,
-        calibrate_command,
-        run_calibration,
-        simulated_panel_spec,
-    )
+    from talentplan.calibrate.spec import CalibrationSpec, EstimationSpec, simulated_panel_spec
     from talentplan.calibrate.specification import (
         HausmanResult,
         MundlakResult,
@@ -171,6 +160,7 @@ if TYPE_CHECKING:
         PreTrendTest,
         StaggeredDiDResults,
     )
+    from talentplan.calibrate.transforms import TRANSFORMS, ParameterMap
 
 
 def __getattr__(name: str) -> Any:

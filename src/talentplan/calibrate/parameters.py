@@ -10,15 +10,9 @@ allocation model's responses table is keyed by, with the numeric ``value``.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 import os
-import tempfile
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from importlib import metadata
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,114 +20,30 @@ import numpy as np
 import pandas as pd
 
 from talentplan._display import DisplayMixin
+from talentplan.calibrate._parameters_json import (  # noqa: F401 - FORMAT* re-exported
+    FORMAT,
+    FORMAT_VERSION,
+    parse_document,
+    read_document,
+    to_document,
+    write_atomic,
+)
+from talentplan.calibrate.provenance import Provenance, panel_hash, parse_key
+
+# The key format, Provenance and panel_hash live in provenance.py and the JSON format in
+# _parameters_json.py; they are re-exported here, where they were first defined.
 from talentplan.errors import CalibrationError
 
 __all__ = ["Provenance", "ResponseParameters", "panel_hash", "parse_key"]
 
-FORMAT = "talentplan.response_parameters"
-FORMAT_VERSION = 1
 
-
-def parse_key(key: str) -> tuple[str, str, str]:
-    """Split ``"program:talent_type:effect"`` into its three parts.
-
-    Raises
-    ------
-    CalibrationError
-        When the key does not have exactly three non-empty parts.
-
-    Examples
-    --------
-    >>> parse_key("head_goose:rural_talent:inflow")
-    ('head_goose', 'rural_talent', 'inflow')
-    """
-    if not isinstance(key, str):
-        raise CalibrationError(f"Parameter key {key!r} must be a string.")
-    parts = key.split(":")
-    if len(parts) != 3 or any(not p.strip() or p != p.strip() for p in parts):
-        raise CalibrationError(
-            f"Parameter key {key!r} is not of the form 'program:talent_type:effect' (three "
-            "non-empty parts without surrounding spaces, separated by colons)."
-        )
-    return parts[0], parts[1], parts[2]
-
-
-def panel_hash(data: pd.DataFrame) -> str:
-    """SHA-256 of a panel's canonical CSV bytes.
-
-    Canonical form: the index is written as columns, columns are sorted by name, rows
-    are sorted by every column in that order, floats are written with 17 significant
-    digits, UTF-8, ``\\n`` line endings. Row and column order therefore do not change
-    the hash; any value does.
-    """
-    frame = data.reset_index() if _has_named_index(data) else data.reset_index(drop=True)
-    frame = frame[sorted(frame.columns, key=str)]
-    frame = frame.sort_values(list(frame.columns), kind="mergesort").reset_index(drop=True)
-    text = frame.to_csv(index=False, float_format="%.17g", lineterminator="\n")
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _has_named_index(data: pd.DataFrame) -> bool:
-    return any(n is not None for n in data.index.names)
-
-
-def _versions() -> dict[str, str]:
-    out = {}
-    for pkg in ("talentplan", "linearmodels", "numpy"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:  # pragma: no cover - always installed
-            out[pkg] = "unknown"
-    return out
-
-
-@dataclass(frozen=True)
-class Provenance:
-    """Where a set of parameters came from.
-
-    Attributes
-    ----------
-    data_hash
-        :func:`panel_hash` of the estimation panel, or None when unknown.
-    estimator
-        Estimator name (for example ``"twfe"``).
-    options
-        Estimation options (covariance type, clusters, ...); JSON-serialisable.
-    versions
-        Versions of talentplan, linearmodels and numpy.
-    timestamp
-        ISO 8601 time (UTC) of the estimation.
-    """
-
-    data_hash: str | None
-    estimator: str
-    options: Mapping[str, Any] = field(default_factory=dict)
-    versions: Mapping[str, str] = field(default_factory=_versions)
-    timestamp: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
-
-    @classmethod
-    def capture(
-        cls,
-        *,
-        data: pd.DataFrame | None = None,
-        estimator: str,
-        options: Mapping[str, Any] | None = None,
-    ) -> Provenance:
-        """Record provenance now: hash ``data``, note versions and the time."""
-        opts = json.loads(json.dumps(dict(options or {}), default=str))
-        return cls(
-            data_hash=None if data is None else panel_hash(data), estimator=estimator, options=opts
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-dict form for JSON."""
-        return {
-            "data_hash": self.data_hash,
-            "estimator": self.estimator,
-            "options": dict(self.options),
-            "versions": dict(self.versions),
-            "timestamp": self.timestamp,
-        }
+def result_estimates(result: Any) -> tuple[pd.Series, pd.DataFrame]:
+    """``params`` and ``cov`` of an estimation result, labelled by parameter names as strings."""
+    params = pd.Series(result.params)
+    cov = pd.DataFrame(result.cov)
+    params.index = params.index.map(str)
+    cov.index, cov.columns = cov.index.map(str), cov.columns.map(str)
+    return params, cov
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -337,10 +247,7 @@ class ResponseParameters(DisplayMixin):
         """
         if not mapping:
             raise CalibrationError("mapping must name at least one parameter.")
-        params = pd.Series(result.params)
-        cov = pd.DataFrame(result.cov)
-        params.index = params.index.map(str)
-        cov.index, cov.columns = cov.index.map(str), cov.columns.map(str)
+        params, cov = result_estimates(result)
         missing = [m for m in mapping if str(m) not in params.index]
         if missing:
             raise CalibrationError(
@@ -362,125 +269,16 @@ class ResponseParameters(DisplayMixin):
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (the format :meth:`to_json` writes)."""
-        se = np.sqrt(np.diag(self._cov))
-        params = []
-        for k, v, s in zip(self._keys, self._values, se, strict=True):
-            p, t, e = parse_key(k)
-            params.append(
-                {
-                    "key": k,
-                    "program": p,
-                    "talent_type": t,
-                    "effect": e,
-                    "value": float(v),
-                    "std_error": float(s),
-                }
-            )
-        return {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
-            "parameters": params,
-            "cov": self._cov.tolist(),
-            "bounds": {k: list(b) for k, b in self._bounds.items()},
-            "provenance": self._provenance.to_dict(),
-        }
+        return to_document(self)
 
     def to_json(self, path: str | os.PathLike[str]) -> Path:
         """Write to ``path`` atomically (a temporary file in the same folder, then rename)."""
-        target = Path(path)
-        text = json.dumps(self.to_dict(), indent=2, allow_nan=False)
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{target.name}.",
-            suffix=".tmp",
-            dir=target.parent if str(target.parent) else ".",
-        )
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        return target
+        return write_atomic(json.dumps(self.to_dict(), indent=2, allow_nan=False), path)
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any], *, source: str = "document") -> ResponseParameters:
         """Build from :meth:`to_dict` output, naming the field of any problem."""
-
-        def fail(fieldname: str, what: str) -> CalibrationError:
-            return CalibrationError(f"{source}: field '{fieldname}': {what}")
-
-        if not isinstance(doc, Mapping):
-            raise CalibrationError(f"{source}: expected a JSON object at the top level.")
-        if doc.get("format") != FORMAT:
-            raise fail("format", f"expected {FORMAT!r}, got {doc.get('format')!r}.")
-        if doc.get("version") != FORMAT_VERSION:
-            raise fail("version", f"expected {FORMAT_VERSION}, got {doc.get('version')!r}.")
-        params = doc.get("parameters")
-        if not isinstance(params, list) or not params:
-            raise fail("parameters", "expected a non-empty list.")
-        keys, values = [], []
-        for i, p in enumerate(params):
-            where = f"parameters[{i}]"
-            if not isinstance(p, Mapping):
-                raise fail(where, "expected an object.")
-            for name in ("key", "value"):
-                if name not in p:
-                    raise fail(f"{where}.{name}", "missing.")
-            try:
-                parts = parse_key(p["key"])
-            except CalibrationError as exc:
-                raise fail(f"{where}.key", str(exc)) from None
-            for j, name in enumerate(("program", "talent_type", "effect")):
-                if name in p and p[name] != parts[j]:
-                    raise fail(f"{where}.{name}", f"{p[name]!r} disagrees with key {p['key']!r}.")
-            v = p["value"]
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise fail(f"{where}.value", f"expected a finite number, got {v!r}.")
-            keys.append(p["key"])
-            values.append(float(v))
-        cov = doc.get("cov")
-        k = len(keys)
-        if (
-            not isinstance(cov, list)
-            or len(cov) != k
-            or any(not isinstance(r, list) or len(r) != k for r in cov)
-        ):
-            raise fail("cov", f"expected a {k} x {k} list of lists.")
-        try:
-            c = np.array(cov, dtype="float64")
-        except (TypeError, ValueError):
-            raise fail("cov", "entries must be numbers.") from None
-        prov = doc.get("provenance")
-        if not isinstance(prov, Mapping):
-            raise fail("provenance", "expected an object.")
-        for name in ("estimator", "timestamp"):
-            if not isinstance(prov.get(name), str):
-                raise fail(f"provenance.{name}", "expected a string.")
-        dh = prov.get("data_hash")
-        if dh is not None and (not isinstance(dh, str) or len(dh) != 64):
-            raise fail("provenance.data_hash", "expected null or a 64-character sha256 hex.")
-        for name in ("options", "versions"):
-            if not isinstance(prov.get(name, {}), Mapping):
-                raise fail(f"provenance.{name}", "expected an object.")
-        provenance = Provenance(
-            data_hash=dh,
-            estimator=prov["estimator"],
-            options=dict(prov.get("options", {})),
-            versions=dict(prov.get("versions", {})),
-            timestamp=prov["timestamp"],
-        )
-        bounds_doc = doc.get("bounds", {})
-        if not isinstance(bounds_doc, Mapping):
-            raise fail("bounds", "expected an object.")
-        bounds: dict[str, tuple[float | None, float | None]] = {}
-        for key, b in bounds_doc.items():
-            if not isinstance(b, Sequence) or isinstance(b, str) or len(b) != 2:
-                raise fail(f"bounds.{key}", "expected [lower, upper] (null for unbounded).")
-            bounds[key] = (b[0], b[1])
+        keys, values, c, provenance, bounds = parse_document(doc, source)
         try:
             return cls(
                 pd.Series(values, index=keys),
@@ -494,12 +292,8 @@ class ResponseParameters(DisplayMixin):
     @classmethod
     def from_json(cls, path: str | os.PathLike[str]) -> ResponseParameters:
         """Read a file written by :meth:`to_json`, validating every field."""
-        p = Path(path)
-        try:
-            doc = json.loads(p.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise CalibrationError(f"{p}: not valid JSON ({exc}).") from None
-        return cls.from_dict(doc, source=str(p))
+        doc, source = read_document(path)
+        return cls.from_dict(doc, source=source)
 
     # --- display ------------------------------------------------------------------------
 

@@ -318,8 +318,9 @@ def end_to_end_regret(
     subsidy ``scale`` should equal the simulator's ``theta`` (10 by default), or the
     estimated ``beta`` describes a different curve.
     """
+    from talentplan.calibrate.run import run_calibration
     from talentplan.calibrate.simulate_panel import simulate_panel
-    from talentplan.calibrate.spec import run_calibration, simulated_panel_spec
+    from talentplan.calibrate.spec import simulated_panel_spec
 
     sim = simulate_panel(n_counties, n_years, seed=seed, truth=truth)
     keys = sim.response_keys
