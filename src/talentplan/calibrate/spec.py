@@ -59,7 +59,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from talentplan.calibrate.dispatch import (
     ESTIMATORS,
@@ -73,13 +73,8 @@ from talentplan.calibrate.provenance import parse_key
 from talentplan.calibrate.transforms import TRANSFORMS, ParameterMap
 from talentplan.errors import CalibrationError
 
-if TYPE_CHECKING:
-    pass
-
 # The transforms live in transforms.py, the estimators' variables and fitting in
-# dispatch.py, and running a spec in run.py; their public names are re-exported here,
-# where they were first defined (run_calibration and calibrate_command on first use,
-# since run.py imports this module).
+# dispatch.py, and running a spec in run.py (run_calibration, calibrate_command).
 
 __all__ = [
     "TRANSFORMS",
