@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from talentplan.model.build import Formulation
-from talentplan.solver.matrix import INF, CompiledModel, to_highs
+from talentplan.solver.matrix import FEASIBLE, INF, CompiledModel, to_highs
 
 LIMITS = ("budget", "land_quota", "cadre_capacity", "cap_total")
 DEMANDS = ("policy_floor", "pin", "target", "prerequisite", "prerequisite_each", "equity_floor")
@@ -122,7 +122,7 @@ def _relax(
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("mip_rel_gap", 1e-6)
     h.run()
-    if h.getInfo().primal_solution_status != 2:
+    if h.getInfo().primal_solution_status != FEASIBLE:
         return None
     values = np.asarray(h.getSolution().col_value)[cm.n_cols :]
     out: dict[int, float] = {}

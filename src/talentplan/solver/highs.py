@@ -12,7 +12,7 @@ import highspy
 import numpy as np
 
 from talentplan.model.build import Formulation
-from talentplan.solver.matrix import CompiledModel, compile_model, to_highs
+from talentplan.solver.matrix import FEASIBLE, CompiledModel, compile_model, to_highs
 from talentplan.solver.status import SolveStatus, map_status
 
 logger = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def solve_formulation(
     model_status = h.getModelStatus()
     status = map_status(model_status)
     info = h.getInfo()
-    has_plan = status.may_have_plan and info.primal_solution_status == 2  # kSolutionStatusFeasible
+    has_plan = status.may_have_plan and info.primal_solution_status == FEASIBLE
     values = np.asarray(h.getSolution().col_value, dtype=float) if has_plan else None
     objective = float(info.objective_function_value) if has_plan else math.nan
     if cm.integer.any():

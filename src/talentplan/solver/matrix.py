@@ -19,6 +19,8 @@ import scipy.sparse as sp
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 INF = highspy.kHighsInf
+FEASIBLE = int(highspy.SolutionStatus.kSolutionStatusFeasible)
+"""HiGHS's primal solution status when it holds a feasible point."""
 
 
 @dataclass
