@@ -20,8 +20,11 @@ def test_frontier_trades_talent_for_equity():
     assert (points["min_coverage"] >= points["equity_floor"] - 1e-6).all()
     # The ends: the talent-index optimum and the equity optimum.
     assert points["talent_index"].iloc[0] == pytest.approx(tp.solve(inst, mip_gap=0.0).objective)
-    fairest = tp.solve(inst, objective="equity", mip_gap=0.0).objective
-    assert points["min_coverage"].iloc[-1] == pytest.approx(fairest, rel=1e-5)
+    fair = tp.solve(inst, objective="equity", mip_gap=0.0)
+    # min_coverage is measured on the plan played with the exact curves: at least what
+    # the model promised, at most that plus the chords' error bound.
+    last = points["min_coverage"].iloc[-1]
+    assert fair.objective - 1e-5 <= last <= fair.objective + fair.summary["approximation_error"]
 
 
 def test_equity_floor_is_honoured_and_explained_when_impossible():

@@ -9,7 +9,6 @@ from talentplan.model.build import Formulation
 from talentplan.model.decisions import cadre_use, land_use
 from talentplan.model.prepare import ModelData
 from talentplan.model.resources import source_spending
-from talentplan.model.talent import fte_expr
 from talentplan.solver.highs import SolverRun
 
 ALLOCATION_COLUMNS = [
@@ -22,7 +21,6 @@ ALLOCATION_COLUMNS = [
     "land",
     "cadre_hours",
 ]
-TALENT_COLUMNS = ["county", "talent_type", "year", "stock", "fte", "useful"]
 
 
 def _value(expr: object) -> float:
@@ -82,22 +80,6 @@ def allocation_table(f: Formulation) -> pd.DataFrame:
         add(c, p, "", t, float(m.spend[c, p, t].value or 0.0), 0.0)
     frame = pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)
     return frame.sort_values(["year", "program", "county", "industry"], ignore_index=True)
-
-
-def talent_table(f: Formulation) -> pd.DataFrame:
-    m, d = f.model, f.data
-    rows = [
-        (
-            c,
-            k,
-            d.years[t],
-            float(m.stock[c, k, t].value),
-            _value(fte_expr(m, d, c, k, t)),
-            float(m.useful[c, k, t].value),
-        )
-        for (c, k, t) in m.stock_idx
-    ]
-    return pd.DataFrame(rows, columns=TALENT_COLUMNS)
 
 
 def budget_use(f: Formulation) -> pd.DataFrame:
@@ -188,5 +170,4 @@ __all__ = [
     "budget_use",
     "model_sizes",
     "shadow_prices",
-    "talent_table",
 ]

@@ -24,11 +24,15 @@ class AllocationResult(DisplayMixin):
     status
         :class:`~talentplan.solver.status.SolveStatus`.
     objective, bound, gap
-        Objective of the plan, best bound, relative gap ``|bound - objective| / |objective|``.
+        The model's objective of the plan (response curves as chords), its best bound, and
+        the relative gap ``|bound - objective| / |objective|``. The plan's value with the
+        exact curves is ``summary["simulated_objective"]``; the two differ by at most
+        ``summary["approximation_error"]`` plus the gap.
     allocation
         County, program, industry, year, quantity, cost (10k yuan), land (mu), cadre_hours.
     talent
-        County, talent_type, year, stock, fte, useful (end-of-year persons).
+        County, talent_type, year, stock, fte, useful (end-of-year persons): the plan
+        played year by year with the exact response curves (:func:`talentplan.simulate`).
     shadow_prices
         Resource, year, name, unit, price, used, limit: objective per extra unit of each
         budget, land quota and cadre capacity (LP with integer decisions fixed).

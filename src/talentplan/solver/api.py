@@ -14,14 +14,9 @@ from talentplan.data.instance import Instance
 from talentplan.data.schema import OBJECTIVES
 from talentplan.errors import InfeasiblePlanError, NoSolutionError, SolverError
 from talentplan.model.build import build_model
-from talentplan.report.extract import (
-    allocation_table,
-    budget_use,
-    model_sizes,
-    shadow_prices,
-    talent_table,
-)
+from talentplan.report.extract import allocation_table, budget_use, model_sizes, shadow_prices
 from talentplan.report.result import AllocationResult
+from talentplan.simulation import plan_levels, play
 from talentplan.solver.explain import explain_infeasibility
 from talentplan.solver.highs import Progress, load_values, solve_formulation
 from talentplan.solver.status import SolveStatus
@@ -124,6 +119,13 @@ def solve(
     load_values(run.compiled, run.values)
     sizes = model_sizes(run)
     budget = budget_use(formulation)
+    allocation = allocation_table(formulation)
+    # Trajectories are what the plan produces: the plan played with the exact curves.
+    # (The model's own stock variables are only bounded where the objective does not
+    # reward them, so they are not read back.)
+    played = play(
+        formulation.data, plan_levels(formulation.data, allocation), objective=formulation.objective
+    )
     summary = {
         "instance": instance.scenario.name,
         "status": run.status.value,
@@ -133,6 +135,7 @@ def solve(
         "bound": run.bound,
         "gap": run.gap,
         "approximation_error": formulation.approximation_error,
+        "simulated_objective": played.objective,
         "build_seconds": formulation.build_seconds,
         "solve_seconds": run.solve_seconds,
         **sizes,
@@ -150,8 +153,8 @@ def solve(
         objective=run.objective,
         bound=run.bound,
         gap=run.gap,
-        allocation=allocation_table(formulation),
-        talent=talent_table(formulation),
+        allocation=allocation,
+        talent=played.talent,
         shadow_prices=shadow_prices(formulation, run),
         budget_use=budget,
         summary=summary,
