@@ -132,9 +132,11 @@ def solve(
         )
         raise typer.Exit(EXIT_NO_PLAN) from None
     except NoSolutionError as exc:
+        _clear(out_dir, (*RESULT_FILES, "infeasibility.txt"))
         err.print(f"[red]no plan:[/red] {exc}")
         raise typer.Exit(EXIT_NO_PLAN) from None
     except SolverError as exc:
+        _clear(out_dir, (*RESULT_FILES, "infeasibility.txt"))
         err.print(f"[red]solver error:[/red] {exc}")
         raise typer.Exit(EXIT_SOLVER) from None
     finally:
@@ -200,14 +202,15 @@ def simulate(
             keep_default_na=False,
             na_values={"year": [""], "quantity": [""]},
         )
-        result = run_simulation(inst, frame, objective=objective)
+        result = run_simulation(inst, frame, objective=objective, file=str(plan))
     except FileNotFoundError:
         err.print(f"[red]error:[/red] plan file {plan} not found")
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    except InstanceError as exc:
-        err.print(
-            f"[red]error:[/red] {str(exc).replace('allocation', str(plan), 1)}", highlight=False
-        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        err.print(f"[red]error:[/red] cannot read plan file {plan} as CSV: {exc}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except (InstanceError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     out.print(str(result), highlight=False)
     for breach in result.violations:

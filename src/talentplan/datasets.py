@@ -87,10 +87,12 @@ def from_spec(spec: str) -> Instance:
             raise ValueError
         n = int(parts[1])
         seed = int(parts[2]) if len(parts) == 3 else 0
+        if n < 1 or seed < 0:
+            raise ValueError
     except ValueError as exc:
         raise InstanceError(
             f"cannot read '{spec}': expected synthetic:N or synthetic:N:SEED with whole "
-            "numbers, e.g. synthetic:50:1"
+            "numbers N >= 1 and SEED >= 0, e.g. synthetic:50:1"
         ) from exc
     return synthetic(n, seed=seed)
 
@@ -428,6 +430,7 @@ def synthetic(
         ("n_years", n_years, 1),
         ("n_talent_types", n_talent_types, 1),
         ("n_industries", n_industries, 1),
+        ("seed", seed, 0),
     ):
         if not isinstance(value, (int, np.integer)) or value < low:
             raise InstanceError(f"{name} must be a whole number >= {low}, got {value!r}")

@@ -21,11 +21,12 @@ from scipy.optimize import linprog
 
 from talentplan._display import DisplayMixin
 from talentplan.data.instance import Instance
+from talentplan.data.schema import OBJECTIVES
 from talentplan.errors import InstanceError
 from talentplan.model.objectives import final_demand
 from talentplan.model.prepare import ModelData, prepare
 from talentplan.model.pwl import log_response
-from talentplan.model.resources import funding_channels
+from talentplan.model.resources import funding_channels, pin_label
 
 PLAN_COLUMNS = ("county", "program", "industry", "year", "quantity")
 
@@ -145,6 +146,7 @@ def simulate(
     *,
     objective: str | None = None,
     tolerance: float = 1e-6,
+    file: str = "allocation",
 ) -> SimulationResult:
     """Play ``allocation`` forward on ``instance`` with the exact response curves.
 
@@ -159,9 +161,11 @@ def simulate(
         Objective to score with; default the scenario's.
     tolerance
         Relative slack allowed before a resource use counts as a breach.
+    file
+        Name of the plan in error messages (e.g. its file name).
     """
     d = prepare(instance)
-    return play(d, plan_levels(d, allocation), objective=objective, tolerance=tolerance)
+    return play(d, plan_levels(d, allocation, file=file), objective=objective, tolerance=tolerance)
 
 
 def play(
@@ -169,6 +173,8 @@ def play(
 ) -> SimulationResult:
     """Simulate decision levels ``lv`` on prepared data ``d`` (see :func:`simulate`)."""
     objective = objective or d.instance.scenario.objective
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     T = d.n_years
 
     def level(c: str, p: str, t: int) -> float:
@@ -303,19 +309,21 @@ def _breaches(d: ModelData, lv: Levels, level, cost: pd.DataFrame, tol: float) -
         )
         if over(land, d.land_quota[c]):
             out.append(f"land {c}: {land:,.1f} of {d.land_quota[c]:,.1f} mu")
+    # City programs are one decision for the plan area: checked once, under the name ''.
+    for c in [*d.counties, ""]:
         for p in d.programs:
+            if (d.kind[p] == "city") != (c == ""):
+                continue
+            ub = 1.0 if c == "" else d.level_ub[c, p]
+            where = c or "the plan area"
             for t in range(d.n_years):
                 q = level(c, p, t)
-                if over(q, d.level_ub[c, p]):
-                    out.append(f"cap {p} in {c} {d.years[t]}: {q:g} > {d.level_ub[c, p]:g}")
-                if (
-                    d.kind[p] in ("site", "chain", "count")
-                    and t > 0
-                    and q < level(c, p, t - 1) - tol
-                ):
+                if over(q, ub):
+                    out.append(f"cap {p} in {where} {d.years[t]}: {q:g} > {ub:g}")
+                if d.kind[p] != "amount" and t > 0 and q < level(c, p, t - 1) - tol:
                     out.append(
-                        f"{p} in {c} closes or shrinks in {d.years[t]} (sites, alliances "
-                        "and units stay once opened)"
+                        f"{p} in {where} closes or shrinks in {d.years[t]} (sites, alliances, "
+                        "city programs and units stay once opened)"
                     )
     for (c, p, _i, t), q in lv.items():
         if d.kind[p] != "amount" and abs(q - round(q)) > tol:
@@ -339,16 +347,17 @@ def _rule_breaches(d: ModelData, lv: Levels, level, tol: float) -> list[str]:
                 if level(c, p, t) > tol and level(c, q, t) <= tol:
                     out.append(f"{p} in {c} {year} needs {q} there, which is not active")
     for floor in d.instance.scenario.floors:
-        for c in floor.counties or d.counties:
+        city = d.kind[floor.program] == "city"
+        for c in [""] if city else list(floor.counties) or d.counties:
             for t, year in enumerate(d.years):
                 have = level(c, floor.program, t)
                 if year >= floor.by_year and have < floor.min_units - tol:
                     out.append(
-                        f"floor '{floor.name}': {floor.program} in {c} {year} is "
-                        f"{have:g} < {floor.min_units:g}"
+                        f"floor '{floor.name}': {floor.program} in {c or 'the plan area'} "
+                        f"{year} is {have:g} < {floor.min_units:g}"
                     )
     pins = d.instance.tables.get("pins")
-    for n, row in enumerate([] if pins is None else pins.to_dict("records")):
+    for row in [] if pins is None else pins.to_dict("records"):
         if int(row["year"]) not in d.years:
             continue
         t = d.years.index(int(row["year"]))
@@ -368,10 +377,7 @@ def _rule_breaches(d: ModelData, lv: Levels, level, tol: float) -> list[str]:
             else have > want + tol
         )
         if broken:
-            out.append(
-                f"pin (pins.csv row {n + 2}: {action} {p} in {c or 'plan area'} "
-                f"{row['year']}) is broken: level {have:g}"
-            )
+            out.append(f"{pin_label(row)} is broken: level {have:g}")
     return out
 
 

@@ -160,3 +160,12 @@ def test_calibrate_bad_spec_is_named(tmp_path):
     )
     assert result.exit_code == 2
     assert "magic" in result.output and not (tmp_path / "p.json").exists()
+
+
+def test_unreadable_plan_and_bad_synthetic_seed(tmp_path):
+    plan = tmp_path / "plan.csv"
+    plan.write_text("")
+    result = runner.invoke(app, ["simulate", "qingyuan", "--plan", str(plan)])
+    assert result.exit_code == 2 and "cannot read plan file" in result.output
+    result = runner.invoke(app, ["validate", "synthetic:5:-1"])
+    assert result.exit_code == 2 and "SEED >= 0" in result.output

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,10 +28,11 @@ class PiecewiseLinear:
     breakpoints: np.ndarray
     values: np.ndarray
     max_error: float
+    slopes: np.ndarray = field(init=False, repr=False)
+    """Slope of each chord (computed once: the model reads it for every chord row)."""
 
-    @property
-    def slopes(self) -> np.ndarray:
-        return np.diff(self.values) / np.diff(self.breakpoints)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "slopes", np.diff(self.values) / np.diff(self.breakpoints))
 
     def __call__(self, x: np.ndarray | float) -> np.ndarray:
         return np.interp(x, self.breakpoints, self.values)

@@ -76,9 +76,12 @@ def add_budgets(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.budget = pyo.Constraint(m.budget_idx, rule=budget)
 
 
-def source_spending(m: pyo.ConcreteModel, t: int, s: str) -> float:
-    """Money paid by source ``s`` in year position ``t`` in a solved model."""
-    return sum(float(m.fund[k].value or 0.0) for k in m.fund_idx if k[2] == t and k[3] == s)
+def source_spending(m: pyo.ConcreteModel) -> dict[tuple[int, str], float]:
+    """Money paid by each source in each year position of a solved model."""
+    spent: dict[tuple[int, str], float] = dict.fromkeys(m.budget_idx, 0.0)
+    for g, p, t, s in m.fund_idx:
+        spent[t, s] += float(m.fund[g, p, t, s].value or 0.0)
+    return spent
 
 
 def add_land_and_cadres(m: pyo.ConcreteModel, d: ModelData) -> None:
@@ -126,11 +129,24 @@ def add_caps_and_prerequisites(m: pyo.ConcreteModel, d: ModelData) -> None:
     )
 
 
+def pin_label(row: Any) -> str:
+    """A pin in planner words, e.g. ``"fix platform in Fogang 2027 at 1"``.
+
+    Tables are sorted by key on load, so a pin is named by its content, not its row.
+    """
+    where = f"{row['program']} in {row['county'] or 'the plan area'}"
+    if row["industry"]:
+        where += f"/{row['industry']}"
+    value = "" if row["action"] == "forbid" else f" at {float(row['value']):g}"
+    return f"pin '{row['action']} {where} {row['year']}{value}'"
+
+
 def add_floors_and_pins(m: pyo.ConcreteModel, d: ModelData) -> None:
     sc = d.instance.scenario
     floor_idx = []
     for n, floor in enumerate(sc.floors):
-        counties = list(floor.counties) or d.counties
+        # A city program is one decision for the plan area: one row per year, not per county.
+        counties = [""] if d.kind[floor.program] == "city" else list(floor.counties) or d.counties
         for c in counties:
             for t, year in enumerate(d.years):
                 if year >= floor.by_year:

@@ -86,8 +86,9 @@ def budget_use(f: Formulation) -> pd.DataFrame:
     """Used and available money per year and source (available includes carry-over in)."""
     m, d = f.model, f.data
     rows = []
+    spent = source_spending(m)
     for t, s in m.budget_idx:
-        used = source_spending(m, t, s)
+        used = spent[t, s]
         available = d.budget.get((d.years[t], s), 0.0)
         if hasattr(m, "carry") and t > 0:
             available += float(m.carry[t - 1, s].value or 0.0)
@@ -108,9 +109,10 @@ def shadow_prices(f: Formulation, run: SolverRun) -> pd.DataFrame:
     dual = {id(con): float(v) for con, v in zip(run.compiled.rows, run.row_duals, strict=True)}
     sign = 1.0 if f.maximize else -1.0
     rows = []
+    spent = source_spending(m)
     for t, s in m.budget_idx:
         con = m.budget[t, s] if (t, s) in m.budget else None
-        used = source_spending(m, t, s)
+        used = spent[t, s]
         rows.append(
             (
                 "budget",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,6 @@ from typing import Any
 import pandas as pd
 
 from talentplan._display import DisplayMixin
-from talentplan.report.files import atomic_write_text
 from talentplan.solver.status import SolveStatus
 
 
@@ -54,18 +55,31 @@ class AllocationResult(DisplayMixin):
 
     def to_dir(self, path: str | Path, *, report: bool = True) -> Path:
         """Write allocation.csv, talent.csv, shadow_prices.csv, budget_use.csv,
-        summary.json and report.html into ``path``; each file is written atomically."""
+        summary.json and report.html into ``path``.
+
+        Every file is first written into a temporary folder beside ``path`` and then moved
+        in by atomic renames, summary.json last: an interrupted write leaves no
+        half-written file, and summary.json is present only with a complete set.
+        """
         out = Path(path)
         out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / "allocation.csv", self.allocation.to_csv(index=False))
-        atomic_write_text(out / "talent.csv", self.talent.to_csv(index=False))
-        atomic_write_text(out / "shadow_prices.csv", self.shadow_prices.to_csv(index=False))
-        atomic_write_text(out / "budget_use.csv", self.budget_use.to_csv(index=False))
-        atomic_write_text(out / "summary.json", json.dumps(_jsonable(self.summary), indent=2))
+        files = {
+            "allocation.csv": self.allocation.to_csv(index=False),
+            "talent.csv": self.talent.to_csv(index=False),
+            "shadow_prices.csv": self.shadow_prices.to_csv(index=False),
+            "budget_use.csv": self.budget_use.to_csv(index=False),
+        }
         if report:
             from talentplan.report.html import render_report
 
-            atomic_write_text(out / "report.html", render_report(self))
+            files["report.html"] = render_report(self)
+        files["summary.json"] = json.dumps(_jsonable(self.summary), indent=2)
+        (out / "summary.json").unlink(missing_ok=True)
+        with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as tmp:
+            for name, text in files.items():
+                (Path(tmp) / name).write_text(text, encoding="utf-8")
+            for name in files:
+                os.replace(Path(tmp) / name, out / name)
         return out
 
     def _summary_tables(self) -> tuple[str, list[tuple[str, str]], list[pd.DataFrame]]:

@@ -97,6 +97,7 @@ def solve(
         formulation, time_limit=time_limit, mip_gap=mip_gap, threads=threads, progress=progress
     )
     if run.status == SolveStatus.INFEASIBLE:
+        # The explanation may take as long again as the solve was allowed (60 s by default).
         explanation = explain_infeasibility(
             formulation, run.compiled, time_limit=time_limit or 60.0
         )

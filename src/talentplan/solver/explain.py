@@ -21,6 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from talentplan.model.build import Formulation
+from talentplan.model.resources import pin_label
 from talentplan.solver.matrix import FEASIBLE, INF, CompiledModel, to_highs
 
 LIMITS = ("budget", "land_quota", "cadre_capacity", "cap_total")
@@ -58,14 +59,12 @@ def describe_row(f: Formulation, con: object) -> tuple[str, str]:
     if name == "policy_floor":
         n, c, t = idx
         floor = d.instance.scenario.floors[n]
-        return f"floor '{floor.name}' ({floor.program} in {c}, {d.years[t]})", "units"
+        return (
+            f"floor '{floor.name}' ({floor.program} in {c or 'the plan area'}, {d.years[t]})",
+            "units",
+        )
     if name == "pin":
-        pins = d.instance.tables["pins"]
-        row = pins.iloc[idx]
-        where = f"{row['program']} in {row['county'] or 'plan area'}"
-        if row["industry"]:
-            where += f"/{row['industry']}"
-        return f"pin (pins.csv row {idx + 2}: {row['action']} {where} {row['year']})", "units"
+        return pin_label(d.instance.tables["pins"].iloc[idx]), "units"
     if name == "target":
         label = "/".join(map(str, idx)) if isinstance(idx, tuple) else str(idx)
         return f"target for {label} in {d.years[-1]}", "persons"
@@ -137,9 +136,12 @@ def _relax(
 
 
 def explain_infeasibility(f: Formulation, cm: CompiledModel, *, time_limit: float = 60.0) -> str:
-    """The conflicting rules of an infeasible formulation, one per line."""
-    limits = _relax(f, cm, LIMITS, time_limit)
-    demands = _relax(f, cm, DEMANDS, time_limit)
+    """The conflicting rules of an infeasible formulation, one per line.
+
+    ``time_limit`` bounds the whole explanation: each relaxation gets half of it.
+    """
+    limits = _relax(f, cm, LIMITS, time_limit / 2)
+    demands = _relax(f, cm, DEMANDS, time_limit / 2)
     lines = ["No plan satisfies every rule of this instance."]
     if limits:
         lines.append("Limits too tight (the least stretch that would make a plan possible):")
