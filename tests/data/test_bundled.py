@@ -16,9 +16,16 @@ REPO = Path(__file__).resolve().parents[2]
 # Qingyuan 2023 statistical bulletin (population, 10k) and the Seventh Census communique
 # No. 2 of the Qingyuan Statistics Bureau (21 May 2021), as listed in the shared facts
 # folder (qingyuan_counties.csv).
-QINGYUAN_POP_2023 = {"Qingcheng": 112.97, "Qingxin": 61.86, "Fogang": 31.67,
-                     "Yangshan": 36.80, "Lianshan": 9.56, "Liannan": 13.56,
-                     "Yingde": 94.46, "Lianzhou": 37.79}
+QINGYUAN_POP_2023 = {
+    "Qingcheng": 112.97,
+    "Qingxin": 61.86,
+    "Fogang": 31.67,
+    "Yangshan": 36.80,
+    "Lianshan": 9.56,
+    "Liannan": 13.56,
+    "Yingde": 94.46,
+    "Lianzhou": 37.79,
+}
 QINGYUAN_TOTAL_2023 = 398.67  # "city total 3.9867 million"
 
 
@@ -66,10 +73,16 @@ def test_northern_guangdong_cities_and_facts() -> None:
     c = ng.counties
     # facts README: Shaoguan 10, Heyuan 6, Meizhou 8, Qingyuan 8, Yunfu 5 units
     assert c.groupby("city").size().to_dict() == {
-        "Heyuan": 6, "Meizhou": 8, "Qingyuan": 8, "Shaoguan": 10, "Yunfu": 5}
+        "Heyuan": 6,
+        "Meizhou": 8,
+        "Qingyuan": 8,
+        "Shaoguan": 10,
+        "Yunfu": 5,
+    }
     qy = load_instance("qingyuan").counties
     pd.testing.assert_frame_equal(
-        c[c["city"] == "Qingyuan"].reset_index(drop=True), qy.reset_index(drop=True))
+        c[c["city"] == "Qingyuan"].reset_index(drop=True), qy.reset_index(drop=True)
+    )
     # 15.94 million people in 2022 (the area total) and Yunfu's 2020 census 2,383,350
     assert c["population_10k"].sum() == pytest.approx(1594.0, abs=0.2)
     assert c.loc[c["city"] == "Yunfu", "population_10k"].sum() == pytest.approx(238.34, abs=0.1)
@@ -77,7 +90,8 @@ def test_northern_guangdong_cities_and_facts() -> None:
     src = ng.sources.set_index("source")
     for city, group in c.groupby("city"):
         assert set(src.loc[f"{str(city).lower()}_fiscal", "counties"].split(";")) == set(
-            group["county"])
+            group["county"]
+        )
 
 
 @pytest.mark.parametrize("name", ["qingyuan", "northern_guangdong"])

@@ -15,18 +15,24 @@ def assert_same(a: Instance, b: Instance, exact: bool = True) -> None:
     assert a.scenario == b.scenario
     assert a.tables.keys() == b.tables.keys()
     for name in a.tables:
-        pd.testing.assert_frame_equal(a.tables[name], b.tables[name], check_exact=exact,
-                                      rtol=1e-15, atol=0.0)
+        pd.testing.assert_frame_equal(
+            a.tables[name], b.tables[name], check_exact=exact, rtol=1e-15, atol=0.0
+        )
     if exact:
         assert a.hash() == b.hash()
 
 
 def with_pins(inst: Instance) -> Instance:
-    pins = pd.DataFrame({
-        "county": ["Yingde", ""], "program": ["rd_platform", "title_recognition"],
-        "industry": ["", ""], "year": [2026, 2025], "action": ["fix", "forbid"],
-        "value": [1.0, float("nan")],
-    })
+    pins = pd.DataFrame(
+        {
+            "county": ["Yingde", ""],
+            "program": ["rd_platform", "title_recognition"],
+            "industry": ["", ""],
+            "year": [2026, 2025],
+            "action": ["fix", "forbid"],
+            "value": [1.0, float("nan")],
+        }
+    )
     return inst.replace_tables(pins=pins)
 
 
@@ -91,8 +97,9 @@ def _boom(*args: object, **kwargs: object) -> None:
 
 
 @pytest.mark.parametrize("suffix", ["", ".xlsx"])
-def test_failed_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                     suffix: str) -> None:
+def test_failed_write_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
+) -> None:
     inst = load_instance("qingyuan")
     writer = "write_workbook_file" if suffix else "write_folder_files"
     real = getattr(data_io, writer)
@@ -108,8 +115,9 @@ def test_failed_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert list(tmp_path.iterdir()) == []
 
 
-def test_failed_overwrite_keeps_the_old_folder(tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_overwrite_keeps_the_old_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     inst = load_instance("qingyuan")
     target = write_instance(inst, tmp_path / "q")
     before = sorted(p.name for p in target.iterdir())

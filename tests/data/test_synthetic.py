@@ -32,8 +32,9 @@ def test_spec_strings() -> None:
 
 @pytest.mark.parametrize(("types", "industries"), [(3, 2), (5, 6), (7, 9)])
 def test_other_sizes(types: int, industries: int) -> None:
-    inst = datasets.synthetic(30, seed=2, n_years=3, n_talent_types=types,
-                              n_industries=industries, start_year=2030)
+    inst = datasets.synthetic(
+        30, seed=2, n_years=3, n_talent_types=types, n_industries=industries, start_year=2030
+    )
     assert len(inst.talent_types) == types
     assert len(inst.industries) == industries
     assert inst.years == [2030, 2031, 2032]
