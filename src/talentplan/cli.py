@@ -57,10 +57,11 @@ def _load(source: str, budget_scale: float = 1.0) -> Instance:
         err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     if budget_scale != 1.0:
-        if not (budget_scale >= 0 and math.isfinite(budget_scale)):
-            err.print(f"[red]error:[/red] --budget-scale must be >= 0, got {budget_scale}")
-            raise typer.Exit(EXIT_BAD_INPUT)
-        instance = instance.scale_budget(budget_scale)
+        try:
+            instance = instance.scale_budget(budget_scale)
+        except ValueError as exc:
+            err.print(f"[red]error:[/red] --budget-scale: {exc}")
+            raise typer.Exit(EXIT_BAD_INPUT) from None
     return instance
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -111,8 +112,8 @@ class Instance:
 
     def scale_budget(self, factor: float) -> Instance:
         """Return a new instance whose budgets are multiplied by ``factor`` (>= 0)."""
-        if not factor >= 0:
-            raise ValueError(f"budget scale factor must be >= 0, got {factor!r}")
+        if not (factor >= 0 and math.isfinite(factor)):
+            raise ValueError(f"budget scale factor must be a finite number >= 0, got {factor!r}")
         budgets = self.tables["budgets"].copy()
         budgets["amount"] = budgets["amount"] * float(factor)
         return self.replace_tables(budgets=budgets)

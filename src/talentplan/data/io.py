@@ -85,12 +85,12 @@ def load_instance(source: str | os.PathLike[str]) -> Instance:
         return datasets.from_spec(text)
     path = Path(text)
     if path.is_dir():
-        return with_response_parameters(read_folder(path), path, SCENARIO_FILE)
+        return read_folder(path)
     if path.is_file():
         if path.suffix.lower() == ".xlsx":
-            return with_response_parameters(read_workbook(path), path.parent, path.name)
+            return read_workbook(path)
         if path.name == SCENARIO_FILE:
-            return with_response_parameters(read_folder(path.parent), path.parent, path.name)
+            return read_folder(path.parent)
         raise InstanceError(
             f"cannot read '{path}': expected a folder with {SCENARIO_FILE}, its "
             f"{SCENARIO_FILE}, or an .xlsx workbook",
@@ -176,9 +176,10 @@ def read_folder(path: str | os.PathLike[str], *, origin: str | None = None) -> I
         scenario = ScenarioSource({}, [], SCENARIO_FILE, SCENARIO_FILE)
         if errors:
             raise InstanceValidationError(errors)
-    return build_instance(
+    instance = build_instance(
         raw, scenario, origin=origin or str(folder), label=lambda t: f"{t}.csv", errors=errors
     )
+    return with_response_parameters(instance, folder, SCENARIO_FILE)
 
 
 def _unknown_table(label: str, name: str, what: str) -> InstanceError:
@@ -301,13 +302,14 @@ def read_workbook(path: str | os.PathLike[str], *, origin: str | None = None) ->
         except InstanceError as exc:
             errors.append(exc)
     scenario = _scenario_from_sheets(sheets, name, errors)
-    return build_instance(
+    instance = build_instance(
         raw,
         scenario,
         origin=origin or str(book_path),
         label=lambda t: f"{name}[{t}]",
         errors=errors,
     )
+    return with_response_parameters(instance, book_path.parent, f"{name}[{SCENARIO_SHEET}]")
 
 
 def _scenario_from_sheets(

@@ -92,8 +92,6 @@ def solve_formulation(
         nodes = int(info.mip_node_count)
     else:
         bound, nodes = objective, 0
-    if status == SolveStatus.OPTIMAL and not cm.integer.any():
-        bound = objective
     gap = _relative_gap(objective, bound) if has_plan else math.inf
     run = SolverRun(
         status=status,
