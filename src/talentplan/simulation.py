@@ -250,16 +250,12 @@ def _costs(d: ModelData, lv: Levels) -> pd.DataFrame:
             keys = [(c, i) for c in d.counties for i in d.present[c]]
         else:
             keys = [(c, "") for c in d.counties]
-        unit = d.fixed_cost[p] if kind in ("site", "chain", "city") else d.unit_cost[p]
         for t in range(d.n_years):
             per_county: dict[str, float] = defaultdict(float)
             for c, i in keys:
                 now = lv.get((c, p, i, t), 0.0)
                 before = lv.get((c, p, i, t - 1), 0.0) if t > 0 else 0.0
-                if kind == "amount":
-                    per_county[c] += now
-                else:
-                    per_county[c] += unit * max(now - before, 0.0) + d.operating_cost[p] * now
+                per_county[c] += d.yearly_cost(p, now, before)
             rows += [(c, p, d.years[t], v) for c, v in per_county.items()]
     return pd.DataFrame(rows, columns=["county", "program", "year", "cost"])
 

@@ -92,6 +92,16 @@ class ModelData:
         value, scale = self.effects.get((program, talent_type, "fte"), (0.0, 0.0))
         return self.efficiency[county] * value * math.exp(-scale * self.travel[county])
 
+    def yearly_cost(self, program: str, now: float, before: float) -> float:
+        """Money (10k yuan) one decision of ``program`` costs in a year at level ``now``
+        after ``before`` the year before: the spend itself for amounts; opening (or
+        new-unit) cost plus operating cost otherwise."""
+        kind = self.kind[program]
+        if kind == "amount":
+            return now
+        opening = self.unit_cost[program] if kind == "count" else self.fixed_cost[program]
+        return opening * max(now - before, 0.0) + self.operating_cost[program] * now
+
     def retention_room(self, county: str, talent_type: str) -> float:
         """Largest share of the stock that retention can save per year: ``a0 - a_min``."""
         return max(self.a0[county, talent_type] - self.attrition_floor, 0.0)

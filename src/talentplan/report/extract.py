@@ -40,14 +40,8 @@ def allocation_table(f: Formulation) -> pd.DataFrame:
     def add(c: str, p: str, i: str, t: int, q: float, prev: float) -> None:
         if q <= 1e-7:
             return
-        kind = d.kind[p]
-        if kind == "amount":
-            cost = q
-        elif kind == "count":
-            cost = d.unit_cost[p] * max(q - prev, 0.0) + d.operating_cost[p] * q
-        else:
-            cost = d.fixed_cost[p] * max(q - prev, 0.0) + d.operating_cost[p] * q
-        on_land = kind in ("site", "chain", "count")
+        cost = d.yearly_cost(p, q, prev)
+        on_land = d.kind[p] in ("site", "chain", "count")
         rows.append(
             (
                 c,
