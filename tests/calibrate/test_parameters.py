@@ -56,7 +56,14 @@ def test_from_results_and_frame(params: ResponseParameters, panel: pd.DataFrame)
     ]
     assert frame["std_error"].to_numpy() == pytest.approx(params.std_errors.to_numpy())
     assert params.provenance.data_hash == panel_hash(panel)
-    assert set(params.provenance.versions) == {"talentplan", "linearmodels", "numpy"}
+    assert set(params.provenance.versions) == {
+        "talentplan",
+        "linearmodels",
+        "numpy",
+        "pandas",
+        "scipy",
+        "python",
+    }
     with pytest.raises(CalibrationError, match="not in the result"):
         ResponseParameters.from_results(
             PanelRegression(panel, "stock", ["studio"], estimator="fe").fit(),

@@ -94,8 +94,8 @@ def _ols(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.asarray(coef)
 
 
-def _pscore(x: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Fitted (capped) scores, the linear representation of the logit and raw scores."""
+def _pscore(x: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fitted (capped) scores and the linear representation of the logit."""
     n = len(d)
     beta = logit(x, d)
     p_raw = 1.0 / (1.0 + np.exp(-(x @ beta)))
@@ -104,7 +104,7 @@ def _pscore(x: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     if x.shape[1] > 1 and p_raw.max() >= _PS_OVERLAP:
         raise OverlapError(f"largest propensity score {p_raw.max():.4f}")
     score = (d - p_raw)[:, None] * x
-    return np.minimum(p_raw, _PS_CAP), score @ hessian, p_raw
+    return np.minimum(p_raw, _PS_CAP), score @ hessian
 
 
 def _ols_rep(x: np.ndarray, dy: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -131,7 +131,7 @@ def reg_did_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray) -> TwoByTwo:
 
 def ipw_did_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray) -> TwoByTwo:
     """Normalised (Hajek) inverse-probability-weighted DiD with a logit propensity score."""
-    ps, rep_ps, _ = _pscore(x, d)
+    ps, rep_ps = _pscore(x, d)
     w_c = ps * (1 - d) / (1 - ps)
     m_t, m_c = d.mean(), w_c.mean()
     eta_t = np.mean(d * dy) / m_t
@@ -144,7 +144,7 @@ def ipw_did_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray) -> TwoByTwo:
 
 def dr_did_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray) -> TwoByTwo:
     """Locally efficient doubly robust DiD (Sant'Anna and Zhao 2020), ``drdid_panel``."""
-    ps, rep_ps, _ = _pscore(x, d)
+    ps, rep_ps = _pscore(x, d)
     fitted, rep_ols = _ols_rep(x, dy, d)
     w_c = ps * (1 - d) / (1 - ps)
     resid = dy - fitted

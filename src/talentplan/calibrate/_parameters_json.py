@@ -177,5 +177,11 @@ def parse_document(
     for key, b in bounds_doc.items():
         if not isinstance(b, Sequence) or isinstance(b, str) or len(b) != 2:
             raise fail(f"bounds.{key}", "expected [lower, upper] (null for unbounded).")
+        for side, v in zip(("lower", "upper"), b, strict=True):
+            ok = v is None or (
+                isinstance(v, int | float) and not isinstance(v, bool) and not math.isnan(v)
+            )
+            if not ok:
+                raise fail(f"bounds.{key}.{side}", f"expected a number or null, got {v!r}.")
         bounds[key] = (b[0], b[1])
     return keys, values, c, provenance, bounds

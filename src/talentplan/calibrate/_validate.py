@@ -156,7 +156,7 @@ def check_numeric(data: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
         dups = sorted({c for c in columns if columns.count(c) > 1})
         raise PanelDataError(f"Column(s) {dups} are listed more than once.")
     bad = [
-        f"{c} ({data[c].dtype})"
+        f"'{c}' ({data[c].dtype})"
         for c in columns
         if not (pd.api.types.is_numeric_dtype(data[c]) or pd.api.types.is_bool_dtype(data[c]))
     ]
@@ -257,7 +257,10 @@ def transform_design(
         ``"none"``; ``"entity"``, ``"time"`` or ``"twoway"`` demeaning (two-way demeaning
         is exact on a balanced panel and uses alternating projections otherwise);
         ``"between"`` (entity means, one row per entity); ``"fd"`` (first differences
-        within entity, consecutive periods only).
+        between an entity's successive rows in time order, dropping each entity's
+        first row). Across a gap in time the difference spans the gap; linearmodels'
+        ``FirstDifferenceOLS`` instead drops the row after a gap. Here the transform
+        only serves the rank check of the first-difference design.
 
     Returns
     -------

@@ -160,7 +160,10 @@ def fit_estimation(e: EstimationSpec, entity: str, time: str, data: pd.DataFrame
             data = data.copy()
             periods = sorted(data[tim].dropna().unique())
             lags = int(e.options.get("lags", 1))
-            for per in periods[lags + 1 : -1]:
+            # the differenced equations start at period index lags + 1, the level
+            # equations of system GMM at index lags; the last period is the base
+            first = lags if e.options.get("method", "difference") == "system" else lags + 1
+            for per in periods[first:-1]:
                 col = f"year_{per}"
                 data[col] = (data[tim] == per).astype(float)
                 exog.append(col)

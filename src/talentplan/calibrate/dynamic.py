@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from talentplan.calibrate._gmm_instruments import StackedSystem, build_grid, build_system
+from talentplan.calibrate._validate import check_duplicates, check_numeric, set_panel_index
 from talentplan.calibrate.dynamic_results import (
     CovType,
     DynamicPanelGMMResults,
@@ -157,71 +158,107 @@ class DynamicPanelGMM:
                 raise CalibrationError(
                     f"max_instrument_lag must be at least {floor}, got {max_instrument_lag}"
                 )
-        self.dependent = dependent
-        self.lags = int(lags)
-        self.exog = _as_list(exog)
-        self.predetermined = _as_list(predetermined)
-        self.endogenous = _as_list(endogenous)
-        self.method: Method = method
-        self.collapse = bool(collapse)
-        self.max_instrument_lag = None if max_instrument_lag is None else int(max_instrument_lag)
-        self.constant = bool(constant)
-        regs = self.exog + self.predetermined + self.endogenous
+        self._dependent = dependent
+        self._lags = int(lags)
+        self._exog = tuple(_as_list(exog))
+        self._predetermined = tuple(_as_list(predetermined))
+        self._endogenous = tuple(_as_list(endogenous))
+        self._method: Method = method
+        self._collapse = bool(collapse)
+        self._max_instrument_lag = None if max_instrument_lag is None else int(max_instrument_lag)
+        self._constant = bool(constant)
+        regs = [*self._exog, *self._predetermined, *self._endogenous]
         if len(set(regs)) != len(regs) or dependent in regs:
             raise CalibrationError(
                 "each regressor may appear once, in exactly one of exog, predetermined and "
                 "endogenous, and not be the dependent variable"
             )
-        frame, self._entity, self._time = self._long_frame(data, entity, time)
         self._columns = [dependent, *regs]
-        self._validate(frame)
-        self._frame = frame
+        self._frame, self._entity, self._time = self._long_frame(data, entity, time, self._columns)
+
+    # --- read-only options (the stacked system is cached, so they cannot change) ------
+    @property
+    def dependent(self) -> str:
+        """Name of the dependent variable."""
+        return self._dependent
+
+    @property
+    def lags(self) -> int:
+        """Number of lags of the dependent variable."""
+        return self._lags
+
+    @property
+    def exog(self) -> list[str]:
+        """Strictly exogenous regressors (a copy)."""
+        return list(self._exog)
+
+    @property
+    def predetermined(self) -> list[str]:
+        """Predetermined regressors (a copy)."""
+        return list(self._predetermined)
+
+    @property
+    def endogenous(self) -> list[str]:
+        """Endogenous regressors (a copy)."""
+        return list(self._endogenous)
+
+    @property
+    def method(self) -> Method:
+        """``"difference"`` or ``"system"``."""
+        return self._method
+
+    @property
+    def collapse(self) -> bool:
+        """Whether the GMM-style instruments are collapsed."""
+        return self._collapse
+
+    @property
+    def max_instrument_lag(self) -> int | None:
+        """Deepest lag of the GMM-style instruments (None: all available)."""
+        return self._max_instrument_lag
+
+    @property
+    def constant(self) -> bool:
+        """Whether a constant is included."""
+        return self._constant
+
+    @property
+    def options(self) -> dict[str, object]:
+        """The model options as a new dict (recorded by the results at fit time)."""
+        return {
+            "method": self._method,
+            "lags": self._lags,
+            "collapse": self._collapse,
+            "max_instrument_lag": self._max_instrument_lag,
+            "constant": self._constant,
+            "exog": list(self._exog),
+            "predetermined": list(self._predetermined),
+            "endogenous": list(self._endogenous),
+        }
 
     # --- data handling -----------------------------------------------------------------
     @staticmethod
     def _long_frame(
-        data: pd.DataFrame, entity: str | None, time: str | None
+        data: pd.DataFrame, entity: str | None, time: str | None, columns: list[str]
     ) -> tuple[pd.DataFrame, str, str]:
-        if entity is None and time is None:
-            if not isinstance(data.index, pd.MultiIndex) or data.index.nlevels != 2:
-                raise PanelDataError(
-                    "data needs an (entity, time) MultiIndex, or pass entity= and time= "
-                    "column names"
-                )
-            ent = str(data.index.names[0] or "entity")
-            tim = str(data.index.names[1] or "time")
-            frame = data.copy()
-            frame.index = frame.index.set_names([ent, tim])
-            return frame.reset_index(), ent, tim
-        if entity is None or time is None:
-            raise PanelDataError("pass both entity= and time=, or neither (MultiIndex data)")
-        for col in (entity, time):
-            if col not in data.columns:
-                raise PanelDataError(f"column '{col}' not found in data")
-        return data.reset_index(drop=True), entity, time
+        """Index and check the panel with the shared helpers; long float64 columns.
 
-    def _validate(self, frame: pd.DataFrame) -> None:
-        for col in self._columns:
-            if col not in frame.columns:
-                raise PanelDataError(f"column '{col}' not found in data")
-            dtype = frame[col].dtype
-            if not (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)):
-                raise PanelDataError(
-                    f"column '{col}' is not numeric (dtype {dtype}); convert it to numbers"
-                )
-        if not pd.api.types.is_numeric_dtype(frame[self._time].dtype):
-            raise PanelDataError(
-                f"time column '{self._time}' must be integer-like periods (e.g. years)"
-            )
-        if frame[self._entity].isna().any() or frame[self._time].isna().any():
-            raise PanelDataError("entity and time identifiers must not be missing")
-        dup = frame.duplicated([self._entity, self._time])
-        if dup.any():
-            first = frame.loc[dup, [self._entity, self._time]].iloc[0].tolist()
-            raise PanelDataError(
-                f"{int(dup.sum())} duplicate (entity, time) pair(s), for example {first}; "
-                "each entity may have one row per period"
-            )
+        Booleans are accepted as 0/1, as by the other estimators.
+        """
+        indexed = set_panel_index(data, entity, time)
+        check_duplicates(indexed)
+        ent, tim = (str(n) for n in indexed.index.names)
+        if not pd.api.types.is_numeric_dtype(indexed.index.get_level_values(1).dtype):
+            raise PanelDataError(f"time column '{tim}' must be integer-like periods (e.g. years)")
+        # an identifier may also be a regressor (a linear trend in the year, say)
+        for level, name in enumerate((ent, tim)):
+            if name in columns and name not in indexed.columns:
+                indexed[name] = indexed.index.get_level_values(level)
+        frame = check_numeric(indexed, columns).reset_index(drop=True)
+        for level, name in enumerate((ent, tim)):
+            if name not in frame.columns:
+                frame.insert(level, name, indexed.index.get_level_values(level))
+        return frame, ent, tim
 
     # --- fitting -------------------------------------------------------------------------
     @cached_property
@@ -251,15 +288,15 @@ class DynamicPanelGMM:
             )
         system = build_system(
             grid,
-            self.dependent,
-            self.lags,
-            self.exog,
-            self.predetermined,
-            self.endogenous,
-            self.method,
-            self.collapse,
-            self.max_instrument_lag,
-            self.constant,
+            self._dependent,
+            self._lags,
+            list(self._exog),
+            list(self._predetermined),
+            list(self._endogenous),
+            self._method,
+            self._collapse,
+            self._max_instrument_lag,
+            self._constant,
         )
         self._check(system)
         return system

@@ -10,6 +10,7 @@ report, and the Arellano-Bond, Sargan and Hansen specification tests as
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal
@@ -58,11 +59,25 @@ class DynamicPanelGMMResults(EstimationResults):
         self._steps = steps
         self._cov_type: CovType = cov_type
         self._core = GMMCore(system)
+        # captured now: the results describe the model as it was fitted
+        self._options = model.options
+        self._method: str = str(self._options["method"])
 
     # --- basic attributes -------------------------------------------------------------
     @property
     def method(self) -> str:
-        return self._model.method
+        """``"difference"`` or ``"system"``, as fitted."""
+        return self._method
+
+    @property
+    def options(self) -> dict[str, object]:
+        """The model options as fitted (a copy)."""
+        return copy.deepcopy(self._options)
+
+    @property
+    def provenance_options(self) -> dict[str, object]:
+        """Estimator options to record in calibration provenance."""
+        return {**self.options, "steps": self._steps, "cov_type": self._cov_type}
 
     @property
     def steps(self) -> int:
@@ -99,9 +114,7 @@ class DynamicPanelGMMResults(EstimationResults):
         return super().tstats.rename("z_stat")
 
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        """Normal-based confidence intervals at ``level``."""
-        if not 0 < level < 1:
-            raise CalibrationError(f"level must be in (0, 1), got {level}")
+        """Normal-based confidence intervals at ``level`` (strictly between 0 and 1)."""
         return super().conf_int(level)
 
     @property
@@ -175,8 +188,9 @@ class DynamicPanelGMMResults(EstimationResults):
 
     def ar_test(self, order: int) -> SpecificationTest:
         """Arellano-Bond test for autocorrelation of ``order`` in differenced residuals."""
-        if order < 1:
-            raise CalibrationError(f"order must be >= 1, got {order}")
+        if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
+            raise CalibrationError(f"order must be a positive integer, got {order!r}")
+        order = int(order)
         stat = self._core.ar(order, self._steps, self._cov_type == "robust")
         return SpecificationTest(f"AR({order})", stat, float(2 * stats.norm.sf(abs(stat))))
 

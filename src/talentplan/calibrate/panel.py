@@ -77,6 +77,36 @@ def _check_clusters_count(cluster: tuple[str, ...], info: PanelInfo, min_cluster
             )
 
 
+def _cluster_frame(index: pd.MultiIndex, key: tuple[str, ...]) -> pd.DataFrame:
+    """Integer cluster codes, one column per clustering dimension in ``key``."""
+    codes = {k: pd.factorize(index.get_level_values(0 if k == "entity" else 1))[0] for k in key}
+    return pd.DataFrame(codes, index=index)
+
+
+def _check_fit_options(
+    cluster: Sequence[str],
+    min_clusters: int,
+    bandwidth: float | None = None,
+    kernel: str | None = None,
+) -> tuple[str, ...]:
+    """Validate the covariance options whatever the ``cov_type``; the cluster key."""
+    key = _check_cluster(cluster)
+    if (
+        isinstance(min_clusters, bool)
+        or not isinstance(min_clusters, int | np.integer)
+        or min_clusters < 1
+    ):
+        raise CalibrationError(f"min_clusters must be an integer >= 1, got {min_clusters!r}.")
+    if bandwidth is not None:
+        if isinstance(bandwidth, bool) or not isinstance(bandwidth, int | float | np.number):
+            raise CalibrationError(f"bandwidth must be a number, got {bandwidth!r}.")
+        if not np.isfinite(bandwidth) or bandwidth < 0:
+            raise CalibrationError(f"bandwidth must be finite and >= 0, got {bandwidth}.")
+    if kernel is not None:
+        validate_choice("kernel", kernel, ("bartlett", "parzen", "qs"))
+    return key
+
+
 class PanelRegression:
     """Static linear panel regression with one constructor for every estimator.
 
@@ -234,10 +264,10 @@ class PanelRegression:
             Fewer than ``min_clusters`` clusters in a clustering dimension.
         """
         validate_choice("cov_type", cov_type, COV_TYPES)
+        key = _check_fit_options(cluster, min_clusters, bandwidth, kernel)
         est = self._estimator
         options: dict[str, Any] = {}
         if cov_type == "clustered":
-            key = _check_cluster(cluster)
             if est in ("between", "fd") and key != ("entity",):
                 raise CalibrationError(
                     f"The {ESTIMATORS[est][0].lower()} estimator can only cluster by entity "
@@ -251,7 +281,6 @@ class PanelRegression:
                     "The between estimator has one row per entity; Driscoll-Kraay errors "
                     "need a time dimension. Use 'robust' or 'clustered'."
                 )
-            validate_choice("kernel", kernel, ("bartlett", "parzen", "qs"))
             if self._info.n_periods < 4:
                 raise CalibrationError(
                     f"Driscoll-Kraay errors need at least 4 periods; the panel has "
@@ -284,21 +313,16 @@ class PanelRegression:
             cov_options=options,
             info=self._info,
             n_dropped=self._n_dropped,
+            debiased=bool(debiased),
         )
 
     def _cluster_kw(self, key: tuple[str, ...]) -> dict[str, Any]:
-        idx = self._frame.index
         est = self._estimator
-        codes = {
-            "entity": pd.factorize(idx.get_level_values(0))[0],
-            "time": pd.factorize(idx.get_level_values(1))[0],
-        }
         if est in ("pooled", "fe", "te", "twfe", "re"):
             return {"cluster_entity": "entity" in key, "cluster_time": "time" in key}
         if est == "fd" and key == ("entity",):
             return {"cluster_entity": True}
-        frame = pd.DataFrame({k: codes[k] for k in key}, index=idx)
-        return {"clusters": frame}
+        return {"clusters": _cluster_frame(self._frame.index, key)}
 
 
 # --- instrumental variables ---------------------------------------------------------------
@@ -331,6 +355,22 @@ class PanelIV:
         ``"2sls"`` or ``"gmm"`` (two-step efficient GMM).
     entity_effects, time_effects
         Absorb entity / period effects.
+
+    Notes
+    -----
+    Degrees of freedom of the absorbed effects follow the Stata ``xtivreg2`` /
+    ``reghdfe`` convention: the covariance (and the residual degrees of freedom for t
+    inference) is scaled by ``(n - k) / (n - k - a)``, where ``a`` counts the absorbed
+    effects that are *not* nested in the clusters: with entity effects, ``N`` entity
+    effects (0 when clustering by entity); with time effects, ``T`` period effects, one
+    fewer next to entity effects (0 when clustering by time). With clustered errors
+    linearmodels' own small-sample factor ``G/(G-1) (n-1)/(n-k)`` thus becomes
+    ``G/(G-1) (n-1)/(n-k-a)``; effects nested in the clusters are left out because
+    the cluster-robust covariance already allows for them (Cameron and Miller 2015,
+    section IV). linearmodels' ``PanelOLS`` (used by
+    :class:`PanelRegression`) differs: it counts every absorbed effect, nested in the
+    clusters or not, so its clustered errors are somewhat larger than ``reghdfe``'s
+    for the same model.
     """
 
     def __init__(
@@ -399,19 +439,18 @@ class PanelIV:
         For GMM the same choice sets the weighting matrix.
         """
         validate_choice("cov_type", cov_type, ("unadjusted", "robust", "clustered"))
+        key = _check_fit_options(cluster, min_clusters)
         f = self._frame
         y = f[self._dependent]
         exog = f[self._exog] if self._exog else None
         endog, instr = f[self._endog], f[self._instr]
         kw: dict[str, Any] = {}
-        key: tuple[str, ...] = ()
         if cov_type == "clustered":
-            key = _check_cluster(cluster)
             _check_clusters_count(key, self._info, min_clusters)
-            idx = f.index
-            codes = [pd.factorize(idx.get_level_values(0 if k == "entity" else 1))[0] for k in key]
-            clusters = pd.DataFrame(np.column_stack(codes), index=idx)
+            clusters = _cluster_frame(f.index, key)
             kw["clusters"] = clusters.iloc[:, 0] if len(key) == 1 else clusters
+        else:
+            key = ()
         if self._estimator == "2sls":
             model: Any = IV2SLS(y, exog, endog, instr)
             res = model.fit(cov_type=cov_type, debiased=True, **kw)
@@ -426,7 +465,9 @@ class PanelIV:
             extra += self._info.n_periods - (0 if extra == 0 and not self._entity_effects else 1)
         if n - k - extra <= 0:
             raise CalibrationError("No residual degrees of freedom remain after the effects.")
-        scale = (n - k) / (n - k - extra) if cov_type != "clustered" else 1.0
+        # linearmodels' debiased covariance uses n - k; the absorbed effects not nested
+        # in the clusters use `extra` more degrees of freedom (see the class notes)
+        scale = (n - k) / (n - k - extra)
         effects: str = {
             "twoway": "entity and time",
             "entity": "entity",

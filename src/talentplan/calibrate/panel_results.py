@@ -91,6 +91,7 @@ class PanelResults(_WrappedResults):
         cov_options: dict[str, Any],
         info: PanelInfo,
         n_dropped: int,
+        debiased: bool = True,
     ) -> None:
         self._res = model_result
         self._estimator = estimator
@@ -99,6 +100,7 @@ class PanelResults(_WrappedResults):
         self._cov_options = dict(cov_options)
         self._info = info
         self._n_dropped = n_dropped
+        self._debiased = bool(debiased)
         self.title = f"{ESTIMATORS[estimator][0]} estimation of {dependent}"
 
     @property
@@ -120,6 +122,44 @@ class PanelResults(_WrappedResults):
     def n_dropped(self) -> int:
         """Rows dropped because of missing values."""
         return self._n_dropped
+
+    @property
+    def debiased(self) -> bool:
+        """Whether linearmodels' small-sample correction was applied."""
+        return self._debiased
+
+    @property
+    def bandwidth_used(self) -> float | None:
+        """The Driscoll-Kraay bandwidth linearmodels used (its automatic choice if none
+        was given); None for the other covariances.
+
+        Read from the result's ``cov_config`` where linearmodels provides one, otherwise
+        from the covariance estimator the result holds.
+        """
+        if self._cov_type != "driscoll-kraay":
+            return None
+        config = getattr(self._res, "cov_config", None)
+        if isinstance(config, dict) and config.get("bandwidth") is not None:
+            return float(config["bandwidth"])
+        estimator = getattr(getattr(self._res, "_deferred_cov", None), "__self__", None)
+        for attr in ("bandwidth", "_bw"):
+            value = getattr(estimator, attr, None)
+            if isinstance(value, int | float):
+                return float(value)
+        return None
+
+    @property
+    def provenance_options(self) -> dict[str, Any]:
+        """Estimator and covariance options to record in calibration provenance."""
+        out: dict[str, Any] = {
+            "estimator": self._estimator,
+            "cov_type": self._cov_type,
+            **{k: list(v) if isinstance(v, tuple) else v for k, v in self._cov_options.items()},
+            "debiased": self._debiased,
+        }
+        if self._cov_type == "driscoll-kraay":
+            out["bandwidth_used"] = self.bandwidth_used
+        return out
 
     @property
     def params(self) -> pd.Series:
@@ -167,9 +207,15 @@ class PanelResults(_WrappedResults):
         return self._res.resids.copy()
 
     @cached_property
-    def variance_decomposition(self) -> pd.Series | None:
-        """Variance of the effects and of the idiosyncratic error (random effects only)."""
+    def _variance_decomposition(self) -> pd.Series | None:
         vd = getattr(self._res, "variance_decomposition", None)
+        return None if vd is None else vd.copy()
+
+    @property
+    def variance_decomposition(self) -> pd.Series | None:
+        """Variance of the effects and of the idiosyncratic error (random effects only);
+        a new copy on every access."""
+        vd = self._variance_decomposition
         return None if vd is None else vd.copy()
 
     @property
@@ -206,8 +252,8 @@ class PanelIVResults(_WrappedResults):
 
     With absorbed effects the linearmodels covariance (computed on demeaned data) is
     rescaled for the degrees of freedom the effects use, as a dummy-variable IV
-    regression would; with clustered errors whose clusters nest the effects no
-    rescaling is applied.
+    regression would; with clustered errors, effects nested in the clusters are not
+    counted (see :class:`~talentplan.calibrate.panel.PanelIV`).
     """
 
     def __init__(
@@ -253,6 +299,23 @@ class PanelIVResults(_WrappedResults):
     def df_resid(self) -> int | None:
         """Residual degrees of freedom net of absorbed effects."""
         return self._df
+
+    @property
+    def scale(self) -> float:
+        """Factor applied to linearmodels' covariance for the absorbed effects."""
+        return self._scale
+
+    @property
+    def provenance_options(self) -> dict[str, Any]:
+        """Estimator and covariance options to record in calibration provenance."""
+        return {
+            "estimator": self._estimator,
+            "cov_type": self._cov_type,
+            "effects": self._effects,
+            "debiased": True,
+            "dof_scale": self._scale,
+            "df_resid": self._df,
+        }
 
     @property
     def first_stage(self) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from talentplan.calibrate.provenance import Provenance, panel_hash, parse_key
 
 # The key format, Provenance and panel_hash live in provenance.py and the JSON format in
 # _parameters_json.py; they are re-exported here, where they were first defined.
-from talentplan.errors import CalibrationError
+from talentplan.errors import CalibrationError, TalentPlanWarning
 
 __all__ = ["Provenance", "ResponseParameters", "panel_hash", "parse_key"]
 
@@ -52,6 +53,36 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def _check_within_bounds(
+    values: np.ndarray,
+    keys: tuple[str, ...],
+    bounds: Mapping[str, tuple[float | None, float | None]],
+    clip: bool,
+) -> np.ndarray:
+    """Raise on (or, with ``clip``, clip with a warning) estimates outside their bounds."""
+    out = values.copy()
+    outside = []
+    for i, k in enumerate(keys):
+        lo, hi = bounds.get(k, (None, None))
+        v = out[i]
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
+            outside.append(f"{k} = {v:.6g} not in [{lo}, {hi}]")
+            out[i] = np.clip(v, -np.inf if lo is None else lo, np.inf if hi is None else hi)
+    if outside and not clip:
+        raise CalibrationError(
+            "estimates outside their own bounds: "
+            + "; ".join(outside)
+            + ". Check the estimation, or pass clip=True to clip them."
+        )
+    if outside:
+        warnings.warn(
+            f"{len(outside)} estimate(s) clipped to their bounds: " + "; ".join(outside),
+            TalentPlanWarning,
+            stacklevel=4,
+        )
+    return out
+
+
 class ResponseParameters(DisplayMixin):
     """Immutable calibrated response parameters with covariance and provenance.
 
@@ -68,6 +99,10 @@ class ResponseParameters(DisplayMixin):
     bounds
         Optional admissible range per key, ``(lower, upper)`` with None for unbounded;
         :meth:`draw` clips to it.
+    clip
+        An estimate outside its own bounds raises :class:`CalibrationError` unless
+        ``clip=True``, which clips it to the bounds with a ``TalentPlanWarning`` (the
+        covariance is kept as estimated).
 
     Examples
     --------
@@ -94,6 +129,7 @@ class ResponseParameters(DisplayMixin):
         provenance: Provenance,
         *,
         bounds: Mapping[str, tuple[float | None, float | None]] | None = None,
+        clip: bool = False,
     ) -> None:
         keys = tuple(str(k) for k in estimates.index)
         for k in keys:
@@ -129,6 +165,7 @@ class ResponseParameters(DisplayMixin):
             if lo is not None and hi is not None and lo > hi:
                 raise CalibrationError(f"bounds[{k!r}]: lower {lo} exceeds upper {hi}.")
             checked[k] = (lo, hi)
+        values = _check_within_bounds(values, keys, checked, clip)
         if not isinstance(provenance, Provenance):
             raise CalibrationError("provenance must be a Provenance.")
         object.__setattr__(self, "_keys", keys)
@@ -196,6 +233,13 @@ class ResponseParameters(DisplayMixin):
     ) -> pd.DataFrame:
         """Draw ``n`` parameter sets from the estimates' normal sampling distribution.
 
+        The draws are normal on the scale of the stored values, with the stored
+        (delta-method) covariance. For parameters a spec maps through
+        ``one_minus_exp`` or ``exp_minus_one``, that is the transformed scale: the
+        coefficient-scale estimates are not kept here, so the draws are not
+        ``transform(normal coefficient)`` and can leave the transform's range (for
+        ``one_minus_exp``, values above 1); ``clip`` then clips them to the bounds.
+
         Parameters
         ----------
         n
@@ -230,6 +274,7 @@ class ResponseParameters(DisplayMixin):
         *,
         provenance: Provenance | None = None,
         bounds: Mapping[str, tuple[float | None, float | None]] | None = None,
+        clip: bool = False,
     ) -> ResponseParameters:
         """Pick and rename parameters of an estimation result.
 
@@ -241,9 +286,14 @@ class ResponseParameters(DisplayMixin):
         mapping
             ``{"name in result": "program:talent_type:effect"}``.
         provenance
-            Default: the estimator name and covariance options read from ``result``.
+            Default: the estimator name and covariance options read from ``result``,
+            plus its ``provenance_options`` when it has them (for dynamic panel GMM the
+            method, steps, lags, collapse and instrument options; for static panel
+            regressions ``debiased`` and the Driscoll-Kraay bandwidth actually used).
         bounds
             Admissible range per key (new names).
+        clip
+            Clip estimates outside their bounds instead of raising.
         """
         if not mapping:
             raise CalibrationError("mapping must name at least one parameter.")
@@ -260,10 +310,12 @@ class ResponseParameters(DisplayMixin):
         if provenance is None:
             opts = dict(getattr(result, "cov_options", {}) or {})
             opts["cov_type"] = getattr(result, "cov_type", None)
+            # method, steps, lags, instruments (GMM); debiased, bandwidth used (panel)
+            opts.update(getattr(result, "provenance_options", {}) or {})
             provenance = Provenance.capture(
                 estimator=str(getattr(result, "estimator", type(result).__name__)), options=opts
             )
-        return cls(est, c, provenance, bounds=bounds)
+        return cls(est, c, provenance, bounds=bounds, clip=clip)
 
     # --- files --------------------------------------------------------------------------
 

@@ -7,12 +7,15 @@ estimator and its options, package versions and the time.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+import platform
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
+from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
@@ -67,11 +70,12 @@ def _has_named_index(data: pd.DataFrame) -> bool:
 
 def _versions() -> dict[str, str]:
     out = {}
-    for pkg in ("talentplan", "linearmodels", "numpy"):
+    for pkg in ("talentplan", "linearmodels", "numpy", "pandas", "scipy"):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:  # pragma: no cover - always installed
             out[pkg] = "unknown"
+    out["python"] = platform.python_version()
     return out
 
 
@@ -86,9 +90,11 @@ class Provenance:
     estimator
         Estimator name (for example ``"twfe"``).
     options
-        Estimation options (covariance type, clusters, ...); JSON-serialisable.
+        Estimation options (covariance type, clusters, ...); JSON-serialisable. Stored
+        as a read-only deep copy (mappings become ``MappingProxyType``, lists tuples);
+        :meth:`to_dict` gives plain dicts and lists.
     versions
-        Versions of talentplan, linearmodels and numpy.
+        Versions of talentplan, linearmodels, numpy, pandas, scipy and python.
     timestamp
         ISO 8601 time (UTC) of the estimation.
     """
@@ -98,6 +104,11 @@ class Provenance:
     options: Mapping[str, Any] = field(default_factory=dict)
     versions: Mapping[str, str] = field(default_factory=_versions)
     timestamp: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def __post_init__(self) -> None:
+        # private deep copies, read-only all the way down: a frozen record stays frozen
+        object.__setattr__(self, "options", _freeze(copy.deepcopy(dict(self.options))))
+        object.__setattr__(self, "versions", _freeze(copy.deepcopy(dict(self.versions))))
 
     @classmethod
     def capture(
@@ -118,7 +129,25 @@ class Provenance:
         return {
             "data_hash": self.data_hash,
             "estimator": self.estimator,
-            "options": dict(self.options),
-            "versions": dict(self.versions),
+            "options": _thaw(self.options),
+            "versions": _thaw(self.versions),
             "timestamp": self.timestamp,
         }
+
+
+def _freeze(value: Any) -> Any:
+    """Mappings to read-only ``MappingProxyType``, lists to tuples, recursively."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    """The inverse of :func:`_freeze`: plain dicts and lists, ready for JSON."""
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    return value

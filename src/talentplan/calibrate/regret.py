@@ -314,20 +314,31 @@ def end_to_end_regret(
     (``seed``, ``truth``), is calibrated with
     :func:`~talentplan.calibrate.spec.simulated_panel_spec` (retention of ``centre`` for
     ``eng`` by two-way fixed effects, the ``subsidy`` ``inflow_log`` value for ``eng`` by
-    panel IV), and the two parameter sets go through :func:`plan_regret`. The instance's
-    subsidy ``scale`` should equal the simulator's ``theta`` (10 by default), or the
-    estimated ``beta`` describes a different curve.
+    panel IV), and the two parameter sets go through :func:`plan_regret`.
+
+    ``seed`` seeds a :class:`numpy.random.SeedSequence` whose two spawned children seed
+    the panel and the parameter draws, so the two streams are independent.
+
+    Warnings of the calibration (missing values, specification and estimation
+    warnings) reach the caller unfiltered; a simulated panel is balanced and complete,
+    so normally there are none.
+
+    Raises
+    ------
+    CalibrationError
+        When the instance's subsidy ``scale`` differs from the simulator's ``theta``:
+        the estimated ``beta`` would then describe a different curve.
     """
     from talentplan.calibrate.run import run_calibration
     from talentplan.calibrate.simulate_panel import simulate_panel
     from talentplan.calibrate.spec import simulated_panel_spec
 
-    sim = simulate_panel(n_counties, n_years, seed=seed, truth=truth)
+    panel_ss, draws_ss = np.random.SeedSequence(seed).spawn(2)
+    sim = simulate_panel(n_counties, n_years, seed=int(panel_ss.generate_state(1)[0]), truth=truth)
     keys = sim.response_keys
+    _check_subsidy_scale(instance, keys["beta"], float(sim.truth["theta"]))
     spec = simulated_panel_spec(service_key=keys["rho"], subsidy_key=keys["beta"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TalentPlanWarning)
-        _, estimated = run_calibration(sim.data, spec)
+    _, estimated = run_calibration(sim.data, spec)
     return plan_regret(
         instance,
         estimated,
@@ -335,5 +346,26 @@ def end_to_end_regret(
         mip_gap=mip_gap,
         time_limit=time_limit,
         draws=draws,
-        seed=seed,
+        seed=int(draws_ss.generate_state(1)[0]),
     )
+
+
+def _check_subsidy_scale(instance: Instance, key: str, theta: float) -> None:
+    """Raise unless the instance's response row for ``key`` has ``scale == theta``."""
+    program, talent_type, effect = parse_key(key)
+    r = instance.tables["responses"]
+    rows = r[
+        (r["program"] == program)
+        & (r["talent_type"].fillna("") == talent_type)
+        & (r["effect"] == effect)
+    ]
+    if rows.empty:
+        return  # apply_parameters names the missing row
+    scale = pd.to_numeric(rows["scale"], errors="coerce").iloc[0]
+    if not (np.isfinite(scale) and np.isclose(scale, theta, rtol=1e-9, atol=0.0)):
+        raise CalibrationError(
+            f"the instance '{instance.scenario.name}' has scale {scale!r} for {key!r}, but the "
+            f"simulator's theta is {theta:g}: the estimated inflow_log value would describe "
+            f"a different curve. Set that response's scale to {theta:g}, or pass "
+            f"truth={{'theta': {scale!r}}}."
+        )

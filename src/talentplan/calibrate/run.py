@@ -8,6 +8,7 @@ is the ``talentplan calibrate`` command around it.
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import pandas as pd
 
 from talentplan.calibrate.dispatch import fit_estimation
 from talentplan.calibrate.parameters import Provenance, ResponseParameters
-from talentplan.calibrate.spec import CalibrationSpec
+from talentplan.calibrate.spec import CalibrationSpec, EstimationSpec
 from talentplan.calibrate.transforms import block_diagonal, transform_estimates
 from talentplan.errors import CalibrationError
 
@@ -36,21 +37,57 @@ def _read_panel(panel: str | os.PathLike[str] | pd.DataFrame) -> tuple[pd.DataFr
         raise CalibrationError(f"{p}: cannot read the panel CSV ({exc}).") from None
 
 
-def _provenance(spec: CalibrationSpec, data: pd.DataFrame, origin: str) -> Provenance:
+def _sample_columns(e: EstimationSpec, data: pd.DataFrame) -> list[str]:
+    """The dependent and every column an estimation names (those the panel has)."""
+    cols = [e.dependent]
+    for v in e.variables.values():
+        cols += [v] if isinstance(v, str) else list(v)
+    return [c for c in dict.fromkeys(cols) if c in data.columns]
+
+
+def _estimation_sample(e: EstimationSpec, data: pd.DataFrame) -> pd.DataFrame:
+    """Rows where the dependent variable and every column the estimation names are observed."""
+    return data.loc[data[_sample_columns(e, data)].notna().all(axis=1)]
+
+
+def _provenance(
+    spec: CalibrationSpec,
+    data: pd.DataFrame,
+    origin: str,
+    factors: dict[str, list[float]],
+    results: dict[str, Any],
+) -> Provenance:
+    def record(e: EstimationSpec) -> dict[str, Any]:
+        res = results.get(e.name)
+        return {
+            "estimator": e.estimator,
+            "dependent": e.dependent,
+            "variables": {k: v if isinstance(v, str) else list(v) for k, v in e.variables.items()},
+            "extra": copy.deepcopy(dict(e.extra)),
+            "options": dict(e.options),
+            "fit": dict(e.fit),
+            "result_options": dict(getattr(res, "provenance_options", {}) or {}),
+            "parameters": {
+                p.name: {
+                    "key": p.key,
+                    "transform": p.transform,
+                    "factor": p.factor,
+                    "factor_resolved": f,
+                    "lower": p.lower,
+                    "upper": p.upper,
+                }
+                for p, f in zip(e.parameters, factors.get(e.name, []), strict=False)
+            },
+        }
+
     options = {
         "spec": spec.source,
         "spec_name": spec.name,
+        "spec_sha256": spec.sha256,
         "panel": origin,
-        "estimations": {
-            e.name: {
-                "estimator": e.estimator,
-                "dependent": e.dependent,
-                "options": dict(e.options),
-                "fit": dict(e.fit),
-                "parameters": {p.name: f"{p.key} ({p.transform})" for p in e.parameters},
-            }
-            for e in spec.estimations
-        },
+        "entity": spec.entity,
+        "time": spec.time,
+        "estimations": {e.name: record(e) for e in spec.estimations},
     }
     return Provenance.capture(
         data=data,
@@ -62,6 +99,8 @@ def _provenance(spec: CalibrationSpec, data: pd.DataFrame, origin: str) -> Prove
 def run_calibration(
     panel_csv: str | os.PathLike[str] | pd.DataFrame,
     spec_toml: str | os.PathLike[str] | CalibrationSpec,
+    *,
+    clip: bool = False,
 ) -> tuple[dict[str, Any], ResponseParameters]:
     """Run every estimation of a spec on a panel.
 
@@ -71,6 +110,10 @@ def run_calibration(
         Path of the panel CSV (one row per entity and period), or a DataFrame.
     spec_toml
         Path of the spec, or a :class:`CalibrationSpec`.
+    clip
+        A transformed estimate outside the bounds its parameter map gives raises
+        :class:`~talentplan.errors.CalibrationError`; ``clip=True`` clips it instead
+        (with a warning).
 
     Returns
     -------
@@ -79,7 +122,10 @@ def run_calibration(
     params : ResponseParameters
         The mapped, transformed parameters with a block-diagonal covariance (delta
         method within an estimation, zero across estimations), bounds from the spec and
-        provenance (panel hash, estimators and options).
+        provenance: panel hash, spec hash, panel entity/time, and per estimation its
+        variables, spec-only keys, options, fit options, the options its results report
+        (``provenance_options``) and each parameter map (transform, factor as written
+        and as resolved, bounds); versions of the numerical packages.
     """
     spec = (
         spec_toml
@@ -91,6 +137,7 @@ def run_calibration(
     keys: list[str] = []
     values: list[np.ndarray] = []
     covs: list[np.ndarray] = []
+    factors: dict[str, list[float]] = {}
     for e in spec.estimations:
         try:
             res = fit_estimation(e, spec.entity, spec.time, data)
@@ -101,7 +148,8 @@ def run_calibration(
                 f"{spec.source}: estimation '{e.name}': invalid option ({exc})."
             ) from exc
         results[e.name] = res
-        k, v, c = transform_estimates(e.name, e.parameters, res, data)
+        k, v, c, f = transform_estimates(e.name, e.parameters, res, _estimation_sample(e, data))
+        factors[e.name] = f
         keys += k
         values.append(v)
         covs.append(c)
@@ -114,8 +162,9 @@ def run_calibration(
     params = ResponseParameters(
         pd.Series(np.concatenate(values), index=keys),
         pd.DataFrame(block_diagonal(covs), index=keys, columns=keys),
-        _provenance(spec, data, origin),
+        _provenance(spec, data, origin, factors, results),
         bounds=bounds,
+        clip=clip,
     )
     return results, params
 

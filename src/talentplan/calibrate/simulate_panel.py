@@ -73,6 +73,7 @@ any of them.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -81,7 +82,7 @@ import numpy as np
 import pandas as pd
 
 from talentplan._display import DisplayMixin
-from talentplan.calibrate.parameters import Provenance, ResponseParameters
+from talentplan.calibrate.parameters import Provenance, ResponseParameters, panel_hash
 from talentplan.errors import CalibrationError
 
 __all__ = ["DEFAULT_TRUTH", "SimulatedPanel", "simulate_panel"]
@@ -206,6 +207,15 @@ class SimulatedPanel(DisplayMixin):
         """Distance of each county to the core city (km), indexed by county."""
         first = self._data.drop_duplicates("county").set_index("county")
         return first["core_distance_km"].rename("core_distance_km")
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """How the panel was simulated (a copy): size, ``seed``, ``start_year``,
+        ``box_km``, ``weights_bandwidth_km``, ``burn_in``, ``truth_overrides`` (the
+        ``truth`` argument), ``service_program``, ``subsidy_program``, ``talent_type`` and
+        ``panel_hash`` (:func:`~talentplan.calibrate.provenance.panel_hash` of
+        :attr:`data`)."""
+        return copy.deepcopy(dict(self._meta))
 
     @property
     def response_keys(self) -> Mapping[str, str]:
@@ -462,5 +472,10 @@ def simulate_panel(
         "box_km": box_km,
         "weights_bandwidth_km": weights_bandwidth_km,
         "burn_in": int(burn_in),
+        "truth_overrides": {str(k): float(v) for k, v in (truth or {}).items()},
+        "service_program": service_program,
+        "subsidy_program": subsidy_program,
+        "talent_type": talent_type,
+        "panel_hash": panel_hash(data),
     }
     return SimulatedPanel(data, p, w, effects, keys, meta)

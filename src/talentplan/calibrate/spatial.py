@@ -35,7 +35,11 @@ import pandas as pd
 from talentplan.calibrate._validate import (
     PanelInfo,
     Transform,
-    prepare_panel,
+    check_duplicates,
+    check_numeric,
+    drop_missing,
+    panel_info,
+    set_panel_index,
     transform_design,
     validate_choice,
 )
@@ -49,7 +53,7 @@ from talentplan.calibrate.spatial_weights import (
     distance_weights,
     spatial_lag,
 )
-from talentplan.errors import CalibrationError
+from talentplan.errors import CalibrationError, MissingValuesWarning, PanelDataError
 
 __all__ = [
     "ConleyResults",
@@ -205,6 +209,21 @@ class ConleyResults(EstimationResults):
         ]
 
 
+def _spatial_lags(values: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
+    """Spatial lags of ``values``, warning when missing values enter them as zero."""
+    bad = values.isna().sum()
+    if bad.any():
+        detail = ", ".join(f"{c}: {int(k)}" for c, k in bad.items() if k)
+        warnings.warn(
+            f"{int(bad.sum())} missing value(s) of spatially lagged regressors ({detail}) "
+            "contribute 0 to their neighbours' spatial lags W*x (weights are not "
+            "re-standardised); fill them to avoid shrinking those lags.",
+            MissingValuesWarning,
+            stacklevel=3,
+        )
+    return spatial_lag(values, weights)
+
+
 class SpilloverPanel:
     """Siphon specification: own regressors, their spatial lags, and core-distance decay.
 
@@ -233,6 +252,16 @@ class SpilloverPanel:
         ``"twoway"`` (entity and year effects, default) or ``"entity"``.
     entity, time
         Identifier columns when ``data`` is not indexed.
+
+    Notes
+    -----
+    Missing values: the spatial lags ``W x`` are computed on the whole panel first, so a
+    neighbour whose outcome is missing still contributes its regressors to others' lags.
+    A missing value of a lagged regressor contributes 0 to its neighbours' lags (the
+    weights are not re-standardised; a ``MissingValuesWarning`` counts such values).
+    Rows with a missing outcome, own regressor or core term are then dropped from the
+    regression (warning with a count); a row missing only a regressor that enters
+    through its spatial lag is kept.
     """
 
     def __init__(
@@ -256,11 +285,20 @@ class SpilloverPanel:
         lags = list(exog) if lags is None else list(lags)
         core_terms = list(core_terms)
         cols = list(dict.fromkeys([dependent, *exog, *lags, *core_terms]))
-        frame, info, n_dropped = prepare_panel(
-            data, cols, entity=entity, time=time, context="spillover estimation"
+        indexed = set_panel_index(data, entity, time)
+        check_duplicates(indexed)
+        numeric = check_numeric(indexed, cols)
+        # spatial lags come from every row of the panel, before rows are dropped for a
+        # missing outcome: a neighbour whose outcome is missing still has regressors
+        wx = _spatial_lags(numeric[lags], weights) if lags else numeric.iloc[:, :0]
+        own = list(dict.fromkeys([dependent, *exog, *core_terms]))
+        frame, n_dropped = drop_missing(
+            pd.concat([numeric[own], wx], axis=1), context="spillover estimation"
         )
-        wx = spatial_lag(frame[lags], weights) if lags else frame.iloc[:, :0]
-        parts = [frame[[dependent, *exog]], wx]
+        if frame.empty:
+            raise PanelDataError("No complete rows remain for the spillover estimation.")
+        info = panel_info(frame)
+        parts = [frame[[dependent, *exog]], frame[list(wx.columns)]]
         if core_terms:
             if core_distance is None or decay_bandwidth is None or not decay_bandwidth > 0:
                 raise CalibrationError(
@@ -315,8 +353,8 @@ class SpilloverPanel:
         cluster: Sequence[str] = ("entity",),
         min_clusters: int = MIN_CLUSTERS,
         cutoff: float | None = None,
-        kernel: Literal["uniform", "bartlett"] = "bartlett",
-        serial_lags: int = 0,
+        kernel: Literal["uniform", "bartlett"] | None = None,
+        serial_lags: int | None = None,
     ) -> PanelResults | ConleyResults:
         """Estimate by fixed effects with the chosen covariance.
 
@@ -328,12 +366,25 @@ class SpilloverPanel:
             constructor and ``cutoff``), or ``"clustered"``, ``"robust"``,
             ``"unadjusted"``.
         cutoff, kernel, serial_lags
-            Conley options: see :func:`conley_cov`.
+            Conley options: see :func:`conley_cov` (``kernel`` defaults to
+            ``"bartlett"``, ``serial_lags`` to 0). Giving any of them with another
+            ``cov_type`` raises :class:`~talentplan.errors.CalibrationError` rather than
+            being silently ignored.
         """
         validate_choice(
             "cov_type", cov_type, ("driscoll-kraay", "conley", "clustered", "robust", "unadjusted")
         )
         if cov_type != "conley":
+            given = [
+                n
+                for n, v in (("cutoff", cutoff), ("kernel", kernel), ("serial_lags", serial_lags))
+                if v is not None
+            ]
+            if given:
+                raise CalibrationError(
+                    f"{', '.join(given)} only appl{'ies' if len(given) == 1 else 'y'} to "
+                    f"cov_type='conley', not {cov_type!r}; remove them."
+                )
             return self._model.fit(
                 cov_type=cov_type, bandwidth=bandwidth, cluster=cluster, min_clusters=min_clusters
             )
@@ -341,6 +392,8 @@ class SpilloverPanel:
             raise CalibrationError("Conley errors need distances= in the constructor.")
         if cutoff is None:
             raise CalibrationError("Conley errors need a cutoff distance (cutoff=...).")
+        kernel = "bartlett" if kernel is None else kernel
+        serial_lags = 0 if serial_lags is None else serial_lags
         base = self._model.fit(cov_type="unadjusted")
         transform: Transform = "twoway" if self._effects == "twoway" else "entity"
         tf = transform_design(self._frame, transform)

@@ -21,7 +21,8 @@ optionally through a transform::
     name = "centre"                    # parameter name in the estimation result
     key = "centre:eng:retention"       # allocation-model key
     transform = "one_minus_exp"        # see TRANSFORMS
-    lower = 0.0                        # optional admissible range (draws are clipped)
+    lower = 0.0                        # optional admissible range: an estimate outside
+                                       # it is an error, draws are clipped to it
     upper = 1.0
 
 Variables per estimator (lists of column names unless noted):
@@ -31,9 +32,12 @@ Variables per estimator (lists of column names unless noted):
   ``endog``, ``instruments``.
 - ``dynamic`` (:class:`~talentplan.calibrate.dynamic.DynamicPanelGMM`): ``exog``,
   ``predetermined``, ``endogenous`` (all optional). The spec-only option
-  ``time_dummies = true`` adds year dummies for the periods from ``lags + 2`` to the
-  next-to-last (the others are not identified next to the constant) as exogenous
-  regressors named ``year_<period>``; common shocks otherwise bias the estimator.
+  ``time_dummies = true`` adds year dummies as exogenous regressors named
+  ``year_<period>``, for the periods from the first one with an equation to the
+  next-to-last (the last is the base next to the constant): from period ``lags + 2``
+  (counting from 1) for ``method = "difference"``, whose differenced equations start
+  there, and from period ``lags + 1`` for ``method = "system"``, whose level equations
+  start there. Common shocks otherwise bias the estimator.
 - ``staggered`` (:class:`~talentplan.calibrate.staggered.StaggeredDiD`): ``group`` (a
   column name, first treated period, 0 = never) and optional ``covariates``; the
   spec-only ``aggregate`` (``"simple"`` by default, or ``"group"``, ``"dynamic"``,
@@ -53,11 +57,13 @@ is set to zero (they are not estimated jointly).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +141,9 @@ class CalibrationSpec:
     estimations: tuple[EstimationSpec, ...]
     name: str = ""
     source: str = "<spec>"
+    #: SHA-256 of the spec text (:meth:`from_toml`, :meth:`from_string`), or of the
+    #: canonical JSON of the parsed document (:meth:`from_dict`).
+    sha256: str = ""
 
     @property
     def keys(self) -> list[str]:
@@ -147,12 +156,14 @@ class CalibrationSpec:
         p = Path(path)
         if not p.is_file():
             raise CalibrationError(f"{p}: calibration spec not found.")
-        return cls.from_dict(_loads(p.read_text(encoding="utf-8"), str(p)), source=str(p))
+        text = p.read_text(encoding="utf-8")
+        spec = cls.from_dict(_loads(text, str(p)), source=str(p))
+        return replace(spec, sha256=_sha256(text))
 
     @classmethod
     def from_string(cls, text: str, *, source: str = "<string>") -> CalibrationSpec:
         """Parse and validate a spec given as TOML text."""
-        return cls.from_dict(_loads(text, source), source=source)
+        return replace(cls.from_dict(_loads(text, source), source=source), sha256=_sha256(text))
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any], *, source: str = "<spec>") -> CalibrationSpec:
@@ -197,7 +208,12 @@ class CalibrationSpec:
             estimations=built,
             name=name,
             source=source,
+            sha256=_sha256(json.dumps(doc, sort_keys=True, default=str)),
         )
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _loads(text: str, source: str) -> dict[str, Any]:

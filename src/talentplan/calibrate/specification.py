@@ -18,6 +18,7 @@ from scipy import stats
 from talentplan._display import DisplayMixin
 from talentplan.calibrate._validate import prepare_panel, set_panel_index, transform_design
 from talentplan.calibrate.panel import MIN_CLUSTERS, PanelRegression, PanelResults
+from talentplan.calibrate.parameters import result_estimates
 from talentplan.errors import CalibrationError, SpecificationWarning
 
 __all__ = ["HausmanResult", "MundlakResult", "WaldTest", "hausman", "mundlak"]
@@ -84,19 +85,12 @@ class MundlakResult(WaldTest):
 
 
 def _params_cov(result: Any, which: str) -> tuple[pd.Series, pd.DataFrame]:
-    params = getattr(result, "params", None)
-    cov = getattr(result, "cov", None)
-    if params is None or cov is None:
+    if getattr(result, "params", None) is None or getattr(result, "cov", None) is None:
         raise CalibrationError(
             f"The {which} result ({type(result).__name__}) has no params/cov; pass a "
             "PanelResults or a linearmodels results object."
         )
-    params = pd.Series(params)
-    cov = pd.DataFrame(cov)
-    params.index = params.index.map(str)
-    cov.index = cov.index.map(str)
-    cov.columns = cov.columns.map(str)
-    return params, cov
+    return result_estimates(result)
 
 
 def hausman(

@@ -278,9 +278,9 @@ class StaggeredDiD:
         cells["ci_lower"] = cells["att"] - crit * se
         cells["ci_upper"] = cells["att"] + crit * se
         return StaggeredDiDResults(
-            att_gt=cells,
-            influence=psi,
-            unit_group=panel.unit_group,
+            _att_gt=cells,
+            _influence=psi,
+            _unit_group=panel.unit_group,
             entities=panel.entities,
             periods=panel.periods,
             method=self.method,

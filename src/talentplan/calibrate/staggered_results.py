@@ -55,6 +55,12 @@ class PreTrendTest:
         )
 
 
+def _frozen(a: np.ndarray) -> np.ndarray:
+    out = np.array(a, copy=True)
+    out.flags.writeable = False
+    return out
+
+
 @dataclass(frozen=True)
 class AggregatedEffects(DisplayMixin):
     """An aggregation of ATT(g,t) (R ``did::aggte``), immutable.
@@ -76,12 +82,33 @@ class AggregatedEffects(DisplayMixin):
     kind: str
     att: float
     se: float
-    table: pd.DataFrame
-    influence: np.ndarray = field(repr=False)
-    table_influence: np.ndarray = field(repr=False)
+    _table: pd.DataFrame
+    _influence: np.ndarray = field(repr=False)
+    _table_influence: np.ndarray = field(repr=False)
     alpha: float = 0.05
     critical_value: float = float(stats.norm.ppf(0.975))
     bootstrap: bool = False
+
+    def __post_init__(self) -> None:
+        # private copies: changing what a caller passed or got back changes nothing here
+        object.__setattr__(self, "_table", self._table.copy())
+        object.__setattr__(self, "_influence", _frozen(self._influence))
+        object.__setattr__(self, "_table_influence", _frozen(self._table_influence))
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """Per group, event time or period: ``att``, ``se``, interval (a copy)."""
+        return self._table.copy()
+
+    @property
+    def influence(self) -> np.ndarray:
+        """Per-entity influence function of the overall effect (a copy)."""
+        return self._influence.copy()
+
+    @property
+    def table_influence(self) -> np.ndarray:
+        """Per-entity influence functions of the table's effects (a copy)."""
+        return self._table_influence.copy()
 
     @property
     def tstat(self) -> float:
@@ -101,24 +128,25 @@ class AggregatedEffects(DisplayMixin):
     @property
     def params(self) -> pd.Series:
         """The table's effects."""
-        return self.table["att"].rename("params")
+        return self._table["att"].rename("params").copy()
 
     @property
     def std_errors(self) -> pd.Series:
         """The table's standard errors."""
-        return self.table["se"].rename("std_error")
+        return self._table["se"].rename("std_error").copy()
 
-    @cached_property
+    @property
     def cov(self) -> pd.DataFrame:
         """Influence-function covariance of the table's effects."""
-        psi = self.table_influence
+        psi = self._table_influence
         n = psi.shape[0]
-        return pd.DataFrame(psi.T @ psi / n**2, index=self.table.index, columns=self.table.index)
+        idx = self._table.index
+        return pd.DataFrame(psi.T @ psi / n**2, index=idx, columns=idx)
 
     @property
     def nobs(self) -> int:
         """Number of entities."""
-        return int(self.influence.shape[0])
+        return int(self._influence.shape[0])
 
     def _summary_tables(self) -> tuple[str, list[tuple[str, str]], list[pd.DataFrame]]:
         lo, hi = self.conf_int(1 - self.alpha)
@@ -158,9 +186,9 @@ class StaggeredDiDResults(EstimationResults):
         Per-entity influence functions, (n entities, number of ATT(g,t)).
     """
 
-    att_gt: pd.DataFrame
-    influence: np.ndarray = field(repr=False)
-    unit_group: np.ndarray = field(repr=False)
+    _att_gt: pd.DataFrame
+    _influence: np.ndarray = field(repr=False)
+    _unit_group: np.ndarray = field(repr=False)
     entities: pd.Index = field(repr=False)
     periods: np.ndarray
     method: str
@@ -175,40 +203,65 @@ class StaggeredDiDResults(EstimationResults):
 
     title = "Group-time average treatment effects"
 
+    def __post_init__(self) -> None:
+        # private copies: mutating what a caller passed or got back changes nothing here
+        object.__setattr__(self, "_att_gt", self._att_gt.copy())
+        object.__setattr__(self, "_influence", _frozen(self._influence))
+        object.__setattr__(self, "_unit_group", _frozen(self._unit_group))
+
+    @property
+    def att_gt(self) -> pd.DataFrame:
+        """One row per (group, time): ``event_time``, ``post``, ``att``, ``se`` and the
+        interval (a copy)."""
+        return self._att_gt.copy()
+
+    @property
+    def influence(self) -> np.ndarray:
+        """Per-entity influence functions, (n entities, number of ATT(g,t)) (a copy)."""
+        return self._influence.copy()
+
+    @property
+    def unit_group(self) -> np.ndarray:
+        """Each entity's group (first treated period, 0 = never) (a copy)."""
+        return self._unit_group.copy()
+
     @property
     def nobs(self) -> int:
         """Number of entities used."""
         return len(self.entities)
 
-    @cached_property
+    @property
     def params(self) -> pd.Series:
-        """ATT(g,t) named like ``ATT(g=2004,t=2005)``."""
+        """ATT(g,t) named like ``ATT(g=2004,t=2005)`` (a new Series on every access)."""
         names = [
             f"ATT(g={g:g},t={t:g})"
-            for g, t in zip(self.att_gt["group"], self.att_gt["time"], strict=True)
+            for g, t in zip(self._att_gt["group"], self._att_gt["time"], strict=True)
         ]
-        return pd.Series(self.att_gt["att"].to_numpy(), index=names, name="params")
+        return pd.Series(self._att_gt["att"].to_numpy(copy=True), index=names, name="params")
 
     @property
     def std_errors(self) -> pd.Series:
         """Standard errors (analytic, or multiplier bootstrap when fitted with it)."""
-        return pd.Series(self.att_gt["se"].to_numpy(), index=self.params.index, name="std_error")
+        return pd.Series(
+            self._att_gt["se"].to_numpy(copy=True), index=self.params.index, name="std_error"
+        )
 
-    @cached_property
+    @property
     def cov(self) -> pd.DataFrame:
         """Influence-function covariance of the ATT(g,t), clustered by entity."""
-        psi = self.influence
+        psi = self._influence
         cov = psi.T @ psi / self.nobs**2
         return pd.DataFrame(cov, index=self.params.index, columns=self.params.index)
 
     @cached_property
     def pretrend_test(self) -> PreTrendTest:
         """Wald test that all pre-treatment ATT(g,t) are zero (as R ``did``'s ``W``)."""
-        pre = ((self.att_gt["group"] > self.att_gt["time"]) & self.att_gt["se"].notna()).to_numpy()
+        cells = self._att_gt
+        pre = ((cells["group"] > cells["time"]) & cells["se"].notna()).to_numpy()
         k = int(pre.sum())
         if k == 0:
             return PreTrendTest(np.nan, 0, np.nan)
-        att = self.att_gt["att"].to_numpy()[pre]
+        att = self._att_gt["att"].to_numpy()[pre]
         v = self.cov.to_numpy()[np.ix_(pre, pre)]
         if 1 / np.linalg.cond(v) <= np.finfo(float).eps:
             return PreTrendTest(np.nan, k, np.nan)
@@ -243,9 +296,9 @@ class StaggeredDiDResults(EstimationResults):
         validate_choice("kind", kind, ("simple", "group", "dynamic", "calendar"))
         try:
             agg = aggregate_cells(
-                self.att_gt,
-                self.influence,
-                self.unit_group,
+                self._att_gt,
+                self._influence,
+                self._unit_group,
                 kind,
                 min_e=min_e,
                 max_e=max_e,
@@ -280,9 +333,9 @@ class StaggeredDiDResults(EstimationResults):
             kind=kind,
             att=agg.att,
             se=se,
-            table=table,
-            influence=agg.inf,
-            table_influence=agg.table_inf,
+            _table=table,
+            _influence=agg.inf,
+            _table_influence=agg.table_inf,
             alpha=self.alpha,
             critical_value=crit,
             bootstrap=self.boot is not None,
@@ -314,5 +367,5 @@ class StaggeredDiDResults(EstimationResults):
             ("Standard errors", inference),
             ("Pre-trend test", f"chi2({pt.df}) = {pt.stat:.4f}, p = {pt.pvalue:.5f}"),
         ]
-        table = self.att_gt.set_index(["group", "time"]).drop(columns="post")
+        table = self._att_gt.set_index(["group", "time"]).drop(columns="post")
         return self.title, header, [table]

@@ -35,9 +35,11 @@ TRANSFORMS: Mapping[str, str] = MappingProxyType(
             "proportional gain (effect 'platform')"
         ),
         "scale": (
-            "value = factor * b; factor is a number or 'mean:COLUMN' (the panel mean of "
-            "COLUMN). A semi-elasticity d log(inflow)/d spend (spend in 10k yuan) times "
-            "factor = 'mean:inflow' becomes persons per year per 10k yuan (effect 'inflow')"
+            "value = factor * b; factor is a number or 'mean:COLUMN' (the mean of the "
+            "numeric COLUMN over the estimation sample). A semi-elasticity "
+            "d log(inflow)/d spend (spend in 10k yuan) times factor = 'mean:inflow' becomes "
+            "persons per year per 10k yuan (effect 'inflow'). The factor is treated as "
+            "known: its own sampling variance is not propagated into the covariance"
         ),
     }
 )
@@ -71,7 +73,22 @@ class ParameterMap:
     upper: float | None = None
 
     def resolve_factor(self, panel: pd.DataFrame, where: str) -> float:
-        """The numeric factor of a ``scale`` transform (1 otherwise)."""
+        """The numeric factor of a ``scale`` transform (1 otherwise).
+
+        Parameters
+        ----------
+        panel
+            The rows to average ``mean:COLUMN`` over: the estimation sample (see
+            :func:`transform_estimates`).
+        where
+            Location for messages.
+
+        Raises
+        ------
+        CalibrationError
+            When COLUMN is absent or not numeric (values are never coerced), or its mean
+            is not finite.
+        """
         if self.transform != "scale":
             return 1.0
         if isinstance(self.factor, str):
@@ -80,7 +97,13 @@ class ParameterMap:
                 raise CalibrationError(
                     f"{where}: factor 'mean:{col}' names a column the panel lacks."
                 )
-            value = float(pd.to_numeric(panel[col], errors="coerce").mean())
+            values = panel[col]
+            if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+                raise CalibrationError(
+                    f"{where}: factor 'mean:{col}': column '{col}' is not numeric "
+                    f"(dtype {values.dtype}); convert it to numbers."
+                )
+            value = float(values.mean())
             if not math.isfinite(value):
                 raise CalibrationError(f"{where}: the mean of column '{col}' is not finite.")
             return value
@@ -102,8 +125,8 @@ class ParameterMap:
 
 def transform_estimates(
     estimation: str, maps: Sequence[ParameterMap], result: Any, data: pd.DataFrame
-) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Model keys, transformed values and their delta-method covariance.
+) -> tuple[list[str], np.ndarray, np.ndarray, list[float]]:
+    """Model keys, transformed values, their delta-method covariance and the factors.
 
     Parameters
     ----------
@@ -114,7 +137,15 @@ def transform_estimates(
     result
         Its results (anything with ``params`` and ``cov``).
     data
-        The panel (for ``scale`` factors ``mean:COLUMN``).
+        The estimation sample (``scale`` factors ``mean:COLUMN`` average over it).
+        :func:`~talentplan.calibrate.run.run_calibration` passes the rows of the panel
+        where the dependent variable and every column the estimation names are observed.
+
+    Returns
+    -------
+    keys, values, cov, factors
+        ``factors`` holds the resolved factor of each map (1 unless ``scale``). The
+        factor is treated as known: its sampling variance is not in ``cov``.
     """
     params, cov = result_estimates(result)
     names = [p.name for p in maps]
@@ -127,6 +158,7 @@ def transform_estimates(
     b = params[names].to_numpy(dtype="float64")
     c = cov.loc[names, names].to_numpy(dtype="float64")
     values, jac = [], []
+    factors: list[float] = []
     for pm, bi in zip(maps, b, strict=True):
         factor = pm.resolve_factor(data, f"estimation '{estimation}', parameter '{pm.name}'")
         val, der = pm.apply(float(bi), factor)
@@ -137,8 +169,9 @@ def transform_estimates(
             )
         values.append(val)
         jac.append(der)
+        factors.append(factor)
     j = np.diag(jac)
-    return [p.key for p in maps], np.array(values), j @ c @ j
+    return [p.key for p in maps], np.array(values), j @ c @ j, factors
 
 
 def block_diagonal(blocks: Sequence[np.ndarray]) -> np.ndarray:
