@@ -6,9 +6,9 @@ Published references (abdata, the Arellano and Bond (1991) UK company panel):
   ``xtabond n l(0/1).w l(0/2).(k ys) yr1980-yr1984 year, lags(2) noconstant``;
   611 observations, 140 groups, 41 instruments. Example 1's coefficients and
   standard errors are the ones printed by the equivalent ``xtdpd ..., div(...)
-  dgmmiv(n)`` call (same estimator, same Wald chi2(16) = 1757.07), reproduced in
-  the public notes github.com/my1396/R-Notes, docs/1101-Stata-AB-Estimator.md,
-  which also give ``estat sargan`` chi2(25) = 65.81806. AR tests of Examples 1, 2
+  dgmmiv(n)`` call (same estimator, same Wald chi2(16) = 1757.07), as reproduced in
+  public course notes on the Stata Arellano-Bond estimator, which also give
+  ``estat sargan`` chi2(25) = 65.81806. AR tests of Examples 1, 2
   and 4 as quoted in R plm's tests (inst/tests/test_pgmm.R).
 * Stata [XT] xtabond, Example 4 (two-step, vce(robust), Windmeijer-corrected),
   https://www.stata.com/manuals/xtxtabond.pdf p. 9.
