@@ -267,9 +267,18 @@ def _objective(d: ModelData, talent: pd.DataFrame, cost: pd.DataFrame, objective
     if objective == "talent_index":
         disc = talent["year"].map(dict(zip(d.years, d.discount, strict=True)))
         return float((weight * disc * talent["useful"]).sum())
+    return min_final_coverage(d, talent)
+
+
+def min_final_coverage(d: ModelData, talent: pd.DataFrame) -> float:
+    """Smallest final-year weighted coverage ``sum_k w U / sum_k w D`` across counties
+    with demand (the equity objective), for a talent table like ``SimulationResult.talent``.
+    """
     final = talent[talent["year"] == d.years[-1]]
     covered = (final["useful"] * final["talent_type"].map(d.weight)).groupby(final["county"]).sum()
-    shares = [covered[c] / final_demand(d, c) for c in d.counties if final_demand(d, c) > 0]
+    shares = [
+        covered.get(c, 0.0) / final_demand(d, c) for c in d.counties if final_demand(d, c) > 0
+    ]
     return float(min(shares)) if shares else 0.0
 
 
@@ -441,4 +450,4 @@ def _funding_shortfall(d: ModelData, cost: pd.DataFrame) -> float:
     return float(res.fun) if res.status == 0 else math.inf
 
 
-__all__ = ["SimulationResult", "plan_levels", "play", "simulate"]
+__all__ = ["SimulationResult", "min_final_coverage", "plan_levels", "play", "simulate"]

@@ -17,21 +17,15 @@ import pandas as pd
 
 from talentplan._display import DisplayMixin
 from talentplan.data.instance import Instance
+from talentplan.model.prepare import prepare
 from talentplan.report.result import AllocationResult
+from talentplan.simulation import min_final_coverage
 from talentplan.solver.api import solve
 
 
 def min_coverage(instance: Instance, result: AllocationResult) -> float:
     """Smallest final-year weighted coverage across counties of a solved plan."""
-    types = instance.tables["talent_types"].set_index("talent_type")["weight"]
-    last = instance.years[-1]
-    final = result.talent[result.talent["year"] == last]
-    useful = (final["useful"] * final["talent_type"].map(types)).groupby(final["county"]).sum()
-    demand = instance.tables["demand"]
-    demand = demand[demand["year"] == last]
-    need = (demand["demand"] * demand["talent_type"].map(types)).groupby(demand["county"]).sum()
-    need = need[need > 0]
-    return float((useful.reindex(need.index, fill_value=0.0) / need).min())
+    return min_final_coverage(prepare(instance), result.talent)
 
 
 @dataclass(frozen=True)
