@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from talentplan import datasets as ds
+from talentplan.data import derive as ds
+from talentplan.data.bundled import catalogue
+from talentplan.data.folder import read_folder, write_folder_files
 from talentplan.data.instance import Scenario
-from talentplan.data.io import read_folder, write_folder_files
 from talentplan.data.scenario_toml import scenario_to_toml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -198,7 +199,7 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 def make_qingyuan() -> None:
     folder = BUNDLED / "qingyuan"
-    cat = ds.catalogue()
+    cat = catalogue()
     facts, presence = qingyuan_facts()
     tables = ds.derive_tables(facts, presence, cat, YEARS)
     cost = float(ds.full_cost(cat.programs, tables["counties"], presence, len(YEARS)).sum())
@@ -225,7 +226,7 @@ def make_qingyuan() -> None:
 def make_northern() -> None:
     folder = BUNDLED / "northern_guangdong"
     folder.mkdir(exist_ok=True)
-    cat = ds.catalogue()
+    cat = catalogue()
     facts, presence = northern_facts()
     tables = ds.derive_tables(facts, presence, cat, YEARS)
     programs = ds.scale_caps(cat.programs, len(facts))

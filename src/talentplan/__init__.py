@@ -25,7 +25,7 @@ _LAZY = {
     "Instance": "talentplan.data.instance",
     "Scenario": "talentplan.data.instance",
     "PolicyFloor": "talentplan.data.instance",
-    "solve": "talentplan.solver.api",
+    "solve": "talentplan.report.pipeline",
     "SolveStatus": "talentplan.solver.status",
     "AllocationResult": "talentplan.report.result",
     "simulate": "talentplan.simulation",
@@ -36,6 +36,7 @@ _LAZY = {
 _MODULES = {
     "datasets": "talentplan.datasets",
     "calibrate": "talentplan.calibrate",
+    "scenarios": "talentplan.scenarios",
     "errors": "talentplan.errors",
 }
 
@@ -53,20 +54,21 @@ __all__ = [
     "errors",
     "load_instance",
     "pareto_frontier",
+    "scenarios",
     "simulate",
     "solve",
     "write_instance",
 ]
 
 if TYPE_CHECKING:
-    from talentplan import calibrate, datasets, errors
+    from talentplan import calibrate, datasets, errors, scenarios
     from talentplan.data.instance import Instance, PolicyFloor, Scenario
     from talentplan.data.io import load_instance, write_instance
     from talentplan.model.build import build_model
+    from talentplan.report.pipeline import solve
     from talentplan.report.result import AllocationResult
     from talentplan.scenarios.frontier import pareto_frontier
     from talentplan.simulation import SimulationResult, simulate
-    from talentplan.solver.api import solve
     from talentplan.solver.status import SolveStatus
 
 

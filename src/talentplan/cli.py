@@ -29,14 +29,6 @@ err = Console(stderr=True)
 out = Console()
 
 EXIT_PLAN, EXIT_NO_PLAN, EXIT_BAD_INPUT, EXIT_SOLVER = 0, 1, 2, 3
-RESULT_FILES = (
-    "allocation.csv",
-    "talent.csv",
-    "shadow_prices.csv",
-    "budget_use.csv",
-    "summary.json",
-    "report.html",
-)
 
 InstanceArg = Annotated[
     str,
@@ -49,7 +41,7 @@ InstanceArg = Annotated[
 
 def _load(source: str, budget_scale: float = 1.0) -> Instance:
     from talentplan.data.io import load_instance
-    from talentplan.errors import InstanceError
+    from talentplan.errors import InstanceError, OptionError
 
     try:
         instance = load_instance(source)
@@ -59,8 +51,8 @@ def _load(source: str, budget_scale: float = 1.0) -> Instance:
     if budget_scale != 1.0:
         try:
             instance = instance.scale_budget(budget_scale)
-        except ValueError as exc:
-            err.print(f"[red]error:[/red] --budget-scale: {exc}")
+        except OptionError as exc:
+            err.print(f"[red]error:[/red] --budget-scale: {exc}", highlight=False)
             raise typer.Exit(EXIT_BAD_INPUT) from None
     return instance
 
@@ -92,9 +84,10 @@ def solve(
 ) -> None:
     """Find the best allocation and write allocation.csv, talent.csv, summary.json,
     report.html (and shadow_prices.csv, budget_use.csv) into --out."""
-    from talentplan.errors import InfeasiblePlanError, NoSolutionError, SolverError
-    from talentplan.report.files import atomic_write_text
-    from talentplan.solver.api import solve as solve_instance
+    from talentplan._files import atomic_write_text
+    from talentplan.errors import InfeasiblePlanError, NoSolutionError, OptionError, SolverError
+    from talentplan.report.pipeline import solve as solve_instance
+    from talentplan.report.result import RESULT_FILES
     from talentplan.solver.highs import Progress
 
     inst = _load(instance, budget_scale)
@@ -120,8 +113,8 @@ def solve(
             objective=objective,
             progress=show,
         )
-    except ValueError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+    except OptionError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except InfeasiblePlanError as exc:
         _clear(out_dir, RESULT_FILES)
@@ -158,16 +151,16 @@ def frontier(
     mip_gap: Annotated[float, typer.Option(help="Relative gap of each solve.")] = 1e-3,
 ) -> None:
     """Trace the efficiency-equity frontier (talent index vs smallest county coverage)."""
-    from talentplan.errors import NoSolutionError
-    from talentplan.report.files import atomic_write_text
+    from talentplan._files import atomic_write_text
+    from talentplan.errors import NoSolutionError, OptionError
     from talentplan.scenarios.frontier import pareto_frontier
 
     inst = _load(instance)
     try:
         with err.status(f"tracing the frontier of {inst.scenario.name} ..."):
             front = pareto_frontier(inst, points, time_limit=time_limit, mip_gap=mip_gap)
-    except ValueError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+    except OptionError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except NoSolutionError as exc:
         err.print(f"[red]no plan:[/red] {exc}")
@@ -191,8 +184,8 @@ def simulate(
 
     import pandas as pd
 
+    from talentplan._files import atomic_write_text
     from talentplan.errors import InstanceError
-    from talentplan.report.files import atomic_write_text
     from talentplan.simulation import simulate as run_simulation
 
     inst = _load(instance)

@@ -14,6 +14,7 @@ __all__ = [
     "InstanceValidationError",
     "MissingValuesWarning",
     "NoSolutionError",
+    "OptionError",
     "PanelDataError",
     "SolverError",
     "SpecificationWarning",
@@ -30,6 +31,13 @@ class TalentPlanError(Exception):
 
 class TalentPlanWarning(UserWarning):
     """Base class of every warning issued by talentplan."""
+
+
+class OptionError(TalentPlanError, ValueError):
+    """An option given to a function or command is not admissible.
+
+    The message names the option, the value given and what is admissible.
+    """
 
 
 # --- planning instances -------------------------------------------------------------------

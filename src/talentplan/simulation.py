@@ -20,8 +20,10 @@ import pandas as pd
 from scipy.optimize import linprog
 
 from talentplan._display import DisplayMixin
+from talentplan._options import check_choice
+from talentplan.data.cells import is_blank
 from talentplan.data.instance import Instance
-from talentplan.data.schema import OBJECTIVES
+from talentplan.data.schema import Objective
 from talentplan.errors import InstanceError
 from talentplan.model.objectives import final_demand
 from talentplan.model.prepare import ModelData, prepare
@@ -56,13 +58,13 @@ def plan_levels(d: ModelData, allocation: pd.DataFrame, *, file: str = "allocati
             raise InstanceError(
                 f"unknown program {program!r}", column="program", value=program, **where
             )
-        county = "" if _blank(row.get("county")) else str(row["county"])
+        county = "" if is_blank(row.get("county")) else str(row["county"])
         kind = d.kind[program]
         if kind != "city" and county not in d.efficiency:
             raise InstanceError(
                 f"unknown county {county!r}", column="county", value=county, **where
             )
-        industry = "" if _blank(row.get("industry")) else str(row["industry"])
+        industry = "" if is_blank(row.get("industry")) else str(row["industry"])
         if kind == "chain" and industry not in d.present.get(county, []):
             raise InstanceError(
                 f"chain program {program!r} needs an industry present in {county!r} "
@@ -95,10 +97,6 @@ def plan_levels(d: ModelData, allocation: pd.DataFrame, *, file: str = "allocati
         )
         levels[key] += quantity
     return levels
-
-
-def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value) == ""
 
 
 @dataclass(frozen=True)
@@ -173,8 +171,7 @@ def play(
 ) -> SimulationResult:
     """Simulate decision levels ``lv`` on prepared data ``d`` (see :func:`simulate`)."""
     objective = objective or d.instance.scenario.objective
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    check_choice("objective", objective, Objective)
     T = d.n_years
 
     def level(c: str, p: str, t: int) -> float:

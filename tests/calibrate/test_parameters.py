@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from talentplan.calibrate.panel import PanelRegression
-from talentplan.calibrate.parameters import Provenance, ResponseParameters, panel_hash, parse_key
+from talentplan.data.parameters import ResponseParameters
+from talentplan.data.provenance import Provenance, panel_hash, parse_key
 from talentplan.errors import CalibrationError
 
 KEYS = ["studio:craftsman:retention", "station:rural_talent:inflow"]

@@ -26,8 +26,8 @@ from talentplan.calibrate import (
     run_calibration,
     simulate_panel,
 )
-from talentplan.calibrate.parameters import Provenance
 from talentplan.calibrate.spatial import distance_weights
+from talentplan.data.provenance import Provenance
 from talentplan.errors import CalibrationError, MissingValuesWarning, UnbalancedPanelWarning
 
 HEAD = '[panel]\nentity = "county"\ntime = "year"\n'
@@ -425,7 +425,7 @@ def test_variance_decomposition_is_a_copy(panel):
 
 
 def test_end_to_end_regret_checks_subsidy_scale():
-    from talentplan.calibrate import end_to_end_regret
+    from talentplan.scenarios import end_to_end_regret
     from tests.model.tiny import tiny_instance
 
     inst = tiny_instance(n_years=2)
@@ -435,8 +435,8 @@ def test_end_to_end_regret_checks_subsidy_scale():
 
 def test_end_to_end_regret_spawns_seeds_and_lets_warnings_through(monkeypatch):
     import talentplan.calibrate.run as run_mod
-    from talentplan.calibrate import end_to_end_regret
-    from talentplan.calibrate.parameters import panel_hash
+    from talentplan.data.provenance import panel_hash
+    from talentplan.scenarios import end_to_end_regret
     from tests.model.tiny import tiny_instance
 
     original = run_mod.run_calibration
@@ -473,7 +473,7 @@ def test_gmm_accepts_booleans_as_numbers_like_the_other_estimators(shocked):
 
 
 def test_simulator_meta_records_overrides_names_and_hash():
-    from talentplan.calibrate.parameters import panel_hash
+    from talentplan.data.provenance import panel_hash
 
     sim = simulate_panel(12, 5, seed=2, truth={"rho": 0.3}, talent_type="voc")
     meta = sim.meta

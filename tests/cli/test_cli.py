@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from talentplan.cli import RESULT_FILES, app
+from talentplan.cli import app
+from talentplan.report.result import RESULT_FILES
 from tests.model.test_solve import SUMMARY_KEYS
 
 runner = CliRunner()

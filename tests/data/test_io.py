@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from talentplan.data import Instance, load_instance, write_instance
-from talentplan.data import io as data_io
+from talentplan.data import folder, workbook
 
 
 def assert_same(a: Instance, b: Instance, exact: bool = True) -> None:
@@ -101,14 +101,15 @@ def test_failed_write_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
 ) -> None:
     inst = load_instance("qingyuan")
+    module = workbook if suffix else folder
     writer = "write_workbook_file" if suffix else "write_folder_files"
-    real = getattr(data_io, writer)
+    real = getattr(module, writer)
 
     def half(instance: Instance, where: Path) -> None:
         real(instance, where)  # everything written to the temporary sibling, then a failure
         raise OSError("disk full")
 
-    monkeypatch.setattr(data_io, writer, half)
+    monkeypatch.setattr(module, writer, half)
     target = tmp_path / f"out{suffix}"
     with pytest.raises(OSError, match="disk full"):
         write_instance(inst, target)
@@ -121,7 +122,7 @@ def test_failed_overwrite_keeps_the_old_folder(
     inst = load_instance("qingyuan")
     target = write_instance(inst, tmp_path / "q")
     before = sorted(p.name for p in target.iterdir())
-    monkeypatch.setattr(data_io, "scenario_to_toml", _boom)
+    monkeypatch.setattr(folder, "scenario_to_toml", _boom)
     with pytest.raises(OSError):
         write_instance(inst.scale_budget(0.5), target, overwrite=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["q"]

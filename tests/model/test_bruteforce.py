@@ -14,8 +14,8 @@ import pytest
 
 from talentplan.data.instance import PolicyFloor
 from talentplan.model.prepare import prepare
+from talentplan.report.pipeline import solve
 from talentplan.simulation import play
-from talentplan.solver.api import solve
 
 from .tiny import tiny_instance
 

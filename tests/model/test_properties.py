@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 from talentplan.data.instance import PolicyFloor
 from talentplan.datasets import synthetic
 from talentplan.errors import InfeasiblePlanError
+from talentplan.report.pipeline import solve
 from talentplan.simulation import simulate
-from talentplan.solver.api import solve
 
 from .tiny import tiny_instance
 

@@ -23,8 +23,8 @@ import pytest
 from talentplan.data import load_instance
 from talentplan.datasets import synthetic
 from talentplan.errors import InstanceError
+from talentplan.report.pipeline import solve
 from talentplan.simulation import simulate
-from talentplan.solver.api import solve
 
 from .tiny import tiny_instance
 

@@ -25,8 +25,8 @@ import pytest
 from talentplan.data import load_instance
 from talentplan.data.instance import PolicyFloor
 from talentplan.errors import InfeasiblePlanError
+from talentplan.report.pipeline import solve
 from talentplan.simulation import simulate
-from talentplan.solver.api import solve
 from talentplan.solver.status import HIGHS_STATUS, SolveStatus, map_status
 
 from .tiny import tiny_instance

@@ -11,10 +11,12 @@ immutable):
   :func:`distance_weights`, :func:`distance_matrix`, :func:`spatial_lag`;
 - :func:`hausman`, :func:`mundlak` and :func:`compare`.
 
-Bridge to the model: :class:`ResponseParameters`; TOML specs (:class:`CalibrationSpec`,
-:func:`run_calibration`, :func:`calibrate_command`); the structural panel simulator
-(:func:`simulate_panel`); and the end-to-end regret (:func:`apply_parameters`,
-:func:`plan_regret`, :func:`end_to_end_regret`).
+Bridge to the model: :class:`ResponseParameters` (defined in the data layer, which
+reads them into instances; :func:`apply_parameters`); TOML specs
+(:class:`CalibrationSpec`, :func:`run_calibration`, :func:`calibrate_command`); and the
+structural panel simulator (:func:`simulate_panel`). This package depends on
+:mod:`talentplan.data` alone and never solves a plan: the end-to-end regret of planning
+with estimates is :func:`talentplan.scenarios.end_to_end_regret`.
 
 Names are imported on first use, so ``import talentplan.calibrate`` does not load
 linearmodels or scipy (only numpy and pandas).
@@ -22,6 +24,7 @@ linearmodels or scipy (only numpy and pandas).
 
 from __future__ import annotations
 
+import warnings
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -31,53 +34,57 @@ from talentplan.calibrate.simulate_panel import DEFAULT_TRUTH, SimulatedPanel, s
 
 _LAZY = {
     # panel.py, panel_results.py
-    "PanelRegression": "panel",
-    "PanelResults": "panel_results",
-    "PanelIV": "panel",
-    "PanelIVResults": "panel_results",
+    "PanelRegression": "talentplan.calibrate.panel",
+    "PanelResults": "talentplan.calibrate.panel_results",
+    "PanelIV": "talentplan.calibrate.panel",
+    "PanelIVResults": "talentplan.calibrate.panel_results",
     # specification.py
-    "hausman": "specification",
-    "mundlak": "specification",
-    "HausmanResult": "specification",
-    "MundlakResult": "specification",
-    "WaldTest": "specification",
+    "hausman": "talentplan.calibrate.specification",
+    "mundlak": "talentplan.calibrate.specification",
+    "HausmanResult": "talentplan.calibrate.specification",
+    "MundlakResult": "talentplan.calibrate.specification",
+    "WaldTest": "talentplan.calibrate.specification",
     # dynamic.py, dynamic_results.py
-    "DynamicPanelGMM": "dynamic",
-    "DynamicPanelGMMResults": "dynamic_results",
-    "SpecificationTest": "dynamic_results",
+    "DynamicPanelGMM": "talentplan.calibrate.dynamic",
+    "DynamicPanelGMMResults": "talentplan.calibrate.dynamic_results",
+    "SpecificationTest": "talentplan.calibrate.dynamic_results",
     # staggered.py, staggered_results.py
-    "StaggeredDiD": "staggered",
-    "StaggeredDiDResults": "staggered_results",
-    "AggregatedEffects": "staggered_results",
-    "PreTrendTest": "staggered_results",
+    "StaggeredDiD": "talentplan.calibrate.staggered",
+    "StaggeredDiDResults": "talentplan.calibrate.staggered_results",
+    "AggregatedEffects": "talentplan.calibrate.staggered_results",
+    "PreTrendTest": "talentplan.calibrate.staggered_results",
     # spatial.py, spatial_weights.py
-    "SpilloverPanel": "spatial",
-    "ConleyResults": "spatial",
-    "conley_cov": "spatial",
-    "distance_matrix": "spatial_weights",
-    "distance_weights": "spatial_weights",
-    "spatial_lag": "spatial_weights",
+    "SpilloverPanel": "talentplan.calibrate.spatial",
+    "ConleyResults": "talentplan.calibrate.spatial",
+    "conley_cov": "talentplan.calibrate.spatial",
+    "distance_matrix": "talentplan.calibrate.spatial_weights",
+    "distance_weights": "talentplan.calibrate.spatial_weights",
+    "spatial_lag": "talentplan.calibrate.spatial_weights",
     # results.py
-    "EstimationResults": "results",
-    "compare": "results",
+    "EstimationResults": "talentplan.calibrate.results",
+    "compare": "talentplan.calibrate.results",
     # parameters.py, provenance.py
-    "ResponseParameters": "parameters",
-    "Provenance": "provenance",
-    "panel_hash": "provenance",
-    "parse_key": "provenance",
+    "ResponseParameters": "talentplan.data.parameters",
+    "Provenance": "talentplan.data.provenance",
+    "panel_hash": "talentplan.data.provenance",
+    "parse_key": "talentplan.data.provenance",
+    "apply_parameters": "talentplan.data.responses",
     # spec.py, transforms.py, run.py
-    "CalibrationSpec": "spec",
-    "EstimationSpec": "spec",
-    "ParameterMap": "transforms",
-    "TRANSFORMS": "transforms",
-    "run_calibration": "run",
-    "calibrate_command": "run",
-    "simulated_panel_spec": "spec",
-    # regret.py
-    "RegretReport": "regret",
-    "apply_parameters": "regret",
-    "plan_regret": "regret",
-    "end_to_end_regret": "regret",
+    "CalibrationSpec": "talentplan.calibrate.spec",
+    "EstimationSpec": "talentplan.calibrate.spec",
+    "ParameterMap": "talentplan.calibrate.transforms",
+    "TRANSFORMS": "talentplan.calibrate.transforms",
+    "run_calibration": "talentplan.calibrate.run",
+    "calibrate_command": "talentplan.calibrate.run",
+    "simulated_panel_spec": "talentplan.calibrate.spec",
+}
+
+# Planning with estimates solves plans, so it lives in the scenarios layer above this
+# package; the old names still resolve, with a DeprecationWarning, until 0.3.
+_MOVED = {
+    "RegretReport": "talentplan.scenarios.regret",
+    "plan_regret": "talentplan.scenarios.regret",
+    "end_to_end_regret": "talentplan.scenarios.regret",
 }
 
 __all__ = [
@@ -99,7 +106,6 @@ __all__ = [
     "ParameterMap",
     "PreTrendTest",
     "Provenance",
-    "RegretReport",
     "ResponseParameters",
     "SimulatedPanel",
     "SpecificationTest",
@@ -113,12 +119,10 @@ __all__ = [
     "conley_cov",
     "distance_matrix",
     "distance_weights",
-    "end_to_end_regret",
     "hausman",
     "mundlak",
     "panel_hash",
     "parse_key",
-    "plan_regret",
     "run_calibration",
     "simulate_panel",
     "simulated_panel_spec",
@@ -130,14 +134,6 @@ if TYPE_CHECKING:
     from talentplan.calibrate.dynamic_results import DynamicPanelGMMResults, SpecificationTest
     from talentplan.calibrate.panel import PanelIV, PanelRegression
     from talentplan.calibrate.panel_results import PanelIVResults, PanelResults
-    from talentplan.calibrate.parameters import ResponseParameters
-    from talentplan.calibrate.provenance import Provenance, panel_hash, parse_key
-    from talentplan.calibrate.regret import (
-        RegretReport,
-        apply_parameters,
-        end_to_end_regret,
-        plan_regret,
-    )
     from talentplan.calibrate.results import EstimationResults, compare
     from talentplan.calibrate.run import calibrate_command, run_calibration
     from talentplan.calibrate.spatial import ConleyResults, SpilloverPanel, conley_cov
@@ -161,14 +157,25 @@ if TYPE_CHECKING:
         StaggeredDiDResults,
     )
     from talentplan.calibrate.transforms import TRANSFORMS, ParameterMap
+    from talentplan.data.parameters import ResponseParameters
+    from talentplan.data.provenance import Provenance, panel_hash, parse_key
+    from talentplan.data.responses import apply_parameters
 
 
 def __getattr__(name: str) -> Any:
     """Import the module defining ``name`` on first use."""
     if name in _LAZY:
-        value = getattr(import_module(f"talentplan.calibrate.{_LAZY[name]}"), name)
+        value = getattr(import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
+    if name in _MOVED:
+        warnings.warn(
+            f"talentplan.calibrate.{name} moved to talentplan.scenarios.{name}; "
+            "the old name will be removed in 0.3.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(import_module(_MOVED[name]), name)
     raise AttributeError(f"module 'talentplan.calibrate' has no attribute {name!r}")
 
 

@@ -2,7 +2,7 @@
 
 :func:`run_calibration` fits every estimation of a
 :class:`~talentplan.calibrate.spec.CalibrationSpec` on a panel and maps the results to
-:class:`~talentplan.calibrate.parameters.ResponseParameters`; :func:`calibrate_command`
+:class:`~talentplan.data.parameters.ResponseParameters`; :func:`calibrate_command`
 is the ``talentplan calibrate`` command around it.
 """
 
@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 
 from talentplan.calibrate.dispatch import fit_estimation
-from talentplan.calibrate.parameters import Provenance, ResponseParameters
 from talentplan.calibrate.spec import CalibrationSpec, EstimationSpec
 from talentplan.calibrate.transforms import block_diagonal, transform_estimates
+from talentplan.data.parameters import ResponseParameters
+from talentplan.data.provenance import Provenance
 from talentplan.errors import CalibrationError
 
 __all__ = ["calibrate_command", "run_calibration"]

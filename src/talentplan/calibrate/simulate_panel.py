@@ -82,7 +82,8 @@ import numpy as np
 import pandas as pd
 
 from talentplan._display import DisplayMixin
-from talentplan.calibrate.parameters import Provenance, ResponseParameters, panel_hash
+from talentplan.data.parameters import ResponseParameters
+from talentplan.data.provenance import Provenance, panel_hash
 from talentplan.errors import CalibrationError
 
 __all__ = ["DEFAULT_TRUTH", "SimulatedPanel", "simulate_panel"]
@@ -213,7 +214,7 @@ class SimulatedPanel(DisplayMixin):
         """How the panel was simulated (a copy): size, ``seed``, ``start_year``,
         ``box_km``, ``weights_bandwidth_km``, ``burn_in``, ``truth_overrides`` (the
         ``truth`` argument), ``service_program``, ``subsidy_program``, ``talent_type`` and
-        ``panel_hash`` (:func:`~talentplan.calibrate.provenance.panel_hash` of
+        ``panel_hash`` (:func:`~talentplan.data.provenance.panel_hash` of
         :attr:`data`)."""
         return copy.deepcopy(dict(self._meta))
 

@@ -75,8 +75,8 @@ from talentplan.calibrate.dispatch import (
     extra_keys,
     option_names,
 )
-from talentplan.calibrate.provenance import parse_key
 from talentplan.calibrate.transforms import TRANSFORMS, ParameterMap
+from talentplan.data.provenance import parse_key
 from talentplan.errors import CalibrationError
 
 # The transforms live in transforms.py, the estimators' variables and fitting in

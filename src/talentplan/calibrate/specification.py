@@ -18,7 +18,7 @@ from scipy import stats
 from talentplan._display import DisplayMixin
 from talentplan.calibrate._validate import prepare_panel, set_panel_index, transform_design
 from talentplan.calibrate.panel import MIN_CLUSTERS, PanelRegression, PanelResults
-from talentplan.calibrate.parameters import result_estimates
+from talentplan.data.parameters import result_estimates
 from talentplan.errors import CalibrationError, SpecificationWarning
 
 __all__ = ["HausmanResult", "MundlakResult", "WaldTest", "hausman", "mundlak"]

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from talentplan.calibrate.parameters import result_estimates
+from talentplan.data.parameters import result_estimates
 from talentplan.errors import CalibrationError
 
 __all__ = ["TRANSFORMS", "ParameterMap", "block_diagonal", "transform_estimates"]

@@ -1,4 +1,9 @@
-"""Planning instances: schema, validation, reading and writing.
+"""The data layer: planning instances, their schema and validation, files, datasets.
+
+Everything above it (model, solver, report, scenarios, calibration) reads instances
+from here; this layer imports nothing of the others. It also reads and applies
+calibrated response parameters (:mod:`talentplan.data.parameters`,
+:mod:`talentplan.data.responses`), the one object calibration hands to planning.
 
 Examples
 --------

@@ -92,14 +92,25 @@ class Collector:
         self.add(message, file=t.file, row=int(t.rows[i]), column=column, value=value)
 
 
-def _is_blank(value: Any) -> bool:
+def is_blank(value: Any) -> bool:
+    """Whether a cell is empty: None, NaN or NA, or text of only whitespace.
+
+    The one rule for blank cells in every table, sheet, scenario key and plan file.
+
+    Examples
+    --------
+    >>> [is_blank(v) for v in (None, float("nan"), "  ", "0", 0, False)]
+    [True, True, True, False, False, False]
+    """
     if value is None:
         return True
     if isinstance(value, float) and math.isnan(value):
         return True
     if isinstance(value, str):
         return not value.strip()
-    return bool(pd.isna(value)) if not isinstance(value, (bool, int, np.bool_)) else False
+    if isinstance(value, (bool, int, np.bool_)) or not pd.api.types.is_scalar(value):
+        return False
+    return bool(pd.isna(value))
 
 
 def _text(value: Any) -> str:
@@ -178,7 +189,7 @@ def _parse_column(
     if numeric:
         blank = raw.isna().to_numpy()
     else:
-        blank = np.fromiter((_is_blank(v) for v in values), bool, n)
+        blank = np.fromiter((is_blank(v) for v in values), bool, n)
     bad = np.zeros(n, dtype=bool)
     result: np.ndarray
     if col.type == "str":

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
 
+from talentplan._options import check_number
 from talentplan.data.schema import TABLES
 
 
@@ -112,8 +112,7 @@ class Instance:
 
     def scale_budget(self, factor: float) -> Instance:
         """Return a new instance whose budgets are multiplied by ``factor`` (>= 0)."""
-        if not (factor >= 0 and math.isfinite(factor)):
-            raise ValueError(f"budget scale factor must be a finite number >= 0, got {factor!r}")
+        check_number("factor", factor, low=0)
         budgets = self.tables["budgets"].copy()
         budgets["amount"] = budgets["amount"] * float(factor)
         return self.replace_tables(budgets=budgets)

@@ -8,7 +8,6 @@ Every problem is collected as an :class:`~talentplan.errors.InstanceError` namin
 
 from __future__ import annotations
 
-import difflib
 import math
 import tomllib
 from dataclasses import dataclass, fields
@@ -17,6 +16,7 @@ from typing import Any
 
 import tomli_w
 
+from talentplan.data.cells import is_blank, suggest
 from talentplan.data.instance import PolicyFloor, Scenario
 from talentplan.data.schema import OBJECTIVES
 from talentplan.errors import InstanceError
@@ -125,7 +125,7 @@ def parse_scenario(src: ScenarioSource) -> tuple[Scenario | None, list[InstanceE
     parsed: dict[str, Any] = {}
     for key, raw in src.values.items():
         if key not in _TYPES:
-            hint = _suggest(key, [*_TYPES, "floors"])
+            hint = suggest(key, [*_TYPES, "floors"])
             errors.append(
                 InstanceError(
                     f"unknown scenario key '{key}'{hint}; known keys: "
@@ -137,7 +137,7 @@ def parse_scenario(src: ScenarioSource) -> tuple[Scenario | None, list[InstanceE
                 )
             )
             continue
-        if _blank(raw):
+        if is_blank(raw):
             continue
         value, problem = _convert(raw, _TYPES[key], src.strict)
         if problem is None:
@@ -187,7 +187,7 @@ def _parse_floors(src: ScenarioSource, errors: list[InstanceError]) -> list[Poli
             if key not in FLOOR_KEYS:
                 errors.append(
                     InstanceError(
-                        f"unknown policy-floor key '{key}'{_suggest(key, list(FLOOR_KEYS))}; "
+                        f"unknown policy-floor key '{key}'{suggest(key, list(FLOOR_KEYS))}; "
                         "known keys: " + ", ".join(FLOOR_KEYS),
                         file=src.floors_file,
                         row=row,
@@ -197,7 +197,7 @@ def _parse_floors(src: ScenarioSource, errors: list[InstanceError]) -> list[Poli
                 )
                 ok = False
                 continue
-            if _blank(cell):
+            if is_blank(cell):
                 continue
             value, problem = _convert(cell, FLOOR_KEYS[key], src.strict)
             if problem is None and key == "min_units" and not value > 0:
@@ -262,17 +262,6 @@ def floor_rows(scenario: Scenario) -> list[tuple[Any, ...]]:
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _blank(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and not value.strip()
-
-
-def _suggest(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _convert(raw: Any, kind: str, strict: bool) -> tuple[Any, str | None]:

@@ -9,7 +9,7 @@ persons (or full-time equivalents).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 ColumnType = Literal["str", "int", "float", "bool"]
 
@@ -68,7 +68,9 @@ EFFECT_KINDS: dict[str, tuple[str, ...]] = {
     "fte": ("site", "count"),
 }
 
-OBJECTIVES = ("talent_index", "min_cost", "equity")
+Objective = Literal["talent_index", "min_cost", "equity"]
+"""What a plan maximises or minimises (see :mod:`talentplan.model.objectives`)."""
+OBJECTIVES: tuple[str, ...] = get_args(Objective)
 PIN_ACTIONS = ("fix", "forbid", "min", "max")
 
 

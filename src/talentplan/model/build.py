@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 import pyomo.environ as pyo
 
+from talentplan._options import check_choice
 from talentplan.data.instance import Instance
+from talentplan.data.schema import Objective
 from talentplan.model.decisions import add_decisions
 from talentplan.model.inflow import add_inflow
 from talentplan.model.objectives import add_equity_floor, add_objective, approximation_error
@@ -48,6 +50,7 @@ class Formulation:
 
     @property
     def maximize(self) -> bool:
+        """Whether the objective is maximised (every objective but ``min_cost``)."""
         return self.objective != "min_cost"
 
 
@@ -62,7 +65,7 @@ def build_model(instance: Instance, objective: str | None = None) -> Formulation
         ``talent_index``, ``min_cost`` or ``equity``; default: the scenario's.
     """
     start = time.perf_counter()
-    objective = objective or instance.scenario.objective
+    objective = check_choice("objective", objective or instance.scenario.objective, Objective)
     d = prepare(instance)
     m = pyo.ConcreteModel(name=instance.scenario.name)
     add_decisions(m, d)

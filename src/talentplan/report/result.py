@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +11,22 @@ from typing import Any
 import pandas as pd
 
 from talentplan._display import DisplayMixin
+from talentplan._files import write_file_set
+from talentplan.report.html_report import render_report
 from talentplan.solver.status import SolveStatus
+
+__all__ = ["RESULT_FILES", "AllocationResult"]
+
+RESULT_FILES = (
+    "allocation.csv",
+    "talent.csv",
+    "shadow_prices.csv",
+    "budget_use.csv",
+    "report.html",
+    "summary.json",
+)
+"""The files :meth:`AllocationResult.to_dir` writes, in the order they are moved in:
+``summary.json`` last, so that it stands only beside a complete set."""
 
 
 @dataclass(frozen=True)
@@ -61,26 +74,18 @@ class AllocationResult(DisplayMixin):
         in by atomic renames, summary.json last: an interrupted write leaves no
         half-written file, and summary.json is present only with a complete set.
         """
-        out = Path(path)
-        out.mkdir(parents=True, exist_ok=True)
-        files = {
-            "allocation.csv": self.allocation.to_csv(index=False),
-            "talent.csv": self.talent.to_csv(index=False),
-            "shadow_prices.csv": self.shadow_prices.to_csv(index=False),
-            "budget_use.csv": self.budget_use.to_csv(index=False),
+        tables = {
+            "allocation.csv": self.allocation,
+            "talent.csv": self.talent,
+            "shadow_prices.csv": self.shadow_prices,
+            "budget_use.csv": self.budget_use,
         }
+        files = {name: frame.to_csv(index=False) for name, frame in tables.items()}
         if report:
-            from talentplan.report.html import render_report
-
             files["report.html"] = render_report(self)
         files["summary.json"] = json.dumps(_jsonable(self.summary), indent=2)
-        (out / "summary.json").unlink(missing_ok=True)
-        with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as tmp:
-            for name, text in files.items():
-                (Path(tmp) / name).write_text(text, encoding="utf-8")
-            for name in files:
-                os.replace(Path(tmp) / name, out / name)
-        return out
+        assert set(files) <= set(RESULT_FILES)
+        return write_file_set(path, files)
 
     def _summary_tables(self) -> tuple[str, list[tuple[str, str]], list[pd.DataFrame]]:
         s = self.summary

@@ -1,5 +1,11 @@
-"""Many solves of one instance: the efficiency-equity frontier."""
+"""The scenarios layer: many solves of one instance.
+
+The efficiency-equity frontier (:mod:`~talentplan.scenarios.frontier`) and the
+estimate-then-optimise regret (:mod:`~talentplan.scenarios.regret`: simulate a panel,
+calibrate, plan with the estimates, score under the truth).
+"""
 
 from talentplan.scenarios.frontier import Frontier, pareto_frontier
+from talentplan.scenarios.regret import RegretReport, end_to_end_regret, plan_regret
 
-__all__ = ["Frontier", "pareto_frontier"]
+__all__ = ["Frontier", "RegretReport", "end_to_end_regret", "pareto_frontier", "plan_regret"]

@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 
 from talentplan._display import DisplayMixin
+from talentplan._options import check_number
 from talentplan.data.instance import Instance
 from talentplan.model.prepare import prepare
+from talentplan.report.pipeline import solve
 from talentplan.report.result import AllocationResult
 from talentplan.simulation import min_final_coverage
-from talentplan.solver.api import solve
 
 
 def min_coverage(instance: Instance, result: AllocationResult) -> float:
@@ -66,10 +67,9 @@ def pareto_frontier(
         Number of points (>= 2), evenly spaced in the equity floor from the coverage of
         the talent-index optimum to the equity optimum.
     time_limit, mip_gap, threads
-        Passed to every :func:`~talentplan.solver.api.solve`.
+        Passed to every :func:`talentplan.solve`.
     """
-    if n_points < 2:
-        raise ValueError(f"n_points must be >= 2, got {n_points!r}")
+    check_number("n_points", n_points, low=2, integer=True)
     options: dict[str, Any] = dict(time_limit=time_limit, mip_gap=mip_gap, threads=threads)
     best = solve(instance, objective="talent_index", **options)
     fairest = solve(instance, objective="equity", **options)

@@ -1,45 +1,73 @@
-"""``tp.solve``: instance -> model -> HiGHS -> result, in one call."""
+"""Solve an instance: build the model, run HiGHS, read the solution back into tables.
+
+:func:`solve_instance` is the solver layer's whole job in one call and returns a
+:class:`Solution`: the planner tables and the solver's account, nothing more. Playing
+the plan with the exact curves and presenting it is the report layer's job
+(:func:`talentplan.solve` returns an :class:`~talentplan.report.result.AllocationResult`).
+"""
 
 from __future__ import annotations
 
 import logging
-import math
 import platform
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from importlib.metadata import version
 
+import pandas as pd
 import pyomo.environ as pyo
 
+from talentplan._options import check_number
 from talentplan.data.instance import Instance
-from talentplan.data.schema import OBJECTIVES
 from talentplan.errors import InfeasiblePlanError, NoSolutionError, SolverError
-from talentplan.model.build import build_model
-from talentplan.report.extract import allocation_table, budget_use, model_sizes, shadow_prices
-from talentplan.report.result import AllocationResult
-from talentplan.simulation import plan_levels, play
+from talentplan.model.build import Formulation, build_model
 from talentplan.solver.explain import explain_infeasibility
 from talentplan.solver.highs import Progress, load_values, solve_formulation
+from talentplan.solver.matrix import new_highs
+from talentplan.solver.readback import allocation_table, budget_use, model_sizes, shadow_prices
 from talentplan.solver.status import SolveStatus
+
+__all__ = ["Solution", "check_solve_options", "solve_instance", "versions"]
 
 logger = logging.getLogger(__name__)
 
 
-def _check_options(
-    time_limit: float | None, mip_gap: float, threads: int | None, objective: str | None
-) -> None:
-    if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
-        raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
-    if not (0 <= mip_gap < 1):
-        raise ValueError(f"mip_gap must be in [0, 1), got {mip_gap!r}")
-    if threads is not None and threads < 1:
-        raise ValueError(f"threads must be >= 1, got {threads!r}")
-    if objective is not None and objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+@dataclass(frozen=True)
+class Solution:
+    """The solver's answer for one instance, read back into planner tables.
+
+    Attributes
+    ----------
+    formulation
+        The model that was solved, with its data and objective name.
+    status, highs_status
+        Our status and HiGHS's own words for it.
+    objective, bound, gap
+        The plan's model objective, the best bound and their relative gap.
+    allocation, budget_use, shadow_prices
+        The tables of :mod:`talentplan.solver.readback`.
+    sizes
+        ``n_variables``, ``n_binaries``, ``n_integers``, ``n_constraints``.
+    solve_seconds, mip_nodes
+        Solver time and branch-and-bound nodes.
+    """
+
+    formulation: Formulation = field(repr=False)
+    status: SolveStatus
+    highs_status: str
+    objective: float
+    bound: float
+    gap: float
+    allocation: pd.DataFrame = field(repr=False)
+    budget_use: pd.DataFrame = field(repr=False)
+    shadow_prices: pd.DataFrame = field(repr=False)
+    sizes: dict[str, int]
+    solve_seconds: float
+    mip_nodes: int
 
 
 def versions() -> dict[str, str]:
-    from talentplan.solver.matrix import new_highs
-
+    """Versions of talentplan, Pyomo, HiGHS, highspy and Python, for provenance."""
     h = new_highs()
     return {
         "talentplan": version("talentplan"),
@@ -50,7 +78,16 @@ def versions() -> dict[str, str]:
     }
 
 
-def solve(
+def check_solve_options(time_limit: float | None, mip_gap: float, threads: int | None) -> None:
+    """Raise :class:`~talentplan.errors.OptionError` for an inadmissible solver option."""
+    if time_limit is not None:
+        check_number("time_limit", time_limit, low=0, low_open=True)
+    check_number("mip_gap", mip_gap, low=0, high=1, high_open=True)
+    if threads is not None:
+        check_number("threads", threads, low=1, integer=True)
+
+
+def solve_instance(
     instance: Instance,
     *,
     time_limit: float | None = None,
@@ -58,39 +95,27 @@ def solve(
     threads: int | None = None,
     objective: str | None = None,
     progress: Callable[[Progress], None] | None = None,
-) -> AllocationResult:
-    """Find the best allocation of programs for ``instance``.
+) -> Solution:
+    """Build and solve the allocation MIP of ``instance``.
 
-    Parameters
-    ----------
-    instance
-        A planning instance (:func:`talentplan.load_instance`).
-    time_limit
-        Seconds; at the limit the best plan found so far is returned with its gap.
-    mip_gap
-        Relative optimality gap at which to stop (default 0.01%).
-    threads
-        Solver threads (default: HiGHS's choice).
-    objective
-        ``talent_index``, ``min_cost`` or ``equity``; default the scenario's.
-    progress
-        Called about once a second during the MIP search with a
-        :class:`~talentplan.solver.highs.Progress`.
+    Parameters are those of :func:`talentplan.solve`.
 
     Returns
     -------
-    AllocationResult
+    Solution
 
     Raises
     ------
+    OptionError
+        An option is not admissible.
     InfeasiblePlanError
         No plan satisfies every rule; ``.explanation`` names the conflicting rules.
     NoSolutionError
         The solver stopped (time limit, other limit) before finding any plan.
     SolverError
-        The solver failed.
+        The solver failed, or the model is unbounded.
     """
-    _check_options(time_limit, mip_gap, threads, objective)
+    check_solve_options(time_limit, mip_gap, threads)
     formulation = build_model(instance, objective)
     logger.info("built %s in %.2fs", instance.scenario.name, formulation.build_seconds)
     run = solve_formulation(
@@ -118,45 +143,17 @@ def solve(
             )
         raise SolverError(f"HiGHS failed: {run.highs_status}")
     load_values(run.compiled, run.values)
-    sizes = model_sizes(run)
-    budget = budget_use(formulation)
-    allocation = allocation_table(formulation)
-    # Trajectories are what the plan produces: the plan played with the exact curves.
-    # (The model's own stock variables are only bounded where the objective does not
-    # reward them, so they are not read back.)
-    played = play(
-        formulation.data, plan_levels(formulation.data, allocation), objective=formulation.objective
-    )
-    summary = {
-        "instance": instance.scenario.name,
-        "status": run.status.value,
-        "highs_status": run.highs_status,
-        "objective_name": formulation.objective,
-        "objective": run.objective,
-        "bound": run.bound,
-        "gap": run.gap,
-        "approximation_error": formulation.approximation_error,
-        "simulated_objective": played.objective,
-        "build_seconds": formulation.build_seconds,
-        "solve_seconds": run.solve_seconds,
-        **sizes,
-        "mip_nodes": run.mip_nodes,
-        "time_limit": time_limit,
-        "mip_gap": mip_gap,
-        "threads": threads,
-        "budget_use": budget.to_dict("records"),
-        "instance_hash": instance.hash(),
-        "seed": instance.scenario.seed,
-        "versions": versions(),
-    }
-    return AllocationResult(
+    return Solution(
+        formulation=formulation,
         status=run.status,
+        highs_status=run.highs_status,
         objective=run.objective,
         bound=run.bound,
         gap=run.gap,
-        allocation=allocation,
-        talent=played.talent,
+        allocation=allocation_table(formulation),
+        budget_use=budget_use(formulation),
         shadow_prices=shadow_prices(formulation, run),
-        budget_use=budget,
-        summary=summary,
+        sizes=model_sizes(run),
+        solve_seconds=run.solve_seconds,
+        mip_nodes=run.mip_nodes,
     )

@@ -3,10 +3,32 @@
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from talentplan.report.result import AllocationResult
+import pandas as pd
+
+__all__ = ["render_report"]
+
+
+class SolvedPlan(Protocol):
+    """What the report reads of a result (:class:`~talentplan.report.result.AllocationResult`)."""
+
+    @property
+    def objective(self) -> float: ...
+    @property
+    def bound(self) -> float: ...
+    @property
+    def gap(self) -> float: ...
+    @property
+    def allocation(self) -> pd.DataFrame: ...
+    @property
+    def talent(self) -> pd.DataFrame: ...
+    @property
+    def shadow_prices(self) -> pd.DataFrame: ...
+    @property
+    def budget_use(self) -> pd.DataFrame: ...
+    @property
+    def summary(self) -> dict[str, Any]: ...
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:70em;color:#222}
@@ -16,11 +38,11 @@ h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em}
 """
 
 
-def _table(frame: object) -> str:
-    return frame.to_html(index=True, float_format=lambda x: f"{x:,.2f}", border=0)  # type: ignore[attr-defined]
+def _table(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=True, float_format=lambda x: f"{x:,.2f}", border=0)
 
 
-def render_report(result: AllocationResult) -> str:
+def render_report(result: SolvedPlan) -> str:
     """The report: summary, spending by program and year, talent, budgets, shadow prices."""
     s = result.summary
     alloc = result.allocation

@@ -6,16 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from talentplan.calibrate import (
-    Provenance,
-    RegretReport,
-    ResponseParameters,
-    apply_parameters,
-    end_to_end_regret,
-    plan_regret,
-    simulate_panel,
-)
+from talentplan.calibrate import simulate_panel
+from talentplan.data.parameters import ResponseParameters
+from talentplan.data.provenance import Provenance
+from talentplan.data.responses import apply_parameters
 from talentplan.errors import CalibrationError, TalentPlanWarning
+from talentplan.scenarios import RegretReport, end_to_end_regret, plan_regret
 from tests.model.tiny import tiny_instance
 
 SIZES = (30, 300)

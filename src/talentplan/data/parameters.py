@@ -1,4 +1,7 @@
-"""Calibrated response parameters: the bridge from estimation to the allocation model.
+"""Calibrated response parameters: what estimation hands to the allocation model.
+
+They live in the data layer because an instance reads them (``response_parameters`` in
+``scenario.toml``); :mod:`talentplan.calibrate` produces them.
 
 A :class:`ResponseParameters` holds named estimates, their covariance and their
 provenance. Names use the key format ``program:talent_type:effect``, for example
@@ -21,21 +24,12 @@ import numpy as np
 import pandas as pd
 
 from talentplan._display import DisplayMixin
-from talentplan.calibrate._parameters_json import (  # noqa: F401 - FORMAT* re-exported
-    FORMAT,
-    FORMAT_VERSION,
-    parse_document,
-    read_document,
-    to_document,
-    write_atomic,
-)
-from talentplan.calibrate.provenance import Provenance, panel_hash, parse_key
-
-# The key format, Provenance and panel_hash live in provenance.py and the JSON format in
-# _parameters_json.py; they are re-exported here, where they were first defined.
+from talentplan._files import atomic_write_text
+from talentplan.data.parameters_file import FORMAT, FORMAT_VERSION, parse_document, read_document
+from talentplan.data.provenance import Provenance, parse_key
 from talentplan.errors import CalibrationError, TalentPlanWarning
 
-__all__ = ["Provenance", "ResponseParameters", "panel_hash", "parse_key"]
+__all__ = ["ResponseParameters", "result_estimates"]
 
 
 def result_estimates(result: Any) -> tuple[pd.Series, pd.DataFrame]:
@@ -321,11 +315,39 @@ class ResponseParameters(DisplayMixin):
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (the format :meth:`to_json` writes)."""
-        return to_document(self)
+        frame = self.to_frame()
+        rows = zip(
+            self._keys,
+            frame["program"],
+            frame["talent_type"],
+            frame["effect"],
+            frame["value"],
+            frame["std_error"],
+            strict=True,
+        )
+        return {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "parameters": [
+                {
+                    "key": k,
+                    "program": p,
+                    "talent_type": t,
+                    "effect": e,
+                    "value": float(v),
+                    "std_error": float(s),
+                }
+                for k, p, t, e, v, s in rows
+            ],
+            "cov": self._cov.tolist(),
+            "bounds": {k: list(b) for k, b in self._bounds.items()},
+            "provenance": self._provenance.to_dict(),
+        }
 
     def to_json(self, path: str | os.PathLike[str]) -> Path:
         """Write to ``path`` atomically (a temporary file in the same folder, then rename)."""
-        return write_atomic(json.dumps(self.to_dict(), indent=2, allow_nan=False), path)
+        text = json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
+        return atomic_write_text(path, text)
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any], *, source: str = "document") -> ResponseParameters:

@@ -1,9 +1,9 @@
-"""The JSON file format of :class:`~talentplan.calibrate.parameters.ResponseParameters`.
+"""The JSON file format of :class:`~talentplan.data.parameters.ResponseParameters`.
 
 A document has ``format``, ``version``, ``parameters`` (one object per key with its
 parts, ``value`` and ``std_error``), ``cov`` (a list of lists in key order), ``bounds``
 and ``provenance``. :func:`parse_document` validates every field and names the one at
-fault; :func:`write_atomic` never leaves a half-written file.
+fault. :meth:`ResponseParameters.to_dict` writes the format.
 """
 
 from __future__ import annotations
@@ -11,85 +11,26 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from talentplan.calibrate.provenance import Provenance, parse_key
+from talentplan.data.provenance import Provenance, parse_key
 from talentplan.errors import CalibrationError
-
-if TYPE_CHECKING:
-    from talentplan.calibrate.parameters import ResponseParameters
 
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "parse_document",
     "read_document",
-    "to_document",
-    "write_atomic",
 ]
 
 FORMAT = "talentplan.response_parameters"
 FORMAT_VERSION = 1
 
 Bounds = dict[str, tuple[float | None, float | None]]
-
-
-def to_document(params: ResponseParameters) -> dict[str, Any]:
-    """JSON-ready dictionary of ``params``."""
-    frame = params.to_frame()
-    rows = zip(
-        params.keys,
-        frame["program"],
-        frame["talent_type"],
-        frame["effect"],
-        frame["value"],
-        frame["std_error"],
-        strict=True,
-    )
-    return {
-        "format": FORMAT,
-        "version": FORMAT_VERSION,
-        "parameters": [
-            {
-                "key": k,
-                "program": p,
-                "talent_type": t,
-                "effect": e,
-                "value": float(v),
-                "std_error": float(s),
-            }
-            for k, p, t, e, v, s in rows
-        ],
-        "cov": params.cov.to_numpy(dtype="float64").tolist(),
-        "bounds": {k: list(b) for k, b in params.bounds.items()},
-        "provenance": params.provenance.to_dict(),
-    }
-
-
-def write_atomic(text: str, path: str | os.PathLike[str]) -> Path:
-    """Write ``text`` and a newline to ``path`` via a temporary file in the same folder."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{target.name}.",
-        suffix=".tmp",
-        dir=target.parent if str(target.parent) else ".",
-    )
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return target
 
 
 def read_document(path: str | os.PathLike[str]) -> tuple[Any, str]:

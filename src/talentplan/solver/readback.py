@@ -7,7 +7,6 @@ import pyomo.environ as pyo
 
 from talentplan.model.build import Formulation
 from talentplan.model.decisions import cadre_use, land_use
-from talentplan.model.prepare import ModelData
 from talentplan.model.resources import source_spending
 from talentplan.solver.highs import SolverRun
 
@@ -150,6 +149,7 @@ def shadow_prices(f: Formulation, run: SolverRun) -> pd.DataFrame:
 
 
 def model_sizes(run: SolverRun) -> dict[str, int]:
+    """Counts of variables (binary, other integer) and constraints of the compiled model."""
     cm = run.compiled
     binary = int(((cm.col_lower >= 0) & (cm.col_upper <= 1) & cm.integer).sum())
     return {
@@ -161,7 +161,7 @@ def model_sizes(run: SolverRun) -> dict[str, int]:
 
 
 __all__ = [
-    "ModelData",
+    "ALLOCATION_COLUMNS",
     "allocation_table",
     "budget_use",
     "model_sizes",

@@ -1,0 +1,154 @@
+"""Atomic writes: a failed or interrupted run leaves no half-written file or folder.
+
+Every file the package writes (instances, results, calibrated parameters, CLI outputs)
+goes through these helpers: the content is written to a temporary sibling of the
+target, flushed, given the permissions an ordinary new file gets under the current
+umask, and moved into place with one atomic rename.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Collection, Mapping
+from pathlib import Path
+
+__all__ = ["atomic_write", "atomic_write_text", "replace_folder", "write_file_set"]
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _sibling_folder(target: Path) -> Path:
+    return target.parent if str(target.parent) else Path(".")
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary sibling of ``path``, then rename it into place.
+
+    Parameters
+    ----------
+    path
+        The file to write; its folder must exist.
+    write
+        Writes the whole content to the path it is given.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "note.txt"
+    >>> _ = atomic_write(target, lambda p: p.write_text("ok"))
+    >>> target.read_text()
+    'ok'
+    """
+    target = Path(path)
+    suffix = "".join(target.suffixes[-1:])
+    fd, name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=f".tmp{suffix}", dir=_sibling_folder(target)
+    )
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically, flushed to disk before the rename."""
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    return atomic_write(path, write)
+
+
+def write_file_set(folder: str | os.PathLike[str], files: Mapping[str, str]) -> Path:
+    """Write a set of text files into ``folder``, each atomically, in the given order.
+
+    Every file is first written into one temporary folder beside ``folder`` and then
+    moved in by renames, in the order of ``files``: put the file that marks a complete
+    set (``summary.json``) last, and it is present only with the others. An existing
+    copy of the last file is removed before anything moves, so a stale marker never
+    stands beside new files.
+    """
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    names = list(files)
+    if names:
+        (out / names[-1]).unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=_sibling_folder(out)) as tmp:
+        mode = 0o666 & ~_umask()
+        for name, text in files.items():
+            (Path(tmp) / name).write_text(text, encoding="utf-8")
+            os.chmod(Path(tmp) / name, mode)
+        for name in names:
+            os.replace(Path(tmp) / name, out / name)
+    return out
+
+
+def replace_folder(
+    target: str | os.PathLike[str],
+    fill: Callable[[Path], None],
+    *,
+    keep_except: Collection[str] = (),
+) -> Path:
+    """Build a folder with ``fill(tmp)`` beside ``target`` and swap it in by renames.
+
+    Parameters
+    ----------
+    target
+        The folder to create or replace.
+    fill
+        Writes the folder's content into the (empty) path it is given.
+    keep_except
+        When ``target`` exists, entries of it whose names are not in this collection
+        (a README, notes) are copied into the new folder, so nothing else is lost.
+
+    A failure at any point leaves ``target`` as it was.
+    """
+    final = Path(target)
+    parent = _sibling_folder(final)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=parent))
+    try:
+        os.chmod(tmp, 0o777 & ~_umask())
+        fill(tmp)
+        if not final.exists():
+            os.replace(tmp, final)
+            return final
+        for item in final.iterdir():
+            if item.name not in keep_except:
+                dest = tmp / item.name
+                if item.is_dir():
+                    shutil.copytree(item, dest)
+                else:
+                    shutil.copy2(item, dest)
+        backup = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
+        os.replace(final, backup)
+        try:
+            os.replace(tmp, final)
+        except BaseException:
+            os.replace(backup, final)
+            raise
+        shutil.rmtree(backup, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
