@@ -7,8 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from talentplan.data import Instance, load_instance, write_instance
-from talentplan.data import folder, workbook
+from talentplan.data import Instance, folder, load_instance, workbook, write_instance
 
 
 def assert_same(a: Instance, b: Instance, exact: bool = True) -> None:
