@@ -16,6 +16,13 @@ import talentplan as tp
 
 
 def main(name: str = "qingyuan") -> None:
+    """Solve the full and the subsidies-only plans of instance ``name`` and print their scores.
+
+    Parameters
+    ----------
+    name
+        A bundled dataset, a folder or ``synthetic:N[:SEED]``, as for ``tp.load_instance``.
+    """
     inst = tp.load_instance(name)
     full = tp.solve(inst, mip_gap=1e-4)
     programs = inst.programs[inst.programs["program"] == "cash_subsidy"].reset_index(drop=True)

@@ -7,7 +7,7 @@ responses, talent_types, industries, sources; maintained by hand), the public fa
 below (from the Qingyuan Statistics Bureau, see the dataset READMEs) and the labelled
 assumptions below. Outputs: counties, presence, stocks, demand and budgets of qingyuan;
 every table of northern_guangdong; a copy of qingyuan in models/qingyuan. The rules that
-turn facts into tables live in talentplan.datasets (shared with synthetic instances).
+turn facts into tables live in talentplan.data.derive (shared with synthetic instances).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,9 @@ from talentplan.data.bundled import catalogue
 from talentplan.data.folder import read_folder, write_folder_files
 from talentplan.data.instance import Scenario
 from talentplan.data.scenario_toml import scenario_to_toml
+
+if TYPE_CHECKING:
+    from talentplan.data.instance import Instance
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "src" / "talentplan" / "data" / "bundled"
@@ -49,8 +53,16 @@ QY_FACTS = [
 ]
 # Assumption: townships and subdistricts per county, approximate counts from general
 # knowledge of the administrative divisions (not in the facts folder; total 85).
-QY_TOWNSHIPS = {"Qingcheng": 8, "Qingxin": 8, "Fogang": 6, "Yangshan": 13, "Lianshan": 7,
-                "Liannan": 7, "Yingde": 24, "Lianzhou": 12}
+QY_TOWNSHIPS = {
+    "Qingcheng": 8,
+    "Qingxin": 8,
+    "Fogang": 6,
+    "Yangshan": 13,
+    "Lianshan": 7,
+    "Liannan": 7,
+    "Yingde": 24,
+    "Lianzhou": 12,
+}
 # Assumption: the Guangzhou-Qingyuan intercity railway (16-33 min to Huadu, a fact) puts
 # Qingcheng at 0.75 h door to door instead of the road rule's 1.22 h.
 QY_TRAVEL_OVERRIDE = {"Qingcheng": 0.75}
@@ -61,8 +73,7 @@ QY_HUBS = {"Qingcheng": 9000.0}
 # Assumption: county-industry presence, from the paper's positioning by endowment.
 QY_PRESENCE = {
     "Qingcheng": ["new_materials", "biomedicine", "intelligent_manufacturing", "green_energy"],
-    "Qingxin": ["new_materials", "intelligent_manufacturing", "modern_agriculture",
-                "eco_tourism"],
+    "Qingxin": ["new_materials", "intelligent_manufacturing", "modern_agriculture", "eco_tourism"],
     "Fogang": ["biomedicine", "intelligent_manufacturing", "modern_agriculture", "eco_tourism"],
     "Yangshan": ["green_energy", "modern_agriculture", "eco_tourism"],
     "Lianshan": ["modern_agriculture", "eco_tourism"],
@@ -106,8 +117,7 @@ NG_UNITS: dict[str, list[tuple]] = {
         ("Renhua", "仁化县", "county", 0.06, 0.12, 0.42, 113.75, 25.09, 0, "ATG"),
         ("Wengyuan", "翁源县", "county", 0.12, 0.12, 0.40, 114.13, 24.35, 0, "AT"),
         ("Xinfeng", "新丰县", "county", 0.07, 0.11, 0.40, 114.21, 24.06, 0, "AT"),
-        ("Ruyuan", "乳源瑶族自治县", "autonomous county", 0.06, 0.12, 0.45, 113.28, 24.78, 0,
-         "GT"),
+        ("Ruyuan", "乳源瑶族自治县", "autonomous county", 0.06, 0.12, 0.45, 113.28, 24.78, 0, "GT"),
         ("Lechang", "乐昌市", "county-level city", 0.13, 0.13, 0.48, 113.35, 25.13, 0, "AIT"),
         ("Nanxiong", "南雄市", "county-level city", 0.10, 0.13, 0.46, 114.31, 25.12, 0, "NAT"),
     ],
@@ -137,11 +147,18 @@ NG_UNITS: dict[str, list[tuple]] = {
         ("Luoding", "罗定市", "county-level city", 0.37, 0.37, 0.45, 111.57, 22.77, 0, "AI"),
     ],
 }
-CODES = {"N": "new_materials", "B": "biomedicine", "I": "intelligent_manufacturing",
-         "G": "green_energy", "A": "modern_agriculture", "T": "eco_tourism"}
+CODES = {
+    "N": "new_materials",
+    "B": "biomedicine",
+    "I": "intelligent_manufacturing",
+    "G": "green_energy",
+    "A": "modern_agriculture",
+    "T": "eco_tourism",
+}
 
 
 def great_circle_km(lon: float, lat: float) -> float:
+    """Return the great-circle distance in km from (``lon``, ``lat``) to central Guangzhou."""
     r = 6371.0
     p1, p2 = math.radians(lat), math.radians(GZ[1])
     dlat, dlon = p2 - p1, math.radians(GZ[0] - lon)
@@ -155,22 +172,58 @@ def townships_rule(area_km2: float) -> int:
 
 
 def qingyuan_facts() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Build the county facts and the county-industry presence of Qingyuan's 8 units.
+
+    Returns
+    -------
+    facts : pandas.DataFrame
+        One row per county: public facts (census and 2023 population, urbanisation, area,
+        distance to Guangzhou) and the labelled assumptions (townships, travel time,
+        graduate hub).
+    presence : pandas.DataFrame
+        The ``(county, industry)`` pairs of industries present in each county.
+    """
     rows = []
     for c, zh, kind, census, pop, urb, area, dist in QY_FACTS:
         travel = QY_TRAVEL_OVERRIDE.get(c, float(ds.travel_time([dist])[0]))
-        rows.append({"county": c, "name": zh, "city": "Qingyuan", "kind": kind,
-                     "pop_census_2020": census, "population_10k": pop, "urbanisation": urb,
-                     "area_km2": float(area), "dist_guangzhou_km": float(dist),
-                     "townships": QY_TOWNSHIPS[c], "travel_time_h": travel,
-                     "graduate_hub": QY_HUBS.get(c, 0.0), "basis": "facts: population, "
-                     "urbanisation, area, distance; assumptions: the rest"})
+        rows.append(
+            {
+                "county": c,
+                "name": zh,
+                "city": "Qingyuan",
+                "kind": kind,
+                "pop_census_2020": census,
+                "population_10k": pop,
+                "urbanisation": urb,
+                "area_km2": float(area),
+                "dist_guangzhou_km": float(dist),
+                "townships": QY_TOWNSHIPS[c],
+                "travel_time_h": travel,
+                "graduate_hub": QY_HUBS.get(c, 0.0),
+                "basis": "facts: population, urbanisation, area, distance; assumptions: the rest",
+            }
+        )
     facts = pd.DataFrame(rows)
-    presence = pd.DataFrame([(c, i) for c, inds in QY_PRESENCE.items() for i in inds],
-                            columns=["county", "industry"])
+    presence = pd.DataFrame(
+        [(c, i) for c, inds in QY_PRESENCE.items() for i in inds], columns=["county", "industry"]
+    )
     return facts, presence
 
 
 def northern_facts() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Build the county facts and industry presence of the 37 Northern Guangdong units.
+
+    Qingyuan's rows come from :func:`qingyuan_facts` (without the census column); the 29
+    units of the other four cities split their city's population and area by the assumed
+    weights of ``NG_UNITS``.
+
+    Returns
+    -------
+    facts : pandas.DataFrame
+        One row per county, with the columns of :func:`qingyuan_facts`.
+    presence : pandas.DataFrame
+        The ``(county, industry)`` pairs of industries present in each county.
+    """
     qf, qp = qingyuan_facts()
     rows = [qf.drop(columns=["pop_census_2020"])]
     pres = [qp]
@@ -181,23 +234,40 @@ def northern_facts() -> tuple[pd.DataFrame, pd.DataFrame]:
         for cid, zh, kind, w_pop, w_area, urb, lon, lat, hub, codes in units:
             area = round(NG_CITY_AREA[city] * w_area / aw)
             dist = round(great_circle_km(lon, lat))
-            recs.append({"county": cid, "name": zh, "city": city, "kind": kind,
-                         "population_10k": round(NG_CITY_POP[city] * w_pop / pw, 2),
-                         "urbanisation": urb, "area_km2": float(area),
-                         "dist_guangzhou_km": float(dist), "townships": townships_rule(area),
-                         "travel_time_h": float(ds.travel_time([dist])[0]),
-                         "graduate_hub": float(hub), "basis": "assumptions (see README)"})
-            pres += [pd.DataFrame([(cid, CODES[ch]) for ch in codes],
-                                  columns=["county", "industry"])]
+            recs.append(
+                {
+                    "county": cid,
+                    "name": zh,
+                    "city": city,
+                    "kind": kind,
+                    "population_10k": round(NG_CITY_POP[city] * w_pop / pw, 2),
+                    "urbanisation": urb,
+                    "area_km2": float(area),
+                    "dist_guangzhou_km": float(dist),
+                    "townships": townships_rule(area),
+                    "travel_time_h": float(ds.travel_time([dist])[0]),
+                    "graduate_hub": float(hub),
+                    "basis": "assumptions (see README)",
+                }
+            )
+            pres += [
+                pd.DataFrame([(cid, CODES[ch]) for ch in codes], columns=["county", "industry"])
+            ]
         rows.append(pd.DataFrame(recs))
     return pd.concat(rows, ignore_index=True), pd.concat(pres, ignore_index=True)
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` to ``path`` as CSV, without the index and with Unix line ends."""
     frame.to_csv(path, index=False, lineterminator="\n")
 
 
 def make_qingyuan() -> None:
+    """Regenerate the derived tables and the scenario of the bundled ``qingyuan`` dataset.
+
+    The catalogue tables are kept as maintained by hand; counties, presence, stocks,
+    demand and budgets are derived again, and every table is rewritten in canonical form.
+    """
     folder = BUNDLED / "qingyuan"
     cat = catalogue()
     facts, presence = qingyuan_facts()
@@ -207,8 +277,10 @@ def make_qingyuan() -> None:
     scenario = Scenario(
         name="qingyuan",
         description="Qingyuan, 8 county-level units, talent programs 2025-2029 (Party "
-                    "building + industry + talent).",
-        start_year=YEARS[0], n_years=len(YEARS), floors=(ds.floor_one_stop(YEARS),),
+        "building + industry + talent).",
+        start_year=YEARS[0],
+        n_years=len(YEARS),
+        floors=(ds.floor_one_stop(YEARS),),
         sources=QY_SOURCES_NOTE,
     )
     (folder / "scenario.toml").write_text(scenario_to_toml(scenario), encoding="utf-8")
@@ -224,6 +296,12 @@ def make_qingyuan() -> None:
 
 
 def make_northern() -> None:
+    """Regenerate every table and the scenario of the bundled ``northern_guangdong`` dataset.
+
+    The budget has one fiscal source per city, split by each city's share of the
+    full-funding cost, plus the provincial transfer and the earmarked counterpart
+    assistance; program caps are scaled to the number of counties.
+    """
     folder = BUNDLED / "northern_guangdong"
     folder.mkdir(exist_ok=True)
     cat = catalogue()
@@ -239,33 +317,47 @@ def make_northern() -> None:
         sid = f"{city.lower()}_fiscal"
         counties = ";".join(facts.loc[facts["city"] == city, "county"])
         sources.append((sid, f"{city} city and county fiscal talent funds", "*", counties))
-        budget[sid] = ds.BUDGET_SHARE * ds.SOURCE_SHARES["city_fiscal"] * cost * float(
-            cost_city[city] / cost)
+        budget[sid] = (
+            ds.BUDGET_SHARE * ds.SOURCE_SHARES["city_fiscal"] * cost * float(cost_city[city] / cost)
+        )
     earmark = cat.sources.set_index("source").loc["counterpart_assistance", "programs"]
-    sources += [("provincial_transfer", "Provincial transfer payments (Hundreds-Thousands-Ten "
-                 "Thousands project)", "*", "*"),
-                ("counterpart_assistance", "Pearl River Delta counterpart assistance "
-                 "(earmarked)", earmark, "*")]
+    sources += [
+        (
+            "provincial_transfer",
+            "Provincial transfer payments (Hundreds-Thousands-Ten Thousands project)",
+            "*",
+            "*",
+        ),
+        (
+            "counterpart_assistance",
+            "Pearl River Delta counterpart assistance (earmarked)",
+            earmark,
+            "*",
+        ),
+    ]
     for s in ("provincial_transfer", "counterpart_assistance"):
         budget[s] = ds.BUDGET_SHARE * ds.SOURCE_SHARES[s] * cost
     scenario = Scenario(
         name="northern_guangdong",
         description="Northern Guangdong Ecological Development Area: 37 county-level units "
-                    "of Shaoguan, Heyuan, Meizhou, Qingyuan and Yunfu, 2025-2029.",
-        start_year=YEARS[0], n_years=len(YEARS), floors=(ds.floor_one_stop(YEARS),),
-        sources=QY_SOURCES_NOTE.replace("assumption: see README.md of this dataset.",
-                                        "assumption.")
+        "of Shaoguan, Heyuan, Meizhou, Qingyuan and Yunfu, 2025-2029.",
+        start_year=YEARS[0],
+        n_years=len(YEARS),
+        floors=(ds.floor_one_stop(YEARS),),
+        sources=QY_SOURCES_NOTE.replace("assumption: see README.md of this dataset.", "assumption.")
         + " Northern Guangdong area: 5 prefecture cities, 37 county-level units, 76,700 km2, "
-          "15.94 million people (2022); Yunfu 2020 census population 2,383,350. Populations, "
-          "areas, coordinates and townships of the 29 units outside Qingyuan are labelled "
-          "assumptions: see README.md of this dataset.",
+        "15.94 million people (2022); Yunfu 2020 census population 2,383,350. Populations, "
+        "areas, coordinates and townships of the 29 units outside Qingyuan are labelled "
+        "assumptions: see README.md of this dataset.",
     )
     (folder / "scenario.toml").write_text(scenario_to_toml(scenario), encoding="utf-8")
     write_csv(facts, folder / "_county_facts.csv")
     write_csv(presence, folder / "presence.csv")
     write_csv(ds.budgets_table(budget, YEARS), folder / "budgets.csv")
-    write_csv(pd.DataFrame(sources, columns=["source", "name", "programs", "counties"]),
-              folder / "sources.csv")
+    write_csv(
+        pd.DataFrame(sources, columns=["source", "name", "programs", "counties"]),
+        folder / "sources.csv",
+    )
     write_csv(programs, folder / "programs.csv")
     for name in ("responses", "talent_types", "industries"):
         write_csv(getattr(cat, name), folder / f"{name}.csv")
@@ -276,24 +368,59 @@ def make_northern() -> None:
     report("northern_guangdong", inst, cost)
 
 
-def report(name: str, inst, cost: float) -> None:
+def report(name: str, inst: Instance, cost: float) -> None:
+    """Print a summary of a regenerated dataset for a visual check.
+
+    Parameters
+    ----------
+    name
+        Name of the dataset, for the heading.
+    inst
+        The dataset as read back from its folder.
+    cost
+        Full-funding cost of every program in every county and year (10k yuan), against
+        which the budget is shown as a share.
+    """
     b = inst.budgets.groupby("source")["amount"].sum()
     st = inst.stocks.groupby("talent_type")["stock"].sum()
     d0 = inst.demand[inst.demand["year"] == YEARS[0]].groupby("talent_type")["demand"].sum()
     d1 = inst.demand[inst.demand["year"] == YEARS[-1]].groupby("talent_type")["demand"].sum()
     print(f"== {name}: {len(inst.counties)} counties, {len(inst.presence)} presence pairs")
-    print(f"full-funding cost {cost:,.0f}; budget {b.sum():,.0f} ({b.sum() / cost:.0%}); "
-          f"per year {b.sum() / len(YEARS):,.0f}")
+    print(
+        f"full-funding cost {cost:,.0f}; budget {b.sum():,.0f} ({b.sum() / cost:.0%}); "
+        f"per year {b.sum() / len(YEARS):,.0f}"
+    )
     print(b.to_string())
-    print(pd.DataFrame({"stock": st, "demand_first": d0, "demand_last": d1,
-                        "a0_mean": inst.stocks.groupby("talent_type")["attrition"].mean()})
-          .round(3).to_string())
-    print(inst.counties[["county", "population_10k", "townships", "travel_time_h",
-                         "graduates", "land_quota_mu", "cadre_hours", "efficiency"]]
-          .to_string(index=False))
+    print(
+        pd.DataFrame(
+            {
+                "stock": st,
+                "demand_first": d0,
+                "demand_last": d1,
+                "a0_mean": inst.stocks.groupby("talent_type")["attrition"].mean(),
+            }
+        )
+        .round(3)
+        .to_string()
+    )
+    print(
+        inst.counties[
+            [
+                "county",
+                "population_10k",
+                "townships",
+                "travel_time_h",
+                "graduates",
+                "land_quota_mu",
+                "cadre_hours",
+                "efficiency",
+            ]
+        ].to_string(index=False)
+    )
 
 
 def copy_models() -> None:
+    """Replace ``models/qingyuan`` with a fresh copy of the bundled ``qingyuan`` folder."""
     target = REPO / "models" / "qingyuan"
     if target.exists():
         shutil.rmtree(target)

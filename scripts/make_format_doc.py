@@ -17,6 +17,7 @@ END = "<!-- END TABLES -->"
 
 
 def table_reference() -> str:
+    """Return the Markdown reference of every schema table: one heading and column table each."""
     out = []
     for t in TABLES:
         need = "required" if t.required else "optional"
@@ -25,17 +26,21 @@ def table_reference() -> str:
         out.append("| column | required | type and allowed values | default | meaning |")
         out.append("|---|---|---|---|---|")
         for c in t.columns:
-            default = "" if c.required else (
-                "blank" if c.default in (None, "") else f"`{c.default}`")
+            default = (
+                "" if c.required else ("blank" if c.default in (None, "") else f"`{c.default}`")
+            )
             ref = t.references.get(c.name)
             doc = c.doc + (f" (an id from `{ref}.csv`)" if ref else "")
-            out.append(f"| `{c.name}` | {'yes' if c.required else 'no'} | "
-                       f"{expected_text(c)} | {default} | {doc} |")
+            out.append(
+                f"| `{c.name}` | {'yes' if c.required else 'no'} | "
+                f"{expected_text(c)} | {default} | {doc} |"
+            )
         out.append("")
     return "\n".join(out)
 
 
 def main() -> None:
+    """Replace the text between the BEGIN/END markers of the format document."""
     text = DOC.read_text(encoding="utf-8")
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)

@@ -21,7 +21,7 @@ T = TypeVar("T")
 
 
 def choices(allowed: Any) -> tuple[Any, ...]:
-    """The admissible values of a ``Literal`` type (or of a sequence, as a tuple).
+    """Return the admissible values of a ``Literal`` type (or of a sequence) as a tuple.
 
     Examples
     --------

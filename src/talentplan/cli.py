@@ -82,8 +82,11 @@ def solve(
     ] = 1.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress line.")] = False,
 ) -> None:
-    """Find the best allocation and write allocation.csv, talent.csv, summary.json,
-    report.html (and shadow_prices.csv, budget_use.csv) into --out."""
+    """Find the best allocation and write its result files into --out.
+
+    The files are allocation.csv, talent.csv, summary.json and report.html (and
+    shadow_prices.csv, budget_use.csv).
+    """
     from talentplan._files import atomic_write_text
     from talentplan.errors import InfeasiblePlanError, NoSolutionError, OptionError, SolverError
     from talentplan.report.pipeline import solve as solve_instance
@@ -185,7 +188,7 @@ def simulate(
     import pandas as pd
 
     from talentplan._files import atomic_write_text
-    from talentplan.errors import InstanceError
+    from talentplan.errors import InstanceError, OptionError
     from talentplan.simulation import simulate as run_simulation
 
     inst = _load(instance)
@@ -203,7 +206,7 @@ def simulate(
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         err.print(f"[red]error:[/red] cannot read plan file {plan} as CSV: {exc}")
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    except (InstanceError, ValueError) as exc:
+    except (InstanceError, OptionError) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     out.print(str(result), highlight=False)
@@ -280,6 +283,7 @@ def calibrate(
 def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
 ) -> None:
+    """Set up logging for every command: INFO messages with --verbose, warnings otherwise."""
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

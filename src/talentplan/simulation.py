@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -125,6 +126,7 @@ class SimulationResult(DisplayMixin):
 
     @cached_property
     def feasible(self) -> bool:
+        """Whether the plan breaks no budget, resource, cap or rule."""
         return not self.violations
 
     def _summary_tables(self) -> tuple[str, list[tuple[str, str]], list[pd.DataFrame]]:
@@ -268,8 +270,10 @@ def _objective(d: ModelData, talent: pd.DataFrame, cost: pd.DataFrame, objective
 
 
 def min_final_coverage(d: ModelData, talent: pd.DataFrame) -> float:
-    """Smallest final-year weighted coverage ``sum_k w U / sum_k w D`` across counties
-    with demand (the equity objective), for a talent table like ``SimulationResult.talent``.
+    """Return the smallest final-year weighted coverage across counties with demand.
+
+    The coverage of a county is ``sum_k w U / sum_k w D`` (the equity objective), read
+    from a talent table like ``SimulationResult.talent``.
     """
     final = talent[talent["year"] == d.years[-1]]
     covered = (final["useful"] * final["talent_type"].map(d.weight)).groupby(final["county"]).sum()
@@ -279,7 +283,13 @@ def min_final_coverage(d: ModelData, talent: pd.DataFrame) -> float:
     return float(min(shares)) if shares else 0.0
 
 
-def _breaches(d: ModelData, lv: Levels, level, cost: pd.DataFrame, tol: float) -> list[str]:
+def _breaches(
+    d: ModelData,
+    lv: Levels,
+    level: Callable[[str, str, int], float],
+    cost: pd.DataFrame,
+    tol: float,
+) -> list[str]:
     out: list[str] = []
 
     def over(used: float, limit: float) -> bool:
@@ -334,8 +344,10 @@ def _breaches(d: ModelData, lv: Levels, level, cost: pd.DataFrame, tol: float) -
     return out
 
 
-def _rule_breaches(d: ModelData, lv: Levels, level, tol: float) -> list[str]:
-    """Plan-wide caps, prerequisites, policy floors and pins."""
+def _rule_breaches(
+    d: ModelData, lv: Levels, level: Callable[[str, str, int], float], tol: float
+) -> list[str]:
+    """List the breaches of plan-wide caps, prerequisites, policy floors and pins."""
     out: list[str] = []
     for t, year in enumerate(d.years):
         for p, cap in d.cap_total.items():
@@ -384,9 +396,12 @@ def _rule_breaches(d: ModelData, lv: Levels, level, tol: float) -> list[str]:
 
 
 def _funding_shortfall(d: ModelData, cost: pd.DataFrame) -> float:
-    """Least unpaid cost when each program is paid only from the sources allowed to fund it
-    in its county (a small transportation LP, with carry-over when the scenario allows it);
-    zero means the budgets can pay the plan."""
+    """Return the least unpaid cost (10k yuan) of a plan under the funding rules.
+
+    Each program is paid only from the sources allowed to fund it in its county (a small
+    transportation LP, with carry-over when the scenario allows it); zero means the
+    budgets can pay the plan.
+    """
     carry = d.instance.scenario.carry_over
     T = range(d.n_years)
     anywhere = [s for s in d.plan_sources if set(d.programs) <= set(d.eligible[s])]

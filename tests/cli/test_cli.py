@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from talentplan.cli import app
 from talentplan.report.result import RESULT_FILES
-from tests.model.test_solve import SUMMARY_KEYS
+from tests.report.test_result import SUMMARY_KEYS
 
 runner = CliRunner()
 

@@ -19,7 +19,7 @@ from talentplan.simulation import play
 
 from .tiny import tiny_instance
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 
 def _without_spend(drop: tuple[str, ...] = ("titles",), **kwargs):

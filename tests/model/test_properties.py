@@ -319,6 +319,7 @@ def test_synthetic_plans_break_no_rule(seed, n, factor):
 # --- more budget -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @settings(max_examples=12, **SETTINGS)
 @given(
     st.integers(1, 3),
@@ -382,6 +383,7 @@ def _pinned_level(levels, county: str, program: str, industry: str, n: int) -> f
     return sum(q[n] for (c, p, _i), q in levels.items() if (c, p) == (county, program))
 
 
+@pytest.mark.slow
 @settings(max_examples=25, **SETTINGS)
 @given(pinned_instances())
 def test_pins_are_honoured(inst):

@@ -87,6 +87,7 @@ def test_min_cost_plan_costs_what_the_simulator_says_and_meets_targets():
         assert covered >= 0.85 * demand[c] - 1e-6
 
 
+@pytest.mark.slow
 def test_mip_agrees_with_simulation_qingyuan():
     inst = load_instance("qingyuan")
     result = solve(inst, mip_gap=1e-3)

@@ -76,6 +76,7 @@ def reports() -> dict[tuple[int, int], RegretReport]:
     return {(n, s): end_to_end_regret(inst, n, 12, seed=s) for n in SIZES for s in SEEDS}
 
 
+@pytest.mark.slow
 def test_regret_is_nonnegative_and_shrinks_with_the_panel(reports):
     """Regret >= -tolerance always; on average smaller with 300 counties than with 30.
 

@@ -69,7 +69,7 @@ def load(name: str) -> Instance:
 
 
 def describe(name: str) -> str:
-    """The README of a bundled dataset: description, sources and assumptions."""
+    """Return the README of a bundled dataset: description, sources and assumptions."""
     return (path(name) / "README.md").read_text(encoding="utf-8")
 
 
@@ -86,7 +86,7 @@ class Catalogue:
 
 @functools.lru_cache(maxsize=1)
 def catalogue() -> Catalogue:
-    """The catalogue tables of the bundled ``qingyuan`` folder, each validated on its own."""
+    """Read the catalogue tables of the bundled ``qingyuan`` folder, each validated alone."""
     out = Collector()
     frames = {}
     for name in CATALOGUE_TABLES:

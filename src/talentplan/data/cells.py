@@ -49,6 +49,7 @@ class RawTable:
     rows: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        """Fill in spreadsheet rows 2, 3, ... for the records when no rows are given."""
         if self.rows is None:
             self.rows = np.arange(2, len(self.frame) + 2)
 
@@ -83,6 +84,7 @@ class Collector:
         column: str | None = None,
         value: object = None,
     ) -> None:
+        """Record an error, located by file, spreadsheet row and column where known."""
         self.errors.append(InstanceError(message, file=file, row=row, column=column, value=value))
 
     def at(self, t: Parsed, i: int | np.integer, column: str, message: str) -> None:
@@ -126,7 +128,7 @@ def _text(value: Any) -> str:
 
 
 def as_number(value: Any) -> float:
-    """A finite float from a cell (text may use thousands commas), or NaN."""
+    """Return a finite float from a cell (text may use thousands commas), or NaN."""
     if isinstance(value, (bool, np.bool_)):
         return math.nan
     if isinstance(value, (int, float, np.integer, np.floating)):
@@ -161,7 +163,7 @@ def suggest(word: str, options: list[str]) -> str:
 
 
 def expected_text(col: Column) -> str:
-    """What a cell of ``col`` must hold, in words (used in error messages and docs)."""
+    """Describe in words what a cell of ``col`` must hold (for error messages and docs)."""
     if col.choices:
         return "one of " + ", ".join(col.choices)
     what = {"str": "text", "int": "a whole number", "float": "a number", "bool": "true or false"}[

@@ -69,8 +69,11 @@ SOURCE_SHARES = {"city_fiscal": 0.45, "provincial_transfer": 0.35, "counterpart_
 
 
 def travel_time(dist_km: np.ndarray | pd.Series) -> np.ndarray:
-    """Hours to the core city from great-circle km: 15 min access plus road distance
-    (1.25 x straight line) at 85 km/h."""
+    """Convert great-circle distances (km) to travel hours to the core city.
+
+    The rule is 15 min of access plus the road distance (1.25 x the straight line) at
+    85 km/h, rounded to 0.01 h.
+    """
     return np.round(0.25 + 1.25 * np.asarray(dist_km, dtype=float) / 85.0, 2)
 
 
@@ -80,6 +83,10 @@ def siphon(travel_h: np.ndarray) -> np.ndarray:
 
 
 def type_rules(types: list[str]) -> pd.DataFrame:
+    """Return the per-type assumptions of :data:`TYPE_RULES` for ``types``, one row each.
+
+    A talent type that :data:`TYPE_RULES` does not know gets generic values.
+    """
     generic = {
         "density": 20.0,
         "elasticity": 1.0,
@@ -93,6 +100,24 @@ def type_rules(types: list[str]) -> pd.DataFrame:
 
 
 def industry_rules(industries: list[str], types: list[str]) -> pd.DataFrame:
+    """Return the per-industry assumptions of :data:`INDUSTRY_RULES`, one row each.
+
+    Parameters
+    ----------
+    industries
+        Industries of the catalogue; one that :data:`INDUSTRY_RULES` does not know gets
+        generic values.
+    types
+        Talent types of the catalogue; in a known industry, a type the rules do not name
+        gets intensity 0.5.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by industry: the demand intensity of each type, then ``growth`` (yearly
+        growth of the industry's demand) and ``p_present`` (probability that a synthetic
+        county hosts the industry).
+    """
     out = []
     for i in industries:
         if i in INDUSTRY_RULES.index:
@@ -260,11 +285,10 @@ def budgets_table(amounts: dict[str, float], years: list[int]) -> pd.DataFrame:
 
 
 def floor_one_stop(years: list[int]) -> PolicyFloor:
-    """The policy floor of every dataset: a one-stop centre in every county by year 3."""
+    """Return the policy floor of every dataset: a one-stop centre in every county by year 3."""
     return PolicyFloor(
         name="one-stop centre everywhere",
         program="one_stop_centre",
         by_year=years[min(2, len(years) - 1)],
         min_units=1.0,
     )
-

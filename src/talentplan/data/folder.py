@@ -96,7 +96,7 @@ def write_folder_files(instance: Instance, folder: Path) -> None:
 
 
 def table_frame(instance: Instance, name: str) -> pd.DataFrame:
-    """The columns of table ``name`` in schema order (header only when absent)."""
+    """Return the columns of table ``name`` in schema order (header only when absent)."""
     table = TABLE_BY_NAME[name]
     frame = instance.tables.get(name)
     columns = [c.name for c in table.columns]

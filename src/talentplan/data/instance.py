@@ -14,8 +14,10 @@ from talentplan.data.schema import TABLES
 
 @dataclass(frozen=True)
 class PolicyFloor:
-    """A policy rule: ``program`` active with at least ``min_units`` in each of
-    ``counties`` (all when empty) from year ``by_year`` on.
+    """A policy rule that keeps a program active at a minimum level from a given year on.
+
+    ``program`` is active with at least ``min_units`` in each of ``counties`` (all when
+    empty) from year ``by_year`` on.
 
     Example: "every county has a one-stop service centre by 2027".
     """
@@ -83,6 +85,7 @@ class Scenario:
 
     @property
     def years(self) -> list[int]:
+        """Plan years, ``start_year`` to ``start_year + n_years - 1``."""
         return list(range(self.start_year, self.start_year + self.n_years))
 
 
@@ -101,6 +104,7 @@ class Instance:
     origin: str = ""
 
     def __getattr__(self, name: str) -> pd.DataFrame:
+        """Return table ``name`` as an attribute (``inst.counties``, ``inst.programs`` ...)."""
         tables = self.__dict__.get("tables", {})
         if name in tables:
             return tables[name]
@@ -108,6 +112,7 @@ class Instance:
 
     @property
     def years(self) -> list[int]:
+        """Plan years of the scenario."""
         return self.scenario.years
 
     def scale_budget(self, factor: float) -> Instance:
@@ -128,7 +133,7 @@ class Instance:
         return replace(self, scenario=replace(self.scenario, **changes))
 
     def hash(self) -> str:
-        """A sha256 of the scenario and every table's canonical CSV text."""
+        """Return a sha256 of the scenario and every table's canonical CSV text."""
         h = hashlib.sha256(repr(self.scenario).encode())
         for table in TABLES:
             frame = self.tables.get(table.name)
@@ -139,6 +144,7 @@ class Instance:
         return h.hexdigest()
 
     def __repr__(self) -> str:
+        """Summarise the instance: name, counties, programs and plan years."""
         s = self.scenario
         return (
             f"Instance({s.name!r}, {len(self.tables['counties'])} counties, "

@@ -169,6 +169,7 @@ class ResponseParameters(DisplayMixin):
         object.__setattr__(self, "_bounds", dict(checked))
 
     def __setattr__(self, name: str, value: Any) -> None:
+        """Refuse every assignment: response parameters are immutable."""
         raise AttributeError("ResponseParameters is immutable; build a new one instead.")
 
     # --- views --------------------------------------------------------------------------
@@ -372,10 +373,12 @@ class ResponseParameters(DisplayMixin):
     # --- display ------------------------------------------------------------------------
 
     def __repr__(self) -> str:
+        """Summarise the parameters: their number and the estimator that produced them."""
         est = self._provenance.estimator
         return f"ResponseParameters({len(self._keys)} parameters, estimator={est!r})"
 
     def __eq__(self, other: object) -> bool:
+        """Compare keys, values, covariance, bounds and provenance exactly."""
         if not isinstance(other, ResponseParameters):
             return NotImplemented
         return (

@@ -34,7 +34,7 @@ Bounds = dict[str, tuple[float | None, float | None]]
 
 
 def read_document(path: str | os.PathLike[str]) -> tuple[Any, str]:
-    """The parsed JSON of ``path`` and its name for messages."""
+    """Read and parse the JSON file ``path``; return the document and its name for messages."""
     p = Path(path)
     try:
         doc = json.loads(p.read_text(encoding="utf-8"))

@@ -158,7 +158,7 @@ def check_pins(parsed: dict[str, Parsed], out: Collector) -> None:
 
 
 def _check_pin_conflicts(pi: Parsed, b: _Bounds, usable: np.ndarray, out: Collector) -> None:
-    """A lower bound (fix/min) above an upper bound (fix/max/forbid) on the same decision."""
+    """Report each lower bound (fix/min) above an upper bound (fix/max/forbid) of a decision."""
     rec: list[dict[str, Any]] = [
         {str(k): v for k, v in r.items()} for r in pi.frame.to_dict("records")
     ]

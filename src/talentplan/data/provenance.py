@@ -50,11 +50,11 @@ def parse_key(key: str) -> tuple[str, str, str]:
 
 
 def panel_hash(data: pd.DataFrame) -> str:
-    """SHA-256 of a panel's canonical CSV bytes.
+    r"""Return the SHA-256 of a panel's canonical CSV bytes.
 
     Canonical form: the index is written as columns, columns are sorted by name, rows
     are sorted by every column in that order, floats are written with 17 significant
-    digits, UTF-8, ``\\n`` line endings. Row and column order therefore do not change
+    digits, UTF-8, ``\n`` line endings. Row and column order therefore do not change
     the hash; any value does.
     """
     frame = data.reset_index() if _has_named_index(data) else data.reset_index(drop=True)
@@ -106,6 +106,7 @@ class Provenance:
     timestamp: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def __post_init__(self) -> None:
+        """Replace ``options`` and ``versions`` by read-only deep copies."""
         # private deep copies, read-only all the way down: a frozen record stays frozen
         object.__setattr__(self, "options", _freeze(copy.deepcopy(dict(self.options))))
         object.__setattr__(self, "versions", _freeze(copy.deepcopy(dict(self.versions))))
@@ -136,7 +137,7 @@ class Provenance:
 
 
 def _freeze(value: Any) -> Any:
-    """Mappings to read-only ``MappingProxyType``, lists to tuples, recursively."""
+    """Turn mappings into read-only ``MappingProxyType`` and lists into tuples, recursively."""
     if isinstance(value, Mapping):
         return MappingProxyType({k: _freeze(v) for k, v in value.items()})
     if isinstance(value, list | tuple):
@@ -145,7 +146,7 @@ def _freeze(value: Any) -> Any:
 
 
 def _thaw(value: Any) -> Any:
-    """The inverse of :func:`_freeze`: plain dicts and lists, ready for JSON."""
+    """Undo :func:`_freeze`: return plain dicts and lists, ready for JSON."""
     if isinstance(value, Mapping):
         return {k: _thaw(v) for k, v in value.items()}
     if isinstance(value, tuple):

@@ -24,7 +24,7 @@ __all__ = ["blank_record", "read_csv", "records_to_raw", "unknown_table"]
 
 
 def unknown_table(label: str, name: str, what: str) -> InstanceError:
-    """The error for a file or sheet that names no table of the schema."""
+    """Build the error for a file or sheet that names no table of the schema."""
     return InstanceError(
         f"unknown table {what} '{label}'{suggest(name, list(TABLE_BY_NAME))}; expected tables: "
         + ", ".join(TABLE_BY_NAME)

@@ -27,7 +27,7 @@ from talentplan.data.schema import EFFECT_KINDS
 def cross_check(
     parsed: dict[str, Parsed], sc: Scenario | None, src: ScenarioSource | None, out: Collector
 ) -> None:
-    """Checks that involve several tables or the scenario."""
+    """Run the checks that involve several tables or the scenario; collect errors in ``out``."""
     ids = {
         name: [str(v) for v in parsed[name].frame[parsed[name].table.key[0]]]
         for name in ("counties", "talent_types", "industries", "programs", "sources")

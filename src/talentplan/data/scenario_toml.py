@@ -228,7 +228,7 @@ def _parse_floors(src: ScenarioSource, errors: list[InstanceError]) -> list[Poli
 
 
 def scenario_to_toml(scenario: Scenario) -> str:
-    """The TOML text of ``scenario`` (all keys, floors as ``[[floors]]`` tables)."""
+    """Return the TOML text of ``scenario`` (all keys, floors as ``[[floors]]`` tables)."""
     data: dict[str, Any] = {}
     for f in fields(Scenario):
         if f.name != "floors":
@@ -260,8 +260,6 @@ def floor_rows(scenario: Scenario) -> list[tuple[Any, ...]]:
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
 
 
 def _convert(raw: Any, kind: str, strict: bool) -> tuple[Any, str | None]:

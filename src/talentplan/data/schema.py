@@ -126,9 +126,11 @@ class Table:
 
     @property
     def filename(self) -> str:
+        """File name of the table in an instance folder, ``<name>.csv``."""
         return f"{self.name}.csv"
 
     def column(self, name: str) -> Column:
+        """Return the column called ``name``; raise ``KeyError`` when the table has none."""
         for col in self.columns:
             if col.name == name:
                 return col

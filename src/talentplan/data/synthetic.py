@@ -36,7 +36,7 @@ SPEC_PREFIX = "synthetic:"
 
 
 def from_spec(spec: str) -> Instance:
-    """An instance from ``synthetic:N[:SEED]``."""
+    """Generate the instance that a ``synthetic:N[:SEED]`` spec names."""
     parts = spec.split(":")
     try:
         if len(parts) not in (2, 3) or parts[0] != SPEC_PREFIX.rstrip(":"):
@@ -53,7 +53,6 @@ def from_spec(spec: str) -> Instance:
     return synthetic(n, seed=seed)
 
 
-
 def synthetic(
     n_counties: int,
     *,
@@ -63,7 +62,7 @@ def synthetic(
     n_industries: int = 6,
     start_year: int = 2025,
 ) -> Instance:
-    """A generated instance of any size with the bundled catalogue and rules.
+    """Generate an instance of any size with the bundled catalogue and rules.
 
     Counties get random populations, urbanisation, areas and distances to the core city;
     industries are present at random; everything else follows the same rules as the

@@ -55,7 +55,7 @@ def add_decisions(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.units_stay = stay(m.units, m.count_idx)
 
 
-def level(m: pyo.ConcreteModel, d: ModelData, county: str, program: str, t: int):
+def level(m: pyo.ConcreteModel, d: ModelData, county: str, program: str, t: int) -> Any:
     """How much of ``program`` is active in ``county`` in year position ``t``.
 
     Sites and city programs: 0/1; chains: the number of alliances (one per present
@@ -74,7 +74,7 @@ def level(m: pyo.ConcreteModel, d: ModelData, county: str, program: str, t: int)
 
 
 def activation(m: pyo.ConcreteModel, county: str, program: str, industry: str, t: int) -> pyo.Var:
-    """The binary variable of one activation (site, alliance or city program) in a county."""
+    """Return the binary of one activation (site, alliance or city program) in a county."""
     if industry:
         return m.alliance[county, industry, program, t]
     if (county, program, t) in m.open:
@@ -118,7 +118,11 @@ def program_cost(
 
 
 def land_use(m: pyo.ConcreteModel, d: ModelData, county: str, t: int) -> Any:
-    """Construction land (mu) occupied in ``county`` by year position ``t`` (cumulative)."""
+    """Return the construction land (mu) occupied in ``county`` at year position ``t``.
+
+    Sites, alliances and units stay in place once opened, so the land they hold is
+    cumulative over the years.
+    """
     return sum(
         d.land[p] * level(m, d, county, p, t)
         for p in d.programs

@@ -28,6 +28,12 @@ from talentplan.model.prepare import ModelData
 
 
 def add_inflow(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """Add the inflow of every talent type into every county and year to ``m``.
+
+    Declares the responses of amount programs with their chord rows, the base inflow
+    ``m.base_inflow_expr`` and the exact linearisation of the platform boosts; the total
+    inflow (persons per year) is left in ``m.inflow_expr[c, k, t]``.
+    """
     T = range(d.n_years)
     m.response_idx = [(c, p, k, t) for (p, k, _e) in d.pwl for c in d.counties for t in T]
     m.segment_idx = [
@@ -80,7 +86,7 @@ def add_inflow(m: pyo.ConcreteModel, d: ModelData) -> None:
     }
 
     def own(c: str, q: str, k: str) -> float:
-        """The platform's own linear inflow: ``own * open[q]`` times ``open[q]`` is linear."""
+        """Return the own inflow of platform ``q``; times ``open[q]`` twice it stays linear."""
         value = d.effect(q, k, "inflow")
         return d.efficiency[c] * value if value > 0 else 0.0
 

@@ -20,6 +20,7 @@ from talentplan.model.prepare import ModelData
 
 
 def talent_index_expr(m: pyo.ConcreteModel, d: ModelData) -> Any:
+    """Return the talent index: discounted, type-weighted useful talent over counties and years."""
     return sum(
         d.discount[t] * d.weight[k] * m.useful[c, k, t]
         for c in d.counties
@@ -36,6 +37,11 @@ def final_demand(d: ModelData, county: str) -> float:
 
 
 def add_objective(m: pyo.ConcreteModel, d: ModelData, objective: str) -> None:
+    """Add the objective ``talent_index``, ``min_cost`` or ``equity`` to ``m``.
+
+    ``min_cost`` also adds the target rows and the plan-wide cost expressions
+    ``m.cost_expr``; ``equity`` adds the variable ``m.min_coverage`` and its floor rows.
+    """
     last = d.n_years - 1
     if objective == "talent_index":
         m.objective = pyo.Objective(expr=talent_index_expr(m, d), sense=pyo.maximize)

@@ -75,6 +75,7 @@ class ModelData:
 
     @property
     def n_years(self) -> int:
+        """Number of plan years."""
         return len(self.years)
 
     def activations(self, county: str) -> list[Activation]:
@@ -85,6 +86,7 @@ class ModelData:
         return acts
 
     def effect(self, program: str, talent_type: str, effect: str) -> float:
+        """Return the value of one response effect of ``program`` on ``talent_type``, or 0."""
         return self.effects.get((program, talent_type, effect), (0.0, 0.0))[0]
 
     def fte_coefficient(self, county: str, program: str, talent_type: str) -> float:
@@ -93,9 +95,12 @@ class ModelData:
         return self.efficiency[county] * value * math.exp(-scale * self.travel[county])
 
     def yearly_cost(self, program: str, now: float, before: float) -> float:
-        """Money (10k yuan) one decision of ``program`` costs in a year at level ``now``
-        after ``before`` the year before: the spend itself for amounts; opening (or
-        new-unit) cost plus operating cost otherwise."""
+        """Return the money (10k yuan) one decision of ``program`` costs in a year.
+
+        The decision is at level ``now`` that year and at ``before`` the year before. The
+        cost is the spend itself for amounts, and otherwise the opening (or new-unit) cost
+        of the increase plus the operating cost of the level.
+        """
         kind = self.kind[program]
         if kind == "amount":
             return now
@@ -214,6 +219,7 @@ def prepare(instance: Instance) -> ModelData:
 
 
 def pd_isna(value: object) -> bool:
+    """Return whether ``value`` is a float NaN (a blank numeric cell)."""
     return isinstance(value, float) and math.isnan(value)
 
 
@@ -233,7 +239,7 @@ def funders(d: ModelData, program: str, sources: list[str]) -> list[str]:
 
 
 def _max_funds(d: ModelData, program: str, county: str) -> float:
-    """The most money ``program`` could receive in one year in ``county``."""
+    """Return the most money (10k yuan) ``program`` could receive in one year in ``county``."""
     sources = next(srcs for cs, srcs in d.groups.values() if county in cs)
     per_year: dict[int, float] = defaultdict(float)
     for (y, s), amount in d.budget.items():

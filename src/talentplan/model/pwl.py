@@ -8,7 +8,7 @@ import numpy as np
 
 
 def log_response(x: np.ndarray | float, beta: float, theta: float) -> np.ndarray:
-    """The saturating inflow curve ``beta * log(1 + x / theta)`` (persons per year)."""
+    """Evaluate the saturating inflow curve ``beta * log(1 + x / theta)`` (persons per year)."""
     return beta * np.log1p(np.asarray(x, dtype=float) / theta)
 
 
@@ -32,9 +32,11 @@ class PiecewiseLinear:
     """Slope of each chord (computed once: the model reads it for every chord row)."""
 
     def __post_init__(self) -> None:
+        """Compute the slope of each chord once."""
         object.__setattr__(self, "slopes", np.diff(self.values) / np.diff(self.breakpoints))
 
     def __call__(self, x: np.ndarray | float) -> np.ndarray:
+        """Evaluate the chords at ``x`` (constant beyond the last breakpoint)."""
         return np.interp(x, self.breakpoints, self.values)
 
 

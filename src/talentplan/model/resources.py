@@ -1,5 +1,7 @@
-"""Limited resources and planner rules: budgets, land, cadre time, caps, prerequisites,
-policy floors and pinned decisions.
+"""Limited resources and planner rules as constraints of the allocation model.
+
+The rules cover budgets, land, cadre time, caps, prerequisites, policy floors and pinned
+decisions.
 
 Budgets: each program's yearly cost is paid from the sources allowed to fund it
 (earmarked sources such as counterpart assistance fund only their programs); each source
@@ -18,8 +20,11 @@ from talentplan.model.prepare import ModelData, funders
 
 
 def funding_channels(d: ModelData) -> list[tuple[str, str, str]]:
-    """(group, program, source): who may pay for what where; group '*' is the plan area
-    (city-kind programs)."""
+    """Return the funding channels ``(group, program, source)``: who may pay for what, where.
+
+    Group ``'*'`` is the plan area as a whole, which pays for city-kind programs; the
+    other groups are the funding groups of :class:`ModelData`.
+    """
     channels = []
     for p in d.programs:
         if d.kind[p] == "city":
@@ -32,6 +37,14 @@ def funding_channels(d: ModelData) -> list[tuple[str, str, str]]:
 
 
 def add_budgets(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """Add the funding of program costs and the yearly budget row of every source.
+
+    ``m.fund[g, p, t, s]`` is the money (10k yuan) that source ``s`` pays for program
+    ``p`` in funding group ``g`` in year position ``t``. Each program's cost in each group
+    is paid in full by the sources allowed to fund it, and each source spends at most its
+    yearly amount; with ``carry_over``, what it leaves unspent (``m.carry``) passes to
+    the next year.
+    """
     T = range(d.n_years)
     channels = funding_channels(d)
     m.fund_idx = [(g, p, t, s) for g, p, s in channels for t in T]
@@ -85,6 +98,10 @@ def source_spending(m: pyo.ConcreteModel) -> dict[tuple[int, str], float]:
 
 
 def add_land_and_cadres(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """Add each county's land quota (mu) and its yearly cadre-time capacity (hours).
+
+    Land use only grows over the plan, so the quota is checked in the final year.
+    """
     last = d.n_years - 1
 
     def land(_: pyo.ConcreteModel, c: str) -> Any:
@@ -102,6 +119,11 @@ def add_land_and_cadres(m: pyo.ConcreteModel, d: ModelData) -> None:
 
 
 def add_caps_and_prerequisites(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """Add the plan-wide ``cap_total`` of programs and the rows of their prerequisites.
+
+    A program that requires another may be active in a county and year only where the
+    required program is active too.
+    """
     T = range(d.n_years)
 
     def total(_: pyo.ConcreteModel, p: str, t: int) -> Any:
@@ -130,7 +152,7 @@ def add_caps_and_prerequisites(m: pyo.ConcreteModel, d: ModelData) -> None:
 
 
 def pin_label(row: Any) -> str:
-    """A pin in planner words, e.g. ``"fix platform in Fogang 2027 at 1"``.
+    """Describe a pin in planner words, e.g. ``"fix platform in Fogang 2027 at 1"``.
 
     Tables are sorted by key on load, so a pin is named by its content, not its row.
     """
@@ -142,6 +164,7 @@ def pin_label(row: Any) -> str:
 
 
 def add_floors_and_pins(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """Add the scenario's policy floors and one row per pinned decision of the plan years."""
     sc = d.instance.scenario
     floor_idx = []
     for n, floor in enumerate(sc.floors):

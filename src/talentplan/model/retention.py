@@ -33,6 +33,11 @@ def previous_stock(m: pyo.ConcreteModel, d: ModelData, c: str, k: str, t: int) -
 
 
 def add_retention(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """Add the talent retained by service and absorption programs, ``m.retained[c, k, t]``.
+
+    Retention (persons per year) is bounded by what the active programs save and by the
+    attrition floor, with the upper McCormick envelope described in the module docstring.
+    """
     T = range(d.n_years)
     rho_terms: dict[tuple[str, str], list[tuple[str, str, float]]] = {}
     unit_terms: dict[tuple[str, str], list[tuple[str, float]]] = {}

@@ -22,6 +22,11 @@ from talentplan.model.retention import previous_stock
 
 
 def add_local_cultivation(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """Add the local graduates retained in each county and year, ``m.local[c, t]`` (persons).
+
+    The retained share is the county's base share ``s0`` plus what active programs with a
+    ``graduate_retention`` effect add; it never exceeds all of the county's graduates.
+    """
     T = range(d.n_years)
     k = d.graduate_type
     counties = [c for c in d.counties if k is not None and d.graduates[c] > 0]
@@ -68,7 +73,7 @@ def add_stock_variables(m: pyo.ConcreteModel, d: ModelData) -> None:
 
 
 def add_balance(m: pyo.ConcreteModel, d: ModelData) -> None:
-    """The yearly stock balance and the useful-talent cap."""
+    """Add the yearly stock balance and the cap of useful talent by stock plus experts."""
 
     def balance(_: pyo.ConcreteModel, c: str, k: str, t: int) -> Any:
         rhs = (1 - d.a0[c, k]) * previous_stock(m, d, c, k, t) + m.inflow_expr[c, k, t]

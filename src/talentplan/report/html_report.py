@@ -30,6 +30,7 @@ class SolvedPlan(Protocol):
     @property
     def summary(self) -> dict[str, Any]: ...
 
+
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:70em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.25em .6em;
@@ -43,7 +44,11 @@ def _table(frame: pd.DataFrame) -> str:
 
 
 def render_report(result: SolvedPlan) -> str:
-    """The report: summary, spending by program and year, talent, budgets, shadow prices."""
+    """Render the HTML report of a solved plan as one self-contained page.
+
+    The page shows the summary, spending by program and year, final-year useful talent by
+    county and type, budget use and the largest shadow prices.
+    """
     s = result.summary
     alloc = result.allocation
     spend = alloc.pivot_table(

@@ -67,8 +67,10 @@ class AllocationResult(DisplayMixin):
     summary: dict[str, Any] = field(repr=False)
 
     def to_dir(self, path: str | Path, *, report: bool = True) -> Path:
-        """Write allocation.csv, talent.csv, shadow_prices.csv, budget_use.csv,
-        summary.json and report.html into ``path``.
+        """Write the result files of the plan into the folder ``path``.
+
+        The files are allocation.csv, talent.csv, shadow_prices.csv, budget_use.csv,
+        summary.json and (with ``report``) report.html.
 
         Every file is first written into a temporary folder beside ``path`` and then moved
         in by atomic renames, summary.json last: an interrupted write leaves no

@@ -176,7 +176,7 @@ def plan_regret(
                 inst_d = apply_parameters(instance, row.to_dict(), clip=True, source="draw")
             rows.append(
                 {
-                    "draw": int(i),  # type: ignore[call-overload]
+                    "draw": int(i),
                     "value_estimated_plan": simulate(inst_d, sol_est.allocation).objective,
                     "value_true_plan": simulate(inst_d, sol_true.allocation).objective,
                 }

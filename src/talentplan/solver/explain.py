@@ -37,6 +37,7 @@ class Conflict:
     unit: str
 
     def __str__(self) -> str:
+        """Describe the conflict as ``<rule>: short by <amount> <unit>``."""
         return f"{self.rule}: short by {self.amount:,.4g} {self.unit}".rstrip()
 
 
@@ -83,7 +84,7 @@ def describe_row(f: Formulation, con: object) -> tuple[str, str]:
 def _relax(
     f: Formulation, cm: CompiledModel, families: tuple[str, ...], time_limit: float
 ) -> list[Conflict] | None:
-    rows = [n for n, con in enumerate(cm.rows) if con.parent_component().name in families]  # type: ignore[attr-defined]
+    rows = [n for n, con in enumerate(cm.rows) if con.parent_component().name in families]
     if not rows:
         return None
     # One slack column per side that can bind: +s relaxes a lower bound, -s an upper bound.
@@ -136,7 +137,7 @@ def _relax(
 
 
 def explain_infeasibility(f: Formulation, cm: CompiledModel, *, time_limit: float = 60.0) -> str:
-    """The conflicting rules of an infeasible formulation, one per line.
+    """Explain an infeasible formulation: the conflicting rules, one per line.
 
     ``time_limit`` bounds the whole explanation: each relaxation gets half of it.
     """

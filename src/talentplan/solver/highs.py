@@ -46,6 +46,7 @@ class SolverRun:
 
     @property
     def has_plan(self) -> bool:
+        """Whether the solver returned values for the columns (a plan, optimal or not)."""
         return self.values is not None
 
 

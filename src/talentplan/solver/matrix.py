@@ -42,10 +42,12 @@ class CompiledModel:
 
     @property
     def n_cols(self) -> int:
+        """Number of columns (decision variables) of the matrix."""
         return self.A.shape[1]
 
     @property
     def n_rows(self) -> int:
+        """Number of rows (constraints, a ranged one counted once) of the matrix."""
         return self.A.shape[0]
 
 
@@ -98,7 +100,7 @@ def to_highs(
     integer: bool = True,
     maximize: bool | None = None,
 ) -> highspy.Highs:
-    """A HiGHS object holding ``cm`` (optionally with other costs, bounds or no integers)."""
+    """Load ``cm`` into a new HiGHS object, optionally with other costs, bounds or no integers."""
     lp = highspy.HighsLp()
     lp.num_col_ = cm.n_cols
     lp.num_row_ = cm.n_rows
@@ -130,7 +132,7 @@ _banner_shown = False
 
 
 def new_highs() -> highspy.Highs:
-    """A silent HiGHS object.
+    """Create a HiGHS object that prints nothing.
 
     HiGHS prints a copyright banner to standard output when the first object of a process
     is created, before any option can silence it; that would corrupt output that users

@@ -76,7 +76,10 @@ def allocation_table(f: Formulation) -> pd.DataFrame:
 
 
 def budget_use(f: Formulation) -> pd.DataFrame:
-    """Used and available money per year and source (available includes carry-over in)."""
+    """Return the money used and available (10k yuan) per year and source of a solved plan.
+
+    Available money includes what the source carried over from the year before.
+    """
     m, d = f.model, f.data
     rows = []
     spent = source_spending(m)
@@ -149,7 +152,7 @@ def shadow_prices(f: Formulation, run: SolverRun) -> pd.DataFrame:
 
 
 def model_sizes(run: SolverRun) -> dict[str, int]:
-    """Counts of variables (binary, other integer) and constraints of the compiled model."""
+    """Count the variables (binary, other integer) and constraints of the compiled model."""
     cm = run.compiled
     binary = int(((cm.col_lower >= 0) & (cm.col_upper <= 1) & cm.integer).sum())
     return {

@@ -32,6 +32,7 @@ class SolveStatus(StrEnum):
 
     @property
     def may_have_plan(self) -> bool:
+        """Whether a plan can come with this status: optimal, or stopped at a limit."""
         return self in (SolveStatus.OPTIMAL, SolveStatus.TIME_LIMIT, SolveStatus.LIMIT)
 
 

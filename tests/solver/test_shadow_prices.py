@@ -1,0 +1,139 @@
+"""Shadow prices of budgets, land and cadre hours, checked against LP duality.
+
+Reference for the shadow-price tests: LP duality. With the integer decisions fixed, the
+optimal value ``v(b)`` of the (maximising) LP is concave in a budget right-hand side ``b``
+and any optimal dual ``p`` of that row is a supergradient, so for every step ``h > 0``
+
+    v(b + h) - v(b) <= p * h <= v(b) - v(b - h),
+
+and complementary slackness gives ``p = 0`` for a budget that is not used up. The fixed LP
+is re-solved here through the public API by pinning every integer decision of the plan
+(pins.csv ``fix``/``forbid`` rows), so the check runs the whole pipeline, not the dual code.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from talentplan.report.pipeline import solve
+from tests.model.tiny import tiny_instance
+
+# --- shadow prices -----------------------------------------------------------------------
+
+
+def _pins_fixing_integers(inst, allocation: pd.DataFrame) -> list[dict]:
+    """A fix/forbid pin for every integer decision of every year, as in ``allocation``."""
+    t = inst.tables
+    kind = dict(zip(t["programs"]["program"], t["programs"]["kind"], strict=True))
+    present = t["presence"].groupby("county")["industry"].apply(list).to_dict()
+    quantity = {
+        (r.county if isinstance(r.county, str) else "", r.program, r.industry or "", r.year): (
+            r.quantity
+        )
+        for r in allocation.fillna({"county": "", "industry": ""}).itertuples(index=False)
+    }
+    keys = []
+    for p, k in kind.items():
+        if k == "city":
+            keys.append(("", p, ""))
+        for c in t["counties"]["county"]:
+            if k in ("site", "count"):
+                keys.append((c, p, ""))
+            elif k == "chain":
+                keys += [(c, p, i) for i in present.get(c, [])]
+    pins = []
+    for c, p, i in keys:
+        for y in inst.years:
+            q = float(round(quantity.get((c, p, i, y), 0.0)))
+            action = "fix" if q else "forbid"
+            pins.append(dict(county=c, program=p, industry=i, year=y, action=action, value=q))
+    return pins
+
+
+def _with_budget(inst, year: int, source: str, amount: float):
+    budgets = inst.budgets.copy()
+    row = (budgets["year"] == year) & (budgets["source"] == source)
+    assert row.sum() == 1
+    budgets.loc[row, "amount"] = amount
+    return inst.replace_tables(budgets=budgets)
+
+
+def test_prices_are_non_negative_and_zero_on_slack(tiny_result):
+    prices = tiny_result.shadow_prices
+    assert set(prices["resource"]) == {"budget", "land", "cadre"}
+    assert (prices["price"] >= 0).all()
+    slack = prices["used"] < prices["limit"] - 1e-6 * prices["limit"].clip(lower=1.0)
+    assert slack.any()
+    assert (prices.loc[slack, "price"] == 0).all()
+
+
+def test_prices_on_a_richer_budget_are_zero_where_unused():
+    result = solve(tiny_instance(n_years=2, budget=100.0), mip_gap=0.0)
+    budget = result.shadow_prices[result.shadow_prices["resource"] == "budget"]
+    unused = budget["used"] < budget["limit"] - 1e-6
+    assert unused.any()
+    assert (budget.loc[unused, "price"] == 0).all()
+    assert (budget["price"] >= 0).all()
+
+
+@pytest.mark.parametrize("objective", ["equity", "min_cost"])
+def test_prices_of_other_objectives_have_the_documented_sign(objective):
+    # positive means more of the resource helps (for min_cost: it saves money); a budget of
+    # 30 binds in some years for both objectives
+    inst = tiny_instance(n_years=3, budget=30.0, objective=objective)
+    result = solve(inst.replace_scenario(target_coverage=0.85), mip_gap=0.0)
+    prices = result.shadow_prices
+    assert (prices["price"] >= 0).all()
+    assert (prices["price"] > 0).any()
+    slack = prices["used"] < prices["limit"] - 1e-6 * prices["limit"].clip(lower=1.0)
+    assert (prices.loc[slack, "price"] == 0).all()
+
+
+def test_binding_budget_price_is_positive_and_a_supergradient(tiny_result):
+    base = tiny_instance(n_years=2, budget=60.0)
+    prices = tiny_result.shadow_prices.set_index(["resource", "year", "name"])
+    row = prices.loc[("budget", 2025, "fiscal")]
+    assert row["used"] == pytest.approx(row["limit"])  # the budget binds
+    # why its price must be positive: the plan spends below the subsidy cap of 40 in A and
+    # A's engineers are below demand, so one more 10k yuan buys more useful talent
+    alloc = tiny_result.allocation
+    spend = alloc[(alloc.program == "subsidy") & (alloc.county == "A") & (alloc.year == 2025)]
+    assert 0 < spend["quantity"].sum() < 40
+    talent = tiny_result.talent.set_index(["county", "talent_type", "year"])
+    assert talent.loc[("A", "eng", 2025), "useful"] < 110
+    price = float(row["price"])
+    assert price > 0
+
+    pinned = tiny_instance(n_years=2, budget=60.0, pins=_pins_fixing_integers(base, alloc))
+    value = {}
+    for h in (-1.0, -0.01, 0.0, 0.01, 1.0):
+        inst = _with_budget(pinned, 2025, "fiscal", 60.0 + h)
+        value[h] = solve(inst, mip_gap=0.0).objective
+    tol = 1e-6 * abs(value[0.0])
+    assert value[0.0] == pytest.approx(tiny_result.objective, rel=1e-7)
+    # supergradient: holds for any step
+    assert value[1.0] - value[0.0] <= price + tol
+    assert value[0.0] - value[-1.0] >= price - tol
+    assert value[1.0] >= value[0.0] - tol
+    # and this plan is not at a kink of v (measured: both one-sided slopes at 0.01 equal the
+    # price to 1e-11), so the price is the gain of one more 10k yuan
+    assert (value[0.01] - value[0.0]) / 0.01 == pytest.approx(price, rel=1e-4)
+    assert (value[0.0] - value[-0.01]) / 0.01 == pytest.approx(price, rel=1e-4)
+
+
+def test_other_prices_match_finite_differences_per_budget_row(tiny_result):
+    """Every budget row, not only the first: the supergradient inequalities hold."""
+    base = tiny_instance(n_years=2, budget=60.0)
+    pinned = tiny_instance(
+        n_years=2, budget=60.0, pins=_pins_fixing_integers(base, tiny_result.allocation)
+    )
+    budget = tiny_result.shadow_prices[tiny_result.shadow_prices["resource"] == "budget"]
+    v0 = tiny_result.objective
+    for r in budget.itertuples(index=False):
+        if (r.year, r.name) == (2025, "fiscal"):
+            continue  # covered above
+        up = solve(_with_budget(pinned, r.year, r.name, r.limit + 1.0), mip_gap=0.0).objective
+        assert up - v0 <= r.price + 1e-6 * abs(v0), (r.year, r.name)
+        assert np.isfinite(up)

@@ -1,0 +1,107 @@
+"""Solving: status mapping, time limits, infeasibility and option validation."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import highspy
+import pytest
+
+from talentplan.data import load_instance
+from talentplan.data.instance import PolicyFloor
+from talentplan.errors import InfeasiblePlanError, OptionError
+from talentplan.report.pipeline import solve
+from talentplan.simulation import simulate
+from talentplan.solver.status import HIGHS_STATUS, SolveStatus, map_status
+from tests.model.tiny import tiny_instance
+
+# --- status ------------------------------------------------------------------------------
+
+
+def test_every_highs_model_status_is_mapped():
+    members = highspy.HighsModelStatus.__members__
+    assert len(members) >= 15  # the enum is really iterated, not an empty view
+    for name, member in members.items():
+        assert member in HIGHS_STATUS, f"HighsModelStatus.{name} has no SolveStatus"
+        assert isinstance(map_status(member), SolveStatus)
+
+
+def test_key_statuses_map_as_documented():
+    ms = highspy.HighsModelStatus
+    assert map_status(ms.kOptimal) is SolveStatus.OPTIMAL
+    assert map_status(ms.kTimeLimit) is SolveStatus.TIME_LIMIT
+    assert map_status(ms.kInfeasible) is SolveStatus.INFEASIBLE
+    assert map_status(ms.kUnbounded) is SolveStatus.UNBOUNDED
+    assert map_status(ms.kSolveError) is SolveStatus.ERROR
+    assert SolveStatus.TIME_LIMIT.may_have_plan
+    assert not SolveStatus.INFEASIBLE.may_have_plan
+
+
+def test_unknown_status_is_logged_as_error(caplog):
+    with caplog.at_level(logging.WARNING, logger="talentplan"):
+        assert map_status("not a status") is SolveStatus.ERROR
+    assert "unknown HiGHS model status" in caplog.text
+
+
+# --- time limit --------------------------------------------------------------------------
+
+
+def test_time_limit_is_a_result_with_a_gap():
+    # Measured on the 2-core development machine: HiGHS finds its first qingyuan plan after
+    # about 0.2 s (feasibility jump) and needs about 17 s to prove optimality at gap 0, so a
+    # 2 s limit stops with a plan and an open gap with a wide margin on both sides.
+    inst = load_instance("qingyuan")
+    seen = []
+    result = solve(inst, time_limit=2.0, mip_gap=0.0, progress=seen.append)
+    assert result.status is SolveStatus.TIME_LIMIT
+    assert result.summary["status"] == "time_limit"
+    assert math.isfinite(result.objective)
+    assert math.isfinite(result.bound)
+    assert result.bound >= result.objective
+    assert result.gap > 0
+    assert result.gap == pytest.approx(
+        (result.bound - result.objective) / abs(result.objective), rel=1e-9
+    )
+    assert len(result.allocation) > 0
+    assert simulate(inst, result.allocation).violations == ()
+    # progress was reported during the search (about once a second), never better than
+    # the plan finally returned
+    assert seen
+    assert all(p.objective <= p.bound and p.objective <= result.objective for p in seen)
+
+
+# --- infeasibility -----------------------------------------------------------------------
+
+
+def test_infeasible_plan_names_budget_and_floor():
+    floor = PolicyFloor("centre everywhere", "centre", 2025)
+    inst = tiny_instance(n_years=2, budget=1.0, floors=(floor,))
+    with pytest.raises(InfeasiblePlanError) as info:
+        solve(inst)
+    text = info.value.explanation
+    assert "budget 2025/fiscal" in text
+    assert "floor 'centre everywhere'" in text
+    assert "Conflict: budget" in text
+    assert text in str(info.value)
+
+
+# --- options -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "options, name",
+    [
+        (dict(mip_gap=-1), "mip_gap"),
+        (dict(mip_gap=1.0), "mip_gap"),
+        (dict(mip_gap=math.nan), "mip_gap"),
+        (dict(time_limit=0), "time_limit"),
+        (dict(time_limit=-5.0), "time_limit"),
+        (dict(time_limit=math.inf), "time_limit"),
+        (dict(threads=0), "threads"),
+        (dict(objective="nope"), "objective"),
+    ],
+)
+def test_invalid_options_raise_option_error_naming_the_option(options, name):
+    with pytest.raises(OptionError, match=name):
+        solve(tiny_instance(), **options)
