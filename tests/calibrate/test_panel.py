@@ -16,7 +16,7 @@ import pytest
 from linearmodels import PanelOLS
 
 from talentplan.calibrate.panel import PanelIV, PanelRegression
-from talentplan.calibrate.results import compare
+from talentplan.calibrate.shared import compare
 from talentplan.errors import (
     CalibrationError,
     CollinearityError,

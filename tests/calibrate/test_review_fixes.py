@@ -434,7 +434,7 @@ def test_end_to_end_regret_checks_subsidy_scale():
 
 
 def test_end_to_end_regret_spawns_seeds_and_lets_warnings_through(monkeypatch):
-    import talentplan.calibrate.run as run_mod
+    import talentplan.calibrate.bridge.run as run_mod
     from talentplan.data.provenance import panel_hash
     from talentplan.scenarios import end_to_end_regret
     from tests.model.tiny import tiny_instance

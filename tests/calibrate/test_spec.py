@@ -23,7 +23,7 @@ from talentplan.calibrate import (
     run_calibration,
     simulate_panel,
 )
-from talentplan.calibrate.spec import SIMULATED_PANEL_SPEC
+from talentplan.calibrate.bridge import SIMULATED_PANEL_SPEC
 from talentplan.errors import CalibrationError
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "calibration"

@@ -1,132 +1,25 @@
-"""The estimators a calibration spec can run, and how each is fitted on a panel.
+"""Fit the estimation of a calibration spec with the estimator it names.
 
-:data:`VARIABLES` lists the column arguments of each estimator, :data:`EXTRA_KEYS` its
-spec-only keys (checked by :func:`extra_keys`); the allowed ``options`` and ``fit``
-keys are read from the estimator's signatures (:func:`option_names`).
-:func:`fit_estimation` builds and fits the estimator of one
-:class:`~talentplan.calibrate.spec.EstimationSpec`.
+:func:`fit_estimation` builds the estimator of one
+:class:`~talentplan.calibrate.bridge.spec.EstimationSpec` on a panel (adding year
+dummies for ``dynamic``, spatial weights from coordinates for ``spillover``), fits it
+with the spec's ``fit`` options and returns the results
+(:mod:`talentplan.calibrate.bridge.registry` says which estimators exist).
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Mapping
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
+from talentplan.calibrate.bridge.registry import estimator_classes
+from talentplan.calibrate.bridge.spec import EstimationSpec
+from talentplan.calibrate.spatial.weights import distance_matrix, distance_weights
 from talentplan.errors import CalibrationError
 
-if TYPE_CHECKING:
-    from talentplan.calibrate.spec import EstimationSpec
-
-__all__ = [
-    "ESTIMATORS",
-    "EXTRA_KEYS",
-    "VARIABLES",
-    "estimator_classes",
-    "extra_keys",
-    "fit_estimation",
-    "option_names",
-]
-
-Fail = Callable[[str, str], CalibrationError]
-"""Builds the error for a spec location and a problem."""
-
-#: Variables each estimator takes: name -> (required, is a list).
-VARIABLES: Mapping[str, Mapping[str, tuple[bool, bool]]] = MappingProxyType(
-    {
-        "panel": {"exog": (True, True)},
-        "iv": {"exog": (False, True), "endog": (True, True), "instruments": (True, True)},
-        "dynamic": {
-            "exog": (False, True),
-            "predetermined": (False, True),
-            "endogenous": (False, True),
-        },
-        "staggered": {"group": (True, False), "covariates": (False, True)},
-        "spillover": {
-            "exog": (True, True),
-            "lags": (False, True),
-            "core_terms": (False, True),
-            "coords": (False, True),
-            "core_distance": (False, False),
-        },
-    }
-)
-ESTIMATORS = tuple(VARIABLES)
-#: Estimation keys that are neither variables nor the common ones, per estimator.
-EXTRA_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
-    {"dynamic": ("time_dummies",), "staggered": ("aggregate",), "spillover": ("weights",)}
-)
-# constructor arguments supplied by the spec itself (plus each estimator's variables),
-# never through `options`
-_RESERVED = {"data", "dependent", "outcome", "entity", "time", "weights", "distances"}
-_WEIGHT_KEYS = ("kind", "bandwidth", "power", "row_standardize", "metric")
-_AGGREGATES = ("simple", "group", "dynamic", "calendar")
-
-
-def estimator_classes() -> dict[str, Any]:
-    """Estimator name -> class (imported on first use)."""
-    from talentplan.calibrate.dynamic import DynamicPanelGMM
-    from talentplan.calibrate.panel import PanelIV, PanelRegression
-    from talentplan.calibrate.spatial import SpilloverPanel
-    from talentplan.calibrate.staggered import StaggeredDiD
-
-    return {
-        "panel": PanelRegression,
-        "iv": PanelIV,
-        "dynamic": DynamicPanelGMM,
-        "staggered": StaggeredDiD,
-        "spillover": SpilloverPanel,
-    }
-
-
-def _signature_names(fn: Callable[..., Any], skip: set[str]) -> list[str]:
-    sig = inspect.signature(fn)
-    return [n for n in sig.parameters if n not in skip and n != "self"]
-
-
-def option_names(estimator: str) -> tuple[list[str], list[str]]:
-    """Keys allowed in an estimation's ``options`` (constructor) and ``fit`` tables."""
-    cls = estimator_classes()[estimator]
-    ctor = _signature_names(cls.__init__, _RESERVED | set(VARIABLES[estimator]))
-    return ctor, _signature_names(cls.fit, set())
-
-
-def extra_keys(
-    est: str, e: Mapping[str, Any], variables: Mapping[str, Any], label: str, fail: Fail
-) -> dict[str, Any]:
-    """Check the estimator-specific parts of an estimation table; its spec-only keys."""
-    if est == "spillover":
-        if "coords" in variables and len(variables["coords"]) != 2:
-            raise fail(f"{label}.coords", "must name exactly two columns (x, y).")
-        if "coords" not in variables:
-            raise fail(f"{label}.coords", "missing; spillover weights need coordinates.")
-        if variables.get("core_terms") and "core_distance" not in variables:
-            raise fail(f"{label}.core_distance", "missing; core_terms need it.")
-    extra: dict[str, Any] = {}
-    if est == "dynamic" and "time_dummies" in e:
-        if not isinstance(e["time_dummies"], bool):
-            raise fail(f"{label}.time_dummies", "must be true or false.")
-        extra["time_dummies"] = e["time_dummies"]
-    if est == "staggered":
-        agg = e.get("aggregate", "simple")
-        if agg not in _AGGREGATES:
-            raise fail(
-                f"{label}.aggregate",
-                f"got {agg!r}; expected 'simple', 'group', 'dynamic' or 'calendar'.",
-            )
-        extra["aggregate"] = agg
-    if est == "spillover":
-        w = e.get("weights", {})
-        if not isinstance(w, Mapping):
-            raise fail(f"{label}.weights", "must be a table of distance_weights options.")
-        for k in w:
-            if k not in _WEIGHT_KEYS:
-                raise fail(f"{label}.weights.{k}", f"unknown option; allowed {list(_WEIGHT_KEYS)}.")
-        extra["weights"] = dict(w)
-    return extra
+__all__ = ["fit_estimation"]
 
 
 def fit_estimation(e: EstimationSpec, entity: str, time: str, data: pd.DataFrame) -> Any:
@@ -190,8 +83,6 @@ def fit_estimation(e: EstimationSpec, entity: str, time: str, data: pd.DataFrame
 def _spillover(
     cls: Any, e: EstimationSpec, v: Mapping[str, Any], ent: str, tim: str, data: pd.DataFrame
 ) -> Any:
-    from talentplan.calibrate.spatial import distance_matrix, distance_weights
-
     cx, cy = v["coords"]
     for name in (cx, cy, v.get("core_distance")):
         if name is not None and name not in data.columns:

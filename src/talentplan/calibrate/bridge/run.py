@@ -1,7 +1,7 @@
 """Running a calibration spec: estimate, transform, and write the response parameters.
 
 :func:`run_calibration` fits every estimation of a
-:class:`~talentplan.calibrate.spec.CalibrationSpec` on a panel and maps the results to
+:class:`~talentplan.calibrate.bridge.spec.CalibrationSpec` on a panel and maps the results to
 :class:`~talentplan.data.parameters.ResponseParameters`; :func:`calibrate_command`
 is the ``talentplan calibrate`` command around it.
 """
@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from talentplan.calibrate.dispatch import fit_estimation
-from talentplan.calibrate.spec import CalibrationSpec, EstimationSpec
-from talentplan.calibrate.transforms import block_diagonal, transform_estimates
+from talentplan.calibrate.bridge.dispatch import fit_estimation
+from talentplan.calibrate.bridge.spec import CalibrationSpec, EstimationSpec
+from talentplan.calibrate.bridge.transforms import block_diagonal, transform_estimates
 from talentplan.data.parameters import ResponseParameters
 from talentplan.data.provenance import Provenance
 from talentplan.errors import CalibrationError

@@ -15,7 +15,7 @@ Geography
     middle of the square's western edge, ``(0, box_km/2)``. ``d_i`` is the distance to
     the core (km). Spatial weights ``W`` are exponential-decay weights
     ``exp(-d_ij / weights_bandwidth_km)``, zero diagonal, row-standardised
-    (:func:`~talentplan.calibrate.spatial.distance_weights`).
+    (:func:`~talentplan.calibrate.spatial.weights.distance_weights`).
 
 County effects (unobserved; :attr:`SimulatedPanel.county_effects`)
     ``mu_i ~ N(0, sigma_mu^2)``: talent strength. The attrition effect is
@@ -82,6 +82,7 @@ import numpy as np
 import pandas as pd
 
 from talentplan._display import DisplayMixin
+from talentplan.calibrate.spatial.weights import distance_weights
 from talentplan.data.parameters import ResponseParameters
 from talentplan.data.provenance import Provenance, panel_hash
 from talentplan.errors import CalibrationError
@@ -332,8 +333,6 @@ def simulate_panel(
     >>> sorted(sim.true_parameters().keys)
     ['centre:eng:retention', 'subsidy:eng:inflow_log']
     """
-    from talentplan.calibrate.spatial import distance_weights
-
     if int(n_counties) != n_counties or n_counties < 10:
         raise CalibrationError(f"n_counties must be an integer >= 10, got {n_counties!r}.")
     if int(n_years) != n_years or n_years < 4:

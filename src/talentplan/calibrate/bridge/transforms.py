@@ -138,7 +138,7 @@ def transform_estimates(
         Its results (anything with ``params`` and ``cov``).
     data
         The estimation sample (``scale`` factors ``mean:COLUMN`` average over it).
-        :func:`~talentplan.calibrate.run.run_calibration` passes the rows of the panel
+        :func:`~talentplan.calibrate.bridge.run.run_calibration` passes the rows of the panel
         where the dependent variable and every column the estimation names are observed.
 
     Returns

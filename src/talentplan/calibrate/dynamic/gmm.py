@@ -1,7 +1,7 @@
-"""Matrix algebra behind :mod:`talentplan.calibrate.dynamic`.
+"""Matrix algebra behind :mod:`talentplan.calibrate.dynamic.model`.
 
 From a stacked system of transformed equations and instruments
-(:class:`~talentplan.calibrate._gmm_instruments.StackedSystem`) :class:`GMMCore`
+(:class:`~talentplan.calibrate.dynamic.instruments.StackedSystem`) :class:`GMMCore`
 computes the one- and two-step GMM estimates, their covariances (Arellano-Bond
 robust, Windmeijer-corrected, unadjusted) and the statistics of the Sargan, Hansen
 and Arellano-Bond autocorrelation tests. Nothing here validates input; the estimator
@@ -14,7 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
-from talentplan.calibrate._gmm_instruments import StackedSystem
+from talentplan.calibrate.dynamic.instruments import StackedSystem
 
 __all__ = ["GMMCore", "by_entity", "lagged_diff_resid"]
 

@@ -49,7 +49,12 @@ class StackedSystem:
     h: sp.csr_matrix  # one-step weighting structure (block diagonal by entity)
     regressors: list[str]
     instruments: list[str]
-    n_entities: int
+    entities: pd.Index  # entity labels, by position (the values of ``group``)
+
+    @property
+    def n_entities(self) -> int:
+        """Number of entities in the panel (with or without equations)."""
+        return len(self.entities)
 
 
 def build_grid(frame: pd.DataFrame, entity: str, time: str, columns: list[str]) -> PanelGrid:
@@ -235,7 +240,7 @@ def build_system(
         h=h,
         regressors=names,
         instruments=znames,
-        n_entities=len(grid.entities),
+        entities=grid.entities,
     )
 
 

@@ -1,35 +1,34 @@
-"""Results of :class:`~talentplan.calibrate.dynamic.DynamicPanelGMM`.
+"""Results of :class:`~talentplan.calibrate.dynamic.model.DynamicPanelGMM`.
 
 :class:`DynamicPanelGMMResults` exposes the one- or two-step estimates with their
-covariance (inference from :class:`~talentplan.calibrate.results.EstimationResults`,
+covariance (inference from :class:`~talentplan.calibrate.shared.results.EstimationResults`,
 normal rather than Student-t), the sample counts Stata's ``xtabond``/``xtdpdsys``
 report, and the Arellano-Bond, Sargan and Hansen specification tests as
 :class:`SpecificationTest` records. The matrix algebra lives in
-:mod:`talentplan.calibrate._gmm_core`.
+:mod:`talentplan.calibrate.dynamic.gmm`.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from talentplan.calibrate._gmm_core import GMMCore
-from talentplan.calibrate._gmm_instruments import StackedSystem
-from talentplan.calibrate.results import EstimationResults
+from talentplan.calibrate.dynamic.gmm import GMMCore
+from talentplan.calibrate.dynamic.instruments import StackedSystem
+from talentplan.calibrate.shared.results import EstimationResults
 from talentplan.errors import CalibrationError
 
-if TYPE_CHECKING:
-    from talentplan.calibrate.dynamic import DynamicPanelGMM
-
-__all__ = ["DynamicPanelGMMResults", "SpecificationTest"]
+__all__ = ["CovType", "DynamicPanelGMMResults", "SpecificationTest"]
 
 CovType = Literal["robust", "unadjusted"]
+"""Covariances of dynamic panel GMM: robust (Windmeijer for two-step) or unadjusted."""
 
 
 @dataclass(frozen=True)
@@ -52,15 +51,18 @@ class DynamicPanelGMMResults(EstimationResults):
     title = "Dynamic panel GMM results"
 
     def __init__(
-        self, model: DynamicPanelGMM, system: StackedSystem, steps: int, cov_type: CovType
+        self,
+        system: StackedSystem,
+        steps: int,
+        cov_type: CovType,
+        options: Mapping[str, object],
     ) -> None:
-        self._model = model
         self._s = system
         self._steps = steps
         self._cov_type: CovType = cov_type
         self._core = GMMCore(system)
-        # captured now: the results describe the model as it was fitted
-        self._options = model.options
+        # a private copy: the results describe the model as it was fitted
+        self._options = copy.deepcopy(dict(options))
         self._method: str = str(self._options["method"])
 
     # --- basic attributes -------------------------------------------------------------
@@ -123,18 +125,13 @@ class DynamicPanelGMMResults(EstimationResults):
         s = self._s
         idx = pd.MultiIndex.from_arrays(
             [
-                self._model_entities[s.group],
+                np.asarray(s.entities)[s.group],
                 s.period,
                 np.where(s.is_diff, "difference", "level"),
             ],
             names=["entity", "time", "equation"],
         )
         return pd.Series(self._resid, index=idx, name="resid")
-
-    @cached_property
-    def _model_entities(self) -> np.ndarray:
-        frame = self._model._frame
-        return np.asarray(pd.Index(pd.unique(frame[self._model._entity])).sort_values())
 
     @property
     def nobs(self) -> int:

@@ -9,15 +9,16 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from talentplan._display import DisplayMixin
-from talentplan.calibrate._validate import prepare_panel, set_panel_index, transform_design
-from talentplan.calibrate.panel import MIN_CLUSTERS, PanelRegression, PanelResults
+from talentplan.calibrate.panel.model import MIN_CLUSTERS, BasicCovType, PanelRegression
+from talentplan.calibrate.panel.results import PanelResults
+from talentplan.calibrate.shared.validation import prepare_panel, set_panel_index, transform_design
 from talentplan.data.parameters import result_estimates
 from talentplan.errors import CalibrationError, SpecificationWarning
 
@@ -179,7 +180,7 @@ def mundlak(
     *,
     entity: str | None = None,
     time: str | None = None,
-    cov_type: Literal["unadjusted", "robust", "clustered"] = "clustered",
+    cov_type: BasicCovType = "clustered",
     cluster: Sequence[str] = ("entity",),
     min_clusters: int = MIN_CLUSTERS,
 ) -> MundlakResult:
@@ -194,7 +195,7 @@ def mundlak(
     Parameters
     ----------
     data, dependent, exog, entity, time
-        As for :class:`~talentplan.calibrate.panel.PanelRegression`.
+        As for :class:`~talentplan.calibrate.panel.model.PanelRegression`.
     cov_type, cluster, min_clusters
         Covariance of the augmented regression (default clustered by entity).
 

@@ -18,9 +18,13 @@ import pandas as pd
 from scipy import stats
 
 from talentplan._display import DisplayMixin
+from talentplan._options import check_choice
 from talentplan.errors import CalibrationError
 
-__all__ = ["EstimationResults", "HasEstimates", "check_level", "compare"]
+__all__ = ["EstimationResults", "HasEstimates", "Layout", "check_level", "compare"]
+
+Layout = Literal["text", "columns"]
+"""Layouts of :func:`compare`: text cells or numeric columns."""
 
 
 def check_level(level: float) -> None:
@@ -148,7 +152,7 @@ def _name_of(result: Any, i: int) -> str:
 def compare(
     *results: HasEstimates,
     names: Sequence[str] | None = None,
-    layout: Literal["text", "columns"] = "text",
+    layout: Layout = "text",
     digits: int = 4,
 ) -> pd.DataFrame:
     """Lay estimates of several models side by side.
@@ -205,8 +209,7 @@ def compare(
             raise CalibrationError(f"{len(labels)} names given for {len(results)} results.")
         if len(set(labels)) != len(labels):
             raise CalibrationError(f"names must be distinct, got {labels}.")
-    if layout not in ("text", "columns"):
-        raise CalibrationError(f"layout={layout!r} is not supported; use 'text' or 'columns'.")
+    check_choice("layout", layout, Layout, error=CalibrationError)
     order: list[str] = []
     for r in results:
         order += [str(p) for p in r.params.index if str(p) not in order]

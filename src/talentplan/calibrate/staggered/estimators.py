@@ -1,4 +1,4 @@
-"""Numerics behind :mod:`talentplan.calibrate.staggered`.
+"""Numerics behind :mod:`talentplan.calibrate.staggered.model`.
 
 * Two-period, two-group difference-in-differences estimators for panel data with their
   influence functions: outcome regression (Heckman, Ichimura and Todd 1997, as in
@@ -32,7 +32,9 @@ from talentplan.errors import EstimationWarning
 
 __all__ = [
     "ESTIMATORS",
+    "AggKind",
     "Aggregation",
+    "BootWeights",
     "OverlapError",
     "TwoByTwo",
     "WidePanel",
@@ -49,6 +51,9 @@ __all__ = [
 ]
 
 BootWeights = Literal["mammen", "rademacher"]
+"""Multiplier-bootstrap weights: Mammen's two-point or Rademacher."""
+AggKind = Literal["simple", "group", "dynamic", "calendar"]
+"""Aggregations of ATT(g,t), as R's ``did::aggte``."""
 
 # The propensity score is capped below one, as in DRDID, so no weight divides by zero.
 _PS_CAP = 1.0 - 1e-6
@@ -356,7 +361,7 @@ def aggregate_cells(
     table: pd.DataFrame,
     psi: np.ndarray,
     unit_group: np.ndarray,
-    kind: str,
+    kind: AggKind,
     *,
     min_e: float = -np.inf,
     max_e: float = np.inf,

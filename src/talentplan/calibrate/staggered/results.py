@@ -1,7 +1,7 @@
-"""Results of :class:`~talentplan.calibrate.staggered.StaggeredDiD`.
+"""Results of :class:`~talentplan.calibrate.staggered.model.StaggeredDiD`.
 
 :class:`StaggeredDiDResults` holds every ATT(g,t) with its influence functions
-(inference from :class:`~talentplan.calibrate.results.EstimationResults`, normal), the
+(inference from :class:`~talentplan.calibrate.shared.results.EstimationResults`, normal), the
 Wald pre-trend test (:class:`PreTrendTest`) and the aggregations of R ``did``'s
 ``aggte`` (:class:`AggregatedEffects`), bootstrapped again when the fit was.
 """
@@ -10,26 +10,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from talentplan._display import DisplayMixin
-from talentplan.calibrate._did_estimators import (
+from talentplan._options import check_choice
+from talentplan.calibrate.shared.results import EstimationResults
+from talentplan.calibrate.staggered.estimators import (
+    AggKind,
     BootWeights,
     aggregate_cells,
     bootstrap_draws,
     bootstrap_se,
 )
-from talentplan.calibrate._validate import validate_choice
-from talentplan.calibrate.results import EstimationResults
 from talentplan.errors import CalibrationError
 
 __all__ = ["AggregatedEffects", "PreTrendTest", "StaggeredDiDResults"]
 
-AggKind = Literal["simple", "group", "dynamic", "calendar"]
 #: Standard errors at or below this are numerically zero and reported as NaN.
 _TINY = np.sqrt(np.finfo(float).eps) * 10
 
@@ -293,7 +292,7 @@ class StaggeredDiDResults(EstimationResults):
         -------
         AggregatedEffects
         """
-        validate_choice("kind", kind, ("simple", "group", "dynamic", "calendar"))
+        check_choice("kind", kind, AggKind, error=CalibrationError)
         try:
             agg = aggregate_cells(
                 self._att_gt,
