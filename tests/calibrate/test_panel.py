@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from linearmodels import PanelOLS
+from linearmodels import FirstDifferenceOLS, PanelOLS, PooledOLS, RandomEffects
 
 from talentplan.calibrate.panel import PanelIV, PanelRegression
 from talentplan.calibrate.shared import compare
@@ -116,6 +116,45 @@ def test_every_estimator_and_covariance_runs(grunfeld: pd.DataFrame) -> None:
     np.testing.assert_allclose(dk.std_errors, direct.std_errors, rtol=1e-12)
     two = fit(grunfeld, "fe", cov_type="clustered", cluster=("entity", "time"))
     assert two.cov_options["cluster"] == ("entity", "time")
+
+
+@pytest.mark.parametrize("estimator", ["pooled", "fe", "te", "twfe", "re", "fd"])
+@pytest.mark.parametrize("unbalanced", [False, True])
+def test_driscoll_kraay_default_bandwidth_is_linearmodels_default(
+    estimator: str, unbalanced: bool
+) -> None:
+    """The bandwidth chosen here, passed explicitly, gives linearmodels' default errors.
+
+    28 periods: the rule of thumb is 3, but 2 for first differences (27 periods of
+    differences), also when rows are missing.
+    """
+    rng = np.random.default_rng(0)
+    idx = pd.MultiIndex.from_product([range(12), range(2000, 2028)], names=["e", "t"])
+    df = pd.DataFrame({"x": rng.normal(size=len(idx))}, index=idx)
+    df["y"] = df["x"] + rng.normal(size=len(idx))
+    if unbalanced:
+        df = df.drop(df.index[rng.choice(len(df), 60, replace=False)])
+    ours = quiet(
+        lambda: PanelRegression(df, "y", ["x"], estimator=estimator).fit(
+            cov_type="driscoll-kraay", kernel="bartlett"
+        )
+    )
+    x = df[["x"]]
+    if estimator in ("pooled", "re"):
+        x = x.assign(const=1.0)[["const", "x"]]
+    model = {
+        "pooled": lambda: PooledOLS(df["y"], x),
+        "fe": lambda: PanelOLS(df["y"], x, entity_effects=True),
+        "te": lambda: PanelOLS(df["y"], x, time_effects=True),
+        "twfe": lambda: PanelOLS(df["y"], x, entity_effects=True, time_effects=True),
+        "re": lambda: RandomEffects(df["y"], x),
+        "fd": lambda: FirstDifferenceOLS(df["y"], x),
+    }[estimator]()
+    direct = model.fit(cov_type="kernel", kernel="bartlett")
+    assert ours.bandwidth_used == (2.0 if estimator == "fd" else 3.0)
+    assert ours.provenance_options["bandwidth_used"] == ours.bandwidth_used
+    assert "bandwidth" not in ours.cov_options
+    np.testing.assert_array_equal(ours.std_errors.to_numpy(), direct.std_errors.to_numpy())
 
 
 def test_too_few_clusters(grunfeld: pd.DataFrame) -> None:
