@@ -86,7 +86,19 @@ def _signature_names(fn: Callable[..., Any], skip: set[str]) -> list[str]:
 
 
 def option_names(estimator: str) -> tuple[list[str], list[str]]:
-    """Keys allowed in an estimation's ``options`` (constructor) and ``fit`` tables."""
+    """Return the keys allowed in an estimation's ``options`` and ``fit`` tables.
+
+    Parameters
+    ----------
+    estimator
+        One of :data:`ESTIMATORS`.
+
+    Returns
+    -------
+    (list of str, list of str)
+        The estimator's constructor arguments that a spec may set (its data, identifier
+        and variable arguments excluded) and the arguments of its ``fit``.
+    """
     cls = estimator_classes()[estimator]
     ctor = _signature_names(cls.__init__, _RESERVED | set(VARIABLES[estimator]))
     return ctor, _signature_names(cls.fit, set())
@@ -95,7 +107,27 @@ def option_names(estimator: str) -> tuple[list[str], list[str]]:
 def extra_keys(
     est: str, e: Mapping[str, Any], variables: Mapping[str, Any], label: str, fail: Fail
 ) -> dict[str, Any]:
-    """Check the estimator-specific parts of an estimation table; its spec-only keys."""
+    """Check the estimator-specific keys of an estimation table; return its spec-only keys.
+
+    Parameters
+    ----------
+    est
+        The estimator's name.
+    e
+        The estimation table as parsed.
+    variables
+        Its validated variables.
+    label
+        The estimation's location, for messages.
+    fail
+        Builds the error for a location and a problem.
+
+    Returns
+    -------
+    dict
+        ``time_dummies`` (dynamic), ``aggregate`` (staggered) or ``weights``
+        (spillover), when they apply.
+    """
     if est == "spillover":
         if "coords" in variables and len(variables["coords"]) != 2:
             raise fail(f"{label}.coords", "must name exactly two columns (x, y).")

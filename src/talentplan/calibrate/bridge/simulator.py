@@ -174,6 +174,7 @@ class SimulatedPanel(DisplayMixin):
         object.__setattr__(self, "_meta", MappingProxyType(dict(meta)))
 
     def __setattr__(self, name: str, value: Any) -> None:
+        """Refuse every assignment: a simulated panel never changes."""
         raise AttributeError("SimulatedPanel is immutable; simulate a new one instead.")
 
     @property
@@ -212,11 +213,13 @@ class SimulatedPanel(DisplayMixin):
 
     @property
     def meta(self) -> dict[str, Any]:
-        """How the panel was simulated (a copy): size, ``seed``, ``start_year``,
-        ``box_km``, ``weights_bandwidth_km``, ``burn_in``, ``truth_overrides`` (the
-        ``truth`` argument), ``service_program``, ``subsidy_program``, ``talent_type`` and
-        ``panel_hash`` (:func:`~talentplan.data.provenance.panel_hash` of
-        :attr:`data`)."""
+        """How the panel was simulated (a copy).
+
+        Keys: ``n_counties``, ``n_years``, ``seed``, ``start_year``, ``box_km``,
+        ``weights_bandwidth_km``, ``burn_in``, ``truth_overrides`` (the ``truth``
+        argument), ``service_program``, ``subsidy_program``, ``talent_type`` and
+        ``panel_hash`` (:func:`~talentplan.data.provenance.panel_hash` of :attr:`data`).
+        """
         return copy.deepcopy(dict(self._meta))
 
     @property
@@ -225,7 +228,7 @@ class SimulatedPanel(DisplayMixin):
         return self._keys
 
     def true_parameters(self) -> ResponseParameters:
-        """The true response parameters as model keys, with zero covariance.
+        """Return the true response parameters as model keys, with zero covariance.
 
         ``rho`` is the service program's ``retention`` and ``beta`` the subsidy's
         ``inflow_log`` value (its ``scale`` is ``theta``).
@@ -239,6 +242,7 @@ class SimulatedPanel(DisplayMixin):
         return ResponseParameters(est, cov, prov)
 
     def __repr__(self) -> str:
+        """Name the panel's size and seed."""
         m = self._meta
         return (
             f"SimulatedPanel({m['n_counties']} counties x {m['n_years']} years, seed={m['seed']})"

@@ -348,7 +348,7 @@ def simulated_panel_spec(
     service_key: str = "centre:eng:retention",
     subsidy_key: str = "subsidy:eng:inflow_log",
 ) -> CalibrationSpec:
-    """The spec that calibrates the model keys from a :func:`simulate_panel` panel.
+    """Build the spec that calibrates the model keys from a :func:`simulate_panel` panel.
 
     Retention: two-way fixed effects of ``log_outflow_rate`` on ``centre`` and the siphon
     covariates, clustered by county, ``rho = 1 - exp(b)``. Subsidy: panel IV of

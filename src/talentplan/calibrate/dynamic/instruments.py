@@ -112,7 +112,7 @@ def _gmm_block(
     label: str,
     periods: np.ndarray,
 ) -> tuple[np.ndarray, list[str]]:
-    """GMM-style columns from ``source`` lagged by each of ``lags`` at the given rows."""
+    """Build GMM-style columns from ``source`` lagged by each of ``lags`` at the given rows."""
     n = len(rows_e)
     cols: list[np.ndarray] = []
     names: list[str] = []
@@ -245,7 +245,7 @@ def build_system(
 
 
 def _h_matrix(group: np.ndarray, tpos: np.ndarray, is_diff: np.ndarray) -> sp.csr_matrix:
-    """One-step weighting structure: MA(1) of differenced errors, identity for levels.
+    """Build the one-step weighting structure: MA(1) in differences, identity in levels.
 
     For the differenced rows of an entity, 2 on the diagonal and -1 between rows one
     period apart (by actual time); for level rows the identity; no cross terms between

@@ -41,6 +41,7 @@ class SpecificationTest:
     df: int | None = None
 
     def __str__(self) -> str:
+        """Show the test's name, statistic, degrees of freedom and p-value on one line."""
         df = f", df={self.df}" if self.df is not None else ""
         return f"{self.name}: stat={self.stat:.4f}{df}, p={self.pvalue:.4f}"
 
@@ -83,10 +84,12 @@ class DynamicPanelGMMResults(EstimationResults):
 
     @property
     def steps(self) -> int:
+        """1 for one-step, 2 for two-step GMM, as fitted."""
         return self._steps
 
     @property
     def cov_type(self) -> str:
+        """``"robust"`` or ``"unadjusted"``, as fitted."""
         return self._cov_type
 
     @cached_property
@@ -103,10 +106,12 @@ class DynamicPanelGMMResults(EstimationResults):
 
     @property
     def params(self) -> pd.Series:
+        """Estimates: ``L1.<dependent>``, ..., the regressors, then ``const``."""
         return pd.Series(self._beta, index=self._s.regressors, name="params")
 
     @property
     def cov(self) -> pd.DataFrame:
+        """Covariance of the estimates (robust or unadjusted, see :attr:`cov_type`)."""
         names = self._s.regressors
         return pd.DataFrame(self._cov, index=names, columns=names)
 
@@ -116,7 +121,7 @@ class DynamicPanelGMMResults(EstimationResults):
         return super().tstats.rename("z_stat")
 
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        """Normal-based confidence intervals at ``level`` (strictly between 0 and 1)."""
+        """Return normal-based confidence intervals at ``level`` (strictly between 0 and 1)."""
         return super().conf_int(level)
 
     @property
@@ -141,14 +146,17 @@ class DynamicPanelGMMResults(EstimationResults):
 
     @property
     def nobs_difference(self) -> int:
+        """Number of differenced equations."""
         return int(self._s.is_diff.sum())
 
     @property
     def nobs_level(self) -> int:
+        """Number of level equations (0 for difference GMM)."""
         return int((~self._s.is_diff).sum())
 
     @property
     def n_groups(self) -> int:
+        """Number of entities with at least one equation."""
         return len(np.unique(self._s.group))
 
     @property
@@ -162,10 +170,17 @@ class DynamicPanelGMMResults(EstimationResults):
 
     @property
     def n_instruments(self) -> int:
+        """Number of instrument columns (those not identically zero in the sample)."""
         return int(self._s.z.shape[1])
 
     @property
     def instruments(self) -> list[str]:
+        """Names of the instrument columns.
+
+        ``y:L2@2003`` is lag 2 of ``y`` in the 2003 equations (``y:L2`` when collapsed),
+        ``D.y:L1@2003`` a lagged difference for the level equations, ``D.x`` the
+        difference of a strictly exogenous regressor, ``const`` the constant.
+        """
         return list(self._s.instruments)
 
     # --- specification tests -----------------------------------------------------------
@@ -184,7 +199,19 @@ class DynamicPanelGMMResults(EstimationResults):
         return SpecificationTest("Hansen J", stat, float(stats.chi2.sf(stat, df)), df)
 
     def ar_test(self, order: int) -> SpecificationTest:
-        """Arellano-Bond test for autocorrelation of ``order`` in differenced residuals."""
+        """Test for autocorrelation of ``order`` in the differenced residuals (Arellano-Bond).
+
+        Parameters
+        ----------
+        order
+            The lag tested, a positive integer; under the model's assumptions AR(1) is
+            expected and AR(2) is not.
+
+        Returns
+        -------
+        SpecificationTest
+            The z statistic and its two-sided normal p-value.
+        """
         if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
             raise CalibrationError(f"order must be a positive integer, got {order!r}")
         order = int(order)
@@ -193,10 +220,12 @@ class DynamicPanelGMMResults(EstimationResults):
 
     @cached_property
     def ar1(self) -> SpecificationTest:
+        """Arellano-Bond test of first-order autocorrelation (expected to reject)."""
         return self.ar_test(1)
 
     @cached_property
     def ar2(self) -> SpecificationTest:
+        """Arellano-Bond test of second-order autocorrelation (should not reject)."""
         return self.ar_test(2)
 
     # --- presentation -------------------------------------------------------------------

@@ -139,7 +139,7 @@ def _check_clusters_count(cluster: tuple[str, ...], info: PanelInfo, min_cluster
 
 
 def _cluster_frame(index: pd.MultiIndex, key: tuple[str, ...]) -> pd.DataFrame:
-    """Integer cluster codes, one column per clustering dimension in ``key``."""
+    """Code the clusters as integers, one column per clustering dimension in ``key``."""
     codes = {k: pd.factorize(index.get_level_values(0 if k == "entity" else 1))[0] for k in key}
     return pd.DataFrame(codes, index=index)
 
@@ -150,7 +150,7 @@ def _check_fit_options(
     bandwidth: float | None = None,
     kernel: Kernel | None = None,
 ) -> tuple[str, ...]:
-    """Validate the covariance options whatever the ``cov_type``; the cluster key."""
+    """Validate the covariance options whatever the ``cov_type``; return the cluster key."""
     key = _check_cluster(cluster)
     if (
         isinstance(min_clusters, bool)
@@ -508,9 +508,21 @@ class PanelIV:
         cluster: Sequence[str] = ("entity",),
         min_clusters: int = MIN_CLUSTERS,
     ) -> PanelIVResults:
-        """Estimate; ``cov_type`` as in :meth:`PanelRegression.fit` (no Driscoll-Kraay).
+        """Estimate and return an immutable :class:`PanelIVResults`.
 
-        For GMM the same choice sets the weighting matrix.
+        Parameters
+        ----------
+        cov_type
+            ``"unadjusted"``, ``"robust"`` or ``"clustered"``, as in
+            :meth:`PanelRegression.fit` (no Driscoll-Kraay). For GMM the same choice sets
+            the weighting matrix.
+        cluster, min_clusters
+            As in :meth:`PanelRegression.fit`.
+
+        Raises
+        ------
+        TooFewClustersError
+            Fewer than ``min_clusters`` clusters in a clustering dimension.
         """
         check_choice("cov_type", cov_type, BasicCovType, error=CalibrationError)
         key = _check_fit_options(cluster, min_clusters)

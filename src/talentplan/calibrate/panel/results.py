@@ -177,7 +177,7 @@ class PanelResults(_WrappedResults):
 
     @property
     def tstats(self) -> pd.Series:
-        """t statistics."""
+        """Estimates divided by their standard errors, as linearmodels reports them."""
         return self._res.tstats.copy()
 
     @property
@@ -186,7 +186,7 @@ class PanelResults(_WrappedResults):
         return self._res.pvalues.copy()
 
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        """Confidence intervals (columns ``lower``, ``upper``) from linearmodels."""
+        """Return linearmodels' confidence intervals (columns ``lower``, ``upper``)."""
         check_level(level)
         return self._res.conf_int(level).copy()
 
@@ -212,8 +212,10 @@ class PanelResults(_WrappedResults):
 
     @property
     def variance_decomposition(self) -> pd.Series | None:
-        """Variance of the effects and of the idiosyncratic error (random effects only);
-        a new copy on every access."""
+        """Variance of the effects and of the idiosyncratic error (random effects only).
+
+        A new copy on every access; None for the other estimators.
+        """
         vd = self._variance_decomposition
         return None if vd is None else vd.copy()
 
@@ -320,7 +322,7 @@ class PanelIVResults(_WrappedResults):
 
     @property
     def first_stage(self) -> Any:
-        """linearmodels' first-stage diagnostics (partial R-squared, F statistics)."""
+        """First-stage diagnostics from linearmodels (partial R-squared, F statistics)."""
         return self._res.first_stage
 
     def _header(self) -> list[tuple[str, str]]:

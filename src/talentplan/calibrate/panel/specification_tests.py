@@ -97,7 +97,7 @@ def _params_cov(result: Any, which: str) -> tuple[pd.Series, pd.DataFrame]:
 def hausman(
     fe_result: Any, re_result: Any, *, names: Sequence[str] | None = None, rtol: float = 1e-10
 ) -> HausmanResult:
-    """Hausman (1978) test of random against fixed effects.
+    """Test random against fixed effects (Hausman 1978).
 
     ``H = (b_FE - b_RE)' (V_FE - V_RE)^{-1} (b_FE - b_RE)`` over the coefficients the
     two models share (intercepts excluded, so the time-varying regressors), chi-squared
@@ -184,7 +184,7 @@ def mundlak(
     cluster: Sequence[str] = ("entity",),
     min_clusters: int = MIN_CLUSTERS,
 ) -> MundlakResult:
-    """Mundlak (1978) test: random effects with entity means of the regressors added.
+    """Test random effects by adding the entity means of the regressors (Mundlak 1978).
 
     Fits ``y_it = a + x_it b + xbar_i g + u_i + e_it`` by random effects (Swamy-Arora)
     and tests ``g = 0`` with a Wald test using the requested covariance. Unlike the

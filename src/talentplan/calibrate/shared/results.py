@@ -37,13 +37,19 @@ class HasEstimates(Protocol):
     """Anything with ``params``, ``std_errors`` and ``nobs`` (ours or linearmodels')."""
 
     @property
-    def params(self) -> pd.Series: ...
+    def params(self) -> pd.Series:
+        """Point estimates, indexed by parameter name."""
+        ...
 
     @property
-    def std_errors(self) -> pd.Series: ...
+    def std_errors(self) -> pd.Series:
+        """Standard errors, indexed like :attr:`params`."""
+        ...
 
     @property
-    def nobs(self) -> int: ...
+    def nobs(self) -> int:
+        """Number of observations used."""
+        ...
 
 
 class EstimationResults(DisplayMixin):
@@ -98,7 +104,7 @@ class EstimationResults(DisplayMixin):
         return pd.Series(p, index=self.params.index, name="pvalue")
 
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        """Confidence intervals with columns ``lower`` and ``upper``.
+        """Return confidence intervals with columns ``lower`` and ``upper``.
 
         Parameters
         ----------

@@ -176,7 +176,7 @@ class PanelInfo:
     balanced: bool
 
     def describe(self) -> str:
-        """One line describing the panel's shape."""
+        """Describe the panel's shape in one line."""
         kind = "balanced" if self.balanced else "unbalanced"
         return (
             f"{kind} panel: {self.n_entities} entities, {self.n_periods} periods, "

@@ -37,7 +37,7 @@ def conley_cov(
     kernel: ConleyKernel = "bartlett",
     serial_lags: int = 0,
 ) -> np.ndarray:
-    """Conley (1999) spatial HAC covariance of least-squares estimates in a panel.
+    """Compute the Conley (1999) spatial HAC covariance of least-squares estimates in a panel.
 
     ``V = (X'X)^{-1} M (X'X)^{-1}`` with ::
 
@@ -62,6 +62,11 @@ def conley_cov(
         ``"uniform"`` (weight 1 up to the cutoff) or ``"bartlett"`` (``1 - d/cutoff``).
     serial_lags
         Lags of within-unit serial correlation (Bartlett weights); 0 for none.
+
+    Returns
+    -------
+    numpy.ndarray
+        The ``k x k`` covariance, symmetrised.
     """
     check_choice("kernel", kernel, ConleyKernel, error=CalibrationError)
     if cutoff < 0:

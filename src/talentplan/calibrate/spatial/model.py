@@ -57,7 +57,7 @@ SpilloverCovType = Literal[CovType, "conley"]
 
 
 def _spatial_lags(values: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
-    """Spatial lags of ``values``, warning when missing values enter them as zero."""
+    """Compute the spatial lags of ``values``, warning when missing values enter as zero."""
     bad = values.isna().sum()
     if bad.any():
         detail = ", ".join(f"{c}: {int(k)}" for c, k in bad.items() if k)
@@ -208,14 +208,22 @@ class SpilloverPanel:
         ----------
         cov_type
             ``"driscoll-kraay"`` (default; ``bandwidth`` as in
-            :meth:`PanelRegression.fit`), ``"conley"`` (needs ``distances`` in the
-            constructor and ``cutoff``), or ``"clustered"``, ``"robust"``,
-            ``"unadjusted"``.
+            :meth:`~talentplan.calibrate.panel.model.PanelRegression.fit`), ``"conley"``
+            (needs ``distances`` in the constructor and ``cutoff``), or ``"clustered"``,
+            ``"robust"``, ``"unadjusted"``.
+        bandwidth, cluster, min_clusters
+            As for :meth:`~talentplan.calibrate.panel.model.PanelRegression.fit`.
         cutoff, kernel, serial_lags
-            Conley options: see :func:`conley_cov` (``kernel`` defaults to
-            ``"bartlett"``, ``serial_lags`` to 0). Giving any of them with another
-            ``cov_type`` raises :class:`~talentplan.errors.CalibrationError` rather than
-            being silently ignored.
+            Conley options: see :func:`~talentplan.calibrate.spatial.covariance.conley_cov`
+            (``kernel`` defaults to ``"bartlett"``, ``serial_lags`` to 0). Giving any of
+            them with another ``cov_type`` raises
+            :class:`~talentplan.errors.CalibrationError` rather than being silently ignored.
+
+        Returns
+        -------
+        PanelResults or ConleyResults
+            The fixed-effects fit; with Conley errors, the same estimates with the
+            Conley covariance.
         """
         check_choice("cov_type", cov_type, SpilloverCovType, error=CalibrationError)
         if cov_type != "conley":

@@ -42,7 +42,7 @@ def distance_matrix(
     metric: Metric = "euclidean",
     ids: Sequence[Any] | None = None,
 ) -> pd.DataFrame:
-    """Pairwise distances between points.
+    """Compute the pairwise distances between points.
 
     Parameters
     ----------
@@ -53,6 +53,11 @@ def distance_matrix(
         ``"euclidean"`` or ``"haversine"``.
     ids
         Labels; default the DataFrame's index or 0..n-1.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``n x n`` distances, labelled on both axes.
     """
     check_choice("metric", metric, Metric, error=CalibrationError)
     labels = (
@@ -105,7 +110,7 @@ def distance_weights(
     row_standardize: bool = True,
     metric: Metric = "euclidean",
 ) -> pd.DataFrame:
-    """Spatial weights matrix from coordinates or a distance matrix.
+    """Build a spatial weights matrix from coordinates or a distance matrix.
 
     Parameters
     ----------
@@ -173,7 +178,7 @@ def distance_weights(
 
 
 def spatial_lag(panel: pd.DataFrame, weights: pd.DataFrame, *, prefix: str = "W*") -> pd.DataFrame:
-    """Spatial lags ``W x`` of every column, period by period.
+    """Compute the spatial lags ``W x`` of every column, period by period.
 
     Parameters
     ----------
@@ -183,6 +188,11 @@ def spatial_lag(panel: pd.DataFrame, weights: pd.DataFrame, *, prefix: str = "W*
         ``n x n`` weights labelled by entity (rows: the unit whose lag is computed).
     prefix
         Prefix of the lag columns' names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column ``<prefix><column>`` per column of ``panel``, on its index.
 
     Notes
     -----

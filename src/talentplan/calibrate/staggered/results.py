@@ -49,6 +49,7 @@ class PreTrendTest:
     pvalue: float
 
     def __str__(self) -> str:
+        """Show the statistic, degrees of freedom and p-value on one line."""
         return (
             f"Pre-trend Wald test: chi2({self.df}) = {self.stat:.4f}, p-value = {self.pvalue:.5f}"
         )
@@ -89,7 +90,8 @@ class AggregatedEffects(DisplayMixin):
     bootstrap: bool = False
 
     def __post_init__(self) -> None:
-        # private copies: changing what a caller passed or got back changes nothing here
+        """Keep private, read-only copies of the table and the influence functions."""
+        # changing what a caller passed or got back changes nothing here
         object.__setattr__(self, "_table", self._table.copy())
         object.__setattr__(self, "_influence", _frozen(self._influence))
         object.__setattr__(self, "_table_influence", _frozen(self._table_influence))
@@ -120,7 +122,7 @@ class AggregatedEffects(DisplayMixin):
         return float(2 * stats.norm.sf(abs(self.tstat)))
 
     def conf_int(self, level: float = 0.95) -> tuple[float, float]:
-        """Normal confidence interval of the overall effect."""
+        """Return the normal confidence interval of the overall effect."""
         z = float(stats.norm.ppf(0.5 + level / 2))
         return self.att - z * self.se, self.att + z * self.se
 
@@ -203,15 +205,18 @@ class StaggeredDiDResults(EstimationResults):
     title = "Group-time average treatment effects"
 
     def __post_init__(self) -> None:
-        # private copies: mutating what a caller passed or got back changes nothing here
+        """Keep private, read-only copies of the cells, influence functions and groups."""
+        # mutating what a caller passed or got back changes nothing here
         object.__setattr__(self, "_att_gt", self._att_gt.copy())
         object.__setattr__(self, "_influence", _frozen(self._influence))
         object.__setattr__(self, "_unit_group", _frozen(self._unit_group))
 
     @property
     def att_gt(self) -> pd.DataFrame:
-        """One row per (group, time): ``event_time``, ``post``, ``att``, ``se`` and the
-        interval (a copy)."""
+        """One row per (group, time): ``event_time``, ``post``, ``att``, ``se``, interval.
+
+        A copy: changing it changes nothing in the results.
+        """
         return self._att_gt.copy()
 
     @property
