@@ -268,7 +268,7 @@ def calibrate(
     ] = Path("params.json"),
 ) -> None:
     """Estimate response parameters from a panel and write them as JSON."""
-    from talentplan.calibrate.run import calibrate_command
+    from talentplan.calibrate.bridge.run import calibrate_command
     from talentplan.errors import CalibrationError
 
     try:

@@ -39,6 +39,7 @@ from talentplan.errors import (
     PanelDataError,
     UnbalancedPanelWarning,
 )
+from tests.calibrate.helpers import quiet
 
 AB_EXOG = [
     "w", "wL1", "k", "kL1", "kL2", "ys", "ysL1", "ysL2",
@@ -334,3 +335,42 @@ def test_display() -> None:
     text = str(res)
     assert "two-step" in text and "Hansen J" in text and "L1.y" in text
     assert "<table>" in res._repr_html_()
+
+
+# --- read-only options, boolean regressors, AR test orders -----------------------------
+
+
+def test_gmm_options_are_read_only_and_results_capture_them(shocked):
+    model = DynamicPanelGMM(shocked, "y", 1, entity="county", time="year", method="system")
+    res = quiet(lambda: model.fit(steps=2))
+    for name in ("method", "collapse", "lags", "exog", "constant", "max_instrument_lag"):
+        with pytest.raises(AttributeError):
+            setattr(model, name, None)
+    model.exog.append("y")  # a copy: the model does not change
+    assert model.exog == []
+    assert res.method == "system"
+    opts = res.provenance_options
+    assert opts["method"] == "system" and opts["steps"] == 2 and opts["lags"] == 1
+    assert opts["collapse"] is False
+    res.options["method"] = "difference"
+    assert res.method == "system" and res.options["method"] == "system"
+
+
+@pytest.mark.parametrize("order", [0, 1.5, True, "2"])
+def test_ar_test_needs_a_positive_integer(shocked, order):
+    res = quiet(lambda: DynamicPanelGMM(shocked, "y", 1, entity="county", time="year").fit())
+    with pytest.raises(CalibrationError, match="positive integer"):
+        res.ar_test(order)
+
+
+def test_gmm_accepts_booleans_as_numbers_like_the_other_estimators(shocked):
+    d = shocked.assign(up=(shocked["y"].shift(1) > 0).fillna(False))
+    as_bool = quiet(
+        lambda: DynamicPanelGMM(d, "y", 1, exog="up", entity="county", time="year").fit()
+    )
+    as_float = quiet(
+        lambda: DynamicPanelGMM(
+            d.assign(up=d["up"].astype(float)), "y", 1, exog="up", entity="county", time="year"
+        ).fit()
+    )
+    pd.testing.assert_series_equal(as_bool.params, as_float.params)

@@ -13,10 +13,10 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from linearmodels import PanelOLS
+from linearmodels import FirstDifferenceOLS, PanelOLS, PooledOLS, RandomEffects
 
 from talentplan.calibrate.panel import PanelIV, PanelRegression
-from talentplan.calibrate.results import compare
+from talentplan.calibrate.shared import compare
 from talentplan.errors import (
     CalibrationError,
     CollinearityError,
@@ -25,6 +25,7 @@ from talentplan.errors import (
     TooFewClustersError,
     UnbalancedPanelWarning,
 )
+from tests.calibrate.helpers import quiet
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +116,45 @@ def test_every_estimator_and_covariance_runs(grunfeld: pd.DataFrame) -> None:
     np.testing.assert_allclose(dk.std_errors, direct.std_errors, rtol=1e-12)
     two = fit(grunfeld, "fe", cov_type="clustered", cluster=("entity", "time"))
     assert two.cov_options["cluster"] == ("entity", "time")
+
+
+@pytest.mark.parametrize("estimator", ["pooled", "fe", "te", "twfe", "re", "fd"])
+@pytest.mark.parametrize("unbalanced", [False, True])
+def test_driscoll_kraay_default_bandwidth_is_linearmodels_default(
+    estimator: str, unbalanced: bool
+) -> None:
+    """The bandwidth chosen here, passed explicitly, gives linearmodels' default errors.
+
+    28 periods: the rule of thumb is 3, but 2 for first differences (27 periods of
+    differences), also when rows are missing.
+    """
+    rng = np.random.default_rng(0)
+    idx = pd.MultiIndex.from_product([range(12), range(2000, 2028)], names=["e", "t"])
+    df = pd.DataFrame({"x": rng.normal(size=len(idx))}, index=idx)
+    df["y"] = df["x"] + rng.normal(size=len(idx))
+    if unbalanced:
+        df = df.drop(df.index[rng.choice(len(df), 60, replace=False)])
+    ours = quiet(
+        lambda: PanelRegression(df, "y", ["x"], estimator=estimator).fit(
+            cov_type="driscoll-kraay", kernel="bartlett"
+        )
+    )
+    x = df[["x"]]
+    if estimator in ("pooled", "re"):
+        x = x.assign(const=1.0)[["const", "x"]]
+    model = {
+        "pooled": lambda: PooledOLS(df["y"], x),
+        "fe": lambda: PanelOLS(df["y"], x, entity_effects=True),
+        "te": lambda: PanelOLS(df["y"], x, time_effects=True),
+        "twfe": lambda: PanelOLS(df["y"], x, entity_effects=True, time_effects=True),
+        "re": lambda: RandomEffects(df["y"], x),
+        "fd": lambda: FirstDifferenceOLS(df["y"], x),
+    }[estimator]()
+    direct = model.fit(cov_type="kernel", kernel="bartlett")
+    assert ours.bandwidth_used == (2.0 if estimator == "fd" else 3.0)
+    assert ours.provenance_options["bandwidth_used"] == ours.bandwidth_used
+    assert "bandwidth" not in ours.cov_options
+    np.testing.assert_array_equal(ours.std_errors.to_numpy(), direct.std_errors.to_numpy())
 
 
 def test_too_few_clusters(grunfeld: pd.DataFrame) -> None:
@@ -266,3 +306,81 @@ def test_docstring_example_runs() -> None:
         warnings.simplefilter("error")
         res = PanelRegression(df, "y", ["x"], estimator="fe").fit(cov_type="clustered")
     assert abs(res.params["x"] - 2) < 0.05
+
+
+# --- clustered IV degrees of freedom, option checks, copies ----------------------------
+
+
+def test_panel_iv_clustered_scales_for_effects_not_nested_in_clusters():
+    """Two-way effects clustered by entity: hand-computed 2SLS with the small-sample factor
+    G/(G-1) (n-1)/(n-k-(T-1)) (entity effects nested in the clusters, T-1 period effects
+    not), as Stata's reghdfe/xtivreg2 count them."""
+    rng = np.random.default_rng(11)
+    n_ent, n_t = 30, 6
+    ent = np.repeat(np.arange(n_ent), n_t)
+    tim = np.tile(np.arange(n_t), n_ent)
+    a, g = rng.normal(size=n_ent)[ent], rng.normal(size=n_t)[tim]
+    z = rng.normal(size=ent.size) + a
+    v = rng.normal(size=ent.size)
+    x = z + v + g
+    y = 1.5 * x + a + g + 0.8 * v + rng.normal(size=ent.size) * (1 + np.abs(z))
+    df = pd.DataFrame({"county": ent, "year": tim, "y": y, "x": x, "z": z})
+    res = PanelIV(df, "y", [], ["x"], ["z"], entity="county", time="year", time_effects=True).fit(
+        cov_type="clustered"
+    )
+
+    def dm(col: np.ndarray) -> np.ndarray:
+        s = pd.Series(col)
+        return (
+            col
+            - s.groupby(ent).transform("mean").to_numpy()
+            - s.groupby(tim).transform("mean").to_numpy()
+            + col.mean()
+        )
+
+    yd, xd, zd = dm(y), dm(x), dm(z)
+    xhat = zd * (zd @ xd) / (zd @ zd)
+    b = (xhat @ yd) / (xhat @ xd)
+    u = yd - xd * b
+    scores = pd.Series(xhat * u).groupby(ent).sum().to_numpy()
+    n, k = ent.size, 1
+    factor = n_ent / (n_ent - 1) * (n - 1) / (n - k - (n_t - 1))
+    se = np.sqrt(factor * (scores @ scores) / (xhat @ xhat) ** 2)
+    assert res.params["x"] == pytest.approx(b, rel=1e-10)
+    assert res.std_errors["x"] == pytest.approx(se, rel=1e-8)
+    assert res.df_resid == n - k - (n_t - 1)
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"cluster": ("county",)}, "cluster="),
+        ({"bandwidth": -1.0}, "bandwidth"),
+        ({"kernel": "triangle"}, "kernel"),
+        ({"min_clusters": 0}, "min_clusters"),
+    ],
+)
+def test_panel_fit_validates_options_whatever_the_cov_type(simulated_panel, kw, match):
+    model = quiet(
+        lambda: PanelRegression(
+            simulated_panel, "log_outflow_rate", ["centre"], entity="county", time="year"
+        )
+    )
+    with pytest.raises(CalibrationError, match=match):
+        model.fit(cov_type="robust", **kw)
+
+
+def test_variance_decomposition_is_a_copy(simulated_panel):
+    res = quiet(
+        lambda: PanelRegression(
+            simulated_panel,
+            "log_outflow_rate",
+            ["centre"],
+            entity="county",
+            time="year",
+            estimator="re",
+        ).fit()
+    )
+    vd = res.variance_decomposition
+    vd.iloc[:] = -1.0
+    assert (res.variance_decomposition > -1.0).all()

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from talentplan.calibrate.dynamic import DynamicPanelGMM
 from talentplan.calibrate.panel import PanelRegression
 from talentplan.data.parameters import ResponseParameters
 from talentplan.data.provenance import Provenance, panel_hash, parse_key
 from talentplan.errors import CalibrationError
+from tests.calibrate.helpers import quiet
 
 KEYS = ["studio:craftsman:retention", "station:rural_talent:inflow"]
 
@@ -156,3 +159,77 @@ def test_panel_hash_is_canonical(panel: pd.DataFrame) -> None:
     changed.iloc[0, 0] += 1e-12
     assert panel_hash(changed) != panel_hash(panel)
     assert len(panel_hash(panel)) == 64
+
+
+# --- provenance, JSON bounds, estimates outside their bounds ---------------------------
+
+
+def test_from_results_records_gmm_and_panel_options(shocked, simulated_panel):
+    gmm = quiet(
+        lambda: DynamicPanelGMM(
+            shocked, "y", 1, entity="county", time="year", method="system", collapse=True
+        ).fit(steps=2)
+    )
+    rp = ResponseParameters.from_results(gmm, {"L1.y": "centre:eng:platform"})
+    o = rp.provenance.options
+    assert (o["method"], o["steps"], o["lags"], o["collapse"]) == ("system", 2, 1, True)
+    assert o["max_instrument_lag"] is None
+    fe = quiet(
+        lambda: PanelRegression(
+            simulated_panel,
+            "log_outflow_rate",
+            ["centre"],
+            entity="county",
+            time="year",
+            estimator="twfe",
+        ).fit(cov_type="driscoll-kraay", debiased=False)
+    )
+    rp = ResponseParameters.from_results(fe, {"centre": "centre:eng:retention"})
+    o = rp.provenance.options
+    assert o["debiased"] is False
+    # linearmodels' rule of thumb floor(4 (T/100)^(2/9)) with T = 8 periods
+    assert o["bandwidth_used"] == float(np.floor(4 * (8 / 100) ** (2 / 9)))
+
+
+def test_provenance_options_are_read_only_copies():
+    opts = {"a": {"b": [1, 2]}}
+    versions = {"numpy": "1"}
+    p = Provenance(data_hash=None, estimator="x", options=opts, versions=versions)
+    opts["a"]["b"].append(3)
+    versions["numpy"] = "2"
+    assert p.options["a"]["b"] == (1, 2) and p.versions["numpy"] == "1"
+    assert isinstance(p.options, MappingProxyType)
+    with pytest.raises(TypeError):
+        p.options["c"] = 1  # type: ignore[index]
+    with pytest.raises(TypeError):
+        p.options["a"]["c"] = 1  # type: ignore[index]
+    assert json.loads(json.dumps(p.to_dict()))["options"] == {"a": {"b": [1, 2]}}
+
+
+@pytest.mark.parametrize("bad", ["0", True, [0, 1], {"x": 1}])
+def test_parameters_json_type_checks_bounds(bad):
+    key = "centre:eng:retention"
+    rp = ResponseParameters(
+        pd.Series({key: 0.3}),
+        pd.DataFrame([[0.01]], index=[key], columns=[key]),
+        Provenance(data_hash=None, estimator="x"),
+        bounds={key: (0.0, 1.0)},
+    )
+    doc = rp.to_dict()
+    doc["bounds"][key] = [bad, 1.0]
+    with pytest.raises(CalibrationError, match=rf"bounds\.{key}\.lower"):
+        ResponseParameters.from_dict(doc)
+
+
+def test_estimate_outside_its_bounds_raises_unless_clipped():
+    from talentplan.errors import TalentPlanWarning
+
+    key = "centre:eng:retention"
+    est = pd.Series({key: 1.2})
+    cov = pd.DataFrame([[0.01]], index=[key], columns=[key])
+    prov = Provenance(data_hash=None, estimator="x")
+    with pytest.raises(CalibrationError, match="outside their own bounds"):
+        ResponseParameters(est, cov, prov, bounds={key: (0.0, 1.0)})
+    with pytest.warns(TalentPlanWarning, match="clipped"):
+        rp = ResponseParameters(est, cov, prov, bounds={key: (0.0, 1.0)}, clip=True)
+    assert rp.estimates[key] == 1.0

@@ -1,7 +1,7 @@
 """Monte Carlo recovery of the simulator's true parameters by every estimator family.
 
 Each test draws the same 25 panels (100 counties x 12 years, seeds 100..124) from
-:func:`talentplan.calibrate.simulate_panel.simulate_panel` and checks that the 95%
+:func:`talentplan.calibrate.bridge.simulator.simulate_panel` and checks that the 95%
 confidence interval covers the true parameter in at least 80% of them (nominal 95%; with
 25 draws a correct interval falls below 20/25 with probability about 3%), and that the
 naive estimators are visibly biased where placement or spend is endogenous.
@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from talentplan.calibrate.bridge import SimulatedPanel, simulate_panel
 from talentplan.calibrate.dynamic import DynamicPanelGMM
 from talentplan.calibrate.panel import PanelIV, PanelRegression
-from talentplan.calibrate.simulate_panel import SimulatedPanel, simulate_panel
 from talentplan.calibrate.spatial import SpilloverPanel
 from talentplan.calibrate.staggered import StaggeredDiD
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from talentplan.calibrate import simulate_panel
-from talentplan.calibrate.simulate_panel import DEFAULT_TRUTH, SimulatedPanel
+from talentplan.calibrate.bridge import DEFAULT_TRUTH, SimulatedPanel
 from talentplan.errors import CalibrationError
 
 
@@ -130,3 +130,24 @@ def test_bad_inputs(kwargs, match):
 def test_default_truth_is_read_only():
     with pytest.raises(TypeError):
         DEFAULT_TRUTH["rho"] = 0.1  # type: ignore[index]
+
+
+# --- simulator metadata ----------------------------------------------------------------
+
+
+def test_simulator_meta_records_overrides_names_and_hash():
+    from talentplan.data.provenance import panel_hash
+
+    sim = simulate_panel(12, 5, seed=2, truth={"rho": 0.3}, talent_type="voc")
+    meta = sim.meta
+    assert meta["truth_overrides"] == {"rho": 0.3}
+    assert (meta["service_program"], meta["subsidy_program"], meta["talent_type"]) == (
+        "centre",
+        "subsidy",
+        "voc",
+    )
+    assert meta["panel_hash"] == panel_hash(sim.data)
+    meta["truth_overrides"]["rho"] = 0.9
+    assert sim.meta["truth_overrides"] == {"rho": 0.3}
+    opts = sim.true_parameters().provenance.options["simulator"]
+    assert opts["panel_hash"] == meta["panel_hash"]

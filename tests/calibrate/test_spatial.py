@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,7 +16,13 @@ from talentplan.calibrate.spatial import (
     distance_weights,
     spatial_lag,
 )
-from talentplan.errors import CalibrationError, TalentPlanWarning
+from talentplan.errors import (
+    CalibrationError,
+    MissingValuesWarning,
+    TalentPlanWarning,
+    UnbalancedPanelWarning,
+)
+from tests.calibrate.helpers import quiet
 
 TRUE = {"x": 1.0, "W*x": 0.5, "wage_gap": 0.3, "wage_gap*decay(core)": -0.8}
 
@@ -167,3 +175,60 @@ def test_spillover_errors(sim) -> None:
         SpilloverPanel(df, "outflow", ["x"], w, core_terms=["wage_gap"], core_distance=core)
     with pytest.raises(CalibrationError, match="no row in the weights"):
         SpilloverPanel(df, "outflow", ["x"], w.iloc[1:, 1:])
+
+
+# --- spatial lags with missing values, Conley-only options -----------------------------
+
+
+def _ring_panel() -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(3)
+    n, t = 12, 6
+    ang = 2 * np.pi * np.arange(n) / n
+    coords = pd.DataFrame({"x": np.cos(ang), "y": np.sin(ang)}, index=range(n))
+    rows = [(i, 2000 + s, rng.normal(), rng.normal()) for i in range(n) for s in range(t)]
+    df = pd.DataFrame(rows, columns=["county", "year", "x", "out"])
+    return df, coords
+
+
+def test_spatial_lag_uses_neighbours_with_missing_outcome():
+    df, coords = _ring_panel()
+    weights = distance_weights(coords, kind="inverse", power=1.0)
+    full = SpilloverPanel(df, "out", ["x"], weights, entity="county", time="year").design
+    gap = df.copy()
+    gap.loc[(gap["county"] == 0) & (gap["year"] == 2002), "out"] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnbalancedPanelWarning)
+        with pytest.warns(MissingValuesWarning, match="1 of 72 rows dropped"):
+            model = SpilloverPanel(gap, "out", ["x"], weights, entity="county", time="year")
+    design = model.design
+    assert (0, 2002) not in design.index
+    # county 1's lag still includes county 0's x in 2002
+    assert design.loc[(1, 2002), "W*x"] == pytest.approx(full.loc[(1, 2002), "W*x"], rel=1e-12)
+
+
+def test_spatial_lag_warns_about_missing_lagged_regressor():
+    df, coords = _ring_panel()
+    weights = distance_weights(coords, kind="inverse", power=1.0)
+    df.loc[(df["county"] == 0) & (df["year"] == 2002), "x"] = np.nan
+    df["z"] = np.arange(len(df)) % 7 - 3.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnbalancedPanelWarning)
+        with pytest.warns(MissingValuesWarning) as record:
+            model = SpilloverPanel(
+                df, "out", ["z"], weights, lags=["x"], entity="county", time="year"
+            )
+    messages = [str(w.message) for w in record]
+    assert any("contribute 0 to their neighbours" in m for m in messages)
+    # the row itself stays: x enters only through its neighbours' lags
+    assert not any("rows dropped" in m for m in messages)
+    assert (0, 2002) in model.design.index
+
+
+@pytest.mark.parametrize("kw", [{"cutoff": 1.0}, {"kernel": "uniform"}, {"serial_lags": 1}])
+def test_spillover_rejects_conley_options_for_other_covariances(kw):
+    df, coords = _ring_panel()
+    model = SpilloverPanel(
+        df, "out", ["x"], distance_weights(coords, kind="inverse"), entity="county", time="year"
+    )
+    with pytest.raises(CalibrationError, match="only appl"):
+        quiet(lambda: model.fit(cov_type="robust", **kw))

@@ -23,8 +23,9 @@ from talentplan.calibrate import (
     run_calibration,
     simulate_panel,
 )
-from talentplan.calibrate.spec import SIMULATED_PANEL_SPEC
+from talentplan.calibrate.bridge import SIMULATED_PANEL_SPEC
 from talentplan.errors import CalibrationError
+from tests.calibrate.helpers import quiet
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "calibration"
 HEAD = '[panel]\nentity = "county"\ntime = "year"\n'
@@ -315,3 +316,104 @@ def test_run_errors_name_the_estimation(panel, tmp_path):
         run_calibration(tmp_path / "none.csv", spec)
     with pytest.raises(CalibrationError, match="not found"):
         CalibrationSpec.from_toml(tmp_path / "none.toml")
+
+
+# --- year dummies, provenance and scale factors of spec runs ---------------------------
+
+
+def test_system_gmm_time_dummies_recover_persistence(shocked):
+    """With every estimable year dummy, two-step system GMM recovers 0.5 and Hansen's J
+    does not reject; dropping the first level-equation dummy gave 0.41 and p ~ 1e-7."""
+    spec = CalibrationSpec.from_string(
+        HEAD + "[[estimation]]\n"
+        'name = "stock"\nestimator = "dynamic"\ndependent = "y"\ntime_dummies = true\n'
+        'options = { lags = 1, method = "system" }\nfit = { steps = 2 }\n'
+        '[[estimation.parameters]]\nname = "L1.y"\nkey = "centre:eng:platform"\n'
+    )
+    results, _ = quiet(lambda: run_calibration(shocked, spec))
+    res = results["stock"]
+    # level equations start in 2001 (lags = 1); 2007 is the base next to the constant
+    assert [c for c in res.params.index if c.startswith("year_")] == [
+        f"year_{y}" for y in range(2001, 2007)
+    ]
+    assert abs(res.params["L1.y"] - 0.5) < 2.5 * res.std_errors["L1.y"]
+    assert res.hansen.pvalue > 0.05
+
+
+def test_difference_gmm_time_dummies_unchanged(shocked):
+    spec = CalibrationSpec.from_string(
+        HEAD + "[[estimation]]\n"
+        'name = "stock"\nestimator = "dynamic"\ndependent = "y"\ntime_dummies = true\n'
+        'options = { lags = 1, method = "difference" }\n'
+        '[[estimation.parameters]]\nname = "L1.y"\nkey = "centre:eng:platform"\n'
+    )
+    results, _ = quiet(lambda: run_calibration(shocked, spec))
+    assert [c for c in results["stock"].params.index if c.startswith("year_")] == [
+        f"year_{y}" for y in range(2002, 2007)
+    ]
+
+
+def test_spec_provenance_records_variables_transforms_and_hashes(panel):
+    text = (
+        HEAD + "[[estimation]]\n"
+        'name = "subsidy"\nestimator = "iv"\ndependent = "inflow"\n'
+        'endog = ["log_subsidy"]\ninstruments = ["pairing"]\n'
+        "options = { entity_effects = true, time_effects = true }\n"
+        'fit = { cov_type = "clustered" }\n'
+        "[[estimation.parameters]]\n"
+        'name = "log_subsidy"\nkey = "subsidy:eng:inflow"\ntransform = "scale"\n'
+        'factor = "mean:inflow"\nlower = 0.0\n'
+    )
+    spec = CalibrationSpec.from_string(text)
+    _, params = quiet(lambda: run_calibration(panel, spec))
+    opts = params.provenance.options
+    import hashlib
+
+    assert opts["spec_sha256"] == hashlib.sha256(text.encode()).hexdigest()
+    assert opts["entity"] == "county" and opts["time"] == "year"
+    est = opts["estimations"]["subsidy"]
+    assert est["variables"]["endog"] == ("log_subsidy",)
+    assert est["variables"]["instruments"] == ("pairing",)
+    p = est["parameters"]["log_subsidy"]
+    assert p["transform"] == "scale" and p["factor"] == "mean:inflow"
+    assert p["factor_resolved"] == pytest.approx(panel["inflow"].mean())
+    assert p["lower"] == 0.0 and p["upper"] is None
+    assert est["result_options"]["cov_type"] == "clustered"
+    assert {"pandas", "scipy", "python"} <= set(params.provenance.versions)
+    json.dumps(params.to_dict())  # still JSON-serialisable
+
+
+def test_spec_provenance_records_extra_keys(shocked):
+    spec = CalibrationSpec.from_string(
+        HEAD + "[[estimation]]\n"
+        'name = "stock"\nestimator = "dynamic"\ndependent = "y"\ntime_dummies = true\n'
+        'options = { method = "system", collapse = true }\n'
+        '[[estimation.parameters]]\nname = "L1.y"\nkey = "centre:eng:platform"\n'
+    )
+    _, params = quiet(lambda: run_calibration(shocked, spec))
+    est = params.provenance.options["estimations"]["stock"]
+    assert est["extra"]["time_dummies"] is True
+    assert est["result_options"]["method"] == "system"
+    assert est["result_options"]["collapse"] is True
+    assert est["result_options"]["steps"] == 1
+
+
+def test_scale_mean_uses_estimation_sample_and_rejects_text(panel):
+    body = (
+        HEAD + "[[estimation]]\n"
+        'name = "r"\nestimator = "panel"\ndependent = "log_outflow_rate"\nexog = ["centre"]\n'
+        'options = { estimator = "twfe" }\n'
+        "[[estimation.parameters]]\n"
+        'name = "centre"\nkey = "centre:eng:retention"\ntransform = "scale"\n'
+        'factor = "mean:inflow"\n'
+    )
+    spec = CalibrationSpec.from_string(body)
+    d = panel.copy()
+    d.loc[d.index[:10], "log_outflow_rate"] = np.nan  # these rows leave the sample
+    d.loc[d.index[:10], "inflow"] = 1e6  # and must not enter the mean
+    results, params = quiet(lambda: run_calibration(d, spec))
+    mean = d["inflow"].iloc[10:].mean()
+    assert params.estimates.iloc[0] == pytest.approx(mean * results["r"].params["centre"])
+    d["inflow"] = d["inflow"].astype(str)
+    with pytest.raises(CalibrationError, match="'inflow' is not numeric"):
+        quiet(lambda: run_calibration(d, spec))

@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from talentplan.calibrate.panel import PanelRegression
-from talentplan.calibrate.specification import hausman, mundlak
+from talentplan.calibrate.panel import PanelRegression, hausman, mundlak
 from talentplan.errors import CalibrationError, SpecificationWarning
 
 

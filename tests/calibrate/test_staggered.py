@@ -34,6 +34,7 @@ from talentplan.errors import (
     PanelDataError,
     UnbalancedPanelWarning,
 )
+from tests.calibrate.helpers import quiet
 
 CELLS = [(g, t) for g in (2004, 2006, 2007) for t in (2004, 2005, 2006, 2007)]
 
@@ -563,3 +564,35 @@ def test_bad_inputs_raise(mpdta):
         _fit(mpdta, uniform_band=True)
     with pytest.raises(PanelDataError, match="not found"):
         StaggeredDiD(mpdta, "lemp", "countyreal", "year", "first.treat", covariates=["nope"])
+
+
+# --- results callers cannot mutate -----------------------------------------------------
+
+
+def test_staggered_results_are_private_copies():
+    rng = np.random.default_rng(5)
+    rows = []
+    for i in range(60):
+        g = (0, 2003, 2005)[i % 3]
+        a = rng.normal()
+        for t in range(2001, 2007):
+            eff = 1.0 if g and t >= g else 0.0
+            rows.append((i, t, g, a + 0.1 * t + eff + rng.normal(0, 0.3)))
+    df = pd.DataFrame(rows, columns=["county", "year", "first", "y"])
+    res = quiet(lambda: StaggeredDiD(df, "y", "county", "year", "first").fit())
+    before = res.aggregate("simple").att
+    params = res.params.copy()
+    cells = res.att_gt
+    cells["att"] = 99.0
+    got = res.params
+    got.iloc[:] = 99.0
+    inf = res.influence
+    inf[:] = 99.0
+    ug = res.unit_group
+    ug[:] = 0
+    agg = res.aggregate("simple")
+    assert agg.att == before
+    pd.testing.assert_series_equal(res.params, params)
+    table = agg.table
+    table["att"] = 99.0
+    assert agg.params.iloc[0] == pytest.approx(before)

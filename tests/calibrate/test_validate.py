@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from talentplan.calibrate._validate import (
+from talentplan.calibrate.shared import (
     check_duplicates,
     check_numeric,
     check_rank,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +12,7 @@ from talentplan.calibrate import simulate_panel
 from talentplan.data.parameters import ResponseParameters
 from talentplan.data.provenance import Provenance
 from talentplan.data.responses import apply_parameters
-from talentplan.errors import CalibrationError, TalentPlanWarning
+from talentplan.errors import CalibrationError, MissingValuesWarning, TalentPlanWarning
 from talentplan.scenarios import RegretReport, end_to_end_regret, plan_regret
 from tests.model.tiny import tiny_instance
 
@@ -125,3 +127,30 @@ def test_robustness_over_parameter_draws():
     assert r.robustness is not None
     assert list(r.robustness.columns) == ["value_estimated_plan", "value_true_plan"]
     assert len(r.robustness) == 4 and np.isfinite(r.robustness.to_numpy()).all()
+
+
+# --- end-to-end regret: subsidy scale, seeds, warnings ---------------------------------
+
+
+def test_end_to_end_regret_checks_subsidy_scale():
+    inst = tiny_instance(n_years=2)
+    with pytest.raises(CalibrationError, match="theta is 12"):
+        end_to_end_regret(inst, 30, 6, seed=0, truth={"theta": 12.0})
+
+
+def test_end_to_end_regret_spawns_seeds_and_lets_warnings_through(monkeypatch):
+    import talentplan.calibrate.bridge.run as run_mod
+    from talentplan.data.provenance import panel_hash
+
+    original = run_mod.run_calibration
+
+    def noisy(*args, **kwargs):
+        warnings.warn("3 rows dropped", MissingValuesWarning, stacklevel=2)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(run_mod, "run_calibration", noisy)
+    with pytest.warns(MissingValuesWarning, match="3 rows dropped"):
+        report = end_to_end_regret(tiny_instance(n_years=2), 30, 6, seed=3)
+    child = np.random.SeedSequence(3).spawn(2)[0]
+    sim = simulate_panel(30, 6, seed=int(child.generate_state(1)[0]))
+    assert report.estimated_parameters.provenance.data_hash == panel_hash(sim.data)

@@ -1,20 +1,27 @@
 """Calibration: panel estimators, their results, and the bridge to the allocation model.
 
-Estimators (constructor takes the data, ``fit(*, ...)`` the options, results are
-immutable):
+The package is organised by model family, as linearmodels is:
 
-- :class:`PanelRegression` (pooled, fixed/time/two-way effects, random effects, between,
-  first difference) and :class:`PanelIV` (2SLS/GMM with absorbed effects);
-- :class:`DynamicPanelGMM` (Arellano-Bond difference and Blundell-Bond system GMM);
-- :class:`StaggeredDiD` (Callaway-Sant'Anna group-time effects);
-- :class:`SpilloverPanel` (spatial lags and core-city decay, Conley errors), with
-  :func:`distance_weights`, :func:`distance_matrix`, :func:`spatial_lag`;
-- :func:`hausman`, :func:`mundlak` and :func:`compare`.
+- :mod:`~talentplan.calibrate.panel`: :class:`PanelRegression` (pooled, fixed/time/two-way
+  effects, random effects, between, first difference), :class:`PanelIV` (2SLS/GMM with
+  absorbed effects), and the specification tests :func:`hausman` and :func:`mundlak`;
+- :mod:`~talentplan.calibrate.dynamic`: :class:`DynamicPanelGMM` (Arellano-Bond
+  difference and Blundell-Bond system GMM);
+- :mod:`~talentplan.calibrate.staggered`: :class:`StaggeredDiD` (Callaway-Sant'Anna
+  group-time effects);
+- :mod:`~talentplan.calibrate.spatial`: :class:`SpilloverPanel` (spatial lags and
+  core-city decay, Conley errors), with :func:`distance_weights`,
+  :func:`distance_matrix` and :func:`spatial_lag`;
+- :mod:`~talentplan.calibrate.shared`: panel validation, the :class:`EstimationResults`
+  base class and :func:`compare`;
+- :mod:`~talentplan.calibrate.bridge`: from estimates to the model. TOML specs
+  (:class:`CalibrationSpec`, :func:`run_calibration`, :func:`calibrate_command`), the
+  transforms and delta method (:data:`TRANSFORMS`, :class:`ParameterMap`), and the
+  structural panel simulator (:func:`simulate_panel`).
 
-Bridge to the model: :class:`ResponseParameters` (defined in the data layer, which
-reads them into instances; :func:`apply_parameters`); TOML specs
-(:class:`CalibrationSpec`, :func:`run_calibration`, :func:`calibrate_command`); and the
-structural panel simulator (:func:`simulate_panel`). This package depends on
+Estimators take the data in their constructor and the options in ``fit(*, ...)``;
+results are immutable. :class:`ResponseParameters` is defined in the data layer, which
+reads it into instances (:func:`apply_parameters`). This package depends on
 :mod:`talentplan.data` alone and never solves a plan: the end-to-end regret of planning
 with estimates is :func:`talentplan.scenarios.end_to_end_regret`.
 
@@ -28,55 +35,55 @@ import warnings
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-# Bound eagerly: the function shares its name with its module, and a lazy binding would
-# be shadowed by the submodule once anything imports ``talentplan.calibrate.simulate_panel``.
-from talentplan.calibrate.simulate_panel import DEFAULT_TRUTH, SimulatedPanel, simulate_panel
+from talentplan.calibrate._lazy import lazy_attribute, lazy_dir
 
 _LAZY = {
-    # panel.py, panel_results.py
-    "PanelRegression": "talentplan.calibrate.panel",
-    "PanelResults": "talentplan.calibrate.panel_results",
-    "PanelIV": "talentplan.calibrate.panel",
-    "PanelIVResults": "talentplan.calibrate.panel_results",
-    # specification.py
-    "hausman": "talentplan.calibrate.specification",
-    "mundlak": "talentplan.calibrate.specification",
-    "HausmanResult": "talentplan.calibrate.specification",
-    "MundlakResult": "talentplan.calibrate.specification",
-    "WaldTest": "talentplan.calibrate.specification",
-    # dynamic.py, dynamic_results.py
-    "DynamicPanelGMM": "talentplan.calibrate.dynamic",
-    "DynamicPanelGMMResults": "talentplan.calibrate.dynamic_results",
-    "SpecificationTest": "talentplan.calibrate.dynamic_results",
-    # staggered.py, staggered_results.py
-    "StaggeredDiD": "talentplan.calibrate.staggered",
-    "StaggeredDiDResults": "talentplan.calibrate.staggered_results",
-    "AggregatedEffects": "talentplan.calibrate.staggered_results",
-    "PreTrendTest": "talentplan.calibrate.staggered_results",
-    # spatial.py, spatial_weights.py
-    "SpilloverPanel": "talentplan.calibrate.spatial",
-    "ConleyResults": "talentplan.calibrate.spatial",
-    "conley_cov": "talentplan.calibrate.spatial",
-    "distance_matrix": "talentplan.calibrate.spatial_weights",
-    "distance_weights": "talentplan.calibrate.spatial_weights",
-    "spatial_lag": "talentplan.calibrate.spatial_weights",
-    # results.py
-    "EstimationResults": "talentplan.calibrate.results",
-    "compare": "talentplan.calibrate.results",
-    # parameters.py, provenance.py
+    # panel/
+    "PanelRegression": "talentplan.calibrate.panel.model",
+    "PanelIV": "talentplan.calibrate.panel.model",
+    "PanelResults": "talentplan.calibrate.panel.results",
+    "PanelIVResults": "talentplan.calibrate.panel.results",
+    "hausman": "talentplan.calibrate.panel.specification_tests",
+    "mundlak": "talentplan.calibrate.panel.specification_tests",
+    "HausmanResult": "talentplan.calibrate.panel.specification_tests",
+    "MundlakResult": "talentplan.calibrate.panel.specification_tests",
+    "WaldTest": "talentplan.calibrate.panel.specification_tests",
+    # dynamic/
+    "DynamicPanelGMM": "talentplan.calibrate.dynamic.model",
+    "DynamicPanelGMMResults": "talentplan.calibrate.dynamic.results",
+    "SpecificationTest": "talentplan.calibrate.dynamic.results",
+    # staggered/
+    "StaggeredDiD": "talentplan.calibrate.staggered.model",
+    "StaggeredDiDResults": "talentplan.calibrate.staggered.results",
+    "AggregatedEffects": "talentplan.calibrate.staggered.results",
+    "PreTrendTest": "talentplan.calibrate.staggered.results",
+    # spatial/
+    "SpilloverPanel": "talentplan.calibrate.spatial.model",
+    "ConleyResults": "talentplan.calibrate.spatial.covariance",
+    "conley_cov": "talentplan.calibrate.spatial.covariance",
+    "distance_matrix": "talentplan.calibrate.spatial.weights",
+    "distance_weights": "talentplan.calibrate.spatial.weights",
+    "spatial_lag": "talentplan.calibrate.spatial.weights",
+    # shared/
+    "EstimationResults": "talentplan.calibrate.shared.results",
+    "compare": "talentplan.calibrate.shared.results",
+    # the data layer: parameters.py, provenance.py, responses.py
     "ResponseParameters": "talentplan.data.parameters",
     "Provenance": "talentplan.data.provenance",
     "panel_hash": "talentplan.data.provenance",
     "parse_key": "talentplan.data.provenance",
     "apply_parameters": "talentplan.data.responses",
-    # spec.py, transforms.py, run.py
-    "CalibrationSpec": "talentplan.calibrate.spec",
-    "EstimationSpec": "talentplan.calibrate.spec",
-    "ParameterMap": "talentplan.calibrate.transforms",
-    "TRANSFORMS": "talentplan.calibrate.transforms",
-    "run_calibration": "talentplan.calibrate.run",
-    "calibrate_command": "talentplan.calibrate.run",
-    "simulated_panel_spec": "talentplan.calibrate.spec",
+    # bridge/
+    "CalibrationSpec": "talentplan.calibrate.bridge.spec",
+    "EstimationSpec": "talentplan.calibrate.bridge.spec",
+    "simulated_panel_spec": "talentplan.calibrate.bridge.spec",
+    "ParameterMap": "talentplan.calibrate.bridge.transforms",
+    "TRANSFORMS": "talentplan.calibrate.bridge.transforms",
+    "run_calibration": "talentplan.calibrate.bridge.run",
+    "calibrate_command": "talentplan.calibrate.bridge.run",
+    "simulate_panel": "talentplan.calibrate.bridge.simulator",
+    "SimulatedPanel": "talentplan.calibrate.bridge.simulator",
+    "DEFAULT_TRUTH": "talentplan.calibrate.bridge.simulator",
 }
 
 # Planning with estimates solves plans, so it lives in the scenarios layer above this
@@ -130,44 +137,50 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from talentplan.calibrate.dynamic import DynamicPanelGMM
-    from talentplan.calibrate.dynamic_results import DynamicPanelGMMResults, SpecificationTest
-    from talentplan.calibrate.panel import PanelIV, PanelRegression
-    from talentplan.calibrate.panel_results import PanelIVResults, PanelResults
-    from talentplan.calibrate.results import EstimationResults, compare
-    from talentplan.calibrate.run import calibrate_command, run_calibration
-    from talentplan.calibrate.spatial import ConleyResults, SpilloverPanel, conley_cov
-    from talentplan.calibrate.spatial_weights import (
-        distance_matrix,
-        distance_weights,
-        spatial_lag,
+    from talentplan.calibrate.bridge.run import calibrate_command, run_calibration
+    from talentplan.calibrate.bridge.simulator import (
+        DEFAULT_TRUTH,
+        SimulatedPanel,
+        simulate_panel,
     )
-    from talentplan.calibrate.spec import CalibrationSpec, EstimationSpec, simulated_panel_spec
-    from talentplan.calibrate.specification import (
+    from talentplan.calibrate.bridge.spec import (
+        CalibrationSpec,
+        EstimationSpec,
+        simulated_panel_spec,
+    )
+    from talentplan.calibrate.bridge.transforms import TRANSFORMS, ParameterMap
+    from talentplan.calibrate.dynamic.model import DynamicPanelGMM
+    from talentplan.calibrate.dynamic.results import DynamicPanelGMMResults, SpecificationTest
+    from talentplan.calibrate.panel.model import PanelIV, PanelRegression
+    from talentplan.calibrate.panel.results import PanelIVResults, PanelResults
+    from talentplan.calibrate.panel.specification_tests import (
         HausmanResult,
         MundlakResult,
         WaldTest,
         hausman,
         mundlak,
     )
-    from talentplan.calibrate.staggered import StaggeredDiD
-    from talentplan.calibrate.staggered_results import (
+    from talentplan.calibrate.shared.results import EstimationResults, compare
+    from talentplan.calibrate.spatial.covariance import ConleyResults, conley_cov
+    from talentplan.calibrate.spatial.model import SpilloverPanel
+    from talentplan.calibrate.spatial.weights import (
+        distance_matrix,
+        distance_weights,
+        spatial_lag,
+    )
+    from talentplan.calibrate.staggered.model import StaggeredDiD
+    from talentplan.calibrate.staggered.results import (
         AggregatedEffects,
         PreTrendTest,
         StaggeredDiDResults,
     )
-    from talentplan.calibrate.transforms import TRANSFORMS, ParameterMap
     from talentplan.data.parameters import ResponseParameters
     from talentplan.data.provenance import Provenance, panel_hash, parse_key
     from talentplan.data.responses import apply_parameters
 
 
 def __getattr__(name: str) -> Any:
-    """Import the module defining ``name`` on first use."""
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
+    """Import the module defining ``name`` on first use; warn for a moved name."""
     if name in _MOVED:
         warnings.warn(
             f"talentplan.calibrate.{name} moved to talentplan.scenarios.{name}; "
@@ -176,8 +189,9 @@ def __getattr__(name: str) -> Any:
             stacklevel=2,
         )
         return getattr(import_module(_MOVED[name]), name)
-    raise AttributeError(f"module 'talentplan.calibrate' has no attribute {name!r}")
+    return lazy_attribute(globals(), _LAZY, name)
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    """List the package's attributes, including the names not imported yet."""
+    return lazy_dir(globals(), _LAZY)

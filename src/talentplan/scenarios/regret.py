@@ -211,9 +211,9 @@ def end_to_end_regret(
 ) -> RegretReport:
     """Simulate a panel, calibrate it, and report the regret of planning with the estimates.
 
-    The panel comes from :func:`~talentplan.calibrate.simulate_panel.simulate_panel`
+    The panel comes from :func:`~talentplan.calibrate.bridge.simulator.simulate_panel`
     (``seed``, ``truth``), is calibrated with
-    :func:`~talentplan.calibrate.spec.simulated_panel_spec` (retention of ``centre`` for
+    :func:`~talentplan.calibrate.bridge.spec.simulated_panel_spec` (retention of ``centre`` for
     ``eng`` by two-way fixed effects, the ``subsidy`` ``inflow_log`` value for ``eng`` by
     panel IV), and the two parameter sets go through :func:`plan_regret`.
 
@@ -230,9 +230,9 @@ def end_to_end_regret(
         When the instance's subsidy ``scale`` differs from the simulator's ``theta``:
         the estimated ``beta`` would then describe a different curve.
     """
-    from talentplan.calibrate.run import run_calibration
-    from talentplan.calibrate.simulate_panel import simulate_panel
-    from talentplan.calibrate.spec import simulated_panel_spec
+    from talentplan.calibrate.bridge.run import run_calibration
+    from talentplan.calibrate.bridge.simulator import simulate_panel
+    from talentplan.calibrate.bridge.spec import simulated_panel_spec
 
     panel_ss, draws_ss = np.random.SeedSequence(seed).spawn(2)
     sim = simulate_panel(n_counties, n_years, seed=int(panel_ss.generate_state(1)[0]), truth=truth)

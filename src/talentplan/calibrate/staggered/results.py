@@ -1,7 +1,7 @@
-"""Results of :class:`~talentplan.calibrate.staggered.StaggeredDiD`.
+"""Results of :class:`~talentplan.calibrate.staggered.model.StaggeredDiD`.
 
 :class:`StaggeredDiDResults` holds every ATT(g,t) with its influence functions
-(inference from :class:`~talentplan.calibrate.results.EstimationResults`, normal), the
+(inference from :class:`~talentplan.calibrate.shared.results.EstimationResults`, normal), the
 Wald pre-trend test (:class:`PreTrendTest`) and the aggregations of R ``did``'s
 ``aggte`` (:class:`AggregatedEffects`), bootstrapped again when the fit was.
 """
@@ -10,26 +10,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from talentplan._display import DisplayMixin
-from talentplan.calibrate._did_estimators import (
+from talentplan._options import check_choice
+from talentplan.calibrate.shared.results import EstimationResults
+from talentplan.calibrate.staggered.estimators import (
+    AggKind,
     BootWeights,
     aggregate_cells,
     bootstrap_draws,
     bootstrap_se,
 )
-from talentplan.calibrate._validate import validate_choice
-from talentplan.calibrate.results import EstimationResults
 from talentplan.errors import CalibrationError
 
 __all__ = ["AggregatedEffects", "PreTrendTest", "StaggeredDiDResults"]
 
-AggKind = Literal["simple", "group", "dynamic", "calendar"]
 #: Standard errors at or below this are numerically zero and reported as NaN.
 _TINY = np.sqrt(np.finfo(float).eps) * 10
 
@@ -50,6 +49,7 @@ class PreTrendTest:
     pvalue: float
 
     def __str__(self) -> str:
+        """Show the statistic, degrees of freedom and p-value on one line."""
         return (
             f"Pre-trend Wald test: chi2({self.df}) = {self.stat:.4f}, p-value = {self.pvalue:.5f}"
         )
@@ -90,7 +90,8 @@ class AggregatedEffects(DisplayMixin):
     bootstrap: bool = False
 
     def __post_init__(self) -> None:
-        # private copies: changing what a caller passed or got back changes nothing here
+        """Keep private, read-only copies of the table and the influence functions."""
+        # changing what a caller passed or got back changes nothing here
         object.__setattr__(self, "_table", self._table.copy())
         object.__setattr__(self, "_influence", _frozen(self._influence))
         object.__setattr__(self, "_table_influence", _frozen(self._table_influence))
@@ -121,7 +122,7 @@ class AggregatedEffects(DisplayMixin):
         return float(2 * stats.norm.sf(abs(self.tstat)))
 
     def conf_int(self, level: float = 0.95) -> tuple[float, float]:
-        """Normal confidence interval of the overall effect."""
+        """Return the normal confidence interval of the overall effect."""
         z = float(stats.norm.ppf(0.5 + level / 2))
         return self.att - z * self.se, self.att + z * self.se
 
@@ -204,15 +205,18 @@ class StaggeredDiDResults(EstimationResults):
     title = "Group-time average treatment effects"
 
     def __post_init__(self) -> None:
-        # private copies: mutating what a caller passed or got back changes nothing here
+        """Keep private, read-only copies of the cells, influence functions and groups."""
+        # mutating what a caller passed or got back changes nothing here
         object.__setattr__(self, "_att_gt", self._att_gt.copy())
         object.__setattr__(self, "_influence", _frozen(self._influence))
         object.__setattr__(self, "_unit_group", _frozen(self._unit_group))
 
     @property
     def att_gt(self) -> pd.DataFrame:
-        """One row per (group, time): ``event_time``, ``post``, ``att``, ``se`` and the
-        interval (a copy)."""
+        """One row per (group, time): ``event_time``, ``post``, ``att``, ``se``, interval.
+
+        A copy: changing it changes nothing in the results.
+        """
         return self._att_gt.copy()
 
     @property
@@ -293,7 +297,7 @@ class StaggeredDiDResults(EstimationResults):
         -------
         AggregatedEffects
         """
-        validate_choice("kind", kind, ("simple", "group", "dynamic", "calendar"))
+        check_choice("kind", kind, AggKind, error=CalibrationError)
         try:
             agg = aggregate_cells(
                 self._att_gt,

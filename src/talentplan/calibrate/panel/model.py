@@ -8,11 +8,14 @@ non-numeric columns, rank-deficient designs (naming the columns), too few cluste
 unbalanced panels (reported) and missing values (dropped with a counted warning).
 
 The numbers come from linearmodels; the results objects
-(:mod:`talentplan.calibrate.panel_results`, importable from here too) only wrap them.
+(:mod:`talentplan.calibrate.panel.results`) only wrap them. Choices that linearmodels
+would otherwise make silently are made here and recorded: the Driscoll-Kraay
+bandwidth is :func:`driscoll_kraay_bandwidth` unless one is given.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -27,23 +30,42 @@ from linearmodels import (
 )
 from linearmodels.iv import IV2SLS, IVGMM
 
-from talentplan.calibrate._validate import (
+from talentplan._options import check_choice
+from talentplan.calibrate.panel.results import (
+    ESTIMATORS,
+    Estimator,
+    PanelIVResults,
+    PanelResults,
+)
+from talentplan.calibrate.shared.validation import (
     PanelInfo,
     Transform,
     check_rank,
     prepare_panel,
     transform_design,
-    validate_choice,
 )
-from talentplan.calibrate.panel_results import ESTIMATORS, PanelIVResults, PanelResults
 from talentplan.errors import CalibrationError, TooFewClustersError
 
-__all__ = ["PanelIV", "PanelIVResults", "PanelRegression", "PanelResults"]
+__all__ = [
+    "MIN_CLUSTERS",
+    "BasicCovType",
+    "CovType",
+    "IVEstimator",
+    "Kernel",
+    "PanelIV",
+    "PanelRegression",
+    "driscoll_kraay_bandwidth",
+]
 
-Estimator = Literal["pooled", "fe", "te", "twfe", "re", "between", "fd"]
-CovType = Literal["unadjusted", "robust", "clustered", "driscoll-kraay"]
+BasicCovType = Literal["unadjusted", "robust", "clustered"]
+"""Covariances that need no ordering in time: homoskedastic, robust, clustered."""
+CovType = Literal[BasicCovType, "driscoll-kraay"]
+"""Covariances of :meth:`PanelRegression.fit`."""
+Kernel = Literal["bartlett", "parzen", "qs"]
+"""Kernels of the Driscoll-Kraay covariance."""
+IVEstimator = Literal["2sls", "gmm"]
+"""Estimators of :class:`PanelIV`."""
 
-COV_TYPES = ("unadjusted", "robust", "clustered", "driscoll-kraay")
 CLUSTERS = (("entity",), ("time",), ("entity", "time"))
 
 #: Default minimum number of clusters for clustered errors. Cluster-robust Wald tests
@@ -51,6 +73,45 @@ CLUSTERS = (("entity",), ("time",), ("entity", "time"))
 #: Guide to Cluster-Robust Inference", Journal of Human Resources 50(2), section VI);
 #: below ten clusters the covariance estimate itself is too noisy to use.
 MIN_CLUSTERS = 10
+
+
+def driscoll_kraay_bandwidth(n_periods: int) -> float:
+    """Return the rule-of-thumb Driscoll-Kraay bandwidth for ``n_periods`` periods.
+
+    ``floor(4 (T / 100) ** (2 / 9))``, the common choice for the Bartlett kernel and the
+    default of linearmodels' ``DriscollKraay`` covariance, where ``T`` is the number of
+    periods whose summed scores enter the covariance.
+
+    Parameters
+    ----------
+    n_periods
+        Number of time periods ``T`` (for first differences, the periods with a
+        difference).
+
+    Returns
+    -------
+    float
+        The bandwidth (a whole number).
+
+    Examples
+    --------
+    >>> driscoll_kraay_bandwidth(8), driscoll_kraay_bandwidth(20), driscoll_kraay_bandwidth(100)
+    (2.0, 2.0, 4.0)
+    """
+    return float(math.floor(4 * (n_periods / 100) ** (2 / 9)))
+
+
+def _difference_periods(index: pd.MultiIndex) -> int:
+    """Count the periods that hold a first difference of a sorted (entity, time) index.
+
+    As linearmodels' ``FirstDifferenceOLS``: a row has a difference when its entity also
+    has a row in the previous period of the panel's (sorted) periods.
+    """
+    times = pd.Index(index.get_level_values(1)).unique().sort_values()
+    pos = times.get_indexer(index.get_level_values(1))
+    ent = pd.factorize(index.get_level_values(0))[0]
+    has_previous = (ent[1:] == ent[:-1]) & (pos[1:] - pos[:-1] == 1)
+    return int(np.unique(pos[1:][has_previous]).size)
 
 
 def _check_cluster(cluster: Sequence[str]) -> tuple[str, ...]:
@@ -78,7 +139,7 @@ def _check_clusters_count(cluster: tuple[str, ...], info: PanelInfo, min_cluster
 
 
 def _cluster_frame(index: pd.MultiIndex, key: tuple[str, ...]) -> pd.DataFrame:
-    """Integer cluster codes, one column per clustering dimension in ``key``."""
+    """Code the clusters as integers, one column per clustering dimension in ``key``."""
     codes = {k: pd.factorize(index.get_level_values(0 if k == "entity" else 1))[0] for k in key}
     return pd.DataFrame(codes, index=index)
 
@@ -87,9 +148,9 @@ def _check_fit_options(
     cluster: Sequence[str],
     min_clusters: int,
     bandwidth: float | None = None,
-    kernel: str | None = None,
+    kernel: Kernel | None = None,
 ) -> tuple[str, ...]:
-    """Validate the covariance options whatever the ``cov_type``; the cluster key."""
+    """Validate the covariance options whatever the ``cov_type``; return the cluster key."""
     key = _check_cluster(cluster)
     if (
         isinstance(min_clusters, bool)
@@ -103,7 +164,7 @@ def _check_fit_options(
         if not np.isfinite(bandwidth) or bandwidth < 0:
             raise CalibrationError(f"bandwidth must be finite and >= 0, got {bandwidth}.")
     if kernel is not None:
-        validate_choice("kernel", kernel, ("bartlett", "parzen", "qs"))
+        check_choice("kernel", kernel, Kernel, error=CalibrationError)
     return key
 
 
@@ -169,7 +230,7 @@ class PanelRegression:
         estimator: Estimator = "fe",
         constant: bool | None = None,
     ) -> None:
-        validate_choice("estimator", estimator, tuple(ESTIMATORS))
+        check_choice("estimator", estimator, Estimator, error=CalibrationError)
         if isinstance(exog, str):
             exog = [exog]
         exog = list(exog)
@@ -234,7 +295,7 @@ class PanelRegression:
         cov_type: CovType = "unadjusted",
         cluster: Sequence[str] = ("entity",),
         bandwidth: float | None = None,
-        kernel: str = "bartlett",
+        kernel: Kernel = "bartlett",
         min_clusters: int = MIN_CLUSTERS,
         debiased: bool = True,
     ) -> PanelResults:
@@ -250,7 +311,10 @@ class PanelRegression:
         cluster
             ``("entity",)``, ``("time",)`` or ``("entity", "time")`` (two-way).
         bandwidth
-            Driscoll-Kraay lag truncation; default linearmodels' automatic choice.
+            Driscoll-Kraay lag truncation; default :func:`driscoll_kraay_bandwidth` of the
+            number of periods (of differences, for ``"fd"``), which is linearmodels'
+            default. The bandwidth used is recorded in the results
+            (:attr:`PanelResults.bandwidth_used`).
         kernel
             Driscoll-Kraay kernel: ``"bartlett"``, ``"parzen"`` or ``"qs"``.
         min_clusters
@@ -263,7 +327,7 @@ class PanelRegression:
         TooFewClustersError
             Fewer than ``min_clusters`` clusters in a clustering dimension.
         """
-        validate_choice("cov_type", cov_type, COV_TYPES)
+        check_choice("cov_type", cov_type, CovType, error=CalibrationError)
         key = _check_fit_options(cluster, min_clusters, bandwidth, kernel)
         est = self._estimator
         options: dict[str, Any] = {}
@@ -293,14 +357,17 @@ class PanelRegression:
                         f"bandwidth must be in [0, {self._info.n_periods}), got {bandwidth}."
                     )
                 options["bandwidth"] = float(bandwidth)
+                bandwidth_used = float(bandwidth)
+            else:
+                bandwidth_used = driscoll_kraay_bandwidth(self._kernel_periods())
+        else:
+            bandwidth_used = None
         model = self._model()
         fit_kw: dict[str, Any] = {"debiased": debiased}
         if cov_type == "unadjusted" or cov_type == "robust":
             fit_kw["cov_type"] = cov_type
         elif cov_type == "driscoll-kraay":
-            fit_kw.update(cov_type="kernel", kernel=kernel)
-            if bandwidth is not None:
-                fit_kw["bandwidth"] = float(bandwidth)
+            fit_kw.update(cov_type="kernel", kernel=kernel, bandwidth=bandwidth_used)
         else:
             fit_kw["cov_type"] = "clustered"
             fit_kw.update(self._cluster_kw(options["cluster"]))
@@ -314,7 +381,14 @@ class PanelRegression:
             info=self._info,
             n_dropped=self._n_dropped,
             debiased=bool(debiased),
+            bandwidth_used=bandwidth_used,
         )
+
+    def _kernel_periods(self) -> int:
+        """Count the periods whose summed scores enter the Driscoll-Kraay covariance."""
+        if self._estimator == "fd":
+            return _difference_periods(self._frame.index)
+        return self._info.n_periods
 
     def _cluster_kw(self, key: tuple[str, ...]) -> dict[str, Any]:
         est = self._estimator
@@ -383,11 +457,11 @@ class PanelIV:
         *,
         entity: str | None = None,
         time: str | None = None,
-        estimator: Literal["2sls", "gmm"] = "2sls",
+        estimator: IVEstimator = "2sls",
         entity_effects: bool = True,
         time_effects: bool = False,
     ) -> None:
-        validate_choice("estimator", estimator, ("2sls", "gmm"))
+        check_choice("estimator", estimator, IVEstimator, error=CalibrationError)
         exog, endog, instruments = list(exog), list(endog), list(instruments)
         if not endog:
             raise CalibrationError("endog must name at least one endogenous regressor.")
@@ -430,15 +504,27 @@ class PanelIV:
     def fit(
         self,
         *,
-        cov_type: Literal["unadjusted", "robust", "clustered"] = "robust",
+        cov_type: BasicCovType = "robust",
         cluster: Sequence[str] = ("entity",),
         min_clusters: int = MIN_CLUSTERS,
     ) -> PanelIVResults:
-        """Estimate; ``cov_type`` as in :meth:`PanelRegression.fit` (no Driscoll-Kraay).
+        """Estimate and return an immutable :class:`PanelIVResults`.
 
-        For GMM the same choice sets the weighting matrix.
+        Parameters
+        ----------
+        cov_type
+            ``"unadjusted"``, ``"robust"`` or ``"clustered"``, as in
+            :meth:`PanelRegression.fit` (no Driscoll-Kraay). For GMM the same choice sets
+            the weighting matrix.
+        cluster, min_clusters
+            As in :meth:`PanelRegression.fit`.
+
+        Raises
+        ------
+        TooFewClustersError
+            Fewer than ``min_clusters`` clusters in a clustering dimension.
         """
-        validate_choice("cov_type", cov_type, ("unadjusted", "robust", "clustered"))
+        check_choice("cov_type", cov_type, BasicCovType, error=CalibrationError)
         key = _check_fit_options(cluster, min_clusters)
         f = self._frame
         y = f[self._dependent]

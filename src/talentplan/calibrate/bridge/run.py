@@ -1,7 +1,7 @@
 """Running a calibration spec: estimate, transform, and write the response parameters.
 
 :func:`run_calibration` fits every estimation of a
-:class:`~talentplan.calibrate.spec.CalibrationSpec` on a panel and maps the results to
+:class:`~talentplan.calibrate.bridge.spec.CalibrationSpec` on a panel and maps the results to
 :class:`~talentplan.data.parameters.ResponseParameters`; :func:`calibrate_command`
 is the ``talentplan calibrate`` command around it.
 """
@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from talentplan.calibrate.dispatch import fit_estimation
-from talentplan.calibrate.spec import CalibrationSpec, EstimationSpec
-from talentplan.calibrate.transforms import block_diagonal, transform_estimates
+from talentplan.calibrate.bridge.dispatch import fit_estimation
+from talentplan.calibrate.bridge.spec import CalibrationSpec, EstimationSpec
+from talentplan.calibrate.bridge.transforms import block_diagonal, transform_estimates
 from talentplan.data.parameters import ResponseParameters
 from talentplan.data.provenance import Provenance
 from talentplan.errors import CalibrationError
@@ -39,7 +39,7 @@ def _read_panel(panel: str | os.PathLike[str] | pd.DataFrame) -> tuple[pd.DataFr
 
 
 def _sample_columns(e: EstimationSpec, data: pd.DataFrame) -> list[str]:
-    """The dependent and every column an estimation names (those the panel has)."""
+    """List the dependent and every column an estimation names that the panel has."""
     cols = [e.dependent]
     for v in e.variables.values():
         cols += [v] if isinstance(v, str) else list(v)
@@ -47,7 +47,7 @@ def _sample_columns(e: EstimationSpec, data: pd.DataFrame) -> list[str]:
 
 
 def _estimation_sample(e: EstimationSpec, data: pd.DataFrame) -> pd.DataFrame:
-    """Rows where the dependent variable and every column the estimation names are observed."""
+    """Select the rows where the dependent and every column the estimation names are observed."""
     return data.loc[data[_sample_columns(e, data)].notna().all(axis=1)]
 
 
@@ -175,7 +175,9 @@ def calibrate_command(
     spec_toml: str | os.PathLike[str],
     out_json: str | os.PathLike[str],
 ) -> ResponseParameters:
-    """``talentplan calibrate PANEL.csv --spec SPEC.toml --out params.json``.
+    """Calibrate a panel with a spec and write the parameters as JSON.
+
+    The ``talentplan calibrate PANEL.csv --spec SPEC.toml --out params.json`` command.
 
     Runs :func:`run_calibration` and writes the parameters to ``out_json`` atomically
     (:meth:`ResponseParameters.to_json`); nothing is written if any step fails.

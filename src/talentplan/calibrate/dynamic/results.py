@@ -1,35 +1,34 @@
-"""Results of :class:`~talentplan.calibrate.dynamic.DynamicPanelGMM`.
+"""Results of :class:`~talentplan.calibrate.dynamic.model.DynamicPanelGMM`.
 
 :class:`DynamicPanelGMMResults` exposes the one- or two-step estimates with their
-covariance (inference from :class:`~talentplan.calibrate.results.EstimationResults`,
+covariance (inference from :class:`~talentplan.calibrate.shared.results.EstimationResults`,
 normal rather than Student-t), the sample counts Stata's ``xtabond``/``xtdpdsys``
 report, and the Arellano-Bond, Sargan and Hansen specification tests as
 :class:`SpecificationTest` records. The matrix algebra lives in
-:mod:`talentplan.calibrate._gmm_core`.
+:mod:`talentplan.calibrate.dynamic.gmm`.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from talentplan.calibrate._gmm_core import GMMCore
-from talentplan.calibrate._gmm_instruments import StackedSystem
-from talentplan.calibrate.results import EstimationResults
+from talentplan.calibrate.dynamic.gmm import GMMCore
+from talentplan.calibrate.dynamic.instruments import StackedSystem
+from talentplan.calibrate.shared.results import EstimationResults
 from talentplan.errors import CalibrationError
 
-if TYPE_CHECKING:
-    from talentplan.calibrate.dynamic import DynamicPanelGMM
-
-__all__ = ["DynamicPanelGMMResults", "SpecificationTest"]
+__all__ = ["CovType", "DynamicPanelGMMResults", "SpecificationTest"]
 
 CovType = Literal["robust", "unadjusted"]
+"""Covariances of dynamic panel GMM: robust (Windmeijer for two-step) or unadjusted."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +41,7 @@ class SpecificationTest:
     df: int | None = None
 
     def __str__(self) -> str:
+        """Show the test's name, statistic, degrees of freedom and p-value on one line."""
         df = f", df={self.df}" if self.df is not None else ""
         return f"{self.name}: stat={self.stat:.4f}{df}, p={self.pvalue:.4f}"
 
@@ -52,15 +52,18 @@ class DynamicPanelGMMResults(EstimationResults):
     title = "Dynamic panel GMM results"
 
     def __init__(
-        self, model: DynamicPanelGMM, system: StackedSystem, steps: int, cov_type: CovType
+        self,
+        system: StackedSystem,
+        steps: int,
+        cov_type: CovType,
+        options: Mapping[str, object],
     ) -> None:
-        self._model = model
         self._s = system
         self._steps = steps
         self._cov_type: CovType = cov_type
         self._core = GMMCore(system)
-        # captured now: the results describe the model as it was fitted
-        self._options = model.options
+        # a private copy: the results describe the model as it was fitted
+        self._options = copy.deepcopy(dict(options))
         self._method: str = str(self._options["method"])
 
     # --- basic attributes -------------------------------------------------------------
@@ -81,10 +84,12 @@ class DynamicPanelGMMResults(EstimationResults):
 
     @property
     def steps(self) -> int:
+        """1 for one-step, 2 for two-step GMM, as fitted."""
         return self._steps
 
     @property
     def cov_type(self) -> str:
+        """``"robust"`` or ``"unadjusted"``, as fitted."""
         return self._cov_type
 
     @cached_property
@@ -101,10 +106,12 @@ class DynamicPanelGMMResults(EstimationResults):
 
     @property
     def params(self) -> pd.Series:
+        """Estimates: ``L1.<dependent>``, ..., the regressors, then ``const``."""
         return pd.Series(self._beta, index=self._s.regressors, name="params")
 
     @property
     def cov(self) -> pd.DataFrame:
+        """Covariance of the estimates (robust or unadjusted, see :attr:`cov_type`)."""
         names = self._s.regressors
         return pd.DataFrame(self._cov, index=names, columns=names)
 
@@ -114,7 +121,7 @@ class DynamicPanelGMMResults(EstimationResults):
         return super().tstats.rename("z_stat")
 
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        """Normal-based confidence intervals at ``level`` (strictly between 0 and 1)."""
+        """Return normal-based confidence intervals at ``level`` (strictly between 0 and 1)."""
         return super().conf_int(level)
 
     @property
@@ -123,18 +130,13 @@ class DynamicPanelGMMResults(EstimationResults):
         s = self._s
         idx = pd.MultiIndex.from_arrays(
             [
-                self._model_entities[s.group],
+                np.asarray(s.entities)[s.group],
                 s.period,
                 np.where(s.is_diff, "difference", "level"),
             ],
             names=["entity", "time", "equation"],
         )
         return pd.Series(self._resid, index=idx, name="resid")
-
-    @cached_property
-    def _model_entities(self) -> np.ndarray:
-        frame = self._model._frame
-        return np.asarray(pd.Index(pd.unique(frame[self._model._entity])).sort_values())
 
     @property
     def nobs(self) -> int:
@@ -144,14 +146,17 @@ class DynamicPanelGMMResults(EstimationResults):
 
     @property
     def nobs_difference(self) -> int:
+        """Number of differenced equations."""
         return int(self._s.is_diff.sum())
 
     @property
     def nobs_level(self) -> int:
+        """Number of level equations (0 for difference GMM)."""
         return int((~self._s.is_diff).sum())
 
     @property
     def n_groups(self) -> int:
+        """Number of entities with at least one equation."""
         return len(np.unique(self._s.group))
 
     @property
@@ -165,10 +170,17 @@ class DynamicPanelGMMResults(EstimationResults):
 
     @property
     def n_instruments(self) -> int:
+        """Number of instrument columns (those not identically zero in the sample)."""
         return int(self._s.z.shape[1])
 
     @property
     def instruments(self) -> list[str]:
+        """Names of the instrument columns.
+
+        ``y:L2@2003`` is lag 2 of ``y`` in the 2003 equations (``y:L2`` when collapsed),
+        ``D.y:L1@2003`` a lagged difference for the level equations, ``D.x`` the
+        difference of a strictly exogenous regressor, ``const`` the constant.
+        """
         return list(self._s.instruments)
 
     # --- specification tests -----------------------------------------------------------
@@ -187,7 +199,19 @@ class DynamicPanelGMMResults(EstimationResults):
         return SpecificationTest("Hansen J", stat, float(stats.chi2.sf(stat, df)), df)
 
     def ar_test(self, order: int) -> SpecificationTest:
-        """Arellano-Bond test for autocorrelation of ``order`` in differenced residuals."""
+        """Test for autocorrelation of ``order`` in the differenced residuals (Arellano-Bond).
+
+        Parameters
+        ----------
+        order
+            The lag tested, a positive integer; under the model's assumptions AR(1) is
+            expected and AR(2) is not.
+
+        Returns
+        -------
+        SpecificationTest
+            The z statistic and its two-sided normal p-value.
+        """
         if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
             raise CalibrationError(f"order must be a positive integer, got {order!r}")
         order = int(order)
@@ -196,10 +220,12 @@ class DynamicPanelGMMResults(EstimationResults):
 
     @cached_property
     def ar1(self) -> SpecificationTest:
+        """Arellano-Bond test of first-order autocorrelation (expected to reject)."""
         return self.ar_test(1)
 
     @cached_property
     def ar2(self) -> SpecificationTest:
+        """Arellano-Bond test of second-order autocorrelation (should not reject)."""
         return self.ar_test(2)
 
     # --- presentation -------------------------------------------------------------------

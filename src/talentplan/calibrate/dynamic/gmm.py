@@ -1,7 +1,7 @@
-"""Matrix algebra behind :mod:`talentplan.calibrate.dynamic`.
+"""Matrix algebra behind :mod:`talentplan.calibrate.dynamic.model`.
 
 From a stacked system of transformed equations and instruments
-(:class:`~talentplan.calibrate._gmm_instruments.StackedSystem`) :class:`GMMCore`
+(:class:`~talentplan.calibrate.dynamic.instruments.StackedSystem`) :class:`GMMCore`
 computes the one- and two-step GMM estimates, their covariances (Arellano-Bond
 robust, Windmeijer-corrected, unadjusted) and the statistics of the Sargan, Hansen
 and Arellano-Bond autocorrelation tests. Nothing here validates input; the estimator
@@ -14,7 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
-from talentplan.calibrate._gmm_instruments import StackedSystem
+from talentplan.calibrate.dynamic.instruments import StackedSystem
 
 __all__ = ["GMMCore", "by_entity", "lagged_diff_resid"]
 
@@ -54,34 +54,38 @@ class GMMCore:
 
     # --- estimates and covariances ------------------------------------------------------
     def beta(self, steps: int) -> np.ndarray:
-        """One-step (``steps=1``) or two-step estimates."""
+        """Return the one-step (``steps=1``) or two-step estimates."""
         return self.beta1 if steps == 1 else self.beta2
 
     def resid(self, steps: int) -> np.ndarray:
-        """Residuals of the one-step or two-step estimates."""
+        """Return the residuals of the one-step or two-step estimates."""
         return self.u1 if steps == 1 else self.u2
 
     def cov(self, steps: int, robust: bool) -> np.ndarray:
-        """Covariance of the one- or two-step estimates, robust or unadjusted."""
+        """Return the covariance of the one- or two-step estimates, robust or unadjusted."""
         if steps == 1:
             return self.v1_robust if robust else self.v1_unadjusted
         return self.v2_windmeijer if robust else self.v2_unadjusted
 
     @cached_property
     def bread1(self) -> np.ndarray:
+        """Inverse of ``X'Z W1 Z'X``, the bread of the one-step covariances."""
         return np.linalg.inv(self.zx.T @ self.w1 @ self.zx)
 
     @cached_property
     def v1_robust(self) -> np.ndarray:
+        """Arellano-Bond robust covariance of the one-step estimates."""
         m = self.zx.T @ self.w1
         return self.bread1 @ m @ self.omega1 @ m.T @ self.bread1
 
     @cached_property
     def v1_unadjusted(self) -> np.ndarray:
+        """Conventional one-step covariance (homoskedastic idiosyncratic errors)."""
         return self.sigma2 * self.bread1
 
     @cached_property
     def v2_unadjusted(self) -> np.ndarray:
+        """Conventional two-step covariance, ``(X'Z W2 Z'X)^-1``."""
         return np.linalg.inv(self.zx.T @ self.w2 @ self.zx)
 
     @cached_property
@@ -99,17 +103,17 @@ class GMMCore:
 
     # --- specification test statistics --------------------------------------------------
     def sargan(self) -> float:
-        """Sargan statistic from the one-step residuals (valid under homoskedasticity)."""
+        """Compute the Sargan statistic from the one-step residuals (homoskedastic errors)."""
         zu = self.s.z.T @ self.u1
         return float(zu @ self.w1 @ zu) / self.sigma2
 
     def hansen(self) -> float:
-        """Hansen J statistic from the two-step residuals."""
+        """Compute the Hansen J statistic from the two-step residuals."""
         zu = self.s.z.T @ self.u2
         return float(zu @ self.w2 @ zu)
 
     def ar(self, order: int, steps: int, robust: bool) -> float:
-        """Arellano-Bond z statistic for autocorrelation of ``order`` in differenced residuals.
+        """Compute the Arellano-Bond z statistic of autocorrelation ``order`` in differences.
 
         Uses the residuals and covariance of the estimates selected by ``steps`` and
         ``robust``; NaN when the variance of the statistic is not positive.
@@ -138,7 +142,7 @@ class GMMCore:
 
 
 def lagged_diff_resid(s: StackedSystem, u: np.ndarray, order: int) -> np.ndarray:
-    """Differenced residual lagged ``order`` periods (same entity), zero where absent.
+    """Lag the differenced residuals ``order`` periods within entity, zero where absent.
 
     Only differenced rows carry a value; level rows are zero.
     """

@@ -1,33 +1,40 @@
 """Results of the static panel estimators: read-only views of linearmodels results.
 
-:class:`PanelResults` wraps a :class:`~talentplan.calibrate.panel.PanelRegression` fit
+:class:`PanelResults` wraps a :class:`~talentplan.calibrate.panel.model.PanelRegression` fit
 and reports linearmodels' own standard errors, t statistics, p-values and intervals;
-:class:`PanelIVResults` wraps a :class:`~talentplan.calibrate.panel.PanelIV` fit and
+:class:`PanelIVResults` wraps a :class:`~talentplan.calibrate.panel.model.PanelIV` fit and
 derives its inference (Student-t) from a covariance rescaled for absorbed effects.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Literal
 
 import pandas as pd
 
-from talentplan.calibrate._validate import PanelInfo, Transform
-from talentplan.calibrate.results import EstimationResults, check_level
+from talentplan.calibrate.shared.results import EstimationResults, check_level
+from talentplan.calibrate.shared.validation import PanelInfo, Transform
 
-__all__ = ["ESTIMATORS", "PanelIVResults", "PanelResults"]
+__all__ = ["ESTIMATORS", "Estimator", "PanelIVResults", "PanelResults"]
+
+Estimator = Literal["pooled", "fe", "te", "twfe", "re", "between", "fd"]
+"""Static panel estimators of :class:`~talentplan.calibrate.panel.model.PanelRegression`."""
 
 #: Short estimator name -> (label, transformation of the design).
-ESTIMATORS: dict[str, tuple[str, Transform]] = {
-    "pooled": ("Pooled OLS", "none"),
-    "fe": ("Within (entity effects)", "entity"),
-    "te": ("Within (time effects)", "time"),
-    "twfe": ("Within (entity and time effects)", "twoway"),
-    "re": ("Random effects (Swamy-Arora)", "none"),
-    "between": ("Between", "between"),
-    "fd": ("First difference", "fd"),
-}
+ESTIMATORS: Mapping[Estimator, tuple[str, Transform]] = MappingProxyType(
+    {
+        "pooled": ("Pooled OLS", "none"),
+        "fe": ("Within (entity effects)", "entity"),
+        "te": ("Within (time effects)", "time"),
+        "twfe": ("Within (entity and time effects)", "twoway"),
+        "re": ("Random effects (Swamy-Arora)", "none"),
+        "between": ("Between", "between"),
+        "fd": ("First difference", "fd"),
+    }
+)
 
 
 class _WrappedResults(EstimationResults):
@@ -85,16 +92,18 @@ class PanelResults(_WrappedResults):
         self,
         model_result: Any,
         *,
-        estimator: str,
+        estimator: Estimator,
         dependent: str,
         cov_type: str,
         cov_options: dict[str, Any],
         info: PanelInfo,
         n_dropped: int,
         debiased: bool = True,
+        bandwidth_used: float | None = None,
     ) -> None:
         self._res = model_result
-        self._estimator = estimator
+        self._estimator: Estimator = estimator
+        self._bandwidth_used = None if bandwidth_used is None else float(bandwidth_used)
         self._dependent = dependent
         self._cov_type = cov_type
         self._cov_options = dict(cov_options)
@@ -130,23 +139,13 @@ class PanelResults(_WrappedResults):
 
     @property
     def bandwidth_used(self) -> float | None:
-        """The Driscoll-Kraay bandwidth linearmodels used (its automatic choice if none
-        was given); None for the other covariances.
+        """The Driscoll-Kraay bandwidth passed to linearmodels; None for other covariances.
 
-        Read from the result's ``cov_config`` where linearmodels provides one, otherwise
-        from the covariance estimator the result holds.
+        The one given to :meth:`~talentplan.calibrate.panel.model.PanelRegression.fit`,
+        or else the rule of thumb of
+        :func:`~talentplan.calibrate.panel.model.driscoll_kraay_bandwidth`.
         """
-        if self._cov_type != "driscoll-kraay":
-            return None
-        config = getattr(self._res, "cov_config", None)
-        if isinstance(config, dict) and config.get("bandwidth") is not None:
-            return float(config["bandwidth"])
-        estimator = getattr(getattr(self._res, "_deferred_cov", None), "__self__", None)
-        for attr in ("bandwidth", "_bw"):
-            value = getattr(estimator, attr, None)
-            if isinstance(value, int | float):
-                return float(value)
-        return None
+        return self._bandwidth_used
 
     @property
     def provenance_options(self) -> dict[str, Any]:
@@ -178,7 +177,7 @@ class PanelResults(_WrappedResults):
 
     @property
     def tstats(self) -> pd.Series:
-        """t statistics."""
+        """Estimates divided by their standard errors, as linearmodels reports them."""
         return self._res.tstats.copy()
 
     @property
@@ -187,7 +186,7 @@ class PanelResults(_WrappedResults):
         return self._res.pvalues.copy()
 
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        """Confidence intervals (columns ``lower``, ``upper``) from linearmodels."""
+        """Return linearmodels' confidence intervals (columns ``lower``, ``upper``)."""
         check_level(level)
         return self._res.conf_int(level).copy()
 
@@ -213,8 +212,10 @@ class PanelResults(_WrappedResults):
 
     @property
     def variance_decomposition(self) -> pd.Series | None:
-        """Variance of the effects and of the idiosyncratic error (random effects only);
-        a new copy on every access."""
+        """Variance of the effects and of the idiosyncratic error (random effects only).
+
+        A new copy on every access; None for the other estimators.
+        """
         vd = self._variance_decomposition
         return None if vd is None else vd.copy()
 
@@ -225,7 +226,9 @@ class PanelResults(_WrappedResults):
         if "cluster" in self._cov_options:
             label += " by " + " and ".join(self._cov_options["cluster"])
         if "kernel" in self._cov_options:
-            bw = self._cov_options.get("bandwidth", "automatic")
+            bw = "automatic" if self._bandwidth_used is None else f"{self._bandwidth_used:g}"
+            if self._bandwidth_used is not None and "bandwidth" not in self._cov_options:
+                bw += ", rule of thumb"
             label += f" ({self._cov_options['kernel']} kernel, bandwidth {bw})"
         return label
 
@@ -253,7 +256,7 @@ class PanelIVResults(_WrappedResults):
     With absorbed effects the linearmodels covariance (computed on demeaned data) is
     rescaled for the degrees of freedom the effects use, as a dummy-variable IV
     regression would; with clustered errors, effects nested in the clusters are not
-    counted (see :class:`~talentplan.calibrate.panel.PanelIV`).
+    counted (see :class:`~talentplan.calibrate.panel.model.PanelIV`).
     """
 
     def __init__(
@@ -319,7 +322,7 @@ class PanelIVResults(_WrappedResults):
 
     @property
     def first_stage(self) -> Any:
-        """linearmodels' first-stage diagnostics (partial R-squared, F statistics)."""
+        """First-stage diagnostics from linearmodels (partial R-squared, F statistics)."""
         return self._res.first_stage
 
     def _header(self) -> list[tuple[str, str]]:

@@ -8,9 +8,12 @@ not-yet-treated units, with influence-function standard errors clustered by enti
 Wald pre-trend test, simple/group/dynamic/calendar aggregations and a multiplier
 bootstrap.
 
-This module validates the data and estimates the cells; the results objects
-(:class:`StaggeredDiDResults`, :class:`AggregatedEffects`, :class:`PreTrendTest`) are in
-:mod:`talentplan.calibrate.staggered_results` and importable from here too.
+This module validates the data and estimates the cells with the numerics of
+:mod:`talentplan.calibrate.staggered.estimators`; the results objects
+(:class:`~talentplan.calibrate.staggered.results.StaggeredDiDResults`,
+:class:`~talentplan.calibrate.staggered.results.AggregatedEffects`,
+:class:`~talentplan.calibrate.staggered.results.PreTrendTest`) are in
+:mod:`talentplan.calibrate.staggered.results`.
 
 Examples
 --------
@@ -35,23 +38,21 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from talentplan.calibrate._did_estimators import (
+from talentplan._options import check_choice
+from talentplan.calibrate.shared.validation import (
+    check_duplicates,
+    check_numeric,
+    drop_missing,
+    set_panel_index,
+)
+from talentplan.calibrate.staggered.estimators import (
     BootWeights,
     WidePanel,
     bootstrap_se,
     estimate_cells,
 )
-from talentplan.calibrate._validate import (
-    check_duplicates,
-    check_numeric,
-    drop_missing,
-    set_panel_index,
-    validate_choice,
-)
-from talentplan.calibrate.staggered_results import (
+from talentplan.calibrate.staggered.results import (
     _TINY,
-    AggregatedEffects,
-    PreTrendTest,
     StaggeredDiDResults,
     _Boot,
 )
@@ -62,11 +63,14 @@ from talentplan.errors import (
     UnbalancedPanelWarning,
 )
 
-__all__ = ["AggregatedEffects", "PreTrendTest", "StaggeredDiD", "StaggeredDiDResults"]
+__all__ = ["BasePeriod", "Control", "Method", "StaggeredDiD"]
 
 Control = Literal["never_treated", "not_yet_treated"]
+"""Comparison units: never treated, or also those not yet treated."""
 Method = Literal["dr", "ipw", "reg"]
+"""Two-period estimators: doubly robust, inverse probability weighting, regression."""
 BasePeriod = Literal["varying", "universal"]
+"""Base period of the pre-treatment cells: the period before, or ``g - 1``."""
 
 
 class StaggeredDiD:
@@ -113,8 +117,8 @@ class StaggeredDiD:
         method: Method = "dr",
         covariates: Sequence[str] | None = None,
     ) -> None:
-        self.control = validate_choice("control", control, ("never_treated", "not_yet_treated"))
-        self.method = validate_choice("method", method, ("dr", "ipw", "reg"))
+        self.control = check_choice("control", control, Control, error=CalibrationError)
+        self.method = check_choice("method", method, Method, error=CalibrationError)
         if isinstance(covariates, str):
             covariates = [covariates]
         self.covariates = list(covariates or [])
@@ -246,8 +250,8 @@ class StaggeredDiD:
         -------
         StaggeredDiDResults
         """
-        validate_choice("base_period", base_period, ("varying", "universal"))
-        validate_choice("boot_weights", boot_weights, ("mammen", "rademacher"))
+        check_choice("base_period", base_period, BasePeriod, error=CalibrationError)
+        check_choice("boot_weights", boot_weights, BootWeights, error=CalibrationError)
         if not 0 < alpha < 1:
             raise CalibrationError(f"alpha={alpha} must lie strictly between 0 and 1.")
         if int(anticipation) != anticipation or anticipation < 0:

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from talentplan.errors import (
-    CalibrationError,
     CollinearityError,
     MissingValuesWarning,
     PanelDataError,
@@ -26,6 +25,7 @@ from talentplan.errors import (
 
 __all__ = [
     "PanelInfo",
+    "Transform",
     "check_duplicates",
     "check_numeric",
     "check_rank",
@@ -34,38 +34,10 @@ __all__ = [
     "prepare_panel",
     "set_panel_index",
     "transform_design",
-    "validate_choice",
 ]
 
 Transform = Literal["none", "entity", "time", "twoway", "between", "fd"]
-
-
-def validate_choice(name: str, value: str, allowed: Sequence[str]) -> str:
-    """Return ``value`` if it is one of ``allowed``, else raise a clear error.
-
-    Parameters
-    ----------
-    name
-        The option's name, used in the message.
-    value
-        The value given.
-    allowed
-        The admissible values.
-
-    Returns
-    -------
-    str
-        ``value`` unchanged.
-
-    Raises
-    ------
-    CalibrationError
-        When ``value`` is not admissible.
-    """
-    if value not in allowed:
-        options = ", ".join(repr(a) for a in allowed)
-        raise CalibrationError(f"{name}={value!r} is not supported; expected one of {options}.")
-    return value
+"""Transformations of a design: none, within (entity, time, two-way), between, first differences."""
 
 
 def set_panel_index(
@@ -204,7 +176,7 @@ class PanelInfo:
     balanced: bool
 
     def describe(self) -> str:
-        """One line describing the panel's shape."""
+        """Describe the panel's shape in one line."""
         kind = "balanced" if self.balanced else "unbalanced"
         return (
             f"{kind} panel: {self.n_entities} entities, {self.n_periods} periods, "

@@ -28,9 +28,10 @@ Conventions follow Stata's ``xtabond``/``xtdpdsys``:
   their observed values still serve as lags and instruments (as Stata does); a
   ``MissingValuesWarning`` counts them.
 
-This module validates the data and builds the stacked equations; the results and
-specification tests are in :mod:`talentplan.calibrate.dynamic_results` (importable
-from here too) and the matrix algebra in :mod:`talentplan.calibrate._gmm_core`.
+This module validates the data and builds the stacked equations
+(:mod:`talentplan.calibrate.dynamic.instruments`); the results and specification tests
+are in :mod:`talentplan.calibrate.dynamic.results` and the matrix algebra in
+:mod:`talentplan.calibrate.dynamic.gmm`.
 
 References
 ----------
@@ -52,13 +53,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from talentplan.calibrate._gmm_instruments import StackedSystem, build_grid, build_system
-from talentplan.calibrate._validate import check_duplicates, check_numeric, set_panel_index
-from talentplan.calibrate.dynamic_results import (
-    CovType,
-    DynamicPanelGMMResults,
-    SpecificationTest,
-)
+from talentplan._options import check_choice
+from talentplan.calibrate.dynamic.instruments import StackedSystem, build_grid, build_system
+from talentplan.calibrate.dynamic.results import CovType, DynamicPanelGMMResults
+from talentplan.calibrate.shared.validation import check_duplicates, check_numeric, set_panel_index
 from talentplan.errors import (
     CalibrationError,
     CollinearityError,
@@ -67,9 +65,12 @@ from talentplan.errors import (
     UnbalancedPanelWarning,
 )
 
-__all__ = ["DynamicPanelGMM", "DynamicPanelGMMResults", "SpecificationTest"]
+__all__ = ["DynamicPanelGMM", "Method", "Steps"]
 
 Method = Literal["difference", "system"]
+"""GMM estimators: Arellano-Bond difference or Blundell-Bond system."""
+Steps = Literal[1, 2]
+"""One-step or two-step (efficient) GMM."""
 
 
 def _as_list(value: str | list[str] | tuple[str, ...] | None) -> list[str]:
@@ -148,8 +149,7 @@ class DynamicPanelGMM:
     ) -> None:
         if not isinstance(data, pd.DataFrame):
             raise PanelDataError("data must be a pandas DataFrame")
-        if method not in ("difference", "system"):
-            raise CalibrationError(f"method must be 'difference' or 'system', got {method!r}")
+        check_choice("method", method, Method, error=CalibrationError)
         if isinstance(lags, bool) or not isinstance(lags, (int, np.integer)) or lags < 1:
             raise CalibrationError(f"lags must be an integer >= 1, got {lags!r}")
         if max_instrument_lag is not None:
@@ -329,9 +329,7 @@ class DynamicPanelGMM:
                 "or instruments"
             )
 
-    def fit(
-        self, *, steps: Literal[1, 2] = 1, cov_type: CovType = "robust"
-    ) -> DynamicPanelGMMResults:
+    def fit(self, *, steps: Steps = 1, cov_type: CovType = "robust") -> DynamicPanelGMMResults:
         """Estimate the model.
 
         Parameters
@@ -348,8 +346,6 @@ class DynamicPanelGMM:
         -------
         DynamicPanelGMMResults
         """
-        if steps not in (1, 2):
-            raise CalibrationError(f"steps must be 1 or 2, got {steps!r}")
-        if cov_type not in ("robust", "unadjusted"):
-            raise CalibrationError(f"cov_type must be 'robust' or 'unadjusted', got {cov_type!r}")
-        return DynamicPanelGMMResults(self, self._system, int(steps), cov_type)
+        check_choice("steps", steps, Steps, error=CalibrationError)
+        check_choice("cov_type", cov_type, CovType, error=CalibrationError)
+        return DynamicPanelGMMResults(self._system, int(steps), cov_type, self.options)

@@ -9,15 +9,16 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from talentplan._display import DisplayMixin
-from talentplan.calibrate._validate import prepare_panel, set_panel_index, transform_design
-from talentplan.calibrate.panel import MIN_CLUSTERS, PanelRegression, PanelResults
+from talentplan.calibrate.panel.model import MIN_CLUSTERS, BasicCovType, PanelRegression
+from talentplan.calibrate.panel.results import PanelResults
+from talentplan.calibrate.shared.validation import prepare_panel, set_panel_index, transform_design
 from talentplan.data.parameters import result_estimates
 from talentplan.errors import CalibrationError, SpecificationWarning
 
@@ -96,7 +97,7 @@ def _params_cov(result: Any, which: str) -> tuple[pd.Series, pd.DataFrame]:
 def hausman(
     fe_result: Any, re_result: Any, *, names: Sequence[str] | None = None, rtol: float = 1e-10
 ) -> HausmanResult:
-    """Hausman (1978) test of random against fixed effects.
+    """Test random against fixed effects (Hausman 1978).
 
     ``H = (b_FE - b_RE)' (V_FE - V_RE)^{-1} (b_FE - b_RE)`` over the coefficients the
     two models share (intercepts excluded, so the time-varying regressors), chi-squared
@@ -179,11 +180,11 @@ def mundlak(
     *,
     entity: str | None = None,
     time: str | None = None,
-    cov_type: Literal["unadjusted", "robust", "clustered"] = "clustered",
+    cov_type: BasicCovType = "clustered",
     cluster: Sequence[str] = ("entity",),
     min_clusters: int = MIN_CLUSTERS,
 ) -> MundlakResult:
-    """Mundlak (1978) test: random effects with entity means of the regressors added.
+    """Test random effects by adding the entity means of the regressors (Mundlak 1978).
 
     Fits ``y_it = a + x_it b + xbar_i g + u_i + e_it`` by random effects (Swamy-Arora)
     and tests ``g = 0`` with a Wald test using the requested covariance. Unlike the
@@ -194,7 +195,7 @@ def mundlak(
     Parameters
     ----------
     data, dependent, exog, entity, time
-        As for :class:`~talentplan.calibrate.panel.PanelRegression`.
+        As for :class:`~talentplan.calibrate.panel.model.PanelRegression`.
     cov_type, cluster, min_clusters
         Covariance of the augmented regression (default clustered by entity).
 

@@ -49,7 +49,12 @@ class StackedSystem:
     h: sp.csr_matrix  # one-step weighting structure (block diagonal by entity)
     regressors: list[str]
     instruments: list[str]
-    n_entities: int
+    entities: pd.Index  # entity labels, by position (the values of ``group``)
+
+    @property
+    def n_entities(self) -> int:
+        """Number of entities in the panel (with or without equations)."""
+        return len(self.entities)
 
 
 def build_grid(frame: pd.DataFrame, entity: str, time: str, columns: list[str]) -> PanelGrid:
@@ -107,7 +112,7 @@ def _gmm_block(
     label: str,
     periods: np.ndarray,
 ) -> tuple[np.ndarray, list[str]]:
-    """GMM-style columns from ``source`` lagged by each of ``lags`` at the given rows."""
+    """Build GMM-style columns from ``source`` lagged by each of ``lags`` at the given rows."""
     n = len(rows_e)
     cols: list[np.ndarray] = []
     names: list[str] = []
@@ -235,12 +240,12 @@ def build_system(
         h=h,
         regressors=names,
         instruments=znames,
-        n_entities=len(grid.entities),
+        entities=grid.entities,
     )
 
 
 def _h_matrix(group: np.ndarray, tpos: np.ndarray, is_diff: np.ndarray) -> sp.csr_matrix:
-    """One-step weighting structure: MA(1) of differenced errors, identity for levels.
+    """Build the one-step weighting structure: MA(1) in differences, identity in levels.
 
     For the differenced rows of an entity, 2 on the diagonal and -1 between rows one
     period apart (by actual time); for level rows the identity; no cross terms between

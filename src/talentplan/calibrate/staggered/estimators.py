@@ -1,4 +1,4 @@
-"""Numerics behind :mod:`talentplan.calibrate.staggered`.
+"""Numerics behind :mod:`talentplan.calibrate.staggered.model`.
 
 * Two-period, two-group difference-in-differences estimators for panel data with their
   influence functions: outcome regression (Heckman, Ichimura and Todd 1997, as in
@@ -32,7 +32,9 @@ from talentplan.errors import EstimationWarning
 
 __all__ = [
     "ESTIMATORS",
+    "AggKind",
     "Aggregation",
+    "BootWeights",
     "OverlapError",
     "TwoByTwo",
     "WidePanel",
@@ -49,6 +51,9 @@ __all__ = [
 ]
 
 BootWeights = Literal["mammen", "rademacher"]
+"""Multiplier-bootstrap weights: Mammen's two-point or Rademacher."""
+AggKind = Literal["simple", "group", "dynamic", "calendar"]
+"""Aggregations of ATT(g,t), as R's ``did::aggte``."""
 
 # The propensity score is capped below one, as in DRDID, so no weight divides by zero.
 _PS_CAP = 1.0 - 1e-6
@@ -95,7 +100,7 @@ def _ols(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _pscore(x: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Fitted (capped) scores and the linear representation of the logit."""
+    """Fit the propensity score; return the capped scores and the logit's linear representation."""
     n = len(d)
     beta = logit(x, d)
     p_raw = 1.0 / (1.0 + np.exp(-(x @ beta)))
@@ -108,7 +113,7 @@ def _pscore(x: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _ols_rep(x: np.ndarray, dy: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Comparison-group regression of ``dy`` on ``x``: fitted values and linear representation."""
+    """Regress ``dy`` on ``x`` in the comparison group; return fits and linear representation."""
     n = len(d)
     ctrl = d == 0
     coef = _ols(x[ctrl], dy[ctrl])
@@ -119,7 +124,7 @@ def _ols_rep(x: np.ndarray, dy: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, 
 
 
 def reg_did_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray) -> TwoByTwo:
-    """Outcome-regression DiD: treated change minus the comparison-group prediction."""
+    """Estimate the outcome-regression DiD: treated change minus the comparison prediction."""
     fitted, rep = _ols_rep(x, dy, d)
     m_t = d.mean()
     eta_t = np.mean(d * dy) / m_t
@@ -130,7 +135,7 @@ def reg_did_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray) -> TwoByTwo:
 
 
 def ipw_did_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray) -> TwoByTwo:
-    """Normalised (Hajek) inverse-probability-weighted DiD with a logit propensity score."""
+    """Estimate the normalised (Hajek) inverse-probability-weighted DiD with a logit score."""
     ps, rep_ps = _pscore(x, d)
     w_c = ps * (1 - d) / (1 - ps)
     m_t, m_c = d.mean(), w_c.mean()
@@ -143,7 +148,7 @@ def ipw_did_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray) -> TwoByTwo:
 
 
 def dr_did_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray) -> TwoByTwo:
-    """Locally efficient doubly robust DiD (Sant'Anna and Zhao 2020), ``drdid_panel``."""
+    """Estimate the locally efficient doubly robust DiD (Sant'Anna and Zhao 2020)."""
     ps, rep_ps = _pscore(x, d)
     fitted, rep_ols = _ols_rep(x, dy, d)
     w_c = ps * (1 - d) / (1 - ps)
@@ -167,7 +172,7 @@ ESTIMATORS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], TwoByTwo]] 
 
 
 def weights_if(groups: np.ndarray, pg: np.ndarray, unit_group: np.ndarray) -> np.ndarray:
-    """Influence function of the weights ``pg / sum(pg)`` estimated by group shares.
+    """Compute the influence function of the weights ``pg / sum(pg)`` from group shares.
 
     Parameters
     ----------
@@ -195,7 +200,7 @@ def aggregate_if(
     att: np.ndarray | None = None,
     wif: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Influence function of ``sum(weights * att)``: ``psi @ weights`` plus the weights' term."""
+    """Compute the influence function of ``sum(weights * att)``, with the weights' own term."""
     out = psi @ weights
     if wif is not None and att is not None:
         out = out + wif @ att
@@ -203,7 +208,7 @@ def aggregate_if(
 
 
 def bootstrap_draws(n: int, n_boot: int, seed: int, kind: BootWeights) -> np.ndarray:
-    """Multiplier weights, one row per bootstrap draw (mean zero, variance one)."""
+    """Draw multiplier weights, one row per bootstrap draw (mean zero, variance one)."""
     rng = np.random.default_rng(seed)
     if kind == "rademacher":
         return rng.choice(np.array([-1.0, 1.0]), size=(n_boot, n))
@@ -214,7 +219,7 @@ def bootstrap_draws(n: int, n_boot: int, seed: int, kind: BootWeights) -> np.nda
 
 
 def bootstrap_se(psi: np.ndarray, draws: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
-    """Multiplier-bootstrap standard errors and the sup-t critical value.
+    """Compute multiplier-bootstrap standard errors and the sup-t critical value.
 
     As R's ``did::mboot``: the bootstrap distribution of ``sqrt(n) * mean(v * psi)``
     is summarised by its interquartile range over that of a standard normal; the
@@ -257,7 +262,7 @@ class WidePanel:
 
 
 def _cell(method: str, dy: np.ndarray, d: np.ndarray, x: np.ndarray, where: str) -> TwoByTwo | None:
-    """One 2x2 estimate, or None (with a warning, as R's NA) when it cannot be computed."""
+    """Estimate one 2x2 cell, or return None (with a warning, as R's NA) when it cannot."""
     if d.sum() == 0 or d.sum() == len(d):
         reason = "no treated or no comparison units"
     elif method in ("dr", "reg") and (
@@ -356,7 +361,7 @@ def aggregate_cells(
     table: pd.DataFrame,
     psi: np.ndarray,
     unit_group: np.ndarray,
-    kind: str,
+    kind: AggKind,
     *,
     min_e: float = -np.inf,
     max_e: float = np.inf,

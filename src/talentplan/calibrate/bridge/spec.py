@@ -27,10 +27,10 @@ optionally through a transform::
 
 Variables per estimator (lists of column names unless noted):
 
-- ``panel`` (:class:`~talentplan.calibrate.panel.PanelRegression`): ``exog``.
-- ``iv`` (:class:`~talentplan.calibrate.panel.PanelIV`): ``exog`` (may be empty),
+- ``panel`` (:class:`~talentplan.calibrate.panel.model.PanelRegression`): ``exog``.
+- ``iv`` (:class:`~talentplan.calibrate.panel.model.PanelIV`): ``exog`` (may be empty),
   ``endog``, ``instruments``.
-- ``dynamic`` (:class:`~talentplan.calibrate.dynamic.DynamicPanelGMM`): ``exog``,
+- ``dynamic`` (:class:`~talentplan.calibrate.dynamic.model.DynamicPanelGMM`): ``exog``,
   ``predetermined``, ``endogenous`` (all optional). The spec-only option
   ``time_dummies = true`` adds year dummies as exogenous regressors named
   ``year_<period>``, for the periods from the first one with an equation to the
@@ -38,15 +38,15 @@ Variables per estimator (lists of column names unless noted):
   (counting from 1) for ``method = "difference"``, whose differenced equations start
   there, and from period ``lags + 1`` for ``method = "system"``, whose level equations
   start there. Common shocks otherwise bias the estimator.
-- ``staggered`` (:class:`~talentplan.calibrate.staggered.StaggeredDiD`): ``group`` (a
+- ``staggered`` (:class:`~talentplan.calibrate.staggered.model.StaggeredDiD`): ``group`` (a
   column name, first treated period, 0 = never) and optional ``covariates``; the
   spec-only ``aggregate`` (``"simple"`` by default, or ``"group"``, ``"dynamic"``,
   ``"calendar"``) picks the aggregation whose effects are mapped; ``"simple"`` names its
   one effect ``overall``.
-- ``spillover`` (:class:`~talentplan.calibrate.spatial.SpilloverPanel`): ``exog``,
+- ``spillover`` (:class:`~talentplan.calibrate.spatial.model.SpilloverPanel`): ``exog``,
   optional ``lags`` (spatially lagged regressors) and ``core_terms``; ``coords`` (two
   columns with each entity's coordinates) and a ``weights`` table (options of
-  :func:`~talentplan.calibrate.spatial.distance_weights`: ``kind``, ``bandwidth``,
+  :func:`~talentplan.calibrate.spatial.weights.distance_weights`: ``kind``, ``bandwidth``,
   ``power``, ``row_standardize``, ``metric``) build the weights; ``core_distance`` names
   the column with the distance to the core city (needed with ``core_terms``, together
   with ``options.decay_bandwidth``). Distances for Conley errors come from ``coords``.
@@ -67,7 +67,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from talentplan.calibrate.dispatch import (
+from talentplan.calibrate.bridge.registry import (
     ESTIMATORS,
     EXTRA_KEYS,
     VARIABLES,
@@ -75,18 +75,18 @@ from talentplan.calibrate.dispatch import (
     extra_keys,
     option_names,
 )
-from talentplan.calibrate.transforms import TRANSFORMS, ParameterMap
+from talentplan.calibrate.bridge.transforms import TRANSFORMS, ParameterMap
 from talentplan.data.provenance import parse_key
 from talentplan.errors import CalibrationError
 
-# The transforms live in transforms.py, the estimators' variables and fitting in
-# dispatch.py, and running a spec in run.py (run_calibration, calibrate_command).
+# The transforms live in transforms.py, the estimators' variables and options in
+# registry.py, fitting in dispatch.py, and running a spec in run.py (run_calibration,
+# calibrate_command).
 
 __all__ = [
-    "TRANSFORMS",
+    "SIMULATED_PANEL_SPEC",
     "CalibrationSpec",
     "EstimationSpec",
-    "ParameterMap",
     "simulated_panel_spec",
 ]
 
@@ -348,7 +348,7 @@ def simulated_panel_spec(
     service_key: str = "centre:eng:retention",
     subsidy_key: str = "subsidy:eng:inflow_log",
 ) -> CalibrationSpec:
-    """The spec that calibrates the model keys from a :func:`simulate_panel` panel.
+    """Build the spec that calibrates the model keys from a :func:`simulate_panel` panel.
 
     Retention: two-way fixed effects of ``log_outflow_rate`` on ``centre`` and the siphon
     covariates, clustered by county, ``rho = 1 - exp(b)``. Subsidy: panel IV of

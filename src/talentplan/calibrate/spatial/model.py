@@ -1,4 +1,4 @@
-"""Spatial spillovers (the "siphon"): distance weights, spatial lags and Conley errors.
+"""Spatial spillovers (the "siphon"): own regressors, spatial lags and core-distance decay.
 
 The siphon specification regresses a county's outflow on its own regressors, their
 spatial lag over neighbouring counties (``W x``, the SLX model) and terms whose effect
@@ -7,10 +7,8 @@ decays with distance to the core city, with county and year fixed effects::
     y_it = x_it b + (W x)_it theta + (z_it * exp(-d_i / h)) delta + a_i + g_t + e_it
 
 estimated by two-way fixed effects (linearmodels' PanelOLS) with Driscoll-Kraay errors,
-or with Conley (1999) spatial HAC errors computed here: no maintained Python package
-offers Conley errors for panel fixed-effects regressions, so :func:`conley_cov`
-implements the estimator directly (uniform or Bartlett distance kernel, plus optional
-Bartlett serial correlation within county).
+or with Conley (1999) spatial HAC errors
+(:func:`~talentplan.calibrate.spatial.covariance.conley_cov`).
 
 A spatial lag of the dependent variable (SAR / spatial Durbin) needs maximum likelihood
 or GMM; PySAL's ``spreg.Panel_FE_Lag`` estimates it with entity effects only, on a
@@ -18,21 +16,25 @@ balanced panel, and pulls in geopandas, shapely and scikit-learn, so it is not w
 here; the SLX / distance-decay form above is estimated by least squares and recovers the
 spillover coefficients consistently when the lag of ``y`` is absent.
 
-The weights and lags (:func:`distance_matrix`, :func:`distance_weights`,
-:func:`spatial_lag`) are built in :mod:`talentplan.calibrate.spatial_weights` and
-importable from here too.
+The weights and lags (:func:`~talentplan.calibrate.spatial.weights.distance_matrix`,
+:func:`~talentplan.calibrate.spatial.weights.distance_weights`,
+:func:`~talentplan.calibrate.spatial.weights.spatial_lag`) are built in
+:mod:`talentplan.calibrate.spatial.weights`.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from talentplan.calibrate._validate import (
+from talentplan._options import check_choice
+from talentplan.calibrate.panel.model import MIN_CLUSTERS, CovType, PanelRegression
+from talentplan.calibrate.panel.results import PanelResults
+from talentplan.calibrate.shared.validation import (
     PanelInfo,
     Transform,
     check_duplicates,
@@ -41,176 +43,21 @@ from talentplan.calibrate._validate import (
     panel_info,
     set_panel_index,
     transform_design,
-    validate_choice,
 )
-from talentplan.calibrate.panel import MIN_CLUSTERS, PanelRegression, PanelResults
-from talentplan.calibrate.results import EstimationResults
-from talentplan.calibrate.spatial_weights import (
-    EARTH_RADIUS_KM as EARTH_RADIUS_KM,
-)
-from talentplan.calibrate.spatial_weights import (
-    distance_matrix,
-    distance_weights,
-    spatial_lag,
-)
+from talentplan.calibrate.spatial.covariance import ConleyKernel, ConleyResults, conley_cov
+from talentplan.calibrate.spatial.weights import spatial_lag
 from talentplan.errors import CalibrationError, MissingValuesWarning, PanelDataError
 
-__all__ = [
-    "ConleyResults",
-    "SpilloverPanel",
-    "conley_cov",
-    "distance_matrix",
-    "distance_weights",
-    "spatial_lag",
-]
+__all__ = ["Effects", "SpilloverCovType", "SpilloverPanel"]
 
-
-def conley_cov(
-    x: np.ndarray,
-    resid: np.ndarray,
-    entity: np.ndarray,
-    time: np.ndarray,
-    distances: np.ndarray,
-    *,
-    cutoff: float,
-    kernel: Literal["uniform", "bartlett"] = "bartlett",
-    serial_lags: int = 0,
-) -> np.ndarray:
-    """Conley (1999) spatial HAC covariance of least-squares estimates in a panel.
-
-    ``V = (X'X)^{-1} M (X'X)^{-1}`` with ::
-
-        M = sum_t sum_ij K(d_ij) s_it s_jt'
-            + sum_i sum_{l=1..L} (1 - l/(L+1)) (s_it s_i,t-l' + s_i,t-l s_it')
-
-    and scores ``s_it = x_it e_it``: cross-sectional correlation within each period
-    decaying with distance, and (optionally) serial correlation within each unit. No
-    small-sample scaling is applied.
-
-    Parameters
-    ----------
-    x, resid
-        Regressors (after any fixed-effects transformation) and residuals.
-    entity, time
-        Integer codes of each row's unit and period.
-    distances
-        Distances between units, indexed by the entity codes.
-    cutoff
-        Distance beyond which scores are uncorrelated (the kernel is zero).
-    kernel
-        ``"uniform"`` (weight 1 up to the cutoff) or ``"bartlett"`` (``1 - d/cutoff``).
-    serial_lags
-        Lags of within-unit serial correlation (Bartlett weights); 0 for none.
-    """
-    validate_choice("kernel", kernel, ("uniform", "bartlett"))
-    if cutoff < 0:
-        raise CalibrationError(f"cutoff must be non-negative, got {cutoff}.")
-    if serial_lags < 0 or int(serial_lags) != serial_lags:
-        raise CalibrationError(f"serial_lags must be a non-negative integer, got {serial_lags}.")
-    scores = x * resid[:, None]
-    k = x.shape[1]
-    meat = np.zeros((k, k))
-    if kernel == "uniform":
-        kmat = (distances <= cutoff).astype(float)
-    else:
-        kmat = (
-            np.clip(1.0 - distances / cutoff, 0.0, None) if cutoff > 0 else np.zeros_like(distances)
-        )
-    np.fill_diagonal(kmat, 1.0)
-    for t in np.unique(time):
-        rows = np.flatnonzero(time == t)
-        s = scores[rows]
-        e = entity[rows]
-        meat += s.T @ kmat[np.ix_(e, e)] @ s
-    if serial_lags:
-        order = np.lexsort((time, entity))
-        ent_s, tim_s, sc_s = entity[order], time[order], scores[order]
-        for lag in range(1, int(serial_lags) + 1):
-            weight = 1.0 - lag / (serial_lags + 1.0)
-            same = ent_s[lag:] == ent_s[:-lag]
-            gap = tim_s[lag:] - tim_s[:-lag]
-            # pair rows exactly `lag` periods apart within a unit (works when unbalanced
-            # only where periods are consecutive; gaps are skipped)
-            ok = same & (gap == lag)
-            a, b = sc_s[lag:][ok], sc_s[:-lag][ok]
-            cross = a.T @ b
-            meat += weight * (cross + cross.T)
-    bread = np.linalg.inv(x.T @ x)
-    v = bread @ meat @ bread
-    return (v + v.T) / 2
-
-
-class ConleyResults(EstimationResults):
-    """Two-way fixed-effects estimates with Conley spatial HAC covariance.
-
-    The point estimates are linearmodels' (``fit`` holds the full linearmodels-based
-    result); only the covariance is computed here.
-    """
-
-    title = "Spillover panel (two-way fixed effects), Conley spatial HAC errors"
-
-    def __init__(self, fit: PanelResults, cov: np.ndarray, options: Mapping[str, Any]) -> None:
-        self._fit = fit
-        self._cov = cov
-        self._options = dict(options)
-
-    @property
-    def fit(self) -> PanelResults:
-        """The fixed-effects fit whose covariance was replaced."""
-        return self._fit
-
-    @property
-    def name(self) -> str:
-        """Label for :func:`compare`."""
-        return "TWFE, Conley errors"
-
-    @property
-    def cov_type(self) -> str:
-        """Always ``"conley"``."""
-        return "conley"
-
-    @property
-    def cov_options(self) -> dict[str, Any]:
-        """Cutoff, kernel and serial lags."""
-        return dict(self._options)
-
-    @property
-    def estimator(self) -> str:
-        """The fixed-effects estimator used."""
-        return self._fit.estimator
-
-    @property
-    def params(self) -> pd.Series:
-        """Point estimates."""
-        return self._fit.params
-
-    @property
-    def cov(self) -> pd.DataFrame:
-        """Conley covariance."""
-        names = self._fit.params.index
-        return pd.DataFrame(self._cov.copy(), index=names, columns=names)
-
-    @property
-    def nobs(self) -> int:
-        """Observations used."""
-        return self._fit.nobs
-
-    def _header(self) -> list[tuple[str, str]]:
-        o = self._options
-        return [
-            ("Dependent variable", self._fit.dependent),
-            (
-                "Covariance",
-                f"Conley: {o['kernel']} kernel, cutoff {o['cutoff']}, "
-                f"serial lags {o['serial_lags']}",
-            ),
-            ("Observations", str(self.nobs)),
-            ("Panel", self._fit.info.describe()),
-        ]
+Effects = Literal["twoway", "entity"]
+"""Fixed effects of :class:`SpilloverPanel`: entity and year, or entity only."""
+SpilloverCovType = Literal[CovType, "conley"]
+"""Covariances of :meth:`SpilloverPanel.fit`: those of the panel regression, or Conley."""
 
 
 def _spatial_lags(values: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
-    """Spatial lags of ``values``, warning when missing values enter them as zero."""
+    """Compute the spatial lags of ``values``, warning when missing values enter as zero."""
     bad = values.isna().sum()
     if bad.any():
         detail = ", ".join(f"{c}: {int(k)}" for c, k in bad.items() if k)
@@ -236,7 +83,8 @@ class SpilloverPanel:
     exog
         Own regressors.
     weights
-        ``n x n`` spatial weights labelled by entity (see :func:`distance_weights`).
+        ``n x n`` spatial weights labelled by entity (see
+        :func:`~talentplan.calibrate.spatial.weights.distance_weights`).
     lags
         Regressors whose spatial lag ``W*x`` enters; default all of ``exog``.
     core_distance
@@ -276,11 +124,11 @@ class SpilloverPanel:
         core_terms: Sequence[str] = (),
         decay_bandwidth: float | None = None,
         distances: pd.DataFrame | None = None,
-        effects: Literal["twoway", "entity"] = "twoway",
+        effects: Effects = "twoway",
         entity: str | None = None,
         time: str | None = None,
     ) -> None:
-        validate_choice("effects", effects, ("twoway", "entity"))
+        check_choice("effects", effects, Effects, error=CalibrationError)
         exog = [exog] if isinstance(exog, str) else list(exog)
         lags = list(exog) if lags is None else list(lags)
         core_terms = list(core_terms)
@@ -346,14 +194,12 @@ class SpilloverPanel:
     def fit(
         self,
         *,
-        cov_type: Literal[
-            "driscoll-kraay", "conley", "clustered", "robust", "unadjusted"
-        ] = "driscoll-kraay",
+        cov_type: SpilloverCovType = "driscoll-kraay",
         bandwidth: float | None = None,
         cluster: Sequence[str] = ("entity",),
         min_clusters: int = MIN_CLUSTERS,
         cutoff: float | None = None,
-        kernel: Literal["uniform", "bartlett"] | None = None,
+        kernel: ConleyKernel | None = None,
         serial_lags: int | None = None,
     ) -> PanelResults | ConleyResults:
         """Estimate by fixed effects with the chosen covariance.
@@ -362,18 +208,24 @@ class SpilloverPanel:
         ----------
         cov_type
             ``"driscoll-kraay"`` (default; ``bandwidth`` as in
-            :meth:`PanelRegression.fit`), ``"conley"`` (needs ``distances`` in the
-            constructor and ``cutoff``), or ``"clustered"``, ``"robust"``,
-            ``"unadjusted"``.
+            :meth:`~talentplan.calibrate.panel.model.PanelRegression.fit`), ``"conley"``
+            (needs ``distances`` in the constructor and ``cutoff``), or ``"clustered"``,
+            ``"robust"``, ``"unadjusted"``.
+        bandwidth, cluster, min_clusters
+            As for :meth:`~talentplan.calibrate.panel.model.PanelRegression.fit`.
         cutoff, kernel, serial_lags
-            Conley options: see :func:`conley_cov` (``kernel`` defaults to
-            ``"bartlett"``, ``serial_lags`` to 0). Giving any of them with another
-            ``cov_type`` raises :class:`~talentplan.errors.CalibrationError` rather than
-            being silently ignored.
+            Conley options: see :func:`~talentplan.calibrate.spatial.covariance.conley_cov`
+            (``kernel`` defaults to ``"bartlett"``, ``serial_lags`` to 0). Giving any of
+            them with another ``cov_type`` raises
+            :class:`~talentplan.errors.CalibrationError` rather than being silently ignored.
+
+        Returns
+        -------
+        PanelResults or ConleyResults
+            The fixed-effects fit; with Conley errors, the same estimates with the
+            Conley covariance.
         """
-        validate_choice(
-            "cov_type", cov_type, ("driscoll-kraay", "conley", "clustered", "robust", "unadjusted")
-        )
+        check_choice("cov_type", cov_type, SpilloverCovType, error=CalibrationError)
         if cov_type != "conley":
             given = [
                 n

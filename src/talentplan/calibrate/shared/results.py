@@ -18,9 +18,13 @@ import pandas as pd
 from scipy import stats
 
 from talentplan._display import DisplayMixin
+from talentplan._options import check_choice
 from talentplan.errors import CalibrationError
 
-__all__ = ["EstimationResults", "HasEstimates", "check_level", "compare"]
+__all__ = ["EstimationResults", "HasEstimates", "Layout", "check_level", "compare"]
+
+Layout = Literal["text", "columns"]
+"""Layouts of :func:`compare`: text cells or numeric columns."""
 
 
 def check_level(level: float) -> None:
@@ -33,13 +37,19 @@ class HasEstimates(Protocol):
     """Anything with ``params``, ``std_errors`` and ``nobs`` (ours or linearmodels')."""
 
     @property
-    def params(self) -> pd.Series: ...
+    def params(self) -> pd.Series:
+        """Point estimates, indexed by parameter name."""
+        ...
 
     @property
-    def std_errors(self) -> pd.Series: ...
+    def std_errors(self) -> pd.Series:
+        """Standard errors, indexed like :attr:`params`."""
+        ...
 
     @property
-    def nobs(self) -> int: ...
+    def nobs(self) -> int:
+        """Number of observations used."""
+        ...
 
 
 class EstimationResults(DisplayMixin):
@@ -94,7 +104,7 @@ class EstimationResults(DisplayMixin):
         return pd.Series(p, index=self.params.index, name="pvalue")
 
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        """Confidence intervals with columns ``lower`` and ``upper``.
+        """Return confidence intervals with columns ``lower`` and ``upper``.
 
         Parameters
         ----------
@@ -148,7 +158,7 @@ def _name_of(result: Any, i: int) -> str:
 def compare(
     *results: HasEstimates,
     names: Sequence[str] | None = None,
-    layout: Literal["text", "columns"] = "text",
+    layout: Layout = "text",
     digits: int = 4,
 ) -> pd.DataFrame:
     """Lay estimates of several models side by side.
@@ -205,8 +215,7 @@ def compare(
             raise CalibrationError(f"{len(labels)} names given for {len(results)} results.")
         if len(set(labels)) != len(labels):
             raise CalibrationError(f"names must be distinct, got {labels}.")
-    if layout not in ("text", "columns"):
-        raise CalibrationError(f"layout={layout!r} is not supported; use 'text' or 'columns'.")
+    check_choice("layout", layout, Layout, error=CalibrationError)
     order: list[str] = []
     for r in results:
         order += [str(p) for p in r.params.index if str(p) not in order]

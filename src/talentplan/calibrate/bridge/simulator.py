@@ -15,7 +15,7 @@ Geography
     middle of the square's western edge, ``(0, box_km/2)``. ``d_i`` is the distance to
     the core (km). Spatial weights ``W`` are exponential-decay weights
     ``exp(-d_ij / weights_bandwidth_km)``, zero diagonal, row-standardised
-    (:func:`~talentplan.calibrate.spatial.distance_weights`).
+    (:func:`~talentplan.calibrate.spatial.weights.distance_weights`).
 
 County effects (unobserved; :attr:`SimulatedPanel.county_effects`)
     ``mu_i ~ N(0, sigma_mu^2)``: talent strength. The attrition effect is
@@ -82,6 +82,7 @@ import numpy as np
 import pandas as pd
 
 from talentplan._display import DisplayMixin
+from talentplan.calibrate.spatial.weights import distance_weights
 from talentplan.data.parameters import ResponseParameters
 from talentplan.data.provenance import Provenance, panel_hash
 from talentplan.errors import CalibrationError
@@ -173,6 +174,7 @@ class SimulatedPanel(DisplayMixin):
         object.__setattr__(self, "_meta", MappingProxyType(dict(meta)))
 
     def __setattr__(self, name: str, value: Any) -> None:
+        """Refuse every assignment: a simulated panel never changes."""
         raise AttributeError("SimulatedPanel is immutable; simulate a new one instead.")
 
     @property
@@ -211,11 +213,13 @@ class SimulatedPanel(DisplayMixin):
 
     @property
     def meta(self) -> dict[str, Any]:
-        """How the panel was simulated (a copy): size, ``seed``, ``start_year``,
-        ``box_km``, ``weights_bandwidth_km``, ``burn_in``, ``truth_overrides`` (the
-        ``truth`` argument), ``service_program``, ``subsidy_program``, ``talent_type`` and
-        ``panel_hash`` (:func:`~talentplan.data.provenance.panel_hash` of
-        :attr:`data`)."""
+        """How the panel was simulated (a copy).
+
+        Keys: ``n_counties``, ``n_years``, ``seed``, ``start_year``, ``box_km``,
+        ``weights_bandwidth_km``, ``burn_in``, ``truth_overrides`` (the ``truth``
+        argument), ``service_program``, ``subsidy_program``, ``talent_type`` and
+        ``panel_hash`` (:func:`~talentplan.data.provenance.panel_hash` of :attr:`data`).
+        """
         return copy.deepcopy(dict(self._meta))
 
     @property
@@ -224,7 +228,7 @@ class SimulatedPanel(DisplayMixin):
         return self._keys
 
     def true_parameters(self) -> ResponseParameters:
-        """The true response parameters as model keys, with zero covariance.
+        """Return the true response parameters as model keys, with zero covariance.
 
         ``rho`` is the service program's ``retention`` and ``beta`` the subsidy's
         ``inflow_log`` value (its ``scale`` is ``theta``).
@@ -238,6 +242,7 @@ class SimulatedPanel(DisplayMixin):
         return ResponseParameters(est, cov, prov)
 
     def __repr__(self) -> str:
+        """Name the panel's size and seed."""
         m = self._meta
         return (
             f"SimulatedPanel({m['n_counties']} counties x {m['n_years']} years, seed={m['seed']})"
@@ -332,8 +337,6 @@ def simulate_panel(
     >>> sorted(sim.true_parameters().keys)
     ['centre:eng:retention', 'subsidy:eng:inflow_log']
     """
-    from talentplan.calibrate.spatial import distance_weights
-
     if int(n_counties) != n_counties or n_counties < 10:
         raise CalibrationError(f"n_counties must be an integer >= 10, got {n_counties!r}.")
     if int(n_years) != n_years or n_years < 4:

@@ -3,7 +3,7 @@
 :func:`distance_matrix` (Euclidean or great-circle), :func:`distance_weights`
 (inverse-distance or exponential decay, optionally row-standardised) and
 :func:`spatial_lag` (``W x`` period by period) build the regressors of
-:class:`~talentplan.calibrate.spatial.SpilloverPanel`.
+:class:`~talentplan.calibrate.spatial.model.SpilloverPanel`.
 """
 
 from __future__ import annotations
@@ -15,10 +15,22 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from talentplan.calibrate._validate import validate_choice
+from talentplan._options import check_choice
 from talentplan.errors import CalibrationError, TalentPlanWarning
 
-__all__ = ["distance_matrix", "distance_weights", "spatial_lag"]
+__all__ = [
+    "EARTH_RADIUS_KM",
+    "Metric",
+    "WeightKind",
+    "distance_matrix",
+    "distance_weights",
+    "spatial_lag",
+]
+
+Metric = Literal["euclidean", "haversine"]
+"""Distances: Euclidean, or great-circle (km) from longitude and latitude in degrees."""
+WeightKind = Literal["inverse", "exponential"]
+"""Spatial weights: inverse distance, or exponential decay."""
 
 #: Mean Earth radius in km, for great-circle distances.
 EARTH_RADIUS_KM = 6371.0088
@@ -27,10 +39,10 @@ EARTH_RADIUS_KM = 6371.0088
 def distance_matrix(
     coords: pd.DataFrame | np.ndarray,
     *,
-    metric: Literal["euclidean", "haversine"] = "euclidean",
+    metric: Metric = "euclidean",
     ids: Sequence[Any] | None = None,
 ) -> pd.DataFrame:
-    """Pairwise distances between points.
+    """Compute the pairwise distances between points.
 
     Parameters
     ----------
@@ -41,8 +53,13 @@ def distance_matrix(
         ``"euclidean"`` or ``"haversine"``.
     ids
         Labels; default the DataFrame's index or 0..n-1.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``n x n`` distances, labelled on both axes.
     """
-    validate_choice("metric", metric, ("euclidean", "haversine"))
+    check_choice("metric", metric, Metric, error=CalibrationError)
     labels = (
         list(ids)
         if ids is not None
@@ -70,7 +87,7 @@ def distance_matrix(
     return pd.DataFrame(d, index=labels, columns=labels)
 
 
-def _as_distances(obj: pd.DataFrame | np.ndarray, metric: str) -> pd.DataFrame:
+def _as_distances(obj: pd.DataFrame | np.ndarray, metric: Metric) -> pd.DataFrame:
     arr = np.asarray(obj, dtype="float64")
     if arr.ndim == 2 and arr.shape[0] == arr.shape[1] and arr.shape[0] != 2:
         labels = list(obj.index) if isinstance(obj, pd.DataFrame) else list(range(len(arr)))
@@ -81,19 +98,19 @@ def _as_distances(obj: pd.DataFrame | np.ndarray, metric: str) -> pd.DataFrame:
         if not np.allclose(arr, arr.T) or not np.allclose(np.diag(arr), 0.0):
             raise CalibrationError("A distance matrix must be symmetric with a zero diagonal.")
         return pd.DataFrame(arr, index=labels, columns=labels)
-    return distance_matrix(obj, metric=metric)  # type: ignore[arg-type]
+    return distance_matrix(obj, metric=metric)
 
 
 def distance_weights(
     coords_or_distance_matrix: pd.DataFrame | np.ndarray,
     *,
-    kind: Literal["inverse", "exponential"] = "inverse",
+    kind: WeightKind = "inverse",
     bandwidth: float | None = None,
     power: float = 1.0,
     row_standardize: bool = True,
-    metric: Literal["euclidean", "haversine"] = "euclidean",
+    metric: Metric = "euclidean",
 ) -> pd.DataFrame:
-    """Spatial weights matrix from coordinates or a distance matrix.
+    """Build a spatial weights matrix from coordinates or a distance matrix.
 
     Parameters
     ----------
@@ -124,7 +141,7 @@ def distance_weights(
     >>> w.round(3).to_numpy().tolist()
     [[0.0, 0.75, 0.25], [0.667, 0.0, 0.333], [0.4, 0.6, 0.0]]
     """
-    validate_choice("kind", kind, ("inverse", "exponential"))
+    check_choice("kind", kind, WeightKind, error=CalibrationError)
     dist = _as_distances(coords_or_distance_matrix, metric)
     d = dist.to_numpy()
     if bandwidth is not None and not bandwidth > 0:
@@ -161,7 +178,7 @@ def distance_weights(
 
 
 def spatial_lag(panel: pd.DataFrame, weights: pd.DataFrame, *, prefix: str = "W*") -> pd.DataFrame:
-    """Spatial lags ``W x`` of every column, period by period.
+    """Compute the spatial lags ``W x`` of every column, period by period.
 
     Parameters
     ----------
@@ -171,6 +188,11 @@ def spatial_lag(panel: pd.DataFrame, weights: pd.DataFrame, *, prefix: str = "W*
         ``n x n`` weights labelled by entity (rows: the unit whose lag is computed).
     prefix
         Prefix of the lag columns' names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column ``<prefix><column>`` per column of ``panel``, on its index.
 
     Notes
     -----

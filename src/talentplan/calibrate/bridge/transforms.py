@@ -73,7 +73,7 @@ class ParameterMap:
     upper: float | None = None
 
     def resolve_factor(self, panel: pd.DataFrame, where: str) -> float:
-        """The numeric factor of a ``scale`` transform (1 otherwise).
+        """Resolve the numeric factor of a ``scale`` transform (1 for the others).
 
         Parameters
         ----------
@@ -110,7 +110,20 @@ class ParameterMap:
         return float(self.factor)  # type: ignore[arg-type]
 
     def apply(self, b: float, factor: float) -> tuple[float, float]:
-        """Transformed value and its derivative with respect to ``b``."""
+        """Transform the estimate ``b``; return the value and its derivative in ``b``.
+
+        Parameters
+        ----------
+        b
+            The estimated coefficient.
+        factor
+            The resolved factor (:meth:`resolve_factor`); used by ``scale`` only.
+
+        Returns
+        -------
+        (float, float)
+            The model value and ``d value / d b``, the delta method's Jacobian entry.
+        """
         t = self.transform
         if t == "identity":
             return b, 1.0
@@ -126,7 +139,7 @@ class ParameterMap:
 def transform_estimates(
     estimation: str, maps: Sequence[ParameterMap], result: Any, data: pd.DataFrame
 ) -> tuple[list[str], np.ndarray, np.ndarray, list[float]]:
-    """Model keys, transformed values, their delta-method covariance and the factors.
+    """Transform the mapped estimates of one estimation, with their delta-method covariance.
 
     Parameters
     ----------
@@ -138,7 +151,7 @@ def transform_estimates(
         Its results (anything with ``params`` and ``cov``).
     data
         The estimation sample (``scale`` factors ``mean:COLUMN`` average over it).
-        :func:`~talentplan.calibrate.run.run_calibration` passes the rows of the panel
+        :func:`~talentplan.calibrate.bridge.run.run_calibration` passes the rows of the panel
         where the dependent variable and every column the estimation names are observed.
 
     Returns
@@ -175,7 +188,7 @@ def transform_estimates(
 
 
 def block_diagonal(blocks: Sequence[np.ndarray]) -> np.ndarray:
-    """Square blocks on the diagonal, zeros elsewhere (separately estimated blocks)."""
+    """Place square blocks on the diagonal, zeros elsewhere (separately estimated blocks)."""
     n = sum(c.shape[0] for c in blocks)
     cov = np.zeros((n, n))
     at = 0
