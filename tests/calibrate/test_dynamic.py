@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from talentplan.calibrate.dynamic import DynamicPanelGMM
+from talentplan.calibrate.dynamic.model import DynamicPanelGMM
 from talentplan.errors import (
     CalibrationError,
     CollinearityError,

@@ -1,8 +1,11 @@
-"""The package's layout: allowed imports, no cycles, the public API and light imports."""
+"""The calibrate package's layout: the public API, subpackage exports and light imports.
+
+Which modules it may import, and that it has no cycles, is checked with the other import
+contracts in tests/test_architecture.py.
+"""
 
 from __future__ import annotations
 
-import ast
 import importlib
 import subprocess
 import sys
@@ -13,83 +16,7 @@ import pytest
 import talentplan.calibrate as cal
 
 ROOT = Path(cal.__file__).resolve().parent
-SRC = ROOT.parents[1]
-ALLOWED = (
-    "talentplan.calibrate",
-    "talentplan.data",
-    "talentplan.errors",
-    "talentplan._display",
-    "talentplan._options",
-    "talentplan._files",
-)
 SUBPACKAGES = ("shared", "panel", "dynamic", "staggered", "spatial", "bridge")
-
-
-def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(SRC).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
-
-
-MODULES = {_module_name(p): p for p in sorted(ROOT.rglob("*.py"))}
-
-
-def _imports(name: str) -> set[str]:
-    """Every talentplan module ``name`` imports, wherever the import statement is."""
-    path = MODULES[name]
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")
-                anchor = anchor[: len(anchor) - node.level + 1]
-                base = ".".join([*anchor, base] if base else anchor)
-            for alias in node.names:
-                sub = f"{base}.{alias.name}"
-                found.add(sub if sub in MODULES else base)
-    return {m for m in found if m == "talentplan" or m.startswith("talentplan.")}
-
-
-def test_calibrate_imports_only_the_layers_below() -> None:
-    bad = {name: sorted(m for m in _imports(name) if not m.startswith(ALLOWED)) for name in MODULES}
-    assert {k: v for k, v in bad.items() if v} == {}
-
-
-def test_no_import_cycles_inside_calibrate() -> None:
-    graph = {name: {m for m in _imports(name) if m in MODULES} for name in MODULES}
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    cycles: list[list[str]] = []
-
-    def visit(v: str) -> None:  # Tarjan's strongly connected components
-        index[v] = low[v] = len(index)
-        stack.append(v)
-        for w in graph[v]:
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in stack:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            component = []
-            while True:
-                w = stack.pop()
-                component.append(w)
-                if w == v:
-                    break
-            if len(component) > 1 or v in graph[v]:
-                cycles.append(sorted(component))
-
-    for v in graph:
-        if v not in index:
-            visit(v)
-    assert cycles == []
 
 
 def test_public_names_resolve_to_the_subpackages_objects() -> None:
@@ -101,17 +28,11 @@ def test_public_names_resolve_to_the_subpackages_objects() -> None:
 
 
 @pytest.mark.parametrize("sub", SUBPACKAGES)
-def test_subpackage_reexports(sub: str) -> None:
+def test_subpackages_say_what_they_hold_and_shadow_no_public_name(sub: str) -> None:
     package = importlib.import_module(f"talentplan.calibrate.{sub}")
-    assert sorted(package.__all__) == sorted(package._EXPORTS)
-    for name in package.__all__:
-        assert getattr(package, name) is getattr(
-            importlib.import_module(package._EXPORTS[name]), name
-        )
-    # no module may be shadowed by, or shadow, a name its package exports
-    modules = {p.stem for p in (ROOT / sub).glob("*.py")}
-    assert modules.isdisjoint(package.__all__)
     assert package.__doc__ and package.__doc__.strip()
+    modules = {p.stem for p in (ROOT / sub).glob("*.py")}
+    assert modules.isdisjoint(cal.__all__)
 
 
 def test_top_level_names_do_not_shadow_modules() -> None:

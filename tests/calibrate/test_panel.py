@@ -3,7 +3,7 @@
 Grunfeld (1958) investment data, 10 firms x 20 years (1935-1954): statsmodels ships the
 original 11-firm data (Kleiber and Zeileis, 2010); dropping American Steel gives the
 10-firm panel of Baltagi, Econometric Analysis of Panel Data, Table 2.1 (the ``Grunfeld``
-data of R's plm).
+data of R's plm), committed as tests/data/reference/grunfeld.csv (the ``grunfeld`` fixture).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 from linearmodels import FirstDifferenceOLS, PanelOLS, PooledOLS, RandomEffects
 
-from talentplan.calibrate.panel import PanelIV, PanelRegression
-from talentplan.calibrate.shared import compare
+from talentplan.calibrate.panel.model import PanelIV, PanelRegression
+from talentplan.calibrate.shared.results import compare
 from talentplan.errors import (
     CalibrationError,
     CollinearityError,
@@ -26,16 +26,6 @@ from talentplan.errors import (
     UnbalancedPanelWarning,
 )
 from tests.calibrate.helpers import quiet
-
-
-@pytest.fixture(scope="module")
-def grunfeld() -> pd.DataFrame:
-    from statsmodels.datasets import grunfeld as gf
-
-    d = gf.load_pandas().data
-    d = d[d["firm"] != "American Steel"].copy()
-    d["year"] = d["year"].astype(int)
-    return d.reset_index(drop=True)
 
 
 def fit(data: pd.DataFrame, estimator: str, **kw: object):

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from talentplan.calibrate.dynamic import DynamicPanelGMM
-from talentplan.calibrate.panel import PanelRegression
+from talentplan.calibrate.dynamic.model import DynamicPanelGMM
+from talentplan.calibrate.panel.model import PanelRegression
 from talentplan.data.parameters import ResponseParameters
 from talentplan.data.provenance import Provenance, panel_hash, parse_key
 from talentplan.errors import CalibrationError

@@ -21,16 +21,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from talentplan.calibrate.bridge import SimulatedPanel, simulate_panel
-from talentplan.calibrate.dynamic import DynamicPanelGMM
-from talentplan.calibrate.panel import PanelIV, PanelRegression
-from talentplan.calibrate.spatial import SpilloverPanel
-from talentplan.calibrate.staggered import StaggeredDiD
+from talentplan.calibrate.bridge.simulator import SimulatedPanel, simulate_panel
+from talentplan.calibrate.dynamic.model import DynamicPanelGMM
+from talentplan.calibrate.panel.model import PanelIV, PanelRegression
+from talentplan.calibrate.spatial.model import SpilloverPanel
+from talentplan.calibrate.staggered.model import StaggeredDiD
 
 REPS = 25
 SEEDS = range(100, 100 + REPS)
 MIN_COVERAGE = 0.80
 RATE_REGRESSORS = ["centre", "wage", "W_wage", "core_pull"]
+
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

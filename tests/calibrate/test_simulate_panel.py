@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from talentplan.calibrate import simulate_panel
-from talentplan.calibrate.bridge import DEFAULT_TRUTH, SimulatedPanel
+from talentplan.calibrate.bridge.simulator import DEFAULT_TRUTH, SimulatedPanel
 from talentplan.errors import CalibrationError
 
 

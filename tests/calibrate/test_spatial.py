@@ -8,14 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from talentplan.calibrate.panel import PanelRegression
-from talentplan.calibrate.spatial import (
-    SpilloverPanel,
-    conley_cov,
-    distance_matrix,
-    distance_weights,
-    spatial_lag,
-)
+from talentplan.calibrate.panel.model import PanelRegression
+from talentplan.calibrate.spatial.covariance import conley_cov
+from talentplan.calibrate.spatial.model import SpilloverPanel
+from talentplan.calibrate.spatial.weights import distance_matrix, distance_weights, spatial_lag
 from talentplan.errors import (
     CalibrationError,
     MissingValuesWarning,

@@ -23,7 +23,7 @@ from talentplan.calibrate import (
     run_calibration,
     simulate_panel,
 )
-from talentplan.calibrate.bridge import SIMULATED_PANEL_SPEC
+from talentplan.calibrate.bridge.spec import SIMULATED_PANEL_SPEC
 from talentplan.errors import CalibrationError
 from tests.calibrate.helpers import quiet
 

@@ -8,18 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from talentplan.calibrate.panel import PanelRegression, hausman, mundlak
+from talentplan.calibrate.panel.model import PanelRegression
+from talentplan.calibrate.panel.specification_tests import hausman, mundlak
 from talentplan.errors import CalibrationError, SpecificationWarning
-
-
-@pytest.fixture(scope="module")
-def grunfeld() -> pd.DataFrame:
-    from statsmodels.datasets import grunfeld as gf
-
-    d = gf.load_pandas().data
-    d = d[d["firm"] != "American Steel"].copy()
-    d["year"] = d["year"].astype(int)
-    return d.reset_index(drop=True)
 
 
 def fit(data: pd.DataFrame, estimator: str):

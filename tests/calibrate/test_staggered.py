@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from talentplan.calibrate.staggered import StaggeredDiD
+from talentplan.calibrate.staggered.model import StaggeredDiD
 from talentplan.errors import (
     CalibrationError,
     EstimationWarning,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from talentplan.calibrate.shared import (
+from talentplan.calibrate.shared.validation import (
     check_duplicates,
     check_numeric,
     check_rank,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import talentplan as tp
-from talentplan.calibrate.bridge import calibrate_command
+from talentplan.calibrate.bridge.run import calibrate_command
 from talentplan.errors import InstanceError
 from tests.model.tiny import tiny_instance
 

@@ -35,8 +35,6 @@ import warnings
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from talentplan.calibrate._lazy import lazy_attribute, lazy_dir
-
 _LAZY = {
     # panel/
     "PanelRegression": "talentplan.calibrate.panel.model",
@@ -189,9 +187,13 @@ def __getattr__(name: str) -> Any:
             stacklevel=2,
         )
         return getattr(import_module(_MOVED[name]), name)
-    return lazy_attribute(globals(), _LAZY, name)
+    if name not in _LAZY:
+        raise AttributeError(f"module 'talentplan.calibrate' has no attribute {name!r}")
+    value = getattr(import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
 
 
 def __dir__() -> list[str]:
     """List the package's attributes, including the names not imported yet."""
-    return lazy_dir(globals(), _LAZY)
+    return sorted(set(globals()) | set(_LAZY))

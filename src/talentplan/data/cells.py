@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
@@ -69,23 +69,24 @@ class Parsed:
         return ~self.bad.get(column, np.zeros(len(self.frame), dtype=bool))
 
 
+class Where(TypedDict, total=False):
+    """Where an instance error is: the keyword arguments of :class:`InstanceError`."""
+
+    file: str | None
+    row: int | None
+    column: str | None
+    value: object
+
+
 class Collector:
     """Collects :class:`InstanceError` objects."""
 
     def __init__(self) -> None:
         self.errors: list[InstanceError] = []
 
-    def add(
-        self,
-        message: str,
-        *,
-        file: str | None = None,
-        row: int | None = None,
-        column: str | None = None,
-        value: object = None,
-    ) -> None:
-        """Record an error, located by file, spreadsheet row and column where known."""
-        self.errors.append(InstanceError(message, file=file, row=row, column=column, value=value))
+    def add(self, message: str, **where: Unpack[Where]) -> None:
+        """Record an error, located by file, spreadsheet row, column and value where known."""
+        self.errors.append(InstanceError(message, **where))
 
     def at(self, t: Parsed, i: int | np.integer, column: str, message: str) -> None:
         """Error at record ``i`` (position) of a parsed table."""

@@ -10,10 +10,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from talentplan.data.cells import is_blank
 from talentplan.data.instance import Instance
 from talentplan.errors import InstanceError
 from talentplan.model.pwl import PiecewiseLinear, log_pwl
@@ -169,9 +171,7 @@ def prepare(instance: Instance) -> ModelData:
         for y, s, a in t["budgets"][["year", "source", "amount"]].itertuples(index=False)
         if int(y) in year_set
     }
-    cap_total = {
-        p: float(v) for p, v in programs_df["cap_total"].items() if v is not None and not pd_isna(v)
-    }
+    cap_total = {p: float(v) for p, v in programs_df["cap_total"].items() if not is_blank(v)}
     requires = {p: str(r) for p, r in programs_df["requires"].items() if str(r).strip()}
     d = ModelData(
         instance=instance,
@@ -189,18 +189,15 @@ def prepare(instance: Instance) -> ModelData:
         a0={key: float(v) for key, v in stocks["attrition"].items()},
         s0={key: float(v) for key, v in stocks["stock"].items()},
         demand=demand,
-        efficiency=counties_df["efficiency"].astype(float).to_dict(),
-        graduates=counties_df["graduates"].astype(float).to_dict(),
-        graduate_share=counties_df["graduate_retention"].astype(float).to_dict(),
-        travel=counties_df["travel_time_h"].astype(float).to_dict(),
-        land_quota=counties_df["land_quota_mu"].astype(float).to_dict(),
-        cadre_capacity=counties_df["cadre_hours"].astype(float).to_dict(),
+        **{
+            field: counties_df[column].astype(float).to_dict()
+            for field, column in _COUNTY_COLUMNS.items()
+        },
         townships=counties_df["townships"].astype(int).to_dict(),
-        fixed_cost=programs_df["fixed_cost"].astype(float).to_dict(),
-        operating_cost=programs_df["operating_cost"].astype(float).to_dict(),
-        unit_cost=programs_df["unit_cost"].astype(float).to_dict(),
-        land=programs_df["land_mu"].astype(float).to_dict(),
-        cadre=programs_df["cadre_hours"].astype(float).to_dict(),
+        **{
+            field: programs_df[column].astype(float).to_dict()
+            for field, column in _PROGRAM_COLUMNS.items()
+        },
         cap_total=cap_total,
         requires=requires,
         effects=effects,
@@ -218,9 +215,29 @@ def prepare(instance: Instance) -> ModelData:
     return d
 
 
-def pd_isna(value: object) -> bool:
-    """Return whether ``value`` is a float NaN (a blank numeric cell)."""
-    return isinstance(value, float) and math.isnan(value)
+_COUNTY_COLUMNS = {
+    "efficiency": "efficiency",
+    "graduates": "graduates",
+    "graduate_share": "graduate_retention",
+    "travel": "travel_time_h",
+    "land_quota": "land_quota_mu",
+    "cadre_capacity": "cadre_hours",
+}
+"""ModelData field -> column of the counties table (numbers per county)."""
+
+_PROGRAM_COLUMNS = {
+    "fixed_cost": "fixed_cost",
+    "operating_cost": "operating_cost",
+    "unit_cost": "unit_cost",
+    "land": "land_mu",
+    "cadre": "cadre_hours",
+}
+"""ModelData field -> column of the programs table (numbers per program)."""
+
+
+def _numbers(frame: pd.DataFrame, columns: dict[str, str]) -> dict[str, dict[Any, float]]:
+    """Each ModelData field of ``columns`` as a dict of its column (indexed by id)."""
+    return {field: frame[column].astype(float).to_dict() for field, column in columns.items()}
 
 
 def _funding_groups(

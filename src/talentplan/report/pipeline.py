@@ -12,7 +12,7 @@ from collections.abc import Callable
 from talentplan.data.instance import Instance
 from talentplan.report.result import AllocationResult
 from talentplan.simulation import plan_levels, play
-from talentplan.solver.api import solve_instance, versions
+from talentplan.solver.api import SolveOptions, solve_instance, versions
 from talentplan.solver.highs import Progress
 
 __all__ = ["solve"]
@@ -67,15 +67,9 @@ def solve(
     >>> result.status.value
     'optimal'
     """
-    solution = solve_instance(
-        instance,
-        time_limit=time_limit,
-        mip_gap=mip_gap,
-        threads=threads,
-        objective=objective,
-        progress=progress,
-    )
-    formulation = solution.formulation
+    options = SolveOptions(time_limit, mip_gap, threads, objective)
+    solution = solve_instance(instance, options, progress)
+    formulation, run = solution.formulation, solution.run
     # Trajectories are what the plan produces: the plan played with the exact curves.
     # (The model's own stock variables are only bounded where the objective does not
     # reward them, so they are not read back.)
@@ -86,31 +80,31 @@ def solve(
     )
     summary = {
         "instance": instance.scenario.name,
-        "status": solution.status.value,
-        "highs_status": solution.highs_status,
+        "status": run.status.value,
+        "highs_status": run.highs_status,
         "objective_name": formulation.objective,
-        "objective": solution.objective,
-        "bound": solution.bound,
-        "gap": solution.gap,
+        "objective": run.objective,
+        "bound": run.bound,
+        "gap": run.gap,
         "approximation_error": formulation.approximation_error,
         "simulated_objective": played.objective,
         "build_seconds": formulation.build_seconds,
-        "solve_seconds": solution.solve_seconds,
+        "solve_seconds": run.solve_seconds,
         **solution.sizes,
-        "mip_nodes": solution.mip_nodes,
-        "time_limit": time_limit,
-        "mip_gap": mip_gap,
-        "threads": threads,
+        "mip_nodes": run.mip_nodes,
+        "time_limit": options.time_limit,
+        "mip_gap": options.mip_gap,
+        "threads": options.threads,
         "budget_use": solution.budget_use.to_dict("records"),
         "instance_hash": instance.hash(),
         "seed": instance.scenario.seed,
         "versions": versions(),
     }
     return AllocationResult(
-        status=solution.status,
-        objective=solution.objective,
-        bound=solution.bound,
-        gap=solution.gap,
+        status=run.status,
+        objective=run.objective,
+        bound=run.bound,
+        gap=run.gap,
         allocation=solution.allocation,
         talent=played.talent,
         shadow_prices=solution.shadow_prices,

@@ -22,12 +22,12 @@ from talentplan.data.instance import Instance
 from talentplan.errors import InfeasiblePlanError, NoSolutionError, SolverError
 from talentplan.model.build import Formulation, build_model
 from talentplan.solver.explain import explain_infeasibility
-from talentplan.solver.highs import Progress, load_values, solve_formulation
+from talentplan.solver.highs import Progress, SolverRun, load_values, solve_formulation
 from talentplan.solver.matrix import new_highs
 from talentplan.solver.readback import allocation_table, budget_use, model_sizes, shadow_prices
 from talentplan.solver.status import SolveStatus
 
-__all__ = ["Solution", "check_solve_options", "solve_instance", "versions"]
+__all__ = ["Solution", "SolveOptions", "solve_instance", "versions"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,30 +40,22 @@ class Solution:
     ----------
     formulation
         The model that was solved, with its data and objective name.
-    status, highs_status
-        Our status and HiGHS's own words for it.
-    objective, bound, gap
-        The plan's model objective, the best bound and their relative gap.
+    run
+        What HiGHS returned: status, objective, bound, gap, timings, node count.
     allocation, budget_use, shadow_prices
         The tables of :mod:`talentplan.solver.readback`.
-    sizes
-        ``n_variables``, ``n_binaries``, ``n_integers``, ``n_constraints``.
-    solve_seconds, mip_nodes
-        Solver time and branch-and-bound nodes.
     """
 
     formulation: Formulation = field(repr=False)
-    status: SolveStatus
-    highs_status: str
-    objective: float
-    bound: float
-    gap: float
+    run: SolverRun = field(repr=False)
     allocation: pd.DataFrame = field(repr=False)
     budget_use: pd.DataFrame = field(repr=False)
     shadow_prices: pd.DataFrame = field(repr=False)
-    sizes: dict[str, int]
-    solve_seconds: float
-    mip_nodes: int
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        """``n_variables``, ``n_binaries``, ``n_integers`` and ``n_constraints``."""
+        return model_sizes(self.run)
 
 
 def versions() -> dict[str, str]:
@@ -78,27 +70,58 @@ def versions() -> dict[str, str]:
     }
 
 
-def check_solve_options(time_limit: float | None, mip_gap: float, threads: int | None) -> None:
-    """Raise :class:`~talentplan.errors.OptionError` for an inadmissible solver option."""
-    if time_limit is not None:
-        check_number("time_limit", time_limit, low=0, low_open=True)
-    check_number("mip_gap", mip_gap, low=0, high=1, high_open=True)
-    if threads is not None:
-        check_number("threads", threads, low=1, integer=True)
+@dataclass(frozen=True)
+class SolveOptions:
+    """How to solve: validated once, when made.
+
+    Attributes
+    ----------
+    time_limit
+        Seconds (> 0); at the limit the best plan found so far is returned with its gap.
+        None: no limit.
+    mip_gap
+        Relative optimality gap at which to stop, in [0, 1).
+    threads
+        Solver threads (>= 1); None: HiGHS's choice.
+    objective
+        ``talent_index``, ``min_cost`` or ``equity`` (checked by
+        :func:`~talentplan.model.build.build_model`); None: the scenario's.
+
+    Raises
+    ------
+    OptionError
+        When a value is not admissible.
+    """
+
+    time_limit: float | None = None
+    mip_gap: float = 1e-4
+    threads: int | None = None
+    objective: str | None = None
+
+    def __post_init__(self) -> None:
+        """Check every option against its admissible range."""
+        if self.time_limit is not None:
+            check_number("time_limit", self.time_limit, low=0, low_open=True)
+        check_number("mip_gap", self.mip_gap, low=0, high=1, high_open=True)
+        if self.threads is not None:
+            check_number("threads", self.threads, low=1, integer=True)
 
 
 def solve_instance(
     instance: Instance,
-    *,
-    time_limit: float | None = None,
-    mip_gap: float = 1e-4,
-    threads: int | None = None,
-    objective: str | None = None,
+    options: SolveOptions,
     progress: Callable[[Progress], None] | None = None,
 ) -> Solution:
     """Build and solve the allocation MIP of ``instance``.
 
-    Parameters are those of :func:`talentplan.solve`.
+    Parameters
+    ----------
+    instance
+        A validated planning instance.
+    options
+        Time limit, gap, threads and objective.
+    progress
+        Called about once a second during the MIP search.
 
     Returns
     -------
@@ -106,25 +129,22 @@ def solve_instance(
 
     Raises
     ------
-    OptionError
-        An option is not admissible.
-    InfeasiblePlanError
-        No plan satisfies every rule; ``.explanation`` names the conflicting rules.
-    NoSolutionError
-        The solver stopped (time limit, other limit) before finding any plan.
-    SolverError
-        The solver failed, or the model is unbounded.
+    InfeasiblePlanError, NoSolutionError, SolverError
+        As :func:`talentplan.solve` says; an unbounded model is a ``SolverError``.
     """
-    check_solve_options(time_limit, mip_gap, threads)
-    formulation = build_model(instance, objective)
+    formulation = build_model(instance, options.objective)
     logger.info("built %s in %.2fs", instance.scenario.name, formulation.build_seconds)
     run = solve_formulation(
-        formulation, time_limit=time_limit, mip_gap=mip_gap, threads=threads, progress=progress
+        formulation,
+        time_limit=options.time_limit,
+        mip_gap=options.mip_gap,
+        threads=options.threads,
+        progress=progress,
     )
     if run.status == SolveStatus.INFEASIBLE:
         # The explanation may take as long again as the solve was allowed (60 s by default).
         explanation = explain_infeasibility(
-            formulation, run.compiled, time_limit=time_limit or 60.0
+            formulation, run.compiled, time_limit=options.time_limit or 60.0
         )
         raise InfeasiblePlanError(
             f"instance '{instance.scenario.name}' is infeasible.", explanation
@@ -145,15 +165,8 @@ def solve_instance(
     load_values(run.compiled, run.values)
     return Solution(
         formulation=formulation,
-        status=run.status,
-        highs_status=run.highs_status,
-        objective=run.objective,
-        bound=run.bound,
-        gap=run.gap,
+        run=run,
         allocation=allocation_table(formulation),
         budget_use=budget_use(formulation),
         shadow_prices=shadow_prices(formulation, run),
-        sizes=model_sizes(run),
-        solve_seconds=run.solve_seconds,
-        mip_nodes=run.mip_nodes,
     )

@@ -71,6 +71,17 @@ Method = Literal["difference", "system"]
 """GMM estimators: Arellano-Bond difference or Blundell-Bond system."""
 Steps = Literal[1, 2]
 """One-step or two-step (efficient) GMM."""
+_OPTIONS = (
+    "method",
+    "lags",
+    "collapse",
+    "max_instrument_lag",
+    "constant",
+    "exog",
+    "predetermined",
+    "endogenous",
+)
+"""The constructor options a fit records, each a read-only property of the model."""
 
 
 def _as_list(value: str | list[str] | tuple[str, ...] | None) -> list[str]:
@@ -225,16 +236,7 @@ class DynamicPanelGMM:
     @property
     def options(self) -> dict[str, object]:
         """The model options as a new dict (recorded by the results at fit time)."""
-        return {
-            "method": self._method,
-            "lags": self._lags,
-            "collapse": self._collapse,
-            "max_instrument_lag": self._max_instrument_lag,
-            "constant": self._constant,
-            "exog": list(self._exog),
-            "predetermined": list(self._predetermined),
-            "endogenous": list(self._endogenous),
-        }
+        return {name: getattr(self, name) for name in _OPTIONS}
 
     # --- data handling -----------------------------------------------------------------
     @staticmethod

@@ -49,12 +49,16 @@ class WaldTest(DisplayMixin):
 
     statistic: float
     df: int
-    pvalue: float
     names: tuple[str, ...]
     null: str
     note: str = ""
 
     title = "Wald test"
+
+    @property
+    def pvalue(self) -> float:
+        """Upper-tail probability of the statistic under the null (chi-squared, ``df``)."""
+        return float(stats.chi2.sf(self.statistic, self.df))
 
     def _summary_tables(self) -> tuple[str, list[tuple[str, str]], list[pd.DataFrame]]:
         head = [
@@ -165,7 +169,6 @@ def hausman(
     return HausmanResult(
         statistic=stat,
         df=df,
-        pvalue=float(stats.chi2.sf(stat, df)),
         names=tuple(common),
         null="random effects are consistent (effects uncorrelated with the regressors)",
         note=note,
@@ -238,7 +241,6 @@ def mundlak(
     return MundlakResult(
         statistic=stat,
         df=df,
-        pvalue=float(stats.chi2.sf(stat, df)),
         names=tuple(names),
         null="the entity means have zero coefficients (random effects are consistent)",
         note=f"covariance: {fit.cov_description}",
