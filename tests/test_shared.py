@@ -7,8 +7,10 @@ import stat
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pytest
 
+from talentplan import _files
 from talentplan._files import atomic_write, atomic_write_text, replace_folder, write_file_set
 from talentplan._options import check_choice, check_number, choices
 from talentplan.errors import CalibrationError, OptionError
@@ -19,8 +21,9 @@ def _mode(path: Path) -> int:
 
 
 @pytest.fixture
-def umask_022():
+def umask_022(monkeypatch: pytest.MonkeyPatch):
     old = os.umask(0o022)
+    monkeypatch.setattr(_files, "_UMASK", 0o022)
     yield
     os.umask(old)
 
@@ -47,12 +50,22 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> 
     assert [p.name for p in tmp_path.iterdir()] == ["plan.csv"]
 
 
-def test_a_file_set_drops_a_stale_marker_and_moves_it_in_last(tmp_path: Path) -> None:
+def test_a_file_set_drops_a_stale_marker_first_and_moves_it_in_last(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = write_file_set(tmp_path / "run", {"a.csv": "1", "summary.json": "first"})
-    (out / "summary.json").write_text("stale")
-    write_file_set(out, {"a.csv": "2", "summary.json": "second"})
+    real_replace = os.replace
+
+    def fail_before_the_marker(src: str, dst: str) -> None:
+        if Path(dst).name == "summary.json":
+            raise OSError("disk full")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", fail_before_the_marker)
+    with pytest.raises(OSError, match="disk full"):
+        write_file_set(out, {"a.csv": "2", "summary.json": "second"})
     assert (out / "a.csv").read_text() == "2"
-    assert (out / "summary.json").read_text() == "second"
+    assert not (out / "summary.json").exists()  # no stale marker beside the new file
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
@@ -87,7 +100,8 @@ def test_choices_come_from_the_literal_type() -> None:
 @pytest.mark.parametrize(
     ("value", "ok"),
     [(0.0, False), (1e-9, True), (1.0, True), (float("nan"), False), (float("inf"), False),
-     (True, False), ("1", False)],
+     (True, False), ("1", False), (np.int64(30), True), (np.float32(1.5), True),
+     (np.bool_(True), False)],
 )  # fmt: skip
 def test_numbers_are_checked_for_range_and_type(value: object, ok: bool) -> None:
     if ok:
@@ -95,3 +109,43 @@ def test_numbers_are_checked_for_range_and_type(value: object, ok: bool) -> None
     else:
         with pytest.raises(OptionError, match="time_limit="):
             check_number("time_limit", value, low=0, low_open=True)
+
+
+def test_whole_numbers_accept_numpy_integers_only() -> None:
+    assert check_number("threads", np.int64(2), low=1, integer=True) == 2
+    for bad in (2.0, np.float64(2.0), True):
+        with pytest.raises(OptionError, match="whole number"):
+            check_number("threads", bad, low=1, integer=True)
+
+
+def test_a_skip_without_the_extra_marker_fails_the_run(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest((Path(__file__).parent / "conftest.py").read_text(encoding="utf-8"))
+    pytester.makeini("[pytest]\nmarkers =\n    extra(name): optional extra\n")
+    pytester.makepyfile(
+        """
+        import pytest
+
+        def test_runs():
+            pass
+
+        @pytest.mark.xfail(strict=True)
+        def test_expected_failure():
+            assert False
+
+        @pytest.mark.extra("plots")
+        def test_needs_an_extra():
+            pytest.skip("matplotlib is not installed")
+        """
+    )
+    assert pytester.runpytest().ret == pytest.ExitCode.OK
+    pytester.makepyfile(
+        test_silent="""
+        import pytest
+
+        def test_hides():
+            pytest.skip("data not found")
+        """
+    )
+    run = pytester.runpytest()
+    assert run.ret == pytest.ExitCode.TESTS_FAILED
+    run.stdout.fnmatch_lines(["*1 test(s) skipped without the 'extra' marker*test_hides*"])

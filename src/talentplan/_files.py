@@ -2,8 +2,9 @@
 
 Every file the package writes (instances, results, calibrated parameters, CLI outputs)
 goes through these helpers: the content is written to a temporary sibling of the
-target, flushed, given the permissions an ordinary new file gets under the current
-umask, and moved into place with one atomic rename.
+target, given the permissions an ordinary new file gets under the process's umask, and
+moved into place with one atomic rename (single text files are also flushed to disk
+first).
 """
 
 from __future__ import annotations
@@ -18,14 +19,16 @@ from pathlib import Path
 __all__ = ["atomic_write", "atomic_write_text", "replace_folder", "write_file_set"]
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
 
 
-def _sibling_folder(target: Path) -> Path:
-    return target.parent if str(target.parent) else Path(".")
+_UMASK = _read_umask()
+"""The umask at import (reading it means setting it, so it is read once, not per write).
+Temporary files and folders are created private (0600, 0700) and given the ordinary
+modes ``0o666 & ~umask`` and ``0o777 & ~umask`` before they are moved into place."""
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
@@ -54,13 +57,13 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
     target = Path(path)
     suffix = "".join(target.suffixes[-1:])
     fd, name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=f".tmp{suffix}", dir=_sibling_folder(target)
+        prefix=f".{target.name}.", suffix=f".tmp{suffix}", dir=target.parent
     )
     os.close(fd)
     tmp = Path(name)
     try:
         write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -94,11 +97,9 @@ def write_file_set(folder: str | os.PathLike[str], files: Mapping[str, str]) -> 
     names = list(files)
     if names:
         (out / names[-1]).unlink(missing_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=_sibling_folder(out)) as tmp:
-        mode = 0o666 & ~_umask()
+    with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as tmp:
         for name, text in files.items():
             (Path(tmp) / name).write_text(text, encoding="utf-8")
-            os.chmod(Path(tmp) / name, mode)
         for name in names:
             os.replace(Path(tmp) / name, out / name)
     return out
@@ -125,10 +126,9 @@ def replace_folder(
     A failure at any point leaves ``target`` as it was.
     """
     final = Path(target)
-    parent = _sibling_folder(final)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
     try:
-        os.chmod(tmp, 0o777 & ~_umask())
+        os.chmod(tmp, 0o777 & ~_UMASK)
         fill(tmp)
         if not final.exists():
             os.replace(tmp, final)

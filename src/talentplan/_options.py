@@ -9,9 +9,12 @@ message can never disagree. Numeric options use :func:`check_number`.
 from __future__ import annotations
 
 import math
+import numbers
 import typing
 from collections.abc import Sequence
 from typing import Any, TypeVar
+
+import numpy as np
 
 from talentplan.errors import OptionError, TalentPlanError
 
@@ -88,6 +91,9 @@ def check_number(
 ) -> Any:
     """Return ``value`` if it is a finite number in the range, else raise ``error``.
 
+    Any real number passes (Python's or numpy's), booleans do not; with ``integer`` only
+    whole-number types (``int``, ``numpy.int64`` ...) do.
+
     Examples
     --------
     >>> check_number("mip_gap", 1e-4, low=0, high=1, high_open=True)
@@ -97,10 +103,9 @@ def check_number(
     ...
     talentplan.errors.OptionError: threads=0 is not admissible; expected a whole number >= 1.
     """
-    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    kind = numbers.Integral if integer else numbers.Real
+    is_number = isinstance(value, kind) and not isinstance(value, bool | np.bool_)
     ok = is_number and math.isfinite(value)
-    if ok and integer:
-        ok = float(value).is_integer()
     if ok:
         ok = (value > low if low_open else value >= low) and (
             value < high if high_open else value <= high

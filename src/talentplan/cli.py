@@ -88,7 +88,13 @@ def solve(
     shadow_prices.csv, budget_use.csv).
     """
     from talentplan._files import atomic_write_text
-    from talentplan.errors import InfeasiblePlanError, NoSolutionError, OptionError, SolverError
+    from talentplan.errors import (
+        InfeasiblePlanError,
+        InstanceError,
+        NoSolutionError,
+        OptionError,
+        SolverError,
+    )
     from talentplan.report.pipeline import solve as solve_instance
     from talentplan.report.result import RESULT_FILES
     from talentplan.solver.highs import Progress
@@ -116,7 +122,7 @@ def solve(
             objective=objective,
             progress=show,
         )
-    except OptionError as exc:
+    except (InstanceError, OptionError) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except InfeasiblePlanError as exc:
@@ -155,14 +161,14 @@ def frontier(
 ) -> None:
     """Trace the efficiency-equity frontier (talent index vs smallest county coverage)."""
     from talentplan._files import atomic_write_text
-    from talentplan.errors import NoSolutionError, OptionError
+    from talentplan.errors import InstanceError, NoSolutionError, OptionError
     from talentplan.scenarios.frontier import pareto_frontier
 
     inst = _load(instance)
     try:
         with err.status(f"tracing the frontier of {inst.scenario.name} ..."):
             front = pareto_frontier(inst, points, time_limit=time_limit, mip_gap=mip_gap)
-    except OptionError as exc:
+    except (InstanceError, OptionError) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except NoSolutionError as exc:

@@ -16,23 +16,62 @@ Examples
 
 from __future__ import annotations
 
-from talentplan.data.bundled import Catalogue, available, catalogue, describe, path
+from talentplan.data.bundled import (
+    BUNDLED,
+    CATALOGUE_COUNTIES,
+    CATALOGUE_TABLES,
+    ROOT,
+    Catalogue,
+    available,
+    catalogue,
+    describe,
+    path,
+)
 from talentplan.data.bundled import load as load_bundled
-from talentplan.data.derive import derive_tables, full_cost
+from talentplan.data.derive import (
+    BASE_GROWTH,
+    BASE_INTENSITY,
+    BUDGET_SHARE,
+    INDUSTRY_RULES,
+    SOURCE_SHARES,
+    TYPE_RULES,
+    budgets_table,
+    derive_tables,
+    floor_one_stop,
+    full_cost,
+    scale_caps,
+    siphon,
+    travel_time,
+)
 from talentplan.data.instance import Instance
 from talentplan.data.synthetic import SPEC_PREFIX, from_spec, synthetic
 
 __all__ = [
+    "BASE_GROWTH",
+    "BASE_INTENSITY",
+    "BUDGET_SHARE",
+    "BUNDLED",
+    "CATALOGUE_COUNTIES",
+    "CATALOGUE_TABLES",
+    "INDUSTRY_RULES",
+    "ROOT",
+    "SOURCE_SHARES",
+    "TYPE_RULES",
     "Catalogue",
     "available",
+    "budgets_table",
     "catalogue",
     "derive_tables",
     "describe",
+    "floor_one_stop",
     "from_spec",
     "full_cost",
     "load",
     "path",
+    "scale_caps",
+    "siphon",
     "synthetic",
+    "travel_time",
 ]
 
 

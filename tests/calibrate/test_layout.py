@@ -35,6 +35,26 @@ def test_subpackages_say_what_they_hold_and_shadow_no_public_name(sub: str) -> N
     assert modules.isdisjoint(cal.__all__)
 
 
+@pytest.mark.parametrize(
+    ("family", "names"),
+    [
+        ("panel", ["PanelRegression", "PanelIV", "hausman", "mundlak", "PanelResults"]),
+        ("dynamic", ["DynamicPanelGMM", "DynamicPanelGMMResults"]),
+        ("staggered", ["StaggeredDiD", "StaggeredDiDResults"]),
+        ("spatial", ["SpilloverPanel", "conley_cov", "distance_weights", "spatial_lag"]),
+    ],
+)
+def test_the_families_old_module_paths_still_give_their_main_names(
+    family: str, names: list[str]
+) -> None:
+    package = importlib.import_module(f"talentplan.calibrate.{family}")
+    for name in names:
+        assert getattr(package, name) is getattr(cal, name)
+        assert name in package.__all__ and name in dir(package)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        package.nope  # noqa: B018
+
+
 def test_top_level_names_do_not_shadow_modules() -> None:
     modules = {p.stem for p in ROOT.glob("*.py")} | set(SUBPACKAGES)
     assert modules.isdisjoint(cal.__all__)

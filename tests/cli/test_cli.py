@@ -47,7 +47,10 @@ def test_solve_writes_every_result_file(qingyuan_out):
         "land",
         "cadre_hours",
     ]
-    assert not list(qingyuan_out.glob(".*.tmp")), "temporary files left behind"
+    beside = [p.name for p in qingyuan_out.parent.iterdir()]
+    inside = [p.name for p in qingyuan_out.iterdir()]
+    assert not [n for n in beside if n.startswith(f".{qingyuan_out.name}.")], "temporary left"
+    assert not [n for n in inside if n.startswith(".")], "temporary files left behind"
 
 
 def test_simulate_scores_the_solved_plan(qingyuan_out):

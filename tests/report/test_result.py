@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from talentplan import _files
 from talentplan.report.result import RESULT_FILES
 from tests.model.tiny import tiny_instance
 
@@ -48,7 +51,8 @@ def test_to_dir_writes_every_file(tiny_result, tmp_path):
     assert len(allocation) == len(tiny_result.allocation)
     assert allocation["cost"].sum() == pytest.approx(tiny_result.allocation["cost"].sum())
     assert "<html" in (out / "report.html").read_text(encoding="utf-8").lower()
-    assert not list(out.glob(".*.tmp"))  # no temporary file left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no temporary left beside
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
 def test_result_renders_as_text_and_html(tiny_result):
@@ -60,11 +64,36 @@ def test_result_renders_as_text_and_html(tiny_result):
     assert "<table" in html
 
 
-def test_result_files_are_one_list_with_the_summary_last(tiny_result, tmp_path):
-    out = tiny_result.to_dir(tmp_path / "run")
-    assert sorted(p.name for p in out.iterdir()) == sorted(RESULT_FILES)
+def test_result_files_move_in_in_the_listed_order_summary_last(tiny_result, tmp_path, monkeypatch):
+    moved: list[str] = []
+    real_replace = os.replace
+
+    def record(src, dst):
+        moved.append(Path(dst).name)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(_files.os, "replace", record)
+    tiny_result.to_dir(tmp_path / "run")
+    assert moved == list(RESULT_FILES)
     assert RESULT_FILES[-1] == "summary.json"
-    without_report = tiny_result.to_dir(tmp_path / "plain", report=False)
-    assert sorted(p.name for p in without_report.iterdir()) == sorted(
-        name for name in RESULT_FILES if name != "report.html"
-    )
+    moved.clear()
+    tiny_result.to_dir(tmp_path / "plain", report=False)
+    assert moved == [name for name in RESULT_FILES if name != "report.html"]
+
+
+def test_an_interrupted_write_leaves_no_summary_beside_new_files(
+    tiny_result, tmp_path, monkeypatch
+):
+    out = tiny_result.to_dir(tmp_path / "run")
+    real_replace = os.replace
+
+    def fail_at_talent(src, dst):
+        if Path(dst).name == "talent.csv":
+            raise KeyboardInterrupt
+        real_replace(src, dst)
+
+    monkeypatch.setattr(_files.os, "replace", fail_at_talent)
+    with pytest.raises(KeyboardInterrupt):
+        tiny_result.to_dir(out)
+    assert not (out / "summary.json").exists()  # the old marker went first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]

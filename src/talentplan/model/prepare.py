@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -189,15 +188,18 @@ def prepare(instance: Instance) -> ModelData:
         a0={key: float(v) for key, v in stocks["attrition"].items()},
         s0={key: float(v) for key, v in stocks["stock"].items()},
         demand=demand,
-        **{
-            field: counties_df[column].astype(float).to_dict()
-            for field, column in _COUNTY_COLUMNS.items()
-        },
+        efficiency=counties_df["efficiency"].astype(float).to_dict(),
+        graduates=counties_df["graduates"].astype(float).to_dict(),
+        graduate_share=counties_df["graduate_retention"].astype(float).to_dict(),
+        travel=counties_df["travel_time_h"].astype(float).to_dict(),
+        land_quota=counties_df["land_quota_mu"].astype(float).to_dict(),
+        cadre_capacity=counties_df["cadre_hours"].astype(float).to_dict(),
         townships=counties_df["townships"].astype(int).to_dict(),
-        **{
-            field: programs_df[column].astype(float).to_dict()
-            for field, column in _PROGRAM_COLUMNS.items()
-        },
+        fixed_cost=programs_df["fixed_cost"].astype(float).to_dict(),
+        operating_cost=programs_df["operating_cost"].astype(float).to_dict(),
+        unit_cost=programs_df["unit_cost"].astype(float).to_dict(),
+        land=programs_df["land_mu"].astype(float).to_dict(),
+        cadre=programs_df["cadre_hours"].astype(float).to_dict(),
         cap_total=cap_total,
         requires=requires,
         effects=effects,
@@ -213,31 +215,6 @@ def prepare(instance: Instance) -> ModelData:
     _response_curves(d, sc.pwl_segments)
     _stock_bounds(d)
     return d
-
-
-_COUNTY_COLUMNS = {
-    "efficiency": "efficiency",
-    "graduates": "graduates",
-    "graduate_share": "graduate_retention",
-    "travel": "travel_time_h",
-    "land_quota": "land_quota_mu",
-    "cadre_capacity": "cadre_hours",
-}
-"""ModelData field -> column of the counties table (numbers per county)."""
-
-_PROGRAM_COLUMNS = {
-    "fixed_cost": "fixed_cost",
-    "operating_cost": "operating_cost",
-    "unit_cost": "unit_cost",
-    "land": "land_mu",
-    "cadre": "cadre_hours",
-}
-"""ModelData field -> column of the programs table (numbers per program)."""
-
-
-def _numbers(frame: pd.DataFrame, columns: dict[str, str]) -> dict[str, dict[Any, float]]:
-    """Each ModelData field of ``columns`` as a dict of its column (indexed by id)."""
-    return {field: frame[column].astype(float).to_dict() for field, column in columns.items()}
 
 
 def _funding_groups(

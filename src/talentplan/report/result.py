@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,20 +74,20 @@ class AllocationResult(DisplayMixin):
         summary.json and (with ``report``) report.html.
 
         Every file is first written into a temporary folder beside ``path`` and then moved
-        in by atomic renames, summary.json last: an interrupted write leaves no
-        half-written file, and summary.json is present only with a complete set.
+        in by atomic renames in the order of :data:`RESULT_FILES`, summary.json last: an
+        interrupted write leaves no half-written file, and summary.json is present only
+        with a complete set.
         """
-        tables = {
-            "allocation.csv": self.allocation,
-            "talent.csv": self.talent,
-            "shadow_prices.csv": self.shadow_prices,
-            "budget_use.csv": self.budget_use,
+        produce: dict[str, Callable[[], str]] = {
+            "allocation.csv": lambda: self.allocation.to_csv(index=False),
+            "talent.csv": lambda: self.talent.to_csv(index=False),
+            "shadow_prices.csv": lambda: self.shadow_prices.to_csv(index=False),
+            "budget_use.csv": lambda: self.budget_use.to_csv(index=False),
+            "report.html": lambda: render_report(self),
+            "summary.json": lambda: json.dumps(_jsonable(self.summary), indent=2),
         }
-        files = {name: frame.to_csv(index=False) for name, frame in tables.items()}
-        if report:
-            files["report.html"] = render_report(self)
-        files["summary.json"] = json.dumps(_jsonable(self.summary), indent=2)
-        assert set(files) <= set(RESULT_FILES)
+        names = [n for n in RESULT_FILES if report or n != "report.html"]
+        files = {name: produce[name]() for name in names}
         return write_file_set(path, files)
 
     def _summary_tables(self) -> tuple[str, list[tuple[str, str]], list[pd.DataFrame]]:

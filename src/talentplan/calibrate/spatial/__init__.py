@@ -6,6 +6,17 @@ and spatial lags (numpy and pandas only); :class:`SpilloverPanel`
 their spatial lags and core-distance decay terms by fixed effects; and
 :func:`conley_cov` with :class:`ConleyResults`
 (:mod:`~talentplan.calibrate.spatial.covariance`) gives Conley (1999) spatial HAC
-errors. Names are imported on first use, so the weights need neither linearmodels nor
-scipy.
+errors. Its main names are importable from here, bound on first use, so the weights
+need neither linearmodels nor scipy.
 """
+
+from talentplan.calibrate._exports import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "model": ("SpilloverPanel",),
+        "covariance": ("ConleyResults", "conley_cov"),
+        "weights": ("distance_matrix", "distance_weights", "spatial_lag"),
+    },
+)
