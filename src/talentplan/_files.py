@@ -16,7 +16,13 @@ import uuid
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
-__all__ = ["atomic_write", "atomic_write_text", "replace_folder", "write_file_set"]
+__all__ = [
+    "TEMPORARY_PREFIX",
+    "atomic_write",
+    "atomic_write_text",
+    "replace_folder",
+    "write_file_set",
+]
 
 
 def _read_umask() -> int:
@@ -83,23 +89,31 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     return atomic_write(path, write)
 
 
+TEMPORARY_PREFIX = ".talentplan-tmp-"
+"""Name prefix of the temporary folder a file set is written into, inside its folder."""
+
+
 def write_file_set(folder: str | os.PathLike[str], files: Mapping[str, str]) -> Path:
     """Write a set of text files into ``folder``, each atomically, in the given order.
 
-    Every file is first written into one temporary folder beside ``folder`` and then
-    moved in by renames, in the order of ``files``: put the file that marks a complete
-    set (``summary.json``) last, and it is present only with the others. An existing
-    copy of the last file is removed before anything moves, so a stale marker never
-    stands beside new files.
+    Every file is first written into one hidden temporary folder inside ``folder``
+    (``.talentplan-tmp-*``) and then moved in by renames, in the order of ``files``:
+    put the file that marks a complete set (``summary.json``) last, and it is present
+    only with the others. An existing copy of the last file is removed before anything
+    moves, so a stale marker never stands beside new files. Nothing is created beside
+    ``folder``; a temporary folder left inside it by a killed process is removed by the
+    next write.
     """
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob(f"{TEMPORARY_PREFIX}*"):
+        shutil.rmtree(stale, ignore_errors=True)
     names = list(files)
-    if names:
-        (out / names[-1]).unlink(missing_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as tmp:
+    with tempfile.TemporaryDirectory(prefix=TEMPORARY_PREFIX, dir=out) as tmp:
         for name, text in files.items():
             (Path(tmp) / name).write_text(text, encoding="utf-8")
+        if names:
+            (out / names[-1]).unlink(missing_ok=True)
         for name in names:
             os.replace(Path(tmp) / name, out / name)
     return out

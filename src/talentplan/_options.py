@@ -12,7 +12,7 @@ import math
 import numbers
 import typing
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import numpy as np
 
@@ -73,8 +73,10 @@ def check_choice(
     """
     admissible = choices(allowed)
     if value not in admissible:
-        options = ", ".join(repr(a) for a in admissible)
-        raise error(f"{name}={value!r} is not supported; expected one of {options}.")
+        expected = "one of " + ", ".join(repr(a) for a in admissible)
+        _raise(
+            error, f"{name}={value!r} is not supported; expected {expected}.", name, value, expected
+        )
     return value
 
 
@@ -118,5 +120,20 @@ def check_number(
             parts.append(f"{'<' if high_open else '<='} {high:g}")
         what = "a whole number" if integer else "a finite number"
         expected = f"{what} {' and '.join(parts)}".strip()
-        raise error(f"{name}={value!r} is not admissible; expected {expected}.")
+        _raise(
+            error,
+            f"{name}={value!r} is not admissible; expected {expected}.",
+            name,
+            value,
+            expected,
+        )
     return value
+
+
+def _raise(
+    error: type[TalentPlanError], message: str, option: str, value: Any, expected: str
+) -> NoReturn:
+    """Raise ``error``; an :class:`OptionError` also carries the option, value and range."""
+    if issubclass(error, OptionError):
+        raise error(message, option=option, value=value, expected=expected)
+    raise error(message)

@@ -36,8 +36,27 @@ class TalentPlanWarning(UserWarning):
 class OptionError(TalentPlanError, ValueError):
     """An option given to a function or command is not admissible.
 
-    The message names the option, the value given and what is admissible.
+    Parameters
+    ----------
+    message
+        Names the option, the value given and what is admissible.
+    option, value, expected
+        The option's name as the function spells it, the value given and what is
+        admissible, when known (the command line restates them with its own flag names).
     """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        option: str | None = None,
+        value: object = None,
+        expected: str | None = None,
+    ) -> None:
+        self.option = option
+        self.value = value
+        self.expected = expected
+        super().__init__(message)
 
 
 # --- planning instances -------------------------------------------------------------------

@@ -42,7 +42,7 @@ def plan_levels(d: ModelData, allocation: pd.DataFrame, *, file: str = "allocati
 
     Rows name active decisions: 1 for an open site, alliance or city program in that year,
     units in place for counts, spend (10k yuan) for amounts. Years and decisions without a
-    row are zero. Errors name the row and column.
+    row are zero. A decision given twice is an error. Errors name the row and column.
     """
     missing = [c for c in PLAN_COLUMNS if c not in allocation.columns and c != "industry"]
     if missing:
@@ -51,6 +51,7 @@ def plan_levels(d: ModelData, allocation: pd.DataFrame, *, file: str = "allocati
         )
     year_pos = {y: t for t, y in enumerate(d.years)}
     levels: Levels = defaultdict(float)
+    first_row: dict[tuple[str, str, str, int], int] = {}
     frame = allocation.reset_index(drop=True)
     for n, row in enumerate(frame.to_dict("records")):
         where: dict[str, Any] = {"file": file, "row": n + 2}
@@ -96,6 +97,16 @@ def plan_levels(d: ModelData, allocation: pd.DataFrame, *, file: str = "allocati
             industry if kind == "chain" else "",
             year_pos[year],
         )
+        if key in first_row:
+            raise InstanceError(
+                f"the plan gives the decision ({county or 'city-wide'}, {program}"
+                f"{', ' + industry if key[2] else ''}, {year}) twice (also row "
+                f"{first_row[key]}); give each decision once",
+                column="program",
+                value=program,
+                **where,
+            )
+        first_row[key] = n + 2
         levels[key] += quantity
     return levels
 

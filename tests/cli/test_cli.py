@@ -94,7 +94,7 @@ def test_unknown_instance_and_bad_option():
     assert runner.invoke(app, ["solve", "no_such_place", "-q"]).exit_code == 2
     result = runner.invoke(app, ["solve", "qingyuan", "--mip-gap", "-1", "-q", "--out", "/tmp/x"])
     assert result.exit_code == 2
-    assert "mip_gap" in result.output
+    assert "--mip-gap -1.0" in result.output
 
 
 def test_validate_export_roundtrip_and_datasets(tmp_path):

@@ -27,4 +27,5 @@ def test_min_cost_meets_a_targets_table():
     assert final["A", "eng"] >= 105.0 - 1e-6
     assert final["B", "voc"] >= 47.0 - 1e-6
     assert result.objective == pytest.approx(result.allocation["cost"].sum(), rel=1e-9)
+    assert result.mip_objective == pytest.approx(result.objective, rel=1e-9)  # cost is exact
     assert result.objective > 0

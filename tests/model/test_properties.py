@@ -211,11 +211,13 @@ def check_result(inst, result) -> None:
     assert breaches(inst, result.allocation) == []
     sim = simulate(inst, result.allocation)
     assert sim.violations == ()
-    # the exact value of the plan lies between the model's value (chords underestimate) and
-    # the bound plus the reported approximation error
+    # the objective is the exact value of the plan; it lies between the model's value
+    # (chords underestimate) and the model's bound plus the reported approximation error
     tol = 1e-6 * max(1.0, abs(result.objective))
-    assert sim.objective >= result.objective - tol
-    assert sim.objective <= result.bound + result.summary["approximation_error"] + tol
+    assert result.objective == pytest.approx(sim.objective, rel=1e-9)
+    assert sim.objective >= result.mip_objective - tol
+    mip_bound, approx = result.summary["mip_bound"], result.summary["approximation_error"]
+    assert sim.objective <= mip_bound + approx + tol
     # the allocation's cost column is what programs.csv says
     programs = inst.programs.set_index("program")
     mine = sum(plan_costs(plan_levels(inst, result.allocation), programs).values())
@@ -331,11 +333,17 @@ def test_more_budget_never_lowers_the_optimum(n_years, f1, extra, carry_over):
     inst = tiny_instance(n_years=n_years, budget=60.0, carry_over=carry_over)
     low = solve(inst.scale_budget(f1), mip_gap=0.0)
     high = solve(inst.scale_budget(f1 + extra), mip_gap=0.0)
-    # opt(high) >= opt(low) >= low.objective, and high.bound >= opt(high): so the bound can
-    # never be below the smaller budget's plan, and the plan only by what HiGHS left open
+    # With the exact curves: opt(high) >= opt(low) >= low.objective, and high.bound (certified
+    # with the exact curves) >= opt(high): so the bound is never below the smaller budget's
+    # plan.
+    assert high.summary["gap_basis"] == "exact"
     tol = 1e-6 * max(1.0, abs(low.objective))
     assert high.bound >= low.objective - tol
-    assert high.objective >= low.objective - max(high.bound - high.objective, 0.0) - tol
+    # The same on the model: its plan falls below the smaller budget's model value only by
+    # what HiGHS left open.
+    high_open = max(high.summary["mip_bound"] - high.mip_objective, 0.0)
+    assert high.summary["mip_bound"] >= low.mip_objective - tol
+    assert high.mip_objective >= low.mip_objective - high_open - tol
 
 
 # --- pins and floors ---------------------------------------------------------------------

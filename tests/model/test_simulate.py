@@ -2,11 +2,12 @@
 
 References:
 
-- the MIP's own plan played forward with the exact curves: the chords lie below the
-  concave curves and every retained/useful variable is bounded above by its exact value,
-  so the simulated value can never fall below the MIP objective; and it can exceed it by
-  no more than the reported approximation error plus the absolute gap
-  (simulated <= true optimum <= MIP bound + approximation error);
+- the MIP's own plan played forward with the exact curves: the result's objective is
+  that simulated value; the chords lie below the concave curves and every
+  retained/useful variable is bounded above by its exact value, so it can never fall
+  below the model's objective (``mip_objective``); and it can exceed it by no more than
+  the reported approximation error plus the model's absolute gap
+  (simulated <= true optimum <= MIP bound + approximation error = the result's bound);
 - the empty plan on the tiny instance, computed here by hand from the numbers written in
   ``tests/model/tiny.py``: ``S_t = (1 - a0) S_{t-1} + graduates * s0`` (graduate type
   only), useful ``min(S_t, D)``, discounted at 5% and weighted by type;
@@ -43,15 +44,25 @@ def plan(*rows: tuple) -> pd.DataFrame:
 def _agreement(inst, result) -> None:
     sim = simulate(inst, result.allocation)
     approx = result.summary["approximation_error"]
-    abs_gap = max(result.bound - result.objective, 0.0)
+    mip_bound = result.summary["mip_bound"]
     tol = 1e-6 * max(1.0, abs(result.objective))
+    # the objective is the plan's exact value, the one the simulator gives
+    assert result.objective == pytest.approx(sim.objective, rel=1e-9)
     # the chords underestimate: the exact dynamics never give less than the model claims
-    assert sim.objective >= result.objective - tol
+    assert sim.objective >= result.mip_objective - tol
     # and never more than the error bound plus what the solver left on the table
-    assert sim.objective <= result.objective + approx + abs_gap + tol
+    assert sim.objective <= result.mip_objective + approx + (mip_bound - result.mip_objective) + tol
+    # which is the bound certified with the exact curves, and the gap is measured from it
+    assert result.summary["gap_basis"] == "exact"
+    assert result.bound == pytest.approx(mip_bound + approx, rel=1e-12)
+    assert result.gap == pytest.approx(
+        max(result.bound - result.objective, 0.0) / abs(result.objective), rel=1e-9, abs=1e-12
+    )
     assert sim.violations == ()
     # the reported trajectories and simulated value are the plan played with exact curves
     assert result.summary["simulated_objective"] == pytest.approx(sim.objective, rel=1e-12)
+    assert result.summary["objective"] == result.objective
+    assert result.summary["mip_objective"] == result.mip_objective
     pd.testing.assert_frame_equal(result.talent, sim.talent)
 
 
@@ -78,6 +89,11 @@ def test_min_cost_plan_costs_what_the_simulator_says_and_meets_targets():
     sim = simulate(inst, result.allocation)
     assert sim.violations == ()
     assert sim.objective == pytest.approx(result.objective, rel=1e-9)
+    assert result.mip_objective == pytest.approx(result.objective, rel=1e-9)
+    # the targets are measured on the model's understated talent: the bound is the model's
+    assert result.summary["gap_basis"] == "model"
+    assert result.bound == result.summary["mip_bound"]
+    assert result.gap == result.summary["mip_gap"]
     # the exact dynamics reach the coverage target the model promised, in every county
     final = sim.talent[sim.talent["year"] == 2027]
     weight = {"eng": 2.0, "voc": 1.0}
@@ -98,6 +114,58 @@ def test_mip_agrees_with_simulation_synthetic():
     inst = synthetic(2, seed=0, n_years=2)
     result = solve(inst, mip_gap=0.0)
     _agreement(inst, result)
+
+
+# --- the objective of a result is its plan's exact value ---------------------------------
+
+OBJECTIVES = ["talent_index", "equity", "min_cost"]
+
+
+def _tiny_for(objective: str):
+    inst = tiny_instance(n_years=3, budget=30.0, objective=objective)
+    return inst.replace_scenario(target_coverage=0.85)
+
+
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_objective_is_the_simulated_value_of_the_plan(objective):
+    inst = _tiny_for(objective)
+    result = solve(inst, mip_gap=0.0)
+    sim = simulate(inst, result.allocation, objective=objective)
+    assert result.objective == pytest.approx(sim.objective, rel=1e-9)
+    assert result.summary["objective"] == result.objective
+    assert result.summary["simulated_objective"] == result.objective
+    assert result.summary["objective_name"] == objective
+
+
+@pytest.mark.parametrize("objective", ["talent_index", "equity"])
+@pytest.mark.parametrize("mip_gap", [0.0, 0.05])
+def test_maximised_objective_lies_between_the_model_value_and_the_certified_bound(
+    objective, mip_gap
+):
+    inst = _tiny_for(objective)
+    result = solve(inst, mip_gap=mip_gap)
+    s = result.summary
+    assert s["approximation_error"] > 0  # the subsidy curve is approximated
+    assert s["gap_basis"] == "exact"
+    assert result.mip_objective <= result.objective <= result.bound
+    assert result.bound == s["mip_bound"] + s["approximation_error"]
+    assert result.gap >= 0
+    assert result.gap == pytest.approx((result.bound - result.objective) / result.objective)
+    # the model's own numbers are HiGHS's: bound at least its objective, gap between them
+    assert s["mip_objective"] <= s["mip_bound"]
+    assert s["mip_gap"] == pytest.approx(
+        (s["mip_bound"] - s["mip_objective"]) / abs(s["mip_objective"]), abs=1e-12
+    )
+
+
+def test_an_equity_floor_leaves_the_talent_index_with_a_model_gap():
+    # the floor is measured on the model's understated coverage: the exact problem may
+    # admit plans the model does not, so no bound is certified with the exact curves
+    inst = tiny_instance(n_years=2, budget=40.0).replace_scenario(min_coverage=0.8)
+    result = solve(inst, mip_gap=0.0)
+    assert result.summary["gap_basis"] == "model"
+    assert (result.bound, result.gap) == (result.summary["mip_bound"], result.summary["mip_gap"])
+    assert result.mip_objective <= result.objective
 
 
 # --- the empty plan, by hand -------------------------------------------------------------
@@ -137,6 +205,8 @@ def test_zero_budget_mip_matches_empty_plan():
     result = solve(inst, mip_gap=0.0)
     assert len(result.allocation) == 0
     assert result.objective == pytest.approx(_empty_plan_by_hand(2), rel=1e-9)
+    # no response curve is used, so the model is exact for this plan
+    assert result.mip_objective == pytest.approx(_empty_plan_by_hand(2), rel=1e-9)
 
 
 # --- hand-written plans ------------------------------------------------------------------

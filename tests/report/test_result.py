@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 
 from talentplan import _files
+from talentplan.report.pipeline import certificate, gap_basis
 from talentplan.report.result import RESULT_FILES
 from tests.model.tiny import tiny_instance
 
@@ -20,7 +22,12 @@ SUMMARY_KEYS = {
     "objective",
     "bound",
     "gap",
+    "gap_basis",
+    "mip_objective",
+    "mip_bound",
+    "mip_gap",
     "approximation_error",
+    "simulated_objective",
     "build_seconds",
     "solve_seconds",
     "n_variables",
@@ -41,6 +48,15 @@ def test_to_dir_writes_every_file(tiny_result, tmp_path):
     assert SUMMARY_KEYS <= set(summary)
     assert summary["status"] == "optimal"
     assert summary["objective"] == pytest.approx(tiny_result.objective)
+    # the objective is the plan's exact value; the model's numbers stand beside it
+    assert summary["simulated_objective"] == summary["objective"]
+    assert summary["mip_objective"] == pytest.approx(tiny_result.mip_objective)
+    assert summary["mip_objective"] <= summary["objective"]
+    assert summary["gap_basis"] == "exact"
+    assert summary["bound"] == pytest.approx(summary["mip_bound"] + summary["approximation_error"])
+    assert summary["gap"] == pytest.approx(tiny_result.gap)
+    assert summary["mip_gap"] == pytest.approx(0.0, abs=1e-9)  # solved with mip_gap=0
+    assert summary["requested_mip_gap"] == 0.0
     assert summary["instance_hash"] == tiny_instance(n_years=2, budget=60.0).hash()
     # 3 sites x 2 counties + 1 alliance (A/mat) + 1 city program + 2 station counts (capped
     # at 1 township, so 0/1), over 2 years
@@ -59,9 +75,22 @@ def test_result_renders_as_text_and_html(tiny_result):
     text = str(tiny_result)
     assert "optimal" in text
     assert "talent_index" in text
+    assert f"objective (exact curves): talent_index = {tiny_result.objective:,.8g}" in text
+    assert f"model objective / bound: {tiny_result.mip_objective:,.8g} / " in text
+    assert "with the exact curves (bound" in text
     html = tiny_result._repr_html_()
     assert html.startswith("<h4>")
     assert "<table" in html
+    assert "objective (exact curves)" in html
+
+
+def test_report_shows_exact_and_model_objectives(tiny_result):
+    from talentplan.report.html_report import render_report
+
+    page = render_report(tiny_result)
+    assert f"talent_index = {tiny_result.objective:,.4f}" in page
+    assert "model objective / bound" in page
+    assert "with the exact curves" in page
 
 
 def test_result_files_move_in_in_the_listed_order_summary_last(tiny_result, tmp_path, monkeypatch):
@@ -97,3 +126,24 @@ def test_an_interrupted_write_leaves_no_summary_beside_new_files(
         tiny_result.to_dir(out)
     assert not (out / "summary.json").exists()  # the old marker went first
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+# --- the certificate ---------------------------------------------------------------------
+
+
+def test_certificate_adds_the_approximation_error_to_the_model_bound():
+    bound, gap = certificate(102.0, 101.0, 0.01, 3.0, "exact")
+    assert bound == 104.0
+    assert gap == pytest.approx(2.0 / 102.0)
+    # rounding may put the exact value a hair above the bound: the gap is clipped at 0
+    assert certificate(104.0 + 1e-12, 101.0, 0.0, 3.0, "exact")[1] == 0.0
+    # no finite bound, no gap
+    assert certificate(102.0, math.inf, math.inf, 3.0, "exact") == (math.inf, math.inf)
+
+
+def test_model_basis_reports_the_model_bound_and_gap():
+    assert certificate(50.0, 49.5, 0.01, 3.0, "model") == (49.5, 0.01)
+    assert gap_basis("min_cost", 0.0) == "model"
+    assert gap_basis("talent_index", 0.5) == "model"  # the floor is on the model's talent
+    assert gap_basis("talent_index", 0.0) == "exact"
+    assert gap_basis("equity", 0.5) == "exact"

@@ -1,6 +1,7 @@
 """Shadow prices of budgets, land and cadre hours, checked against LP duality.
 
-Reference for the shadow-price tests: LP duality. With the integer decisions fixed, the
+Reference for the shadow-price tests: LP duality. The prices are duals of the model's
+objective (``AllocationResult.mip_objective``). With the integer decisions fixed, the
 optimal value ``v(b)`` of the (maximising) LP is concave in a budget right-hand side ``b``
 and any optimal dual ``p`` of that row is a supergradient, so for every step ``h > 0``
 
@@ -110,9 +111,9 @@ def test_binding_budget_price_is_positive_and_a_supergradient(tiny_result):
     value = {}
     for h in (-1.0, -0.01, 0.0, 0.01, 1.0):
         inst = _with_budget(pinned, 2025, "fiscal", 60.0 + h)
-        value[h] = solve(inst, mip_gap=0.0).objective
+        value[h] = solve(inst, mip_gap=0.0).mip_objective
     tol = 1e-6 * abs(value[0.0])
-    assert value[0.0] == pytest.approx(tiny_result.objective, rel=1e-7)
+    assert value[0.0] == pytest.approx(tiny_result.mip_objective, rel=1e-7)
     # supergradient: holds for any step
     assert value[1.0] - value[0.0] <= price + tol
     assert value[0.0] - value[-1.0] >= price - tol
@@ -130,10 +131,10 @@ def test_other_prices_match_finite_differences_per_budget_row(tiny_result):
         n_years=2, budget=60.0, pins=_pins_fixing_integers(base, tiny_result.allocation)
     )
     budget = tiny_result.shadow_prices[tiny_result.shadow_prices["resource"] == "budget"]
-    v0 = tiny_result.objective
+    v0 = tiny_result.mip_objective
     for r in budget.itertuples(index=False):
         if (r.year, r.name) == (2025, "fiscal"):
             continue  # covered above
-        up = solve(_with_budget(pinned, r.year, r.name, r.limit + 1.0), mip_gap=0.0).objective
+        up = solve(_with_budget(pinned, r.year, r.name, r.limit + 1.0), mip_gap=0.0).mip_objective
         assert up - v0 <= r.price + 1e-6 * abs(v0), (r.year, r.name)
         assert np.isfinite(up)

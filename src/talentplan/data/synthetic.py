@@ -15,6 +15,7 @@ import pandas as pd
 from talentplan.data import derive
 from talentplan.data.bundled import Catalogue, catalogue
 from talentplan.data.instance import Instance, Scenario
+from talentplan.data.size import check_fits_in_memory
 from talentplan.data.validate import RawTable, build_instance
 from talentplan.errors import InstanceError
 
@@ -88,6 +89,7 @@ def synthetic(
     ):
         if not isinstance(value, (int, np.integer)) or value < low:
             raise InstanceError(f"{name} must be a whole number >= {low}, got {value!r}")
+    check_fits_in_memory(int(n_counties), int(n_years), f"synthetic:{n_counties}")
     rng = np.random.default_rng(seed)
     cat = _synthetic_catalogue(n_talent_types, n_industries, n_counties)
     years = list(range(start_year, start_year + n_years))

@@ -10,6 +10,7 @@ import pyomo.environ as pyo
 from talentplan._options import check_choice
 from talentplan.data.instance import Instance
 from talentplan.data.schema import Objective
+from talentplan.data.size import check_fits_in_memory
 from talentplan.model.decisions import add_decisions
 from talentplan.model.inflow import add_inflow
 from talentplan.model.objectives import add_equity_floor, add_objective, approximation_error
@@ -66,6 +67,8 @@ def build_model(instance: Instance, objective: str | None = None) -> Formulation
     """
     start = time.perf_counter()
     objective = check_choice("objective", objective or instance.scenario.objective, Objective)
+    n_counties, n_years = len(instance.counties), instance.scenario.n_years
+    check_fits_in_memory(n_counties, n_years, f"instance '{instance.scenario.name}'")
     d = prepare(instance)
     m = pyo.ConcreteModel(name=instance.scenario.name)
     add_decisions(m, d)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import html
+import math
 from typing import Any, Protocol
 
 import pandas as pd
 
-__all__ = ["render_report"]
+__all__ = ["describe_gap", "describe_model", "render_report"]
 
 
 class SolvedPlan(Protocol):
@@ -19,6 +20,8 @@ class SolvedPlan(Protocol):
     def bound(self) -> float: ...
     @property
     def gap(self) -> float: ...
+    @property
+    def mip_objective(self) -> float: ...
     @property
     def allocation(self) -> pd.DataFrame: ...
     @property
@@ -37,6 +40,47 @@ table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:
 text-align:right}th{background:#f3f3f3}table.meta td{text-align:left}
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em}
 """
+
+
+def describe_gap(gap: float, bound: float, basis: str) -> str:
+    """Say in plain words what a result's gap certifies.
+
+    Parameters
+    ----------
+    gap, bound
+        The relative gap and the bound of the result.
+    basis
+        ``summary["gap_basis"]``: ``"exact"`` or ``"model"``.
+
+    Returns
+    -------
+    str
+        E.g. ``"0.352% with the exact curves (bound 1,658,211.8)"``.
+    """
+    if not math.isfinite(gap):
+        return "n/a (no finite bound)"
+    where = "with the exact curves" if basis == "exact" else "of the model only"
+    return f"{gap:.3%} {where} (bound {bound:,.8g})"
+
+
+def describe_model(mip_objective: float, summary: dict[str, Any]) -> str:
+    """Return the model's objective, bound and gap (chords, as HiGHS solved them) in a line.
+
+    Parameters
+    ----------
+    mip_objective
+        The model's objective of the plan.
+    summary
+        The result's summary, with ``mip_bound`` and ``mip_gap``.
+
+    Returns
+    -------
+    str
+        E.g. ``"1,652,364.7 / 1,657,790.5 (gap 0.328%)"``.
+    """
+    bound, gap = summary.get("mip_bound", math.nan), summary.get("mip_gap", math.inf)
+    gap_text = f"{gap:.3%}" if math.isfinite(gap) else "n/a"
+    return f"{mip_objective:,.8g} / {bound:,.8g} (gap {gap_text})"
 
 
 def _table(frame: pd.DataFrame) -> str:
@@ -65,9 +109,10 @@ def render_report(result: SolvedPlan) -> str:
         for k, v in [
             ("instance", s.get("instance")),
             ("status", s.get("status")),
-            ("objective", f"{s.get('objective_name')} = {result.objective:,.4f}"),
-            ("bound / gap", f"{result.bound:,.4f} / {result.gap:.4%}"),
+            ("objective (exact curves)", f"{s.get('objective_name')} = {result.objective:,.4f}"),
+            ("model objective / bound", describe_model(result.mip_objective, s)),
             ("piecewise approximation error (bound)", f"{s.get('approximation_error', 0):.4g}"),
+            ("gap", describe_gap(result.gap, result.bound, s.get("gap_basis", "model"))),
             (
                 "size",
                 f"{s.get('n_variables')} variables, {s.get('n_binaries')} binary, "

@@ -7,7 +7,10 @@ solution read back (:mod:`talentplan.solver`) -> the plan played with the exact 
 
 from __future__ import annotations
 
+import math
+import threading
 from collections.abc import Callable
+from typing import Literal
 
 from talentplan.data.instance import Instance
 from talentplan.report.result import AllocationResult
@@ -16,6 +19,75 @@ from talentplan.solver.api import SolveOptions, solve_instance, versions
 from talentplan.solver.highs import Progress
 
 __all__ = ["solve"]
+
+GapBasis = Literal["exact", "model"]
+"""What a result's ``bound`` and ``gap`` certify (see :func:`certificate`)."""
+
+
+def gap_basis(objective: str, min_coverage: float) -> GapBasis:
+    """Say whether a solve's bound can be certified on the exact problem.
+
+    The chords understate each plan's value by at most the approximation error, so the
+    model's bound plus that error bounds the exact optimum, provided every plan the exact
+    problem admits is also admitted by the model. That fails where the model measures a rule on
+    its understated talent: the targets of ``min_cost`` and an equity floor
+    (``min_coverage`` > 0) under ``talent_index``. Under ``equity`` a floor does not
+    change the model's optimum (the objective is the smallest coverage itself), so the
+    certificate holds.
+
+    Parameters
+    ----------
+    objective
+        ``talent_index``, ``min_cost`` or ``equity``.
+    min_coverage
+        The scenario's equity floor.
+
+    Returns
+    -------
+    {"exact", "model"}
+        ``"exact"`` when the bound is certified on the exact problem, ``"model"`` when it
+        holds for the model only.
+    """
+    if objective == "min_cost" or (objective == "talent_index" and min_coverage > 0):
+        return "model"
+    return "exact"
+
+
+def certificate(
+    objective: float,
+    mip_bound: float,
+    mip_gap: float,
+    approximation_error: float,
+    basis: GapBasis,
+) -> tuple[float, float]:
+    """Return the bound and the relative gap reported for a plan of exact value ``objective``.
+
+    Parameters
+    ----------
+    objective
+        The plan's value with the exact curves.
+    mip_bound, mip_gap
+        HiGHS's best bound and relative gap on the model.
+    approximation_error
+        The bound of :func:`talentplan.model.objectives.approximation_error`.
+    basis
+        :func:`gap_basis` of the solve.
+
+    Returns
+    -------
+    tuple of float
+        ``(bound, gap)``. On the ``"exact"`` basis (a maximised objective) the exact
+        optimum is at most ``mip_bound + approximation_error``, and the gap is
+        ``(bound - objective) / max(|objective|, 1e-10)``, clipped at 0 from below; on the
+        ``"model"`` basis they are the model's ``mip_bound`` and ``mip_gap``. Without a
+        finite bound the gap is infinite.
+    """
+    if basis == "model":
+        return mip_bound, mip_gap
+    bound = mip_bound + approximation_error
+    if not (math.isfinite(objective) and math.isfinite(bound)):
+        return bound, math.inf
+    return bound, max(bound - objective, 0.0) / max(abs(objective), 1e-10)
 
 
 def solve(
@@ -26,6 +98,7 @@ def solve(
     threads: int | None = None,
     objective: str | None = None,
     progress: Callable[[Progress], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> AllocationResult:
     """Find the best allocation of programs for ``instance``.
 
@@ -44,10 +117,17 @@ def solve(
     progress
         Called about once a second during the MIP search with a
         :class:`~talentplan.solver.highs.Progress`.
+    stop
+        Set it (from a signal handler or another thread) to stop the solver: the best
+        plan so far is returned with status ``interrupted``. Ctrl-C (a
+        ``KeyboardInterrupt``) in a terminal or a notebook does the same; a second
+        Ctrl-C raises at once.
 
     Returns
     -------
     AllocationResult
+        Its ``objective`` is the plan's value with the exact response curves; the model's
+        own value and bound are beside it (``mip_objective``, ``summary["mip_bound"]``).
 
     Raises
     ------
@@ -68,7 +148,7 @@ def solve(
     'optimal'
     """
     options = SolveOptions(time_limit, mip_gap, threads, objective)
-    solution = solve_instance(instance, options, progress)
+    solution = solve_instance(instance, options, progress, stop)
     formulation, run = solution.formulation, solution.run
     # Trajectories are what the plan produces: the plan played with the exact curves.
     # (The model's own stock variables are only bounded where the objective does not
@@ -78,14 +158,23 @@ def solve(
         plan_levels(formulation.data, solution.allocation),
         objective=formulation.objective,
     )
+    basis = gap_basis(formulation.objective, instance.scenario.min_coverage)
+    bound, gap = certificate(
+        played.objective, run.bound, run.gap, formulation.approximation_error, basis
+    )
     summary = {
+        "command": "solve",
         "instance": instance.scenario.name,
         "status": run.status.value,
         "highs_status": run.highs_status,
         "objective_name": formulation.objective,
-        "objective": run.objective,
-        "bound": run.bound,
-        "gap": run.gap,
+        "objective": played.objective,
+        "bound": bound,
+        "gap": gap,
+        "gap_basis": basis,
+        "mip_objective": run.objective,
+        "mip_bound": run.bound,
+        "mip_gap": run.gap,
         "approximation_error": formulation.approximation_error,
         "simulated_objective": played.objective,
         "build_seconds": formulation.build_seconds,
@@ -93,7 +182,7 @@ def solve(
         **solution.sizes,
         "mip_nodes": run.mip_nodes,
         "time_limit": options.time_limit,
-        "mip_gap": options.mip_gap,
+        "requested_mip_gap": options.mip_gap,
         "threads": options.threads,
         "budget_use": solution.budget_use.to_dict("records"),
         "instance_hash": instance.hash(),
@@ -102,9 +191,10 @@ def solve(
     }
     return AllocationResult(
         status=run.status,
-        objective=run.objective,
-        bound=run.bound,
-        gap=run.gap,
+        objective=played.objective,
+        bound=bound,
+        gap=gap,
+        mip_objective=run.objective,
         allocation=solution.allocation,
         talent=played.talent,
         shadow_prices=solution.shadow_prices,

@@ -13,7 +13,7 @@ import pandas as pd
 
 from talentplan._display import DisplayMixin
 from talentplan._files import write_file_set
-from talentplan.report.html_report import render_report
+from talentplan.report.html_report import describe_gap, describe_model, render_report
 from talentplan.solver.status import SolveStatus
 
 __all__ = ["RESULT_FILES", "AllocationResult"]
@@ -38,19 +38,33 @@ class AllocationResult(DisplayMixin):
     ----------
     status
         :class:`~talentplan.solver.status.SolveStatus`.
-    objective, bound, gap
-        The model's objective of the plan (response curves as chords), its best bound, and
-        the relative gap ``|bound - objective| / |objective|``. The plan's value with the
-        exact curves is ``summary["simulated_objective"]``; the two differ by at most
-        ``summary["approximation_error"]`` plus the gap.
+    objective
+        The plan's value with the exact response curves (the plan played by
+        :func:`talentplan.simulate`; also ``summary["simulated_objective"]``).
+    bound, gap
+        A bound on the best value any plan can reach and the relative gap
+        ``(bound - objective) / |objective|``; ``summary["gap_basis"]`` says what they
+        certify. ``"exact"`` (``talent_index``, ``equity``): the chords understate each
+        plan's value by at most ``summary["approximation_error"]`` (for ``equity`` in
+        coverage-share units), so ``bound = mip_bound + approximation_error`` bounds the
+        optimum with the exact curves. ``"model"`` (``min_cost``, and ``talent_index``
+        under an equity floor): the model measures targets or the floor on its
+        understated talent, so the exact problem may admit plans the model does not and
+        no exact bound is known; ``bound`` and ``gap`` are the model's ``mip_bound`` and
+        ``mip_gap``. Infinite gap: no finite bound.
+    mip_objective
+        The model's objective of the plan (response curves as chords), at most
+        ``objective`` for the maximised objectives and equal to it for ``min_cost``.
+        ``summary["mip_bound"]`` and ``summary["mip_gap"]`` are HiGHS's bound and relative
+        gap on the model.
     allocation
         County, program, industry, year, quantity, cost (10k yuan), land (mu), cadre_hours.
     talent
         County, talent_type, year, stock, fte, useful (end-of-year persons): the plan
         played year by year with the exact response curves (:func:`talentplan.simulate`).
     shadow_prices
-        Resource, year, name, unit, price, used, limit: objective per extra unit of each
-        budget, land quota and cadre capacity (LP with integer decisions fixed).
+        Resource, year, name, unit, price, used, limit: model objective per extra unit of
+        each budget, land quota and cadre capacity (LP with integer decisions fixed).
     budget_use
         Year, source, used, available (10k yuan).
     summary
@@ -61,6 +75,7 @@ class AllocationResult(DisplayMixin):
     objective: float
     bound: float
     gap: float
+    mip_objective: float
     allocation: pd.DataFrame = field(repr=False)
     talent: pd.DataFrame = field(repr=False)
     shadow_prices: pd.DataFrame = field(repr=False)
@@ -95,10 +110,10 @@ class AllocationResult(DisplayMixin):
         header = [
             ("instance", str(s.get("instance", ""))),
             ("status", self.status.value),
-            ("objective", f"{s.get('objective_name', '')} = {self.objective:.8g}"),
-            ("bound", f"{self.bound:.8g}"),
-            ("gap", f"{self.gap:.3%}" if math.isfinite(self.gap) else "n/a"),
+            ("objective (exact curves)", f"{s.get('objective_name', '')} = {self.objective:,.8g}"),
+            ("model objective / bound", describe_model(self.mip_objective, s)),
             ("approximation error", f"{s.get('approximation_error', 0.0):.4g}"),
+            ("gap", describe_gap(self.gap, self.bound, s.get("gap_basis", "model"))),
             (
                 "size",
                 f"{s.get('n_variables')} variables ({s.get('n_binaries')} binary, "

@@ -36,8 +36,11 @@ class Frontier(DisplayMixin):
     Attributes
     ----------
     points
-        One row per solve: equity_floor (the floor imposed), talent_index, min_coverage
-        (achieved), gap, status.
+        One row per solve: equity_floor (the floor imposed on the model's coverage),
+        talent_index (the plan's value with the exact curves,
+        :attr:`AllocationResult.objective`), min_coverage (achieved with the exact
+        curves), gap and gap_basis (:attr:`AllocationResult.gap` and what it certifies:
+        the solves under a floor have a gap of the model only), status.
     results
         The allocation of each point, in the same order.
     """
@@ -74,8 +77,10 @@ def pareto_frontier(
     best = solve(instance, objective="talent_index", **options)
     fairest = solve(instance, objective="equity", **options)
     low = max(min_coverage(instance, best), instance.scenario.min_coverage)
-    # The equity optimum is feasible; shave a relative 1e-6 so its floor survives tolerances.
-    high = fairest.objective * (1 - 1e-6)
+    # The floor is imposed on the model's (chord) coverage, so the highest feasible floor is
+    # the model's equity optimum, not its plan's exact coverage; shave a relative 1e-6 so
+    # it survives tolerances.
+    high = fairest.mip_objective * (1 - 1e-6)
     rows, results = [], []
     for share in np.linspace(low, max(low, high), n_points):
         if share <= low + 1e-12:
@@ -89,12 +94,14 @@ def pareto_frontier(
                 result.objective,
                 min_coverage(instance, result),
                 result.gap,
+                result.summary["gap_basis"],
                 result.status.value,
             )
         )
         results.append(result)
     points = pd.DataFrame(
-        rows, columns=["equity_floor", "talent_index", "min_coverage", "gap", "status"]
+        rows,
+        columns=["equity_floor", "talent_index", "min_coverage", "gap", "gap_basis", "status"],
     )
     points["gap"] = points["gap"].where(np.isfinite(points["gap"]), math.nan)
     return Frontier(points=points, results=tuple(results))

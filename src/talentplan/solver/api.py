@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -17,8 +18,9 @@ from importlib.metadata import version
 import pandas as pd
 import pyomo.environ as pyo
 
-from talentplan._options import check_number
+from talentplan._options import check_choice, check_number
 from talentplan.data.instance import Instance
+from talentplan.data.schema import Objective
 from talentplan.errors import InfeasiblePlanError, NoSolutionError, SolverError
 from talentplan.model.build import Formulation, build_model
 from talentplan.solver.explain import explain_infeasibility
@@ -84,8 +86,7 @@ class SolveOptions:
     threads
         Solver threads (>= 1); None: HiGHS's choice.
     objective
-        ``talent_index``, ``min_cost`` or ``equity`` (checked by
-        :func:`~talentplan.model.build.build_model`); None: the scenario's.
+        ``talent_index``, ``min_cost`` or ``equity``; None: the scenario's.
 
     Raises
     ------
@@ -105,12 +106,15 @@ class SolveOptions:
         check_number("mip_gap", self.mip_gap, low=0, high=1, high_open=True)
         if self.threads is not None:
             check_number("threads", self.threads, low=1, integer=True)
+        if self.objective is not None:
+            check_choice("objective", self.objective, Objective)
 
 
 def solve_instance(
     instance: Instance,
     options: SolveOptions,
     progress: Callable[[Progress], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> Solution:
     """Build and solve the allocation MIP of ``instance``.
 
@@ -122,6 +126,9 @@ def solve_instance(
         Time limit, gap, threads and objective.
     progress
         Called about once a second during the MIP search.
+    stop
+        Set it (from a signal handler or another thread) to stop the solver; the best
+        plan so far comes back with status ``interrupted``.
 
     Returns
     -------
@@ -140,6 +147,7 @@ def solve_instance(
         mip_gap=options.mip_gap,
         threads=options.threads,
         progress=progress,
+        stop=stop,
     )
     if run.status == SolveStatus.INFEASIBLE:
         # The explanation may take as long again as the solve was allowed (60 s by default).
@@ -155,6 +163,11 @@ def solve_instance(
             "check programs.csv and responses.csv"
         )
     if run.values is None:
+        if run.status == SolveStatus.INTERRUPTED:
+            raise NoSolutionError(
+                f"the solve was interrupted after {run.solve_seconds:.1f}s, before any "
+                "feasible plan was found."
+            )
         if run.status.may_have_plan:
             raise NoSolutionError(
                 f"HiGHS stopped ({run.highs_status}) after {run.solve_seconds:.1f}s without any "

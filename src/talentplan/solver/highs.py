@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -64,11 +65,16 @@ def solve_formulation(
     threads: int | None = None,
     progress: Callable[[Progress], None] | None = None,
     shadow_prices: bool = True,
+    stop: threading.Event | None = None,
 ) -> SolverRun:
     """Solve the MIP, then the LP with integers fixed for shadow prices.
 
-    A time limit is a result: the best plan found, its bound and gap. No plan at all is
-    reported by ``values=None`` and a status that says why.
+    A time limit is a result: the best plan found, its bound and gap. So is an
+    interruption: setting ``stop`` (from a signal handler, another thread) or a
+    ``KeyboardInterrupt`` (Ctrl-C in a terminal or a notebook) stops HiGHS cleanly and
+    returns status ``interrupted`` with the best plan so far; a second
+    ``KeyboardInterrupt`` is raised at once. No plan at all is reported by
+    ``values=None`` and a status that says why.
     """
     cm = compile_model(formulation.model)
     h = to_highs(cm)
@@ -80,7 +86,7 @@ def solve_formulation(
     if progress is not None:
         _subscribe_progress(h, progress)
     start = time.perf_counter()
-    h.run()
+    _run_interruptibly(h, stop)
     seconds = time.perf_counter() - start
     model_status = h.getModelStatus()
     status = map_status(model_status)
@@ -108,6 +114,33 @@ def solve_formulation(
     if values is not None and shadow_prices:
         run.row_duals = fixed_lp_duals(cm, values)
     return run
+
+
+def _run_interruptibly(h: highspy.Highs, stop: threading.Event | None) -> None:
+    """Run HiGHS in its own thread and cancel it on ``stop`` or a first KeyboardInterrupt.
+
+    The main thread waits in short slices, so signal handlers run and Ctrl-C is seen
+    while HiGHS works (it releases the interpreter lock while it solves).
+    """
+    h.HandleUserInterrupt = True
+    thread = h.startSolve()
+    cancelled = False
+    while True:
+        try:
+            done, _ = h.wait(0.1)
+        except KeyboardInterrupt:
+            if cancelled:
+                raise
+            logger.warning("interrupted: stopping HiGHS with the best plan so far")
+            cancelled = True
+            h.cancelSolve()
+            continue
+        if done:
+            break
+        if stop is not None and stop.is_set() and not cancelled:
+            cancelled = True
+            h.cancelSolve()
+    thread.join()
 
 
 def _subscribe_progress(h: highspy.Highs, progress: Callable[[Progress], None]) -> None:

@@ -16,8 +16,10 @@ class SolveStatus(StrEnum):
 
     - ``optimal``: a plan within the requested gap.
     - ``time_limit``: stopped at the time limit; the best plan so far and its gap.
-    - ``limit``: stopped at another limit (iterations, solutions, memory, interrupt);
-      the best plan so far when there is one.
+    - ``limit``: stopped at another limit (iterations, solutions, memory); the best plan
+      so far when there is one.
+    - ``interrupted``: stopped on request (Ctrl-C, SIGTERM, a stop event); the best plan
+      so far when there is one, with its bound and gap.
     - ``infeasible``: no plan satisfies every rule.
     - ``unbounded``: the objective can grow without limit (a modelling error).
     - ``error``: the solver failed.
@@ -26,14 +28,20 @@ class SolveStatus(StrEnum):
     OPTIMAL = "optimal"
     TIME_LIMIT = "time_limit"
     LIMIT = "limit"
+    INTERRUPTED = "interrupted"
     INFEASIBLE = "infeasible"
     UNBOUNDED = "unbounded"
     ERROR = "error"
 
     @property
     def may_have_plan(self) -> bool:
-        """Whether a plan can come with this status: optimal, or stopped at a limit."""
-        return self in (SolveStatus.OPTIMAL, SolveStatus.TIME_LIMIT, SolveStatus.LIMIT)
+        """Whether a plan can come with this status: optimal, stopped at a limit or on request."""
+        return self in (
+            SolveStatus.OPTIMAL,
+            SolveStatus.TIME_LIMIT,
+            SolveStatus.LIMIT,
+            SolveStatus.INTERRUPTED,
+        )
 
 
 _MS: Any = highspy.HighsModelStatus
@@ -42,7 +50,7 @@ HIGHS_STATUS: dict[object, SolveStatus] = {
     _MS.kTimeLimit: SolveStatus.TIME_LIMIT,
     _MS.kIterationLimit: SolveStatus.LIMIT,
     _MS.kSolutionLimit: SolveStatus.LIMIT,
-    _MS.kInterrupt: SolveStatus.LIMIT,
+    _MS.kInterrupt: SolveStatus.INTERRUPTED,
     _MS.kHighsInterrupt: SolveStatus.LIMIT,
     _MS.kMemoryLimit: SolveStatus.LIMIT,
     _MS.kObjectiveBound: SolveStatus.LIMIT,

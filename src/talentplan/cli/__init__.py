@@ -1,19 +1,27 @@
-"""The ``talentplan`` command line: solve, simulate, validate, export, calibrate.
+"""The ``talentplan`` command line: solve, simulate, frontier, validate, export, calibrate.
 
-Exit codes: 0 a plan was found (optimal within the gap, or the best at the time limit);
-1 no plan (infeasible, or none found in time); 2 bad input; 3 solver failure.
-Heavy libraries are imported inside the commands, so ``talentplan --help`` is instant.
+Exit codes (:class:`~talentplan.cli.screen.ExitCode`): 0 a plan was found (optimal
+within the gap, or the best at the time limit); 1 no plan (infeasible, or none found in
+time); 2 bad input; 3 solver failure; 4 the output cannot be written (checked before
+any work); 130 interrupted (Ctrl-C or SIGTERM; the best plan so far is written, marked
+``interrupted``). Heavy libraries are imported inside the commands, so
+``talentplan --help`` is instant.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.console import Console
+
+from talentplan.cli.folders import check_out_file, check_out_folder, make_out_folder
+from talentplan.cli.interrupts import stop_on_signals
+from talentplan.cli.screen import ExitCode, err, fail, flag_message, out
 
 if TYPE_CHECKING:
     from talentplan.data.instance import Instance
@@ -25,10 +33,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
-out = Console()
-
-EXIT_PLAN, EXIT_NO_PLAN, EXIT_BAD_INPUT, EXIT_SOLVER = 0, 1, 2, 3
 
 InstanceArg = Annotated[
     str,
@@ -46,21 +50,13 @@ def _load(source: str, budget_scale: float = 1.0) -> Instance:
     try:
         instance = load_instance(source)
     except (InstanceError, FileNotFoundError) as exc:
-        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        fail("error", str(exc), ExitCode.BAD_INPUT)
     if budget_scale != 1.0:
         try:
             instance = instance.scale_budget(budget_scale)
         except OptionError as exc:
-            err.print(f"[red]error:[/red] --budget-scale: {exc}", highlight=False)
-            raise typer.Exit(EXIT_BAD_INPUT) from None
+            fail("error", flag_message(exc), ExitCode.BAD_INPUT)
     return instance
-
-
-def _clear(folder: Path, names: tuple[str, ...]) -> None:
-    """Remove results of an earlier run that would contradict this one."""
-    for name in names:
-        (folder / name).unlink(missing_ok=True)
 
 
 @app.command()
@@ -80,12 +76,15 @@ def solve(
     budget_scale: Annotated[
         float, typer.Option(help="Multiply every budget by this factor.")
     ] = 1.0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress line.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress line and no summary table.")
+    ] = False,
 ) -> None:
     """Find the best allocation and write its result files into --out.
 
     The files are allocation.csv, talent.csv, summary.json and report.html (and
-    shadow_prices.csv, budget_use.csv).
+    shadow_prices.csv, budget_use.csv). Ctrl-C or SIGTERM stops the solver and writes
+    the best plan so far, marked interrupted; Ctrl-C again quits at once.
     """
     from talentplan._files import atomic_write_text
     from talentplan.errors import (
@@ -97,58 +96,90 @@ def solve(
     )
     from talentplan.report.pipeline import solve as solve_instance
     from talentplan.report.result import RESULT_FILES
+    from talentplan.solver.api import SolveOptions
     from talentplan.solver.highs import Progress
+    from talentplan.solver.status import SolveStatus
 
+    check_out_folder(out_dir, "solve")
+    try:
+        SolveOptions(time_limit, mip_gap, threads, objective)
+    except OptionError as exc:
+        fail("error", flag_message(exc), ExitCode.BAD_INPUT)
     inst = _load(instance, budget_scale)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    status = err.status(f"building {inst.scenario.name} ...") if not quiet else None
+    make_out_folder(out_dir)
+    status = None if quiet else err.status(f"building {inst.scenario.name} ...")
 
     def show(p: Progress) -> None:
         if status is not None:
             gap = f"{p.gap:.3%}" if math.isfinite(p.gap) else "-"
             status.update(
-                f"solving {inst.scenario.name}: {p.seconds:6.1f}s  best {p.objective:.6g}"
+                f"solving {inst.scenario.name}: {p.seconds:6.1f}s  model best {p.objective:.6g}"
                 f"  bound {p.bound:.6g}  gap {gap}"
             )
 
-    try:
-        if status is not None:
-            status.start()
-        result = solve_instance(
-            inst,
-            time_limit=time_limit,
-            mip_gap=mip_gap,
-            threads=threads,
-            objective=objective,
-            progress=show,
+    def clear(names: tuple[str, ...]) -> None:
+        for name in names:
+            (out_dir / name).unlink(missing_ok=True)
+
+    with stop_on_signals() as stop:
+        try:
+            if status is not None:
+                status.start()
+            result = solve_instance(
+                inst,
+                time_limit=time_limit,
+                mip_gap=mip_gap,
+                threads=threads,
+                objective=objective,
+                progress=show,
+                stop=stop,
+            )
+        except OptionError as exc:
+            fail("error", flag_message(exc), ExitCode.BAD_INPUT)
+        except InstanceError as exc:
+            fail("error", str(exc), ExitCode.BAD_INPUT)
+        except InfeasiblePlanError as exc:
+            explanation = exc.explanation
+            if budget_scale != 1.0:
+                explanation += (
+                    f"\n(every budget was scaled by {budget_scale:g} with --budget-scale)"
+                )
+            clear(RESULT_FILES)
+            atomic_write_text(out_dir / "infeasibility.txt", explanation + "\n")
+            fail(
+                "infeasible",
+                f"{explanation}\n(written to {out_dir / 'infeasibility.txt'})",
+                ExitCode.NO_PLAN,
+            )
+        except NoSolutionError as exc:
+            if stop.is_set():
+                fail(
+                    "interrupted",
+                    "stopped before any plan was found; nothing written",
+                    ExitCode.INTERRUPTED,
+                )
+            clear((*RESULT_FILES, "infeasibility.txt"))
+            fail("no plan", str(exc), ExitCode.NO_PLAN)
+        except SolverError as exc:
+            clear((*RESULT_FILES, "infeasibility.txt"))
+            fail("solver error", str(exc), ExitCode.SOLVER)
+        finally:
+            if status is not None:
+                status.stop()
+        try:
+            result.to_dir(out_dir)
+        except OSError as exc:
+            fail("cannot write", f"--out {out_dir}: {exc}", ExitCode.OUTPUT)
+        (out_dir / "infeasibility.txt").unlink(missing_ok=True)
+    if not quiet:
+        out.print(str(result))
+        out.print(f"\nwritten to {out_dir}/: " + ", ".join(RESULT_FILES))
+    if result.status == SolveStatus.INTERRUPTED:
+        fail(
+            "interrupted",
+            f"the best plan so far is written to {out_dir}/ with status 'interrupted'",
+            ExitCode.INTERRUPTED,
         )
-    except (InstanceError, OptionError) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    except InfeasiblePlanError as exc:
-        _clear(out_dir, RESULT_FILES)
-        atomic_write_text(out_dir / "infeasibility.txt", exc.explanation + "\n")
-        err.print(
-            f"[red]infeasible:[/red] {exc.explanation}\n(written to "
-            f"{out_dir / 'infeasibility.txt'})",
-            highlight=False,
-        )
-        raise typer.Exit(EXIT_NO_PLAN) from None
-    except NoSolutionError as exc:
-        _clear(out_dir, (*RESULT_FILES, "infeasibility.txt"))
-        err.print(f"[red]no plan:[/red] {exc}")
-        raise typer.Exit(EXIT_NO_PLAN) from None
-    except SolverError as exc:
-        _clear(out_dir, (*RESULT_FILES, "infeasibility.txt"))
-        err.print(f"[red]solver error:[/red] {exc}")
-        raise typer.Exit(EXIT_SOLVER) from None
-    finally:
-        if status is not None:
-            status.stop()
-    _clear(out_dir, ("infeasibility.txt",))
-    result.to_dir(out_dir)
-    out.print(str(result), highlight=False)
-    out.print(f"\nwritten to {out_dir}/: " + ", ".join(RESULT_FILES))
 
 
 @app.command()
@@ -160,23 +191,39 @@ def frontier(
     mip_gap: Annotated[float, typer.Option(help="Relative gap of each solve.")] = 1e-3,
 ) -> None:
     """Trace the efficiency-equity frontier (talent index vs smallest county coverage)."""
-    from talentplan._files import atomic_write_text
+    from talentplan._files import write_file_set
     from talentplan.errors import InstanceError, NoSolutionError, OptionError
     from talentplan.scenarios.frontier import pareto_frontier
 
+    check_out_folder(out_dir, "frontier")
     inst = _load(instance)
     try:
         with err.status(f"tracing the frontier of {inst.scenario.name} ..."):
             front = pareto_frontier(inst, points, time_limit=time_limit, mip_gap=mip_gap)
-    except (InstanceError, OptionError) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except OptionError as exc:
+        fail("error", flag_message(exc), ExitCode.BAD_INPUT)
+    except InstanceError as exc:
+        fail("error", str(exc), ExitCode.BAD_INPUT)
     except NoSolutionError as exc:
-        err.print(f"[red]no plan:[/red] {exc}")
-        raise typer.Exit(EXIT_NO_PLAN) from None
-    out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out_dir / "frontier.csv", front.points.to_csv(index=False))
-    out.print(str(front), highlight=False)
+        fail("no plan", str(exc), ExitCode.NO_PLAN)
+    make_out_folder(out_dir)
+    summary = {
+        "command": "frontier",
+        "instance": inst.scenario.name,
+        "instance_hash": inst.hash(),
+        "points": len(front.points),
+        "mip_gap": mip_gap,
+        "time_limit": time_limit,
+    }
+    files = {
+        "frontier.csv": front.points.to_csv(index=False),
+        "summary.json": json.dumps(summary, indent=2),
+    }
+    try:
+        write_file_set(out_dir, files)
+    except OSError as exc:
+        fail("cannot write", f"--out {out_dir}: {exc}", ExitCode.OUTPUT)
+    out.print(str(front))
 
 
 @app.command()
@@ -189,16 +236,17 @@ def simulate(
     objective: Annotated[Optional[str], typer.Option(help="Objective to score with.")] = None,  # noqa: UP045
 ) -> None:
     """Score a plan with the exact response curves and list any rule it breaks."""
-    import json
-
     import pandas as pd
 
-    from talentplan._files import atomic_write_text
+    from talentplan._files import write_file_set
     from talentplan.errors import InstanceError, OptionError
     from talentplan.simulation import simulate as run_simulation
 
+    if out_dir is not None:
+        check_out_folder(out_dir, "simulate")
     inst = _load(instance)
     try:
+        raw = plan.read_bytes()
         frame = pd.read_csv(
             plan,
             dtype={"county": str, "industry": str, "program": str},
@@ -207,34 +255,44 @@ def simulate(
         )
         result = run_simulation(inst, frame, objective=objective, file=str(plan))
     except FileNotFoundError:
-        err.print(f"[red]error:[/red] plan file {plan} not found")
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        fail("error", f"plan file {plan} not found", ExitCode.BAD_INPUT)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        err.print(f"[red]error:[/red] cannot read plan file {plan} as CSV: {exc}")
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    except (InstanceError, OptionError) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    out.print(str(result), highlight=False)
+        fail("error", f"cannot read plan file {plan} as CSV: {exc}", ExitCode.BAD_INPUT)
+    except OptionError as exc:
+        fail("error", flag_message(exc), ExitCode.BAD_INPUT)
+    except InstanceError as exc:
+        fail("error", str(exc), ExitCode.BAD_INPUT)
+    out.print(str(result))
     for breach in result.violations:
-        out.print(f"  breach: {breach}", highlight=False)
+        out.print(f"  breach: {breach}")
     if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out_dir / "talent.csv", result.talent.to_csv(index=False))
+        make_out_folder(out_dir)
         summary = {
+            "command": "simulate",
+            "instance": inst.scenario.name,
+            "instance_hash": inst.hash(),
+            "plan": str(plan),
+            "plan_sha256": hashlib.sha256(raw).hexdigest(),
             "objective_name": result.objective_name,
             "objective": result.objective,
             "cost": float(result.cost["cost"].sum()),
             "violations": list(result.violations),
         }
-        atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2))
+        files = {
+            "talent.csv": result.talent.to_csv(index=False),
+            "summary.json": json.dumps(summary, indent=2),
+        }
+        try:
+            write_file_set(out_dir, files)
+        except OSError as exc:
+            fail("cannot write", f"--out {out_dir}: {exc}", ExitCode.OUTPUT)
 
 
 @app.command()
 def validate(instance: InstanceArg) -> None:
     """Load and validate an instance; list every problem found."""
     inst = _load(instance)
-    out.print(f"{inst!r}: valid", highlight=False)
+    out.print(f"{inst!r}: valid")
 
 
 @app.command()
@@ -246,12 +304,23 @@ def export(
     """Write an instance as a folder (TOML + CSV) or an Excel workbook, e.g. to edit it."""
     from talentplan.data.io import write_instance
 
+    if target.suffix and target.suffix.lower() != ".xlsx":
+        fail(
+            "cannot write",
+            f"{target}: give a folder (no file extension) or a workbook ending in .xlsx",
+            ExitCode.OUTPUT,
+        )
+    if target.suffix:
+        check_out_file(target, (".xlsx",), "a workbook")
+    else:
+        check_out_folder(target, "export")
     inst = _load(instance)
     try:
         write_instance(inst, target, overwrite=overwrite)
     except FileExistsError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        fail("error", str(exc), ExitCode.BAD_INPUT)
+    except OSError as exc:
+        fail("cannot write", f"{target}: {exc}", ExitCode.OUTPUT)
     out.print(f"written {target}")
 
 
@@ -262,7 +331,7 @@ def datasets() -> None:
 
     for name in ds.available():
         first = ds.describe(name).strip().splitlines()[0].lstrip("# ")
-        out.print(f"{name:20s} {first}", highlight=False)
+        out.print(f"{name:20s} {first}")
 
 
 @app.command()
@@ -277,11 +346,13 @@ def calibrate(
     from talentplan.calibrate.bridge.run import calibrate_command
     from talentplan.errors import CalibrationError
 
+    check_out_file(out_json, (".json",), "the parameter file")
     try:
         calibrate_command(panel, spec, out_json)
     except (CalibrationError, FileNotFoundError, ValueError) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        fail("error", str(exc), ExitCode.BAD_INPUT)
+    except OSError as exc:
+        fail("cannot write", f"{out_json}: {exc}", ExitCode.OUTPUT)
     out.print(f"written {out_json}")
 
 

@@ -1,0 +1,5 @@
+"""``python -m talentplan``: the command line, as the ``talentplan`` script runs it."""
+
+from talentplan.cli import app
+
+app(prog_name="talentplan")
