@@ -306,12 +306,14 @@ def _breaches(
     def over(used: float, limit: float) -> bool:
         return used > limit + tol * max(1.0, abs(limit))
 
-    shortfall = _funding_shortfall(d, cost)
-    if shortfall > tol * max(1.0, sum(d.budget.values())):
-        out.append(
-            f"budget: the plan's costs exceed what the sources allowed to fund them can "
-            f"pay by {shortfall:,.2f} (10k yuan)"
-        )
+    unpaid = _funding_shortfall(d, cost)
+    if sum(u.amount for u in unpaid) > tol * max(1.0, sum(d.budget.values())):
+        for u in unpaid:
+            out.append(
+                f"budget {u.year}: {u.amount:,.2f} (10k yuan) of the costs of "
+                f"{', '.join(u.programs)} cannot be paid; the sources allowed to pay them "
+                f"({', '.join(u.sources)}) are used up"
+            )
     for t, year in enumerate(d.years):
         for c in d.counties:
             cadres = sum(
@@ -406,12 +408,22 @@ def _rule_breaches(
     return out
 
 
-def _funding_shortfall(d: ModelData, cost: pd.DataFrame) -> float:
-    """Return the least unpaid cost (10k yuan) of a plan under the funding rules.
+@dataclass(frozen=True)
+class Unpaid:
+    """Costs of one year that no allowed source can pay, in the least-shortfall funding."""
+
+    year: int
+    amount: float
+    programs: tuple[str, ...]
+    sources: tuple[str, ...]
+
+
+def _funding_shortfall(d: ModelData, cost: pd.DataFrame) -> list[Unpaid]:
+    """Return the costs (10k yuan) a plan leaves unpaid under the funding rules, by year.
 
     Each program is paid only from the sources allowed to fund it in its county (a small
-    transportation LP, with carry-over when the scenario allows it); zero means the
-    budgets can pay the plan.
+    transportation LP that minimises the unpaid total, with carry-over when the scenario
+    allows it); an empty list means the budgets can pay the plan.
     """
     carry = d.instance.scenario.carry_over
     T = range(d.n_years)
@@ -420,7 +432,7 @@ def _funding_shortfall(d: ModelData, cost: pd.DataFrame) -> float:
     if all(
         per_year.get(y, 0.0) <= sum(d.budget.get((y, s), 0.0) for s in anywhere) for y in d.years
     ):
-        return 0.0  # sources that may pay for anything anywhere cover it all: no LP needed
+        return []  # sources that may pay for anything anywhere cover it all: no LP needed
     group_of = {c: g for g, (cs, _s) in d.groups.items() for c in cs}
     group_of[""] = "*"
     owed = (
@@ -460,7 +472,7 @@ def _funding_shortfall(d: ModelData, cost: pd.DataFrame) -> float:
             if t > 0:
                 a_ub[r, n_f + n_short + src_pos[t - 1, s]] = -1.0
     if n_short == 0:
-        return 0.0
+        return []
     res = linprog(
         objective,
         A_ub=a_ub,
@@ -470,7 +482,18 @@ def _funding_shortfall(d: ModelData, cost: pd.DataFrame) -> float:
         bounds=(0, None),
         method="highs",
     )
-    return float(res.fun) if res.status == 0 else math.inf
+    if res.status != 0:
+        total = float(owed.sum())
+        return [Unpaid(d.years[0], total, tuple(sorted(set(cost["program"]))), tuple(d.sources))]
+    short = pd.Series(res.x[n_f : n_f + n_short], index=owed.index)
+    out = []
+    for y, part in short[short > 1e-9].groupby(level="year"):
+        programs = sorted(set(part.index.get_level_values("program")))
+        allowed = sorted(
+            {s for g, p, _y in part.index for gg, pp, s in channels if (gg, pp) == (g, p)}
+        )
+        out.append(Unpaid(int(y), float(part.sum()), tuple(programs), tuple(allowed)))
+    return out
 
 
 __all__ = ["SimulationResult", "min_final_coverage", "plan_levels", "play", "simulate"]

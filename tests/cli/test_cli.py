@@ -45,6 +45,7 @@ def test_solve_writes_every_result_file(qingyuan_out):
         "quantity",
         "cost",
         "land",
+        "land_in_use",
         "cadre_hours",
     ]
     beside = [p.name for p in qingyuan_out.parent.iterdir()]

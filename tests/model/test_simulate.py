@@ -244,7 +244,10 @@ def test_hand_written_plan_first_year_by_hand():
 def test_over_budget_is_a_breach():
     inst = tiny_instance(n_years=2, budget=1.0)
     sim = simulate(inst, plan(("A", "centre", "", 2025, 1), ("A", "centre", "", 2026, 1)))
-    assert any(v.startswith("budget") for v in sim.violations), sim.violations
+    budget = [v for v in sim.violations if v.startswith("budget")]
+    assert budget[0].startswith("budget 2025: 24.00 (10k yuan) of the costs of centre")
+    assert "(fiscal) are used up" in budget[0]  # the year and the sources that ran out
+    assert budget[1].startswith("budget 2026: 4.00")
     assert not sim.feasible
 
 

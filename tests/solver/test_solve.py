@@ -138,3 +138,14 @@ def test_infeasible_plan_names_budget_and_floor():
 def test_invalid_options_raise_option_error_naming_the_option(options, name):
     with pytest.raises(OptionError, match=name):
         solve(tiny_instance(), **options)
+
+
+@pytest.mark.slow
+def test_min_cost_infeasibility_names_target_coverage_when_there_is_no_targets_table():
+    inst = load_instance("qingyuan")
+    assert inst.tables.get("targets") is None or not len(inst.tables["targets"])
+    with pytest.raises(InfeasiblePlanError) as info:
+        solve(inst, objective="min_cost", mip_gap=1e-2)
+    text = info.value.explanation
+    assert "target_coverage = 0.9 of its final-year demand" in text
+    assert "target_coverage in scenario.toml" in text and "targets.csv" not in text

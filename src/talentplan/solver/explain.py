@@ -21,6 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from talentplan.model.build import Formulation
+from talentplan.model.prepare import ModelData
 from talentplan.model.resources import pin_label
 from talentplan.solver.matrix import FEASIBLE, INF, CompiledModel, to_highs
 
@@ -68,7 +69,14 @@ def describe_row(f: Formulation, con: object) -> tuple[str, str]:
         return pin_label(d.instance.tables["pins"].iloc[idx]), "units"
     if name == "target":
         label = "/".join(map(str, idx)) if isinstance(idx, tuple) else str(idx)
-        return f"target for {label} in {d.years[-1]}", "persons"
+        if not _has_targets_table(d):
+            share = d.instance.scenario.target_coverage
+            return (
+                f"target for {label} in {d.years[-1]} (target_coverage = {share:g} of its "
+                "final-year demand, scenario.toml)",
+                "persons",
+            )
+        return f"target for {label} in {d.years[-1]} (targets.csv)", "persons"
     if name == "equity_floor":
         share = d.instance.scenario.min_coverage
         return f"equity floor (coverage of {idx} >= {share:.1%} in {d.years[-1]})", "persons"
@@ -157,9 +165,16 @@ def explain_infeasibility(f: Formulation, cm: CompiledModel, *, time_limit: floa
             "Neither relaxing the limits nor the floors/pins/targets alone gives a plan: "
             "check stocks, demand and program data for contradictions."
         )
+    targets = "targets.csv" if _has_targets_table(f.data) else "target_coverage in scenario.toml"
     lines.append(
         "To fix: raise the named limits (budgets.csv, land_quota_mu or cadre_hours in "
         "counties.csv, cap_total in programs.csv) or relax the named rules (floors in "
-        "scenario.toml, pins.csv, targets.csv)."
+        f"scenario.toml, pins.csv, {targets})."
     )
     return "\n".join(lines)
+
+
+def _has_targets_table(d: ModelData) -> bool:
+    """Whether ``min_cost`` targets come from a targets table (else ``target_coverage``)."""
+    targets = d.instance.tables.get("targets")
+    return targets is not None and len(targets) > 0

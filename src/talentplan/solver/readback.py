@@ -18,6 +18,7 @@ ALLOCATION_COLUMNS = [
     "quantity",
     "cost",
     "land",
+    "land_in_use",
     "cadre_hours",
 ]
 
@@ -31,7 +32,9 @@ def allocation_table(f: Formulation) -> pd.DataFrame:
 
     ``quantity``: 1 for an open site, alliance or city program; units in place for counts;
     spend for amounts. ``cost``: money spent on that decision that year (opening or new
-    units plus operating); ``land``: mu it occupies; ``cadre_hours``: hours it uses.
+    units plus operating); ``land``: mu of construction land newly taken that year (sum
+    it over years for what the plan uses); ``land_in_use``: mu it occupies that year;
+    ``cadre_hours``: cadre hours it uses that year.
     """
     m, d = f.model, f.data
     rows = []
@@ -49,6 +52,7 @@ def allocation_table(f: Formulation) -> pd.DataFrame:
                 d.years[t],
                 q,
                 cost,
+                d.land[p] * max(q - prev, 0.0) if on_land else 0.0,
                 d.land[p] * q if on_land else 0.0,
                 d.cadre[p] * q if on_land else 0.0,
             )
