@@ -103,7 +103,9 @@ def render_report(result: SolvedPlan) -> str:
         index="county", columns="talent_type", values="useful", aggfunc="sum"
     )
     prices = result.shadow_prices
-    binding = prices[prices["price"].abs() > 0].sort_values("price", ascending=False).head(20)
+    binding = prices[prices["price"].abs() > 0]
+    binding = binding.reindex(binding["price"].abs().sort_values(ascending=False).index).head(20)
+    used_up = prices[prices["fully_used"].astype(bool)] if "fully_used" in prices else prices[:0]
     head = "".join(
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
         for k, v in [
@@ -141,6 +143,13 @@ def render_report(result: SolvedPlan) -> str:
         _table(binding.set_index(["resource", "year", "name"]))
         if len(binding)
         else "<p>No budget, land or cadre limit binds.</p>",
+        "<h2>Limits the plan uses up</h2>",
+        _table(used_up.set_index(["resource", "year", "name"])[["unit", "used", "limit", "price"]])
+        + "<p>Land and cadre hours are taken only by whole sites, alliances and units: a "
+        "fully used land or cadre limit binds the plan even where its price is 0 (one more "
+        "mu or hour is worth something only once it allows one more whole unit).</p>"
+        if len(used_up)
+        else "<p>The plan uses up no budget, land quota or cadre capacity.</p>",
         "<h2>Allocation</h2>",
         _table(alloc.set_index(["year", "program", "county"])),
         "</body></html>",

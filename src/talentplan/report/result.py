@@ -126,7 +126,7 @@ class AllocationResult(DisplayMixin):
         ]
         by_program = (
             self.allocation.groupby("program")
-            .agg(decisions=("quantity", "size"), cost=("cost", "sum"))
+            .agg(county_years=("quantity", "size"), cost=("cost", "sum"))
             .sort_values("cost", ascending=False)
         )
         final_year = self.talent["year"].max() if len(self.talent) else None

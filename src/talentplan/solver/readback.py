@@ -96,15 +96,21 @@ def budget_use(f: Formulation) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["year", "source", "used", "available"])
 
 
+PRICE_COLUMNS = ["resource", "year", "name", "unit", "price", "used", "limit", "fully_used"]
+
+
 def shadow_prices(f: Formulation, run: SolverRun) -> pd.DataFrame:
     """Objective gained per extra unit of each budget, land quota and cadre capacity.
 
     From the LP with the integer decisions fixed at the plan's values; units: objective
     per 10k yuan, per mu, per cadre hour. Sign: positive means more of the resource helps
-    (for ``min_cost``, positive means it saves money).
+    (for ``min_cost``, positive means it saves money). ``fully_used`` marks a limit the
+    plan uses up. Land and cadre hours are used only by whole sites, alliances and units,
+    so with those fixed one more mu or hour buys nothing: such a limit can be fully used
+    and binding on the plan with a price of 0.
     """
     if run.row_duals is None:
-        return pd.DataFrame(columns=["resource", "year", "name", "unit", "price", "used", "limit"])
+        return pd.DataFrame(columns=PRICE_COLUMNS)
     m, d = f.model, f.data
     dual = {id(con): float(v) for con, v in zip(run.compiled.rows, run.row_duals, strict=True)}
     sign = 1.0 if f.maximize else -1.0
@@ -150,8 +156,9 @@ def shadow_prices(f: Formulation, run: SolverRun) -> pd.DataFrame:
                 d.cadre_capacity[c],
             )
         )
-    out = pd.DataFrame(rows, columns=["resource", "year", "name", "unit", "price", "used", "limit"])
+    out = pd.DataFrame(rows, columns=PRICE_COLUMNS[:-1])
     out["price"] = out["price"].where(out["price"].abs() > 1e-9, 0.0)
+    out["fully_used"] = out["used"] >= out["limit"] - 1e-6 * out["limit"].abs().clip(lower=1.0)
     return out
 
 
@@ -169,6 +176,7 @@ def model_sizes(run: SolverRun) -> dict[str, int]:
 
 __all__ = [
     "ALLOCATION_COLUMNS",
+    "PRICE_COLUMNS",
     "allocation_table",
     "budget_use",
     "model_sizes",
