@@ -210,6 +210,15 @@ def test_a_temporary_folder_left_by_a_killed_write_goes_with_the_next(
 # --- interrupts --------------------------------------------------------------------------
 
 
+def _copy_of(results: Path, out: Path) -> tuple[Path, dict[str, bytes]]:
+    """Copy a finished set of results into ``out``; return it and the files' bytes."""
+    out.mkdir()
+    earlier = {n: (results / n).read_bytes() for n in RESULT_FILES}
+    for n, data in earlier.items():
+        (out / n).write_bytes(data)
+    return out, earlier
+
+
 def _start_long_solve(out: Path) -> tuple[subprocess.Popen[str], list[str]]:
     """Start a solve that runs for tens of seconds; return it once HiGHS is working."""
     proc = subprocess.Popen(
@@ -252,11 +261,7 @@ def _start_long_solve(out: Path) -> tuple[subprocess.Popen[str], list[str]]:
 def test_an_interrupt_writes_the_best_plan_marked_interrupted(
     solved: Path, tmp_path: Path, signum: int
 ) -> None:
-    out = tmp_path / "o"
-    out.mkdir()
-    earlier = {n: (solved / n).read_bytes() for n in RESULT_FILES}
-    for n, data in earlier.items():
-        (out / n).write_bytes(data)
+    out, earlier = _copy_of(solved, tmp_path / "o")
     proc, lines = _start_long_solve(out)
     assert {n: (out / n).read_bytes() for n in RESULT_FILES} == earlier  # untouched so far
     proc.send_signal(signum)
@@ -275,11 +280,7 @@ def test_an_interrupt_writes_the_best_plan_marked_interrupted(
 def test_a_second_ctrl_c_quits_at_once_and_keeps_the_earlier_results(
     solved: Path, tmp_path: Path
 ) -> None:
-    out = tmp_path / "o"
-    out.mkdir()
-    earlier = {n: (solved / n).read_bytes() for n in RESULT_FILES}
-    for n, data in earlier.items():
-        (out / n).write_bytes(data)
+    out, earlier = _copy_of(solved, tmp_path / "o")
     proc, _ = _start_long_solve(out)
     proc.send_signal(signal.SIGINT)
     time.sleep(0.05)

@@ -11,7 +11,6 @@ any work); 130 interrupted (Ctrl-C or SIGTERM; the best plan so far is written, 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
 from pathlib import Path
@@ -19,7 +18,12 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from talentplan.cli.folders import check_out_file, check_out_folder, make_out_folder
+from talentplan.cli.folders import (
+    check_out_file,
+    check_out_folder,
+    make_out_folder,
+    write_command_set,
+)
 from talentplan.cli.interrupts import stop_on_signals
 from talentplan.cli.screen import ExitCode, err, fail, flag_message, out
 
@@ -191,7 +195,6 @@ def frontier(
     mip_gap: Annotated[float, typer.Option(help="Relative gap of each solve.")] = 1e-3,
 ) -> None:
     """Trace the efficiency-equity frontier (talent index vs smallest county coverage)."""
-    from talentplan._files import write_file_set
     from talentplan.errors import InstanceError, NoSolutionError, OptionError
     from talentplan.scenarios.frontier import pareto_frontier
 
@@ -206,7 +209,6 @@ def frontier(
         fail("error", str(exc), ExitCode.BAD_INPUT)
     except NoSolutionError as exc:
         fail("no plan", str(exc), ExitCode.NO_PLAN)
-    make_out_folder(out_dir)
     summary = {
         "command": "frontier",
         "instance": inst.scenario.name,
@@ -215,14 +217,7 @@ def frontier(
         "mip_gap": mip_gap,
         "time_limit": time_limit,
     }
-    files = {
-        "frontier.csv": front.points.to_csv(index=False),
-        "summary.json": json.dumps(summary, indent=2),
-    }
-    try:
-        write_file_set(out_dir, files)
-    except OSError as exc:
-        fail("cannot write", f"--out {out_dir}: {exc}", ExitCode.OUTPUT)
+    write_command_set(out_dir, ("frontier.csv", front.points.to_csv(index=False)), summary)
     out.print(str(front))
 
 
@@ -238,7 +233,6 @@ def simulate(
     """Score a plan with the exact response curves and list any rule it breaks."""
     import pandas as pd
 
-    from talentplan._files import write_file_set
     from talentplan.errors import InstanceError, OptionError
     from talentplan.simulation import simulate as run_simulation
 
@@ -266,7 +260,6 @@ def simulate(
     for breach in result.violations:
         out.print(f"  breach: {breach}")
     if out_dir is not None:
-        make_out_folder(out_dir)
         summary = {
             "command": "simulate",
             "instance": inst.scenario.name,
@@ -278,14 +271,7 @@ def simulate(
             "cost": float(result.cost["cost"].sum()),
             "violations": list(result.violations),
         }
-        files = {
-            "talent.csv": result.talent.to_csv(index=False),
-            "summary.json": json.dumps(summary, indent=2),
-        }
-        try:
-            write_file_set(out_dir, files)
-        except OSError as exc:
-            fail("cannot write", f"--out {out_dir}: {exc}", ExitCode.OUTPUT)
+        write_command_set(out_dir, ("talent.csv", result.talent.to_csv(index=False)), summary)
 
 
 @app.command()

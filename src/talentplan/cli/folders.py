@@ -16,7 +16,7 @@ from pathlib import Path
 
 from talentplan.cli.screen import ExitCode, fail
 
-__all__ = ["check_out_file", "check_out_folder", "make_out_folder"]
+__all__ = ["check_out_file", "check_out_folder", "make_out_folder", "write_command_set"]
 
 
 def _writable_ancestor(path: Path) -> Path:
@@ -75,3 +75,15 @@ def check_out_file(path: Path, suffixes: tuple[str, ...], what: str) -> None:
     if not path.parent.is_dir():
         fail("cannot write", f"{path}: the folder {path.parent} does not exist", ExitCode.OUTPUT)
     _writable_ancestor(path.parent)
+
+
+def write_command_set(folder: Path, table: tuple[str, str], summary: dict[str, object]) -> None:
+    """Write one table and ``summary.json`` into ``--out`` as a set (summary last)."""
+    from talentplan._files import write_file_set
+
+    make_out_folder(folder)
+    name, text = table
+    try:
+        write_file_set(folder, {name: text, "summary.json": json.dumps(summary, indent=2)})
+    except OSError as exc:
+        fail("cannot write", f"--out {folder}: {exc}", ExitCode.OUTPUT)
