@@ -40,6 +40,7 @@ def test_solve_writes_every_result_file(qingyuan_out):
     assert list(alloc.columns) == [
         "county",
         "program",
+        "kind",
         "industry",
         "year",
         "quantity",

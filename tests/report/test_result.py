@@ -147,3 +147,22 @@ def test_model_basis_reports_the_model_bound_and_gap():
     assert gap_basis("talent_index", 0.5) == "model"  # the floor is on the model's talent
     assert gap_basis("talent_index", 0.0) == "exact"
     assert gap_basis("equity", 0.5) == "exact"
+
+
+def test_decisions_count_openings_and_units_added_not_county_years(tiny_result):
+    from talentplan.report.result import decisions_by_program
+
+    alloc = tiny_result.allocation
+    table = decisions_by_program(alloc)
+    for program, row in table.iterrows():
+        rows = alloc[alloc["program"] == program].sort_values("year")
+        kind = rows["kind"].iloc[0]
+        keys = rows.groupby(["county", "industry"], dropna=False)
+        if kind in ("site", "chain", "city"):
+            assert row["decisions"] == keys.ngroups  # sites never close, so one each
+        elif kind == "count":
+            assert row["decisions"] == keys["quantity"].max().sum()  # units never shrink
+        else:
+            assert row["decisions"] == len(rows)
+        assert row["cost"] == pytest.approx(rows["cost"].sum())
+    assert "decisions" in str(tiny_result)

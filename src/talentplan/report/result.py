@@ -124,15 +124,53 @@ class AllocationResult(DisplayMixin):
                 f"build {s.get('build_seconds', 0):.2f}, solve {s.get('solve_seconds', 0):.2f}",
             ),
         ]
-        by_program = (
-            self.allocation.groupby("program")
-            .agg(county_years=("quantity", "size"), cost=("cost", "sum"))
-            .sort_values("cost", ascending=False)
-        )
+        by_program = decisions_by_program(self.allocation)
         final_year = self.talent["year"].max() if len(self.talent) else None
         final = self.talent[self.talent["year"] == final_year]
         by_type = final.groupby("talent_type")[["stock", "fte", "useful"]].sum()
         return "talentplan allocation", header, [by_program, by_type]
+
+
+DECISION_WORDS = {
+    "site": "sites opened",
+    "chain": "alliances formed",
+    "city": "adopted plan-wide",
+    "count": "units added",
+    "amount": "county-years funded",
+}
+"""What one decision of each program kind is, in a planner's words."""
+
+
+def decisions_by_program(allocation: pd.DataFrame) -> pd.DataFrame:
+    """Count the decisions of a plan per program, and what they cost (10k yuan).
+
+    A decision is a site, alliance or plan-wide program opened, a unit added, or a
+    county-year of spending funded: rows of ``allocation`` for sites that stay open, or
+    units already in place, are not counted again.
+
+    Examples
+    --------
+    >>> plan = pd.DataFrame({"county": ["A", "A", "B"], "program": ["centre"] * 3,
+    ...     "kind": ["site"] * 3, "industry": [""] * 3, "year": [2025, 2026, 2026],
+    ...     "quantity": [1.0, 1.0, 1.0], "cost": [10.0, 2.0, 10.0]})
+    >>> decisions_by_program(plan).to_dict("index")
+    {'centre': {'decisions': 2, 'decision': 'sites opened', 'cost': 22.0}}
+    """
+    columns = ["decisions", "decision", "cost"]
+    if allocation.empty:
+        return pd.DataFrame(columns=columns, index=pd.Index([], name="program"))
+    keys = ["county", "program", "industry"]
+    plan = allocation.sort_values("year")
+    steps = plan.groupby(keys, dropna=False)["quantity"].diff().fillna(plan["quantity"])
+    added = steps.clip(lower=0.0).where(plan["kind"] != "amount", 1.0)
+    out = (
+        plan.assign(added=added)
+        .groupby("program")
+        .agg(decisions=("added", "sum"), kind=("kind", "first"), cost=("cost", "sum"))
+    )
+    out["decisions"] = out["decisions"].round().astype(int)
+    out["decision"] = out["kind"].map(DECISION_WORDS)
+    return out[columns].sort_values("cost", ascending=False)
 
 
 def _jsonable(value: Any) -> Any:

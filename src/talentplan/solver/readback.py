@@ -13,6 +13,7 @@ from talentplan.solver.highs import SolverRun
 ALLOCATION_COLUMNS = [
     "county",
     "program",
+    "kind",
     "industry",
     "year",
     "quantity",
@@ -30,6 +31,7 @@ def _value(expr: object) -> float:
 def allocation_table(f: Formulation) -> pd.DataFrame:
     """Every active decision per year with its cost, land and cadre hours.
 
+    ``kind``: the program's decision kind (site, chain, city, count, amount).
     ``quantity``: 1 for an open site, alliance or city program; units in place for counts;
     spend for amounts. ``cost``: money spent on that decision that year (opening or new
     units plus operating); ``land``: mu of construction land newly taken that year (sum
@@ -48,6 +50,7 @@ def allocation_table(f: Formulation) -> pd.DataFrame:
             (
                 c,
                 p,
+                d.kind[p],
                 i,
                 d.years[t],
                 q,
