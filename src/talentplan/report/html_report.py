@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-__all__ = ["describe_gap", "describe_model", "render_report"]
+__all__ = ["describe_gap", "describe_model", "headline", "render_report"]
 
 
 class SolvedPlan(Protocol):
@@ -40,6 +40,32 @@ table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:
 text-align:right}th{background:#f3f3f3}table.meta td{text-align:left}
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em}
 """
+
+
+def headline(result: SolvedPlan) -> list[tuple[str, str]]:
+    """Return the headline of a result, as ``(label, text)`` rows, for text and HTML.
+
+    Instance, status, the objective with the exact curves, the model's objective and
+    bound, the approximation error, the gap and its basis, the size and the timings.
+    """
+    s = result.summary
+    return [
+        ("instance", str(s.get("instance", ""))),
+        ("status", str(s.get("status", ""))),
+        ("objective (exact curves)", f"{s.get('objective_name', '')} = {result.objective:,.8g}"),
+        ("model objective / bound", describe_model(result.mip_objective, s)),
+        ("approximation error", f"{s.get('approximation_error', 0.0):.4g}"),
+        ("gap", describe_gap(result.gap, result.bound, s.get("gap_basis", "model"))),
+        (
+            "size",
+            f"{s.get('n_variables')} variables ({s.get('n_binaries')} binary, "
+            f"{s.get('n_integers')} integer), {s.get('n_constraints')} constraints",
+        ),
+        (
+            "seconds",
+            f"build {s.get('build_seconds', 0):.2f}, solve {s.get('solve_seconds', 0):.2f}",
+        ),
+    ]
 
 
 def describe_gap(gap: float, bound: float, basis: str) -> str:
@@ -106,27 +132,8 @@ def render_report(result: SolvedPlan) -> str:
     binding = prices[prices["price"].abs() > 0]
     binding = binding.reindex(binding["price"].abs().sort_values(ascending=False).index).head(20)
     used_up = prices[prices["fully_used"].astype(bool)] if "fully_used" in prices else prices[:0]
-    head = "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
-        for k, v in [
-            ("instance", s.get("instance")),
-            ("status", s.get("status")),
-            ("objective (exact curves)", f"{s.get('objective_name')} = {result.objective:,.4f}"),
-            ("model objective / bound", describe_model(result.mip_objective, s)),
-            ("piecewise approximation error (bound)", f"{s.get('approximation_error', 0):.4g}"),
-            ("gap", describe_gap(result.gap, result.bound, s.get("gap_basis", "model"))),
-            (
-                "size",
-                f"{s.get('n_variables')} variables, {s.get('n_binaries')} binary, "
-                f"{s.get('n_integers')} integer, {s.get('n_constraints')} constraints",
-            ),
-            (
-                "time",
-                f"build {s.get('build_seconds', 0):.2f}s, solve {s.get('solve_seconds', 0):.2f}s",
-            ),
-            ("instance hash", s.get("instance_hash")),
-        ]
-    )
+    rows = [*headline(result), ("instance hash", str(s.get("instance_hash")))]
+    head = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>talentplan: {html.escape(str(s.get('instance')))}</title>",

@@ -13,7 +13,7 @@ import pandas as pd
 
 from talentplan._display import DisplayMixin
 from talentplan._files import write_file_set
-from talentplan.report.html_report import describe_gap, describe_model, render_report
+from talentplan.report.html_report import headline, render_report
 from talentplan.solver.status import SolveStatus
 
 __all__ = ["RESULT_FILES", "AllocationResult"]
@@ -106,24 +106,7 @@ class AllocationResult(DisplayMixin):
         return write_file_set(path, files)
 
     def _summary_tables(self) -> tuple[str, list[tuple[str, str]], list[pd.DataFrame]]:
-        s = self.summary
-        header = [
-            ("instance", str(s.get("instance", ""))),
-            ("status", self.status.value),
-            ("objective (exact curves)", f"{s.get('objective_name', '')} = {self.objective:,.8g}"),
-            ("model objective / bound", describe_model(self.mip_objective, s)),
-            ("approximation error", f"{s.get('approximation_error', 0.0):.4g}"),
-            ("gap", describe_gap(self.gap, self.bound, s.get("gap_basis", "model"))),
-            (
-                "size",
-                f"{s.get('n_variables')} variables ({s.get('n_binaries')} binary, "
-                f"{s.get('n_integers')} integer), {s.get('n_constraints')} constraints",
-            ),
-            (
-                "seconds",
-                f"build {s.get('build_seconds', 0):.2f}, solve {s.get('solve_seconds', 0):.2f}",
-            ),
-        ]
+        header = headline(self)
         by_program = decisions_by_program(self.allocation)
         final_year = self.talent["year"].max() if len(self.talent) else None
         final = self.talent[self.talent["year"] == final_year]
