@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -106,7 +107,7 @@ def solve(
 
     check_out_folder(out_dir, "solve")
     try:
-        SolveOptions(time_limit, mip_gap, threads, objective)
+        options = SolveOptions(time_limit, mip_gap, threads, objective)
     except OptionError as exc:
         fail("error", flag_message(exc), ExitCode.BAD_INPUT)
     inst = _load(instance, budget_scale)
@@ -129,15 +130,7 @@ def solve(
         try:
             if status is not None:
                 status.start()
-            result = solve_instance(
-                inst,
-                time_limit=time_limit,
-                mip_gap=mip_gap,
-                threads=threads,
-                objective=objective,
-                progress=show,
-                stop=stop,
-            )
+            result = solve_instance(inst, **asdict(options), progress=show, stop=stop)
         except OptionError as exc:
             fail("error", flag_message(exc), ExitCode.BAD_INPUT)
         except InstanceError as exc:

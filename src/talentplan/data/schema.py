@@ -143,6 +143,16 @@ def _money(name: str, doc: str, required: bool = False) -> Column:
     )
 
 
+_REQUIRED = object()
+
+
+def _amount(name: str, unit: str, doc: str, default: object = _REQUIRED) -> Column:
+    """Describe a non-negative number in ``unit``; blank means ``default`` when given."""
+    if default is _REQUIRED:
+        return Column(name, "float", minimum=0.0, unit=unit, doc=doc)
+    return Column(name, "float", required=False, default=default, minimum=0.0, unit=unit, doc=doc)
+
+
 TABLES: tuple[Table, ...] = (
     Table(
         "counties",
@@ -152,22 +162,8 @@ TABLES: tuple[Table, ...] = (
             Column("city", "str", required=False, default="", doc="prefecture city"),
             Column("population_10k", "float", minimum=0.0, unit="10k persons"),
             Column("townships", "int", minimum=1, doc="townships/subdistricts (caps stations)"),
-            Column(
-                "travel_time_h",
-                "float",
-                minimum=0.0,
-                unit="hours",
-                doc="travel time to the core city",
-            ),
-            Column(
-                "graduates",
-                "float",
-                required=False,
-                default=0.0,
-                minimum=0.0,
-                unit="persons/year",
-                doc="vocational graduates available locally",
-            ),
+            _amount("travel_time_h", "hours", "travel time to the core city"),
+            _amount("graduates", "persons/year", "vocational graduates available locally", 0.0),
             Column(
                 "graduate_retention",
                 "float",
@@ -177,19 +173,15 @@ TABLES: tuple[Table, ...] = (
                 maximum=1.0,
                 doc="share s0 of graduates retained without programs",
             ),
-            Column(
+            _amount(
                 "land_quota_mu",
-                "float",
-                minimum=0.0,
-                unit="mu",
-                doc="construction land available to talent programs over the plan",
+                "mu",
+                "construction land available to talent programs over the plan",
             ),
-            Column(
+            _amount(
                 "cadre_hours",
-                "float",
-                minimum=0.0,
-                unit="hours/year",
-                doc="Party-building cadre time available to programs per year",
+                "hours/year",
+                "Party-building cadre time available to programs per year",
             ),
             Column(
                 "efficiency",
@@ -245,23 +237,9 @@ TABLES: tuple[Table, ...] = (
             _money("fixed_cost", "cost in the opening year (site, chain, city)"),
             _money("operating_cost", "cost per open year (site, chain, city) or unit-year (count)"),
             _money("unit_cost", "cost per new unit (count)"),
-            Column(
-                "land_mu",
-                "float",
-                required=False,
-                default=0.0,
-                minimum=0.0,
-                unit="mu",
-                doc="construction land per site or unit (cumulative)",
-            ),
-            Column(
-                "cadre_hours",
-                "float",
-                required=False,
-                default=0.0,
-                minimum=0.0,
-                unit="hours/year",
-                doc="cadre time per active site, alliance or unit",
+            _amount("land_mu", "mu", "construction land per site or unit (cumulative)", 0.0),
+            _amount(
+                "cadre_hours", "hours/year", "cadre time per active site, alliance or unit", 0.0
             ),
             Column(
                 "cap_per_county",
