@@ -310,7 +310,7 @@ def _breaches(
     if sum(u.amount for u in unpaid) > tol * max(1.0, sum(d.budget.values())):
         for u in unpaid:
             out.append(
-                f"budget {u.year}: {u.amount:,.2f} (10k yuan) of the costs of "
+                f"budget {u.year or 'of every year'}: {u.amount:,.2f} (10k yuan) of the costs of "
                 f"{', '.join(u.programs)} cannot be paid; the sources allowed to pay them "
                 f"({', '.join(u.sources)}) are used up"
             )
@@ -410,9 +410,13 @@ def _rule_breaches(
 
 @dataclass(frozen=True)
 class Unpaid:
-    """Costs of one year that no allowed source can pay, in the least-shortfall funding."""
+    """Costs of one year that no allowed source can pay, in the least-shortfall funding.
 
-    year: int
+    ``year`` is None when the funding LP itself failed and the costs of every year are
+    counted as unpaid.
+    """
+
+    year: int | None
     amount: float
     programs: tuple[str, ...]
     sources: tuple[str, ...]
@@ -484,7 +488,7 @@ def _funding_shortfall(d: ModelData, cost: pd.DataFrame) -> list[Unpaid]:
     )
     if res.status != 0:
         total = float(owed.sum())
-        return [Unpaid(d.years[0], total, tuple(sorted(set(cost["program"]))), tuple(d.sources))]
+        return [Unpaid(None, total, tuple(sorted(set(cost["program"]))), tuple(d.sources))]
     short = pd.Series(res.x[n_f : n_f + n_short], index=owed.index)
     out = []
     for y, part in short[short > 1e-9].groupby(level="year"):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 
+from talentplan.errors import InstanceError
+
 __all__ = ["check_fits_in_memory", "estimate_model_bytes", "physical_memory_bytes"]
 
 MB = 1024**2
@@ -41,8 +43,6 @@ def physical_memory_bytes() -> float:
 
 def check_fits_in_memory(n_counties: int, n_years: int, what: str) -> None:
     """Raise :class:`~talentplan.errors.InstanceError` when the model cannot fit in memory."""
-    from talentplan.errors import InstanceError
-
     need, have = estimate_model_bytes(n_counties, n_years), physical_memory_bytes()
     if need > have:
         raise InstanceError(

@@ -131,7 +131,7 @@ def render_report(result: SolvedPlan) -> str:
     prices = result.shadow_prices
     binding = prices[prices["price"].abs() > 0]
     binding = binding.reindex(binding["price"].abs().sort_values(ascending=False).index).head(20)
-    used_up = prices[prices["fully_used"].astype(bool)] if "fully_used" in prices else prices[:0]
+    used_up = prices[prices["fully_used"].astype(bool)]
     rows = [*headline(result), ("instance hash", str(s.get("instance_hash")))]
     head = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
     parts = [
