@@ -85,6 +85,28 @@ def test_replacing_a_folder_keeps_foreign_files_and_survives_a_failure(tmp_path:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inst"]
 
 
+def test_what_a_killed_replace_left_is_mended_by_the_next(tmp_path: Path) -> None:
+    # killed while building: a partial hidden folder beside the target
+    target = replace_folder(tmp_path / "inst", lambda p: (p / "t.csv").write_text("1"))
+    (tmp_path / ".inst.abc123.tmp").mkdir()
+    (tmp_path / ".inst.abc123.tmp" / "t.csv").write_text("half")
+    replace_folder(target, lambda p: (p / "t.csv").write_text("2"), keep_except={"t.csv"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inst"]
+    assert (target / "t.csv").read_text() == "2"
+    # killed between the two renames: the old folder moved aside, the new one not yet in
+    os.replace(target, tmp_path / ".inst.old-0000aaaa")
+    (tmp_path / ".inst.def456.tmp").mkdir()
+
+    def look(p: Path) -> None:
+        # the old folder is back in place before the new one is built
+        assert (target / "t.csv").read_text() == "2"
+        (p / "t.csv").write_text("3")
+
+    replace_folder(target, look, keep_except={"t.csv"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inst"]
+    assert (target / "t.csv").read_text() == "3"
+
+
 Kind = Literal["site", "count"]
 
 

@@ -9,6 +9,7 @@ first).
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import tempfile
@@ -119,6 +120,16 @@ def write_file_set(folder: str | os.PathLike[str], files: Mapping[str, str]) -> 
     return out
 
 
+def _mend_killed_replace(final: Path) -> None:
+    """Undo what a :func:`replace_folder` killed half-way left beside ``final``."""
+    name = glob.escape(final.name)
+    backups = sorted(final.parent.glob(f".{name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if backups and not final.exists():
+        os.replace(backups.pop(), final)
+    for stale in [*backups, *final.parent.glob(f".{name}.*.tmp")]:
+        shutil.rmtree(stale, ignore_errors=True)
+
+
 def replace_folder(
     target: str | os.PathLike[str],
     fill: Callable[[Path], None],
@@ -137,9 +148,14 @@ def replace_folder(
         When ``target`` exists, entries of it whose names are not in this collection
         (a README, notes) are copied into the new folder, so nothing else is lost.
 
-    A failure at any point leaves ``target`` as it was.
+    A failure at any point leaves ``target`` as it was. The new folder is built in a hidden
+    sibling (``.NAME.*.tmp``), removed on any failure. What a killed process leaves is
+    mended by the next call for the same target: a partial new folder is removed, and
+    the old folder, if the kill fell between its two renames (``.NAME.old-*`` without
+    ``NAME``), is put back first.
     """
     final = Path(target)
+    _mend_killed_replace(final)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
     try:
         os.chmod(tmp, 0o777 & ~_UMASK)

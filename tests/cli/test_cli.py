@@ -55,6 +55,22 @@ def test_solve_writes_every_result_file(qingyuan_out):
     assert not [n for n in inside if n.startswith(".")], "temporary files left behind"
 
 
+def test_step_values_flag_writes_and_shows_the_value_of_used_up_limits(tmp_path):
+    import talentplan as tp
+    from tests.solver.test_shadow_prices import _tight_cadres
+
+    folder = tp.write_instance(_tight_cadres(), tmp_path / "tight")
+    out = tmp_path / "out"
+    result = run("solve", str(folder), "--step-values", "--mip-gap", "0", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    prices = pd.read_csv(out / "shadow_prices.csv")
+    priced = prices[prices["step"].notna()]
+    assert len(priced) and set(priced["resource"]) <= {"land", "cadre"}
+    assert "step_value_high" in result.output
+    assert "step_value: the change in the model's optimum" in (out / "report.html").read_text()
+    assert json.loads((out / "summary.json").read_text())["step_values"] is True
+
+
 def test_simulate_scores_the_solved_plan(qingyuan_out):
     result = run("simulate", "qingyuan", "--plan", str(qingyuan_out / "allocation.csv"))
     assert result.exit_code == 0, result.output
@@ -129,7 +145,10 @@ def test_calibrate_writes_parameters(tmp_path):
     )
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
-    assert "centre:eng:retention" in json.dumps(data)
+    assert [p["key"] for p in data["parameters"]] == [
+        "one_stop_centre:engineer:retention",
+        "cash_subsidy:engineer:inflow_log",
+    ]
 
 
 def test_calibrate_bad_spec_is_named(tmp_path):

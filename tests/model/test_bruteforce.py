@@ -179,3 +179,42 @@ def test_exact_optimum_with_spend_lies_within_the_certified_bound(objective):
     # a plan on the grid is worth more with the exact curves than the model's bound: the
     # model's bound alone would not be a bound on the exact problem
     assert best > s["mip_bound"] + 1e-9
+
+
+def _with_limits(inst, **columns):
+    """``inst`` with the counties' ``land_quota_mu`` or ``cadre_hours`` replaced."""
+    counties = inst.counties.copy()
+    for column, values in columns.items():
+        counties[column] = values
+    return inst.replace_tables(counties=counties)
+
+
+LIMIT_COLUMN = {"land": "land_quota_mu", "cadre": "cadre_hours"}
+
+
+@pytest.mark.parametrize(
+    "kwargs, limits",
+    [
+        (dict(budget=60.0, land_quota=4.0), {}),
+        (dict(budget=80.0, land_quota=12.0), {"cadre_hours": [150.0, 100.0]}),
+    ],
+    ids=["land", "cadre"],
+)
+def test_step_values_match_enumeration_with_the_limit_raised(kwargs, limits):
+    # One year, so each county's land and cadre limit is one row of the model and the
+    # step re-solve equals the instance with that county's limit raised by the step.
+    inst = _with_limits(_without_spend(n_years=1, **kwargs), **limits)
+    prices = solve(inst, mip_gap=0.0, step_values=True).shadow_prices
+    priced = prices[prices["step"].notna()]
+    assert len(priced) >= 1
+    assert (priced["step_value"] > 1e-6).any(), "a case where the step is worth something"
+    base = brute_force(inst, "talent_index")
+    for row in priced.itertuples(index=False):
+        column = LIMIT_COLUMN[row.resource]
+        raised = inst.counties[column].where(
+            inst.counties["county"] != row.name, inst.counties[column] + row.step
+        )
+        best = brute_force(_with_limits(inst, **{column: raised.to_list()}), "talent_index")
+        assert row.step_value == pytest.approx(best - base, abs=1e-6)
+        assert row.step_value_low == pytest.approx(row.step_value, abs=1e-6)
+        assert row.step_value_high == pytest.approx(row.step_value, abs=1e-6)

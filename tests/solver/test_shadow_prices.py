@@ -138,3 +138,67 @@ def test_other_prices_match_finite_differences_per_budget_row(tiny_result):
         up = solve(_with_budget(pinned, r.year, r.name, r.limit + 1.0), mip_gap=0.0).mip_objective
         assert up - v0 <= r.price + 1e-6 * abs(v0), (r.year, r.name)
         assert np.isfinite(up)
+
+
+# --- discrete values of limits used only by whole decisions -----------------------------
+# (checked against enumeration with the limit raised in tests/model/test_bruteforce.py)
+
+
+def _tight_cadres():
+    """The tiny instance with B's cadre hours fully used in 2026 (measured)."""
+    inst = tiny_instance(n_years=2, budget=80.0, land_quota=12.0)
+    counties = inst.counties.copy()
+    counties["cadre_hours"] = [100.0, 60.0]
+    return inst.replace_tables(counties=counties)
+
+
+def test_step_columns_are_empty_unless_asked(tiny_result):
+    steps = tiny_result.shadow_prices[["step", "step_value", "step_value_low", "step_value_high"]]
+    assert steps.isna().all().all()
+
+
+def test_step_values_price_every_used_up_land_and_cadre_row_and_nothing_else():
+    result = solve(_tight_cadres(), mip_gap=0.0, step_values=True)
+    prices = result.shadow_prices
+    whole_only = prices["fully_used"] & prices["resource"].isin(["land", "cadre"])
+    assert prices.loc[whole_only, "resource"].eq("cadre").any()
+    assert prices.loc[whole_only, "step"].notna().all()
+    assert prices.loc[~whole_only, ["step", "step_value"]].isna().all().all()
+    priced = prices[whole_only]
+    # one step is the smallest amount one whole decision uses: the birds' 20 cadre hours,
+    # the centre's 4 mu (tests/model/tiny.py)
+    assert set(priced.loc[priced["resource"] == "cadre", "step"]) == {20.0}
+    assert set(priced.loc[priced["resource"] == "land", "step"]) <= {4.0}
+    assert (priced["step_value_low"] <= priced["step_value"] + 1e-9).all()
+    assert (priced["step_value"] <= priced["step_value_high"] + 1e-9).all()
+    # at gap 0 both optima are known, so the interval is a point
+    assert np.allclose(priced["step_value_low"], priced["step_value_high"], atol=1e-6)
+    assert result.summary["step_values"] is True
+
+
+def test_step_values_stop_when_asked():
+    import threading
+
+    from talentplan.model.build import build_model
+    from talentplan.solver.highs import load_values, solve_formulation
+    from talentplan.solver.readback import shadow_prices
+    from talentplan.solver.steps import step_values
+
+    formulation = build_model(_tight_cadres())
+    run = solve_formulation(formulation, mip_gap=0.0)
+    load_values(run.compiled, run.values)
+    prices = shadow_prices(formulation, run)
+    stop = threading.Event()
+    stop.set()
+    priced = step_values(formulation, run, prices, stop=stop)
+    assert priced["step"].isna().all()
+    assert priced.drop(columns=["step", "step_value", "step_value_low", "step_value_high"]).equals(
+        prices.drop(columns=["step", "step_value", "step_value_low", "step_value_high"])
+    )
+
+
+def test_step_values_option_is_checked():
+    from talentplan.errors import OptionError
+
+    with pytest.raises(OptionError, match="step_values"):
+        solve(tiny_instance(), step_values="yes")  # type: ignore[arg-type]

@@ -81,6 +81,14 @@ def solve(
     budget_scale: Annotated[
         float, typer.Option(help="Multiply every budget by this factor.")
     ] = 1.0,
+    step_values: Annotated[
+        bool,
+        typer.Option(
+            "--step-values",
+            help="Also value one more step of each fully used land or cadre limit "
+            "(one re-solve each; shadow_prices.csv columns step, step_value*).",
+        ),
+    ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress line and no summary table.")
     ] = False,
@@ -107,7 +115,7 @@ def solve(
 
     check_out_folder(out_dir, "solve")
     try:
-        options = SolveOptions(time_limit, mip_gap, threads, objective)
+        options = SolveOptions(time_limit, mip_gap, threads, objective, step_values)
     except OptionError as exc:
         fail("error", flag_message(exc), ExitCode.BAD_INPUT)
     inst = _load(instance, budget_scale)
@@ -117,8 +125,9 @@ def solve(
     def show(p: Progress) -> None:
         if status is not None:
             gap = f"{p.gap:.3%}" if math.isfinite(p.gap) else "-"
+            doing = f"pricing {p.stage}" if p.stage else f"solving {inst.scenario.name}"
             status.update(
-                f"solving {inst.scenario.name}: {p.seconds:6.1f}s  model best {p.objective:.6g}"
+                f"{doing}: {p.seconds:6.1f}s  model best {p.objective:.6g}"
                 f"  bound {p.bound:.6g}  gap {gap}"
             )
 

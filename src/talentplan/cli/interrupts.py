@@ -36,7 +36,7 @@ def stop_on_signals() -> Iterator[threading.Event]:
         stop.set()
         note(
             "interrupted",
-            f"{name}: stopping the solver; the best plan so far will be written "
+            f"{name}: stopping; the best plan found so far will be written "
             "(Ctrl-C again to quit at once)",
         )
 

@@ -110,7 +110,30 @@ def describe_model(mip_objective: float, summary: dict[str, Any]) -> str:
 
 
 def _table(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=True, float_format=lambda x: f"{x:,.2f}", border=0)
+    return frame.to_html(index=True, float_format=lambda x: f"{x:,.2f}", border=0, na_rep="")
+
+
+def _used_up(used_up: pd.DataFrame) -> str:
+    """Render the limits the plan uses up, with their step values where computed."""
+    columns = ["unit", "used", "limit", "price"]
+    priced = used_up["step"].notna().any()
+    if priced:
+        columns += ["step", "step_value", "step_value_low", "step_value_high"]
+        note = (
+            "step_value: the change in the model's optimum when the limit grows by one "
+            "step, the smallest amount one whole site, alliance or unit on it uses; the "
+            "change lies between step_value_low and step_value_high (equal at gap 0)."
+        )
+    else:
+        note = (
+            "A fully used land or cadre limit can price at 0: solve with "
+            "step_values=True (--step-values) to value one more step of it."
+        )
+    return _table(used_up.set_index(["resource", "year", "name"])[columns]) + (
+        "<p>Land and cadre hours are taken only by whole sites, alliances and units: a "
+        "fully used land or cadre limit binds the plan even where its price is 0 (one more "
+        f"mu or hour is worth something only once it allows one more whole unit). {note}</p>"
+    )
 
 
 def render_report(result: SolvedPlan) -> str:
@@ -147,14 +170,11 @@ def render_report(result: SolvedPlan) -> str:
         "<h2>Budget use (10k yuan)</h2>",
         _table(result.budget_use.set_index(["year", "source"])),
         "<h2>Binding resources: objective per extra unit</h2>",
-        _table(binding.set_index(["resource", "year", "name"]))
+        _table(binding.set_index(["resource", "year", "name"])[["unit", "price", "used", "limit"]])
         if len(binding)
         else "<p>No budget, land or cadre limit binds.</p>",
         "<h2>Limits the plan uses up</h2>",
-        _table(used_up.set_index(["resource", "year", "name"])[["unit", "used", "limit", "price"]])
-        + "<p>Land and cadre hours are taken only by whole sites, alliances and units: a "
-        "fully used land or cadre limit binds the plan even where its price is 0 (one more "
-        "mu or hour is worth something only once it allows one more whole unit).</p>"
+        _used_up(used_up)
         if len(used_up)
         else "<p>The plan uses up no budget, land quota or cadre capacity.</p>",
         "<h2>Allocation</h2>",

@@ -97,6 +97,7 @@ def solve(
     mip_gap: float = 1e-4,
     threads: int | None = None,
     objective: str | None = None,
+    step_values: bool = False,
     progress: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
 ) -> AllocationResult:
@@ -114,6 +115,10 @@ def solve(
         Solver threads (default: HiGHS's choice).
     objective
         ``talent_index``, ``min_cost`` or ``equity``; default the scenario's.
+    step_values
+        Also value each fully used land or cadre limit by one more step of it (one
+        re-solve per limit; columns ``step`` and ``step_value*`` of ``shadow_prices``,
+        see :mod:`talentplan.solver.steps`).
     progress
         Called about once a second during the MIP search with a
         :class:`~talentplan.solver.highs.Progress`.
@@ -147,7 +152,7 @@ def solve(
     >>> result.status.value
     'optimal'
     """
-    options = SolveOptions(time_limit, mip_gap, threads, objective)
+    options = SolveOptions(time_limit, mip_gap, threads, objective, step_values)
     solution = solve_instance(instance, options, progress, stop)
     formulation, run = solution.formulation, solution.run
     # Trajectories are what the plan produces: the plan played with the exact curves.
@@ -184,6 +189,7 @@ def solve(
         "time_limit": options.time_limit,
         "requested_mip_gap": options.mip_gap,
         "threads": options.threads,
+        "step_values": options.step_values,
         "budget_use": solution.budget_use.to_dict("records"),
         "instance_hash": instance.hash(),
         "seed": instance.scenario.seed,

@@ -111,7 +111,15 @@ class AllocationResult(DisplayMixin):
         final_year = self.talent["year"].max() if len(self.talent) else None
         final = self.talent[self.talent["year"] == final_year]
         by_type = final.groupby("talent_type")[["stock", "fte", "useful"]].sum()
-        return "talentplan allocation", header, [by_program, by_type]
+        tables = [by_program, by_type]
+        priced = self.shadow_prices[self.shadow_prices["step"].notna()]
+        if len(priced):
+            tables.append(
+                priced.set_index(["resource", "year", "name"])[
+                    ["unit", "step", "step_value", "step_value_low", "step_value_high"]
+                ]
+            )
+        return "talentplan allocation", header, tables
 
 
 DECISION_WORDS = {

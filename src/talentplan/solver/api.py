@@ -28,6 +28,7 @@ from talentplan.solver.highs import Progress, SolverRun, load_values, solve_form
 from talentplan.solver.matrix import new_highs
 from talentplan.solver.readback import allocation_table, budget_use, model_sizes, shadow_prices
 from talentplan.solver.status import SolveStatus
+from talentplan.solver.steps import step_values
 
 __all__ = ["Solution", "SolveOptions", "solve_instance", "versions"]
 
@@ -87,6 +88,9 @@ class SolveOptions:
         Solver threads (>= 1); None: HiGHS's choice.
     objective
         ``talent_index``, ``min_cost`` or ``equity``; None: the scenario's.
+    step_values
+        Also price each fully used land or cadre limit by re-solving with one more step
+        of it (:func:`talentplan.solver.steps.step_values`): one re-solve per such limit.
 
     Raises
     ------
@@ -98,6 +102,7 @@ class SolveOptions:
     mip_gap: float = 1e-4
     threads: int | None = None
     objective: str | None = None
+    step_values: bool = False
 
     def __post_init__(self) -> None:
         """Check every option against its admissible range."""
@@ -108,6 +113,7 @@ class SolveOptions:
             check_number("threads", self.threads, low=1, integer=True)
         if self.objective is not None:
             check_choice("objective", self.objective, Objective)
+        check_choice("step_values", self.step_values, (False, True))
 
 
 def solve_instance(
@@ -176,10 +182,22 @@ def solve_instance(
             )
         raise SolverError(f"HiGHS failed: {run.highs_status}")
     load_values(run.compiled, run.values)
+    prices = shadow_prices(formulation, run)
+    if options.step_values and run.status != SolveStatus.INTERRUPTED:
+        prices = step_values(
+            formulation,
+            run,
+            prices,
+            time_limit=options.time_limit,
+            mip_gap=options.mip_gap,
+            threads=options.threads,
+            progress=progress,
+            stop=stop,
+        )
     return Solution(
         formulation=formulation,
         run=run,
         allocation=allocation_table(formulation),
         budget_use=budget_use(formulation),
-        shadow_prices=shadow_prices(formulation, run),
+        shadow_prices=prices,
     )

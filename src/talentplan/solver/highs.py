@@ -27,6 +27,8 @@ class Progress:
     objective: float
     bound: float
     gap: float
+    stage: str = ""
+    """What is being solved when it is not the plan itself (e.g. a limit being priced)."""
 
 
 @dataclass
@@ -78,15 +80,11 @@ def solve_formulation(
     """
     cm = compile_model(formulation.model)
     h = to_highs(cm)
-    h.setOptionValue("mip_rel_gap", float(mip_gap))
-    if time_limit is not None:
-        h.setOptionValue("time_limit", float(time_limit))
-    if threads is not None:
-        h.setOptionValue("threads", int(threads))
+    configure(h, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
     if progress is not None:
-        _subscribe_progress(h, progress)
+        subscribe_progress(h, progress)
     start = time.perf_counter()
-    _run_interruptibly(h, stop)
+    run_interruptibly(h, stop)
     seconds = time.perf_counter() - start
     model_status = h.getModelStatus()
     status = map_status(model_status)
@@ -116,7 +114,18 @@ def solve_formulation(
     return run
 
 
-def _run_interruptibly(h: highspy.Highs, stop: threading.Event | None) -> None:
+def configure(
+    h: highspy.Highs, *, time_limit: float | None, mip_gap: float, threads: int | None
+) -> None:
+    """Set the gap, time limit and threads of a HiGHS object (None: HiGHS's default)."""
+    h.setOptionValue("mip_rel_gap", float(mip_gap))
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
+    if threads is not None:
+        h.setOptionValue("threads", int(threads))
+
+
+def run_interruptibly(h: highspy.Highs, stop: threading.Event | None) -> None:
     """Run HiGHS in its own thread and cancel it on ``stop`` or a first KeyboardInterrupt.
 
     The main thread waits in short slices, so signal handlers run and Ctrl-C is seen
@@ -143,7 +152,10 @@ def _run_interruptibly(h: highspy.Highs, stop: threading.Event | None) -> None:
     thread.join()
 
 
-def _subscribe_progress(h: highspy.Highs, progress: Callable[[Progress], None]) -> None:
+def subscribe_progress(
+    h: highspy.Highs, progress: Callable[[Progress], None], stage: str = ""
+) -> None:
+    """Call ``progress`` about once a second while HiGHS searches, naming ``stage``."""
     last = [0.0]
 
     def report(event: object) -> None:
@@ -153,7 +165,7 @@ def _subscribe_progress(h: highspy.Highs, progress: Callable[[Progress], None]) 
             return
         last[0] = now
         primal, dual = float(out.mip_primal_bound), float(out.mip_dual_bound)
-        progress(Progress(now, primal, dual, _relative_gap(primal, dual)))
+        progress(Progress(now, primal, dual, _relative_gap(primal, dual), stage))
 
     h.cbMipInterrupt.subscribe(report)
 

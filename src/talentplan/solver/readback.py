@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pyomo.environ as pyo
 
@@ -99,7 +101,21 @@ def budget_use(f: Formulation) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["year", "source", "used", "available"])
 
 
-PRICE_COLUMNS = ["resource", "year", "name", "unit", "price", "used", "limit", "fully_used"]
+STEP_COLUMNS = ["step", "step_value", "step_value_low", "step_value_high"]
+"""The discrete value of one more step of a used-up land or cadre limit, NaN unless
+:func:`talentplan.solver.steps.step_values` priced it."""
+
+PRICE_COLUMNS = [
+    "resource",
+    "year",
+    "name",
+    "unit",
+    "price",
+    "used",
+    "limit",
+    "fully_used",
+    *STEP_COLUMNS,
+]
 
 
 def shadow_prices(f: Formulation, run: SolverRun) -> pd.DataFrame:
@@ -110,7 +126,8 @@ def shadow_prices(f: Formulation, run: SolverRun) -> pd.DataFrame:
     (for ``min_cost``, positive means it saves money). ``fully_used`` marks a limit the
     plan uses up. Land and cadre hours are used only by whole sites, alliances and units,
     so with those fixed one more mu or hour buys nothing: such a limit can be fully used
-    and binding on the plan with a price of 0.
+    and binding on the plan with a price of 0; the :data:`STEP_COLUMNS` (NaN here) hold
+    its discrete value once :func:`talentplan.solver.steps.step_values` has priced it.
     """
     if run.row_duals is None:
         return pd.DataFrame(columns=PRICE_COLUMNS)
@@ -159,9 +176,11 @@ def shadow_prices(f: Formulation, run: SolverRun) -> pd.DataFrame:
                 d.cadre_capacity[c],
             )
         )
-    out = pd.DataFrame(rows, columns=PRICE_COLUMNS[:-1])
+    out = pd.DataFrame(rows, columns=PRICE_COLUMNS[:7])
     out["price"] = out["price"].where(out["price"].abs() > 1e-9, 0.0)
     out["fully_used"] = out["used"] >= out["limit"] - 1e-6 * out["limit"].abs().clip(lower=1.0)
+    for column in STEP_COLUMNS:
+        out[column] = math.nan
     return out
 
 
@@ -180,6 +199,7 @@ def model_sizes(run: SolverRun) -> dict[str, int]:
 __all__ = [
     "ALLOCATION_COLUMNS",
     "PRICE_COLUMNS",
+    "STEP_COLUMNS",
     "allocation_table",
     "budget_use",
     "model_sizes",
