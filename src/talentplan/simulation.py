@@ -228,7 +228,7 @@ def play(
                 local = 0.0
                 if k == d.graduate_type:
                     local = min(d.graduates[c], d.graduates[c] * grad_share)
-                new = (1 - d.a0[c, k]) * prev + retained + base * gain + local
+                new = (1 - d.a0[c, k]) * prev + d.m0[c, k] + retained + base * gain + local
                 fte = sum(
                     d.fte_coefficient(c, p, k) * level(c, p, t)
                     for p in d.by_kind["site"] + d.by_kind["count"]

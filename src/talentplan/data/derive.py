@@ -63,6 +63,14 @@ BASE_INTENSITY = 0.1
 """Demand intensity every county has regardless of industry (public sector, services)."""
 BASE_GROWTH = 0.02
 
+TREND_RULE = {"intercept": -0.00272, "urbanisation": 0.00608, "travel_time_h": 0.00043}
+"""Yearly population growth of a county, ``g = b0 + b1 * urbanisation + b2 * travel_time_h``.
+
+Fitted by least squares (:func:`fit_population_trend`) to the observed 2020-2023 growth of
+Qingyuan's eight county-level units (2020 census, 2023 statistical bulletin); residuals
+are in the qingyuan README. With the attrition it gives each county's market inflow
+(:func:`market_inflow`)."""
+
 BUDGET_SHARE = 0.5
 """Total budget over the plan / cost of funding every program everywhere."""
 SOURCE_SHARES = {"city_fiscal": 0.45, "provincial_transfer": 0.35, "counterpart_assistance": 0.20}
@@ -80,6 +88,54 @@ def travel_time(dist_km: np.ndarray | pd.Series) -> np.ndarray:
 def siphon(travel_h: np.ndarray) -> np.ndarray:
     """Attrition multiplier: 1.2 next to the core, falling to 0.8 far away."""
     return 0.8 + 0.5 * np.exp(-(np.asarray(travel_h, dtype=float) - 0.5) / 1.5)
+
+
+def observed_trend(facts: pd.DataFrame) -> pd.Series:
+    """Return each county's observed yearly population growth, 2020 census to 2023.
+
+    ``facts`` needs ``pop_census_2020`` (persons) and ``population_10k`` (2023).
+    """
+    ratio = facts["population_10k"] * 1e4 / facts["pop_census_2020"]
+    return pd.Series(ratio.to_numpy(float) ** (1 / 3) - 1, index=facts["county"], name="trend")
+
+
+def fit_population_trend(facts: pd.DataFrame) -> dict[str, float]:
+    """Fit :data:`TREND_RULE` to the observed trend of ``facts`` by least squares."""
+    X = np.column_stack(
+        [
+            np.ones(len(facts)),
+            facts["urbanisation"].to_numpy(float),
+            facts["travel_time_h"].to_numpy(float),
+        ]
+    )
+    coef = np.linalg.lstsq(X, observed_trend(facts).to_numpy(), rcond=None)[0]
+    return dict(zip(TREND_RULE, (float(b) for b in coef), strict=True))
+
+
+def population_trend(urbanisation: np.ndarray, travel_h: np.ndarray) -> np.ndarray:
+    """Return the yearly population growth :data:`TREND_RULE` predicts for each county."""
+    b = TREND_RULE
+    return (
+        b["intercept"]
+        + b["urbanisation"] * np.asarray(urbanisation, dtype=float)
+        + b["travel_time_h"] * np.asarray(travel_h, dtype=float)
+    )
+
+
+def market_inflow(
+    stock: np.ndarray, attrition: np.ndarray, trend: np.ndarray, local: np.ndarray
+) -> np.ndarray:
+    """Return the market inflow (persons a year) that keeps a stock on its county's trend.
+
+    Without any program a stock ``S`` moves as ``(1 - a0) S + m0 + local``; it grows at
+    the county's trend ``g`` in the first year when ``m0 = (a0 + g) S - local``, where
+    ``local`` is what the county's colleges already add (its graduates at the base
+    retained share). Where ``local`` alone exceeds that, ``m0`` is 0 (the stock grows
+    faster than the trend: a college hub). Arrays are county x type; ``trend`` is per
+    county.
+    """
+    need = (attrition + np.asarray(trend, dtype=float)[:, None]) * stock - local
+    return np.round(np.clip(need, 0.0, None), 1)
 
 
 def type_rules(types: list[str]) -> pd.DataFrame:
@@ -191,12 +247,19 @@ def derive_tables(
     )
     a0 = np.round(np.clip(a0, 0.0, 0.35), 4)
     n_c, n_k = stock.shape
+    graduate = cat.talent_types.set_index("talent_type").loc[types, "graduate"].to_numpy(bool)
+    local = np.outer(
+        counties["graduates"].to_numpy(float) * counties["graduate_retention"].to_numpy(float),
+        graduate.astype(float),
+    )
+    m0 = market_inflow(stock, a0, population_trend(urban, travel), local)
     stocks = pd.DataFrame(
         {
             "county": np.repeat(facts["county"].to_numpy(object), n_k),
             "talent_type": np.tile(np.array(types, dtype=object), n_c),
             "stock": stock.ravel(),
             "attrition": a0.ravel(),
+            "market_inflow": m0.ravel(),
         }
     )
     # demand: spread the plan-area shortage over counties by population x industries

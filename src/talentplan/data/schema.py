@@ -301,10 +301,17 @@ TABLES: tuple[Table, ...] = (
                 maximum=1.0,
                 doc="baseline yearly attrition a0 (siphon toward the core city)",
             ),
+            _amount(
+                "market_inflow",
+                "persons/year",
+                "talent who arrive each year without any program (the market's own inflow); "
+                "with the attrition it sets the do-nothing trend",
+                default=0.0,
+            ),
         ),
         key=("county", "talent_type"),
         references={"county": "counties", "talent_type": "talent_types"},
-        doc="Initial talent stock and baseline attrition per county and type.",
+        doc="Initial talent stock, baseline attrition and market inflow per county and type.",
     ),
     Table(
         "demand",

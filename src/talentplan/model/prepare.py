@@ -39,6 +39,8 @@ class ModelData:
     graduate_type: str | None
     a0: dict[tuple[str, str], float]
     s0: dict[tuple[str, str], float]
+    m0: dict[tuple[str, str], float]
+    """Market inflow (persons a year) that arrives without any program."""
     demand: dict[tuple[str, str, int], float]
     efficiency: dict[str, float]
     graduates: dict[str, float]
@@ -187,6 +189,7 @@ def prepare(instance: Instance) -> ModelData:
         graduate_type=str(grad.iloc[0]) if len(grad) else None,
         a0={key: float(v) for key, v in stocks["attrition"].items()},
         s0={key: float(v) for key, v in stocks["stock"].items()},
+        m0={key: float(v) for key, v in stocks["market_inflow"].items()},
         demand=demand,
         efficiency=counties_df["efficiency"].astype(float).to_dict(),
         graduates=counties_df["graduates"].astype(float).to_dict(),
@@ -299,9 +302,10 @@ def _response_curves(d: ModelData, segments: int) -> None:
 def _stock_bounds(d: ModelData) -> None:
     """Tight bounds on base inflow per year and on stocks, from the data.
 
-    Upper: ``S[t] <= (1 - a0) S[t-1] + saved + base * gain + graduates`` where ``saved``
-    is the most retention can keep (floor and program effects) and ``base`` every inflow
-    program at its cap. Lower: every term added to the kept stock is nonnegative.
+    Upper: ``S[t] <= (1 - a0) S[t-1] + m0 + saved + base * gain + graduates`` where
+    ``saved`` is the most retention can keep (floor and program effects) and ``base`` every
+    inflow program at its cap. Lower: ``S[t] >= (1 - a0) S[t-1] + m0``, as every other term
+    added to the kept stock is nonnegative.
     """
     for c in d.counties:
         eff = d.efficiency[c]
@@ -336,12 +340,13 @@ def _stock_bounds(d: ModelData) -> None:
             d.stock_ub[c, k, -1] = s
             for n in range(d.n_years):
                 saved = min(room * s, a0 * eff * rho * s + kept_units) if room > 0 else 0.0
-                s = s * (1.0 - a0) + saved + base * gain + local
+                s = s * (1.0 - a0) + d.m0[c, k] + saved + base * gain + local
                 d.stock_ub[c, k, n] = s
             # Every term added to the kept stock is nonnegative (platform gains permitting),
             # so the stock never falls below the initial stock decayed by the full attrition.
-            lo = d.s0[c, k] if 1.0 + sum(g for g in gains if g < 0) >= 0 else 0.0
+            sound = 1.0 + sum(g for g in gains if g < 0) >= 0
+            lo = d.s0[c, k] if sound else 0.0
             d.stock_lb[c, k, -1] = lo
             for n in range(d.n_years):
-                lo *= max(1.0 - a0, 0.0)
+                lo = lo * max(1.0 - a0, 0.0) + (d.m0[c, k] if sound else 0.0)
                 d.stock_lb[c, k, n] = lo

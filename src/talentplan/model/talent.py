@@ -1,6 +1,10 @@
 """Talent stocks: the yearly balance, local cultivation, flexible experts, useful talent.
 
-    S[c, k, t] = (1 - a0[c, k]) * S[c, k, t-1] + retained + inflow + local
+    S[c, k, t] = (1 - a0[c, k]) * S[c, k, t-1] + m0[c, k] + retained + inflow + local
+
+- ``m0``: the market's own inflow (persons a year, ``stocks.csv`` ``market_inflow``), which
+  arrives without any program; with ``a0`` it sets the do-nothing trend. Platforms do
+  not multiply it.
 
 - ``local``: the county's vocational graduates retained at share ``s0`` plus what chain
   alliances and order-based training add (``graduate_retention``), never above all
@@ -76,7 +80,8 @@ def add_balance(m: pyo.ConcreteModel, d: ModelData) -> None:
     """Add the yearly stock balance and the cap of useful talent by stock plus experts."""
 
     def balance(_: pyo.ConcreteModel, c: str, k: str, t: int) -> Any:
-        rhs = (1 - d.a0[c, k]) * previous_stock(m, d, c, k, t) + m.inflow_expr[c, k, t]
+        rhs = (1 - d.a0[c, k]) * previous_stock(m, d, c, k, t) + d.m0[c, k]
+        rhs += m.inflow_expr[c, k, t]
         if (c, k, t) in m.retained:
             rhs += m.retained[c, k, t]
         if k == d.graduate_type and (c, t) in m.local:
