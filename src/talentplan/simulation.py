@@ -194,9 +194,16 @@ def play(
             return sum(lv.get((c, p, i, t), 0.0) for i in d.present[c])
         return lv.get((c, p, "", t), 0.0)
 
+    # What acts on talent in year t was decided lag_years before (nothing acts earlier);
+    # costs, land, cadre time and rules follow the decisions themselves (``level``).
+    def acting(c: str, p: str, t: int) -> float:
+        t -= d.lag[p]
+        return level(c, p, t) if t >= 0 else 0.0
+
     def active(c: str, p: str, i: str, t: int) -> float:
+        t -= d.lag[p]
         key = ("", p, "", t) if d.kind[p] == "city" else (c, p, i, t)
-        return lv.get(key, 0.0)
+        return lv.get(key, 0.0) if t >= 0 else 0.0
 
     rows = []
     for c in d.counties:
@@ -213,24 +220,24 @@ def play(
                     eff * d.effect(p, k, "retention") * active(c, p, i, t) for p, i in acts
                 )
                 saved = d.a0[c, k] * prev * saved_share + sum(
-                    eff * d.effect(p, k, "retained_per_unit") * level(c, p, t)
+                    eff * d.effect(p, k, "retained_per_unit") * acting(c, p, t)
                     for p in d.by_kind["count"]
                 )
                 retained = min(saved, d.retention_room(c, k) * prev)
-                base = sum(eff * d.effect(p, k, "inflow") * level(c, p, t) for p in d.programs)
+                base = sum(eff * d.effect(p, k, "inflow") * acting(c, p, t) for p in d.programs)
                 for p in d.by_kind["amount"]:
                     beta, theta = d.effects.get((p, k, "inflow_log"), (0.0, 0.0))
                     if beta:
-                        base += eff * float(log_response(level(c, p, t), beta, theta))
+                        base += eff * float(log_response(acting(c, p, t), beta, theta))
                 gain = 1.0 + sum(
-                    d.effect(q, k, "platform") * level(c, q, t) for q in d.by_kind["site"]
+                    d.effect(q, k, "platform") * acting(c, q, t) for q in d.by_kind["site"]
                 )
                 local = 0.0
                 if k == d.graduate_type:
                     local = min(d.graduates[c], d.graduates[c] * grad_share)
                 new = (1 - d.a0[c, k]) * prev + d.m0[c, k] + retained + base * gain + local
                 fte = sum(
-                    d.fte_coefficient(c, p, k) * level(c, p, t)
+                    d.fte_coefficient(c, p, k) * acting(c, p, t)
                     for p in d.by_kind["site"] + d.by_kind["count"]
                 )
                 useful = min(new + fte, d.demand.get((c, k, d.years[t]), 0.0))

@@ -28,12 +28,14 @@ from .tiny import tiny_instance
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 
-def _without_spend(drop: tuple[str, ...] = ("titles",), **kwargs):
+def _without_spend(drop: tuple[str, ...] = ("titles",), lags: dict | None = None, **kwargs):
     """The tiny instance without continuous spend (and without ``drop``, to keep the
-    enumeration to a few thousand plans)."""
+    enumeration to a few thousand plans), with ``lags`` years before programs act."""
     inst = tiny_instance(**kwargs)
     gone = ["subsidy", "birds", *drop]
     programs = inst.programs[~inst.programs["program"].isin(gone)]
+    if lags:
+        programs = programs.assign(lag_years=programs["program"].map(lags).fillna(0).astype(int))
     responses = inst.responses[~inst.responses["program"].isin(gone)]
     return inst.replace_tables(
         programs=programs.reset_index(drop=True), responses=responses.reset_index(drop=True)
@@ -130,8 +132,14 @@ def _breaks_rules(d, lv, result) -> bool:
             pins=[dict(county="A", program="platform", year=2025, action="forbid")],
         ),
         dict(budget=40.0, carry_over=True),
+        dict(
+            budget=60.0,
+            n_years=3,
+            drop=("titles", "station"),
+            lags={"platform": 1, "alliance": 2, "centre": 1},
+        ),
     ],
-    ids=["city-kind", "tight-land", "floor-pin", "carry"],
+    ids=["city-kind", "tight-land", "floor-pin", "carry", "lags"],
 )
 def test_talent_index_matches_enumeration(kwargs):
     inst = _without_spend(**kwargs)

@@ -241,6 +241,39 @@ def test_hand_written_plan_first_year_by_hand():
     assert sim.objective > simulate(inst, plan()).objective
 
 
+def test_lagged_programs_act_lag_years_after_the_decision_by_hand():
+    # the same plan as above with the centre acting one year late and the subsidy two
+    inst = tiny_instance(n_years=3)
+    programs = inst.programs.assign(
+        lag_years=inst.programs["program"].map({"centre": 1, "subsidy": 2}).fillna(0).astype(int)
+    )
+    inst = inst.replace_tables(programs=programs)
+    sim = simulate(
+        inst,
+        plan(
+            *[("A", "centre", "", y, 1) for y in (2025, 2026, 2027)],
+            ("A", "subsidy", "", 2025, 20.0),
+        ),
+    )
+    stock = sim.talent.set_index(["county", "talent_type", "year"])["stock"]
+    # 2025: nothing acts yet: A eng 100 * (1 - 0.12)
+    assert stock["A", "eng", 2025] == pytest.approx(88.0, rel=1e-12)
+    # 2026: the centre saves min(0.12 * 88 * 0.5, (0.12 - 0.03) * 88) = 5.28
+    assert stock["A", "eng", 2026] == pytest.approx(88.0 * 0.88 + 5.28, rel=1e-12)
+    # 2027: the centre again, and the 2025 subsidy's inflow 6 * log(1 + 20 / 10)
+    s26 = 88.0 * 0.88 + 5.28
+    expected = s26 * 0.88 + 0.06 * s26 + 6.0 * math.log(3.0)
+    assert stock["A", "eng", 2027] == pytest.approx(expected, rel=1e-12)
+    # costs follow the decisions, not their effects
+    cost = sim.cost.groupby(["county", "program", "year"])["cost"].sum()
+    assert cost["A", "centre", 2025] == pytest.approx(25.0)
+    assert cost["A", "subsidy", 2025] == pytest.approx(20.0)
+    # and the model's plan is scored the same way (the MIP agrees with the simulator)
+    result = solve(inst, mip_gap=0.0)
+    error = result.summary["approximation_error"]
+    assert result.objective - error - 1e-6 <= result.mip_objective <= result.objective + 1e-6
+
+
 def test_over_budget_is_a_breach():
     inst = tiny_instance(n_years=2, budget=1.0)
     sim = simulate(inst, plan(("A", "centre", "", 2025, 1), ("A", "centre", "", 2026, 1)))

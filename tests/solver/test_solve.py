@@ -75,7 +75,10 @@ def test_time_limit_is_a_result_with_a_gap():
     # progress was reported during the search (about once a second) in the model's terms,
     # never better than the model's value of the plan finally returned
     assert seen
-    assert all(p.objective <= p.bound and p.objective <= result.mip_objective for p in seen)
+    tol = 1e-9 * abs(result.mip_objective)  # HiGHS reports the same incumbent in two roundings
+    assert all(
+        p.objective <= p.bound + tol and p.objective <= result.mip_objective + tol for p in seen
+    )
 
 
 @pytest.mark.slow

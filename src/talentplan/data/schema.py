@@ -264,6 +264,16 @@ TABLES: tuple[Table, ...] = (
                 default="",
                 doc="a program that must be active in the same county and year",
             ),
+            Column(
+                "lag_years",
+                "int",
+                required=False,
+                default=0,
+                minimum=0,
+                unit="years",
+                doc="years from a decision to its first effect on talent (costs, land and "
+                "cadre time start at once)",
+            ),
         ),
         key=("program",),
         doc="Talent programs (the decision menu).",

@@ -8,6 +8,10 @@
 
 Costs: fixed cost in the opening year and operating cost every open year (binary kinds);
 unit cost on new units and operating cost per unit-year (count); the spend itself (amount).
+
+Effects on talent lag the decisions by the program's ``lag_years`` ``L[p]``: what acts in
+year ``t`` is the level decided for year ``t - L[p]`` (nothing before ``t = L[p]``), see
+:func:`effect_level`; costs, land and cadre time follow the decision itself.
 """
 
 from __future__ import annotations
@@ -80,6 +84,20 @@ def activation(m: pyo.ConcreteModel, county: str, program: str, industry: str, t
     if (county, program, t) in m.open:
         return m.open[county, program, t]
     return m.citywide[program, t]
+
+
+def effect_level(m: pyo.ConcreteModel, d: ModelData, county: str, program: str, t: int) -> Any:
+    """Return the level of ``program`` acting on talent in year position ``t`` (0 before lag)."""
+    decided = t - d.lag[program]
+    return level(m, d, county, program, decided) if decided >= 0 else 0
+
+
+def effect_activation(
+    m: pyo.ConcreteModel, d: ModelData, county: str, program: str, industry: str, t: int
+) -> Any:
+    """Return the activation acting on talent in year position ``t`` (0 before the lag)."""
+    decided = t - d.lag[program]
+    return activation(m, county, program, industry, decided) if decided >= 0 else 0
 
 
 def _opening(var: pyo.Var, key: tuple) -> Any:

@@ -15,6 +15,10 @@ part of ``B`` and ``open[q] ** 2 = open[q]``, so ``B * open[q] = o_q * open[q] +
 with ``R = B - o_q * open[q]``; only ``R * open[q]`` is linearised, exactly, with the
 smaller ``R_max = B_max - o_q``: ``v <= R_max * open``, ``v <= R``,
 ``v >= R - R_max * (1 - open)``.
+
+Every program acts from ``lag_years`` after the decision
+(:func:`talentplan.model.decisions.effect_level`): ``spend`` and ``open`` above are the
+decisions of year ``t - L[p]``, and nothing acts before ``t = L[p]``.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any
 
 import pyomo.environ as pyo
 
-from talentplan.model.decisions import level
+from talentplan.model.decisions import effect_level
 from talentplan.model.prepare import ModelData
 
 
@@ -35,7 +39,9 @@ def add_inflow(m: pyo.ConcreteModel, d: ModelData) -> None:
     inflow (persons per year) is left in ``m.inflow_expr[c, k, t]``.
     """
     T = range(d.n_years)
-    m.response_idx = [(c, p, k, t) for (p, k, _e) in d.pwl for c in d.counties for t in T]
+    m.response_idx = [
+        (c, p, k, t) for (p, k, _e) in d.pwl for c in d.counties for t in T if t >= d.lag[p]
+    ]
     m.segment_idx = [
         (c, p, k, t, j)
         for (c, p, k, t) in m.response_idx
@@ -52,7 +58,8 @@ def add_inflow(m: pyo.ConcreteModel, d: ModelData) -> None:
             float(curve.values[j]),
             float(curve.slopes[j]),
         )
-        return m.response[c, p, k, t] <= eff * slope * m.spend[c, p, t] + eff * (y0 - slope * x0)
+        spend = m.spend[c, p, t - d.lag[p]]
+        return m.response[c, p, k, t] <= eff * slope * spend + eff * (y0 - slope * x0)
 
     m.response_chords = pyo.Constraint(m.segment_idx, rule=chord)
 
@@ -68,8 +75,8 @@ def add_inflow(m: pyo.ConcreteModel, d: ModelData) -> None:
     curves = {(c, k): [p for (p, kk, _e) in d.pwl if kk == k] for c in d.counties for k in d.types}
 
     def base(c: str, k: str, t: int) -> Any:
-        expr = sum(coef * level(m, d, c, p, t) for p, coef in linear[c, k])
-        return expr + sum(m.response[c, p, k, t] for p in curves[c, k])
+        expr = sum(coef * effect_level(m, d, c, p, t) for p, coef in linear[c, k])
+        return expr + sum(m.response[c, p, k, t] for p in curves[c, k] if t >= d.lag[p])
 
     m.base_inflow_expr = {
         (c, k, t): base(c, k, t)
@@ -93,11 +100,15 @@ def add_inflow(m: pyo.ConcreteModel, d: ModelData) -> None:
     def rest_ub(c: str, q: str, k: str) -> float:
         return d.inflow_ub[c, k] - own(c, q, k)
 
+    def acting(c: str, q: str, t: int) -> Any:
+        """Return the platform's binary that acts in year position ``t`` (lagged)."""
+        return m.open[c, q, t - d.lag[q]]
+
     m.boost_idx = [
         (c, q, k, t)
         for (c, k, t) in m.base_inflow_expr
         for q, _g in platforms[k]
-        if d.inflow_ub[c, k] > 0 and rest_ub(c, q, k) > 1e-9
+        if d.inflow_ub[c, k] > 0 and rest_ub(c, q, k) > 1e-9 and t >= d.lag[q]
     ]
     m.boosted = pyo.Var(
         m.boost_idx,
@@ -106,12 +117,12 @@ def add_inflow(m: pyo.ConcreteModel, d: ModelData) -> None:
     )
     m.boost_le_open = pyo.Constraint(
         m.boost_idx,
-        rule=lambda _, c, q, k, t: m.boosted[c, q, k, t] <= rest_ub(c, q, k) * m.open[c, q, t],
+        rule=lambda _, c, q, k, t: m.boosted[c, q, k, t] <= rest_ub(c, q, k) * acting(c, q, t),
     )
     m.boost_le_base = pyo.Constraint(
         m.boost_idx,
         rule=lambda _, c, q, k, t: (
-            m.boosted[c, q, k, t] <= m.base_inflow_expr[c, k, t] - own(c, q, k) * m.open[c, q, t]
+            m.boosted[c, q, k, t] <= m.base_inflow_expr[c, k, t] - own(c, q, k) * acting(c, q, t)
         ),
     )
     m.boost_ge_product = pyo.Constraint(
@@ -119,8 +130,8 @@ def add_inflow(m: pyo.ConcreteModel, d: ModelData) -> None:
         rule=lambda _, c, q, k, t: (
             m.boosted[c, q, k, t]
             >= m.base_inflow_expr[c, k, t]
-            - own(c, q, k) * m.open[c, q, t]
-            - rest_ub(c, q, k) * (1 - m.open[c, q, t])
+            - own(c, q, k) * acting(c, q, t)
+            - rest_ub(c, q, k) * (1 - acting(c, q, t))
         ),
     )
     gamma = {q_k: g for k in d.types for q, g in platforms[k] for q_k in [(q, k)]}
@@ -134,9 +145,9 @@ def add_inflow(m: pyo.ConcreteModel, d: ModelData) -> None:
             if (c, q, k, t) in m.boosted
         )
         extra += sum(
-            gamma[q, k] * own(c, q, k) * m.open[c, q, t]
+            gamma[q, k] * own(c, q, k) * acting(c, q, t)
             for q, _g in platforms[k]
-            if d.inflow_ub[c, k] > 0 and own(c, q, k)
+            if d.inflow_ub[c, k] > 0 and own(c, q, k) and t >= d.lag[q]
         )
         return m.base_inflow_expr[c, k, t] + extra
 

@@ -56,6 +56,8 @@ class ModelData:
     cadre: dict[str, float]
     cap_total: dict[str, float]
     requires: dict[str, str]
+    lag: dict[str, int]
+    """Years from a decision to its first effect on talent."""
     effects: dict[tuple[str, str, str], tuple[float, float]]
     """(program, talent_type, effect) -> (value, scale); talent_type '' for graduate_retention."""
     sources: list[str]
@@ -205,6 +207,7 @@ def prepare(instance: Instance) -> ModelData:
         cadre=programs_df["cadre_hours"].astype(float).to_dict(),
         cap_total=cap_total,
         requires=requires,
+        lag=programs_df["lag_years"].astype(int).to_dict(),
         effects=effects,
         sources=list(sources_df["source"]),
         eligible=eligible,

@@ -1,8 +1,9 @@
 """Retention: service and absorption programs lower the siphon attrition.
 
-While a binary program ``p`` (site, alliance or city program) is active in county ``c``,
-it saves the share ``rho[p, k]`` of the baseline attrition ``a0[c, k] * S[c, k, t-1]``;
-a count program keeps ``r[p, k]`` persons per unit. Together they can never push the
+While a binary program ``p`` (site, alliance or city program) acts in county ``c`` (from
+``lag_years`` after it opens, :func:`talentplan.model.decisions.effect_level`), it saves
+the share ``rho[p, k]`` of the baseline attrition ``a0[c, k] * S[c, k, t-1]``; a count
+program keeps ``r[p, k]`` persons per unit. Together they can never push the
 attrition below the floor ``a_min``:
 
     retained <= sum_p a0 * eff * rho[p, k] * S[t-1] * z[p, t] + sum_q eff * r[q, k] * units[q, t]
@@ -23,7 +24,7 @@ from typing import Any
 
 import pyomo.environ as pyo
 
-from talentplan.model.decisions import activation, level
+from talentplan.model.decisions import effect_activation, effect_level
 from talentplan.model.prepare import ModelData
 
 
@@ -65,7 +66,7 @@ def add_retention(m: pyo.ConcreteModel, d: ModelData) -> None:
         for (c, k), acts in rho_terms.items()
         for p, i, _ in acts
         for t in T
-        if t > 0
+        if t > 0 and t >= d.lag[p]
     ]
     m.retained = pyo.Var(m.retain_idx, domain=pyo.NonNegativeReals)
     m.saved_stock = pyo.Var(
@@ -75,12 +76,14 @@ def add_retention(m: pyo.ConcreteModel, d: ModelData) -> None:
     )
 
     def saved(c: str, k: str, p: str, i: str, t: int) -> Any:
-        z = activation(m, c, p, i, t)
+        if t < d.lag[p]:
+            return 0
+        z = effect_activation(m, d, c, p, i, t)
         return d.s0[c, k] * z if t == 0 else m.saved_stock[c, k, p, i, t]
 
     def by_programs(_: pyo.ConcreteModel, c: str, k: str, t: int) -> Any:
         rhs = sum(coef * saved(c, k, p, i, t) for p, i, coef in rho_terms[c, k])
-        rhs += sum(coef * level(m, d, c, p, t) for p, coef in unit_terms[c, k])
+        rhs += sum(coef * effect_level(m, d, c, p, t) for p, coef in unit_terms[c, k])
         return m.retained[c, k, t] <= rhs
 
     def by_floor(_: pyo.ConcreteModel, c: str, k: str, t: int) -> Any:
@@ -90,11 +93,12 @@ def add_retention(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.retained_above_floor = pyo.Constraint(m.retain_idx, rule=by_floor)
 
     def w_le_ub(_: pyo.ConcreteModel, c: str, k: str, p: str, i: str, t: int) -> Any:
-        return m.saved_stock[c, k, p, i, t] <= d.stock_ub[c, k, t - 1] * activation(m, c, p, i, t)
+        z = effect_activation(m, d, c, p, i, t)
+        return m.saved_stock[c, k, p, i, t] <= d.stock_ub[c, k, t - 1] * z
 
     def w_le_s(_: pyo.ConcreteModel, c: str, k: str, p: str, i: str, t: int) -> Any:
         lo = d.stock_lb[c, k, t - 1]
-        z = activation(m, c, p, i, t)
+        z = effect_activation(m, d, c, p, i, t)
         return m.saved_stock[c, k, p, i, t] <= m.stock[c, k, t - 1] - lo * (1 - z)
 
     m.saved_le_active = pyo.Constraint(m.product_idx, rule=w_le_ub)

@@ -20,7 +20,7 @@ from typing import Any
 
 import pyomo.environ as pyo
 
-from talentplan.model.decisions import activation, level
+from talentplan.model.decisions import effect_activation, effect_level
 from talentplan.model.prepare import ModelData
 from talentplan.model.retention import previous_stock
 
@@ -42,7 +42,7 @@ def add_local_cultivation(m: pyo.ConcreteModel, d: ModelData) -> None:
     def share(_: pyo.ConcreteModel, c: str, t: int) -> Any:
         eff = d.efficiency[c]
         added = sum(
-            eff * d.effect(p, "", "graduate_retention") * activation(m, c, p, i, t)
+            eff * d.effect(p, "", "graduate_retention") * effect_activation(m, d, c, p, i, t)
             for p, i in d.activations(c)
             if d.effect(p, "", "graduate_retention") > 0
         )
@@ -54,7 +54,7 @@ def add_local_cultivation(m: pyo.ConcreteModel, d: ModelData) -> None:
 def fte_expr(m: pyo.ConcreteModel, d: ModelData, c: str, k: str, t: int) -> Any:
     """Full-time-equivalent flexible experts of type ``k`` serving ``c`` in year ``t``."""
     return sum(
-        d.fte_coefficient(c, p, k) * level(m, d, c, p, t)
+        d.fte_coefficient(c, p, k) * effect_level(m, d, c, p, t)
         for p in d.by_kind["site"] + d.by_kind["count"]
         if (p, k, "fte") in d.effects
     )
