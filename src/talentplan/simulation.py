@@ -205,6 +205,15 @@ def play(
         key = ("", p, "", t) if d.kind[p] == "city" else (c, p, i, t)
         return lv.get(key, 0.0) if t >= 0 else 0.0
 
+    def program_inflow(c: str, p: str, k: str, t: int) -> float:
+        """Inflow of ``k`` that ``p`` brings to ``c`` in ``t``, before platforms."""
+        value = d.efficiency[c] * d.effect(p, k, "inflow") * acting(c, p, t)
+        beta, theta = d.effects.get((p, k, "inflow_log"), (0.0, 0.0))
+        if beta and d.kind[p] == "amount":
+            value += d.efficiency[c] * float(log_response(acting(c, p, t), beta, theta))
+        return value
+
+    drain = _drains(d, program_inflow)
     rows = []
     for c in d.counties:
         eff = d.efficiency[c]
@@ -224,11 +233,7 @@ def play(
                     for p in d.by_kind["count"]
                 )
                 retained = min(saved, d.retention_room(c, k) * prev)
-                base = sum(eff * d.effect(p, k, "inflow") * acting(c, p, t) for p in d.programs)
-                for p in d.by_kind["amount"]:
-                    beta, theta = d.effects.get((p, k, "inflow_log"), (0.0, 0.0))
-                    if beta:
-                        base += eff * float(log_response(acting(c, p, t), beta, theta))
+                base = sum(program_inflow(c, p, k, t) for p in d.programs)
                 gain = 1.0 + sum(
                     d.effect(q, k, "platform") * acting(c, q, t) for q in d.by_kind["site"]
                 )
@@ -236,6 +241,7 @@ def play(
                 if k == d.graduate_type:
                     local = min(d.graduates[c], d.graduates[c] * grad_share)
                 new = (1 - d.a0[c, k]) * prev + d.m0[c, k] + retained + base * gain + local
+                new -= drain.get((c, k, t), 0.0)
                 fte = sum(
                     d.fte_coefficient(c, p, k) * acting(c, p, t)
                     for p in d.by_kind["site"] + d.by_kind["count"]
@@ -254,6 +260,34 @@ def play(
         cost=cost,
         violations=tuple(violations),
     )
+
+
+def _drains(
+    d: ModelData, program_inflow: Callable[[str, str, str, int], float]
+) -> dict[tuple[str, str, int], float]:
+    """Talent each county loses to other counties' poaching programs, per type and year.
+
+    The rule of :mod:`talentplan.model.competition`: a share ``poach_share`` of what a
+    program brings to a county is drawn from the others in proportion to their initial
+    stocks.
+    """
+    poachers = d.poachers
+    out: dict[tuple[str, str, int], float] = {}
+    if not poachers:
+        return out
+    for k in d.types:
+        for t in range(d.n_years):
+            # what each county poaches per unit of the others' stock, and its sum (the pool)
+            per_stock = {
+                c: sum(d.poach[p] * program_inflow(c, p, k, t) for p in poachers)
+                / d.others_stock(c, k)
+                for c in d.counties
+                if d.others_stock(c, k) > 0
+            }
+            pool = sum(per_stock.values())
+            for c in d.counties:
+                out[c, k, t] = d.s0[c, k] * (pool - per_stock.get(c, 0.0))
+    return out
 
 
 def _costs(d: ModelData, lv: Levels) -> pd.DataFrame:

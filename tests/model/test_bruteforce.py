@@ -28,14 +28,22 @@ from .tiny import tiny_instance
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 
-def _without_spend(drop: tuple[str, ...] = ("titles",), lags: dict | None = None, **kwargs):
+def _without_spend(
+    drop: tuple[str, ...] = ("titles",),
+    lags: dict | None = None,
+    poach: dict | None = None,
+    **kwargs,
+):
     """The tiny instance without continuous spend (and without ``drop``, to keep the
-    enumeration to a few thousand plans), with ``lags`` years before programs act."""
+    enumeration to a few thousand plans), with ``lags`` years before programs act and
+    ``poach`` shares of their inflow drawn from the other county."""
     inst = tiny_instance(**kwargs)
     gone = ["subsidy", "birds", *drop]
     programs = inst.programs[~inst.programs["program"].isin(gone)]
     if lags:
         programs = programs.assign(lag_years=programs["program"].map(lags).fillna(0).astype(int))
+    if poach:
+        programs = programs.assign(poach_share=programs["program"].map(poach).fillna(0.0))
     responses = inst.responses[~inst.responses["program"].isin(gone)]
     return inst.replace_tables(
         programs=programs.reset_index(drop=True), responses=responses.reset_index(drop=True)
@@ -138,8 +146,9 @@ def _breaks_rules(d, lv, result) -> bool:
             drop=("titles", "station"),
             lags={"platform": 1, "alliance": 2, "centre": 1},
         ),
+        dict(budget=60.0, poach={"station": 0.7, "platform": 0.4}),
     ],
-    ids=["city-kind", "tight-land", "floor-pin", "carry", "lags"],
+    ids=["city-kind", "tight-land", "floor-pin", "carry", "lags", "poaching"],
 )
 def test_talent_index_matches_enumeration(kwargs):
     inst = _without_spend(**kwargs)

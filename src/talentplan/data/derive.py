@@ -73,6 +73,9 @@ are in the qingyuan README. With the attrition it gives each county's market inf
 
 BUDGET_SHARE = 0.5
 """Total budget over the plan / cost of funding every program everywhere."""
+REFERENCE_SPEND = 1000.0
+"""Spend (10k yuan a county-year) the budget rule counts for an amount program that has no
+per-county cap: the scale of a county's settling-subsidy fund (10 million yuan a year)."""
 SOURCE_SHARES = {"city_fiscal": 0.45, "provincial_transfer": 0.35, "counterpart_assistance": 0.20}
 
 
@@ -309,9 +312,10 @@ def full_cost(
     """Cost (10k yuan) of running every program everywhere at its cap for the whole plan.
 
     Sites open in the first year; units are all bought in the first year; amounts spend
-    their per-county cap every year; ``cap_total`` limits how many sites, units or
-    alliances count. Returned per group of ``by`` (a county -> group map; one total when
-    omitted); ``cap_total`` programs and city programs are shared by share of counties.
+    their per-county cap every year (:data:`REFERENCE_SPEND` without a cap);
+    ``cap_total`` limits how many sites, units or alliances count. Returned per group of
+    ``by`` (a county -> group map; one total when omitted); ``cap_total`` programs and city
+    programs are shared by share of counties.
     """
     groups = by if by is not None else pd.Series("all", index=counties["county"])
     n_c = len(counties)
@@ -337,7 +341,7 @@ def full_cost(
                 units = units * min(1.0, cap_total / max(float(units.sum()), 1.0))
             total += units * (float(rec["unit_cost"]) + float(rec["operating_cost"]) * n_years)
         else:
-            total += size * (float(cap) if cap else 0.0) * n_years
+            total += size * (float(cap) if cap else REFERENCE_SPEND) * n_years
     return total
 
 

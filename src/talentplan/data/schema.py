@@ -274,6 +274,16 @@ TABLES: tuple[Table, ...] = (
                 doc="years from a decision to its first effect on talent (costs, land and "
                 "cadre time start at once)",
             ),
+            Column(
+                "poach_share",
+                "float",
+                required=False,
+                default=0.0,
+                minimum=0.0,
+                maximum=1.0,
+                doc="share of the talent the program attracts who come from the plan "
+                "area's other counties, drawn from them in proportion to their stocks",
+            ),
         ),
         key=("program",),
         doc="Talent programs (the decision menu).",

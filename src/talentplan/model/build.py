@@ -11,6 +11,7 @@ from talentplan._options import check_choice
 from talentplan.data.instance import Instance
 from talentplan.data.schema import Objective
 from talentplan.data.size import check_fits_in_memory
+from talentplan.model.competition import add_competition
 from talentplan.model.decisions import add_decisions
 from talentplan.model.inflow import add_inflow
 from talentplan.model.objectives import add_equity_floor, add_objective, approximation_error
@@ -75,6 +76,7 @@ def build_model(instance: Instance, objective: str | None = None) -> Formulation
     add_stock_variables(m, d)
     add_retention(m, d)
     add_inflow(m, d)
+    add_competition(m, d)
     add_local_cultivation(m, d)
     add_balance(m, d)
     add_budgets(m, d)

@@ -31,6 +31,18 @@ from talentplan.model.decisions import effect_level
 from talentplan.model.prepare import ModelData
 
 
+def program_inflow(m: pyo.ConcreteModel, d: ModelData, c: str, p: str, k: str, t: int) -> Any:
+    """Return the inflow of type ``k`` that ``p`` brings to ``c`` in ``t``, before platforms.
+
+    ``eff * inflow[p, k] * level`` plus the chord response to spend, both lagged.
+    """
+    coef = d.efficiency[c] * d.effect(p, k, "inflow")
+    expr = coef * effect_level(m, d, c, p, t) if coef > 0 else 0
+    if (c, p, k, t) in m.response:
+        expr += m.response[c, p, k, t]
+    return expr
+
+
 def add_inflow(m: pyo.ConcreteModel, d: ModelData) -> None:
     """Add the inflow of every talent type into every county and year to ``m``.
 
@@ -42,9 +54,12 @@ def add_inflow(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.response_idx = [
         (c, p, k, t) for (p, k, _e) in d.pwl for c in d.counties for t in T if t >= d.lag[p]
     ]
+    # the curves of poaching programs are held on their chords exactly instead
+    # (:mod:`talentplan.model.competition`)
     m.segment_idx = [
         (c, p, k, t, j)
         for (c, p, k, t) in m.response_idx
+        if p not in d.poachers
         for j in range(len(d.pwl[p, k, "inflow_log"].slopes))
     ]
     m.response = pyo.Var(m.response_idx, domain=pyo.NonNegativeReals)
@@ -63,27 +78,13 @@ def add_inflow(m: pyo.ConcreteModel, d: ModelData) -> None:
 
     m.response_chords = pyo.Constraint(m.segment_idx, rule=chord)
 
-    linear = {
-        (c, k): [
-            (p, d.efficiency[c] * d.effect(p, k, "inflow"))
-            for p in d.programs
-            if d.effect(p, k, "inflow") > 0
-        ]
-        for c in d.counties
-        for k in d.types
-    }
-    curves = {(c, k): [p for (p, kk, _e) in d.pwl if kk == k] for c in d.counties for k in d.types}
-
-    def base(c: str, k: str, t: int) -> Any:
-        expr = sum(coef * effect_level(m, d, c, p, t) for p, coef in linear[c, k])
-        return expr + sum(m.response[c, p, k, t] for p in curves[c, k] if t >= d.lag[p])
-
+    inflows = {k: d.inflow_programs(k) for k in d.types}
     m.base_inflow_expr = {
-        (c, k, t): base(c, k, t)
+        (c, k, t): sum(program_inflow(m, d, c, p, k, t) for p in inflows[k])
         for c in d.counties
         for k in d.types
         for t in T
-        if linear[c, k] or curves[c, k]
+        if inflows[k]
     }
     platforms = {
         k: [

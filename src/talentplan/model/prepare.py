@@ -17,7 +17,7 @@ import pandas as pd
 from talentplan.data.cells import is_blank
 from talentplan.data.instance import Instance
 from talentplan.errors import InstanceError
-from talentplan.model.pwl import PiecewiseLinear, log_pwl
+from talentplan.model.pwl import PiecewiseLinear, log_breakpoints, log_pwl, log_pwl_at
 
 Activation = tuple[str, str]
 """A binary activation in a county: (program, industry) with industry '' unless chain."""
@@ -58,6 +58,8 @@ class ModelData:
     requires: dict[str, str]
     lag: dict[str, int]
     """Years from a decision to its first effect on talent."""
+    poach: dict[str, float]
+    """Share of a program's inflow drawn from the plan area's other counties."""
     effects: dict[tuple[str, str, str], tuple[float, float]]
     """(program, talent_type, effect) -> (value, scale); talent_type '' for graduate_retention."""
     sources: list[str]
@@ -75,6 +77,10 @@ class ModelData:
     pwl: dict[tuple[str, str, str], PiecewiseLinear] = field(default_factory=dict)
     stock_ub: dict[tuple[str, str, int], float] = field(default_factory=dict)
     inflow_ub: dict[tuple[str, str], float] = field(default_factory=dict)
+    type_total: dict[str, float] = field(default_factory=dict)
+    """Initial stock of each type in the whole plan area."""
+    max_drain: dict[tuple[str, str], float] = field(default_factory=dict)
+    """Most talent of a type other counties' programs can draw from a county in a year."""
     stock_lb: dict[tuple[str, str, int], float] = field(default_factory=dict)
     """Lower bounds on stocks: the initial stock decayed by the full attrition."""
 
@@ -111,6 +117,30 @@ class ModelData:
             return now
         opening = self.unit_cost[program] if kind == "count" else self.fixed_cost[program]
         return opening * max(now - before, 0.0) + self.operating_cost[program] * now
+
+    @property
+    def poachers(self) -> list[str]:
+        """Programs that draw part of their inflow from other counties (two or more)."""
+        if len(self.counties) < 2:
+            return []
+        return [p for p in self.programs if self.poach[p] > 0]
+
+    def inflow_programs(self, talent_type: str) -> list[str]:
+        """Programs with an ``inflow`` or ``inflow_log`` effect on ``talent_type``."""
+        return [
+            p
+            for p in self.programs
+            if self.effect(p, talent_type, "inflow") > 0
+            or (p, talent_type, "inflow_log") in self.pwl
+        ]
+
+    def others_stock(self, county: str, talent_type: str) -> float:
+        """Return the initial stock of ``talent_type`` in the counties other than ``county``.
+
+        What ``county``'s programs poach is drawn from each other county ``c`` in
+        proportion to its initial stock: the share ``S0[c, k] / others_stock(county, k)``.
+        """
+        return self.type_total[talent_type] - self.s0[county, talent_type]
 
     def retention_room(self, county: str, talent_type: str) -> float:
         """Largest share of the stock that retention can save per year: ``a0 - a_min``."""
@@ -208,6 +238,7 @@ def prepare(instance: Instance) -> ModelData:
         cap_total=cap_total,
         requires=requires,
         lag=programs_df["lag_years"].astype(int).to_dict(),
+        poach=programs_df["poach_share"].astype(float).to_dict(),
         effects=effects,
         sources=list(sources_df["source"]),
         eligible=eligible,
@@ -294,12 +325,26 @@ def _derived_unit_cap(d: ModelData, county: str, program: str) -> float:
 
 
 def _response_curves(d: ModelData, segments: int) -> None:
-    """Piecewise-linear chords of every ``inflow_log`` curve on its county's spend range."""
+    """Piecewise-linear chords of every ``inflow_log`` curve on its county's spend range.
+
+    The curves of a program that poaches (:mod:`talentplan.model.competition`) share one
+    set of breakpoints, spaced for the geometric mean of their scales, so that one convex
+    combination of breakpoints evaluates them all exactly on the chords.
+    """
+    thetas: dict[str, list[float]] = {}
+    for (p, _k, e), (_beta, theta) in d.effects.items():
+        if e == "inflow_log":
+            thetas.setdefault(p, []).append(theta)
     for (p, k, e), (beta, theta) in d.effects.items():
         if e != "inflow_log":
             continue
         upper = max(d.level_ub[c, p] for c in d.counties)
-        d.pwl[p, k, "inflow_log"] = log_pwl(beta, theta, upper, segments)
+        if p in d.poachers and upper > 0:
+            shared = float(np.exp(np.mean(np.log(thetas[p]))))
+            xs = log_breakpoints(shared, upper, segments)
+            d.pwl[p, k, "inflow_log"] = log_pwl_at(beta, theta, xs)
+        else:
+            d.pwl[p, k, "inflow_log"] = log_pwl(beta, theta, upper, segments)
 
 
 def _stock_bounds(d: ModelData) -> None:
@@ -307,20 +352,36 @@ def _stock_bounds(d: ModelData) -> None:
 
     Upper: ``S[t] <= (1 - a0) S[t-1] + m0 + saved + base * gain + graduates`` where
     ``saved`` is the most retention can keep (floor and program effects) and ``base`` every
-    inflow program at its cap. Lower: ``S[t] >= (1 - a0) S[t-1] + m0``, as every other term
-    added to the kept stock is nonnegative.
+    inflow program at its cap. Lower: ``S[t] >= (1 - a0) S[t-1] + m0 - drain_max``, as
+    every other term added to the kept stock is nonnegative and other counties' programs
+    draw at most ``drain_max`` a year (every poaching program everywhere at its cap).
     """
+    own: dict[tuple[str, str, str], float] = {}  # (county, program, type) -> inflow at cap
     for c in d.counties:
         eff = d.efficiency[c]
         for k in d.types:
-            base = 0.0
             for p in d.programs:
                 ub = d.level_ub[c, p]
-                v = d.effect(p, k, "inflow")
-                if v:
-                    base += eff * v * ub
+                value = eff * d.effect(p, k, "inflow") * ub
                 if (p, k, "inflow_log") in d.pwl:
-                    base += eff * float(d.pwl[p, k, "inflow_log"](ub))
+                    value += eff * float(d.pwl[p, k, "inflow_log"](ub))
+                own[c, p, k] = value
+    poachers = d.poachers
+    for k in d.types:
+        d.type_total[k] = sum(d.s0[c, k] for c in d.counties)
+        # pool = sum over counties of what each poaches at most, per unit of others' stock
+        share = {
+            c: sum(d.poach[p] * own[c, p, k] for p in poachers) / d.others_stock(c, k)
+            for c in d.counties
+            if d.others_stock(c, k) > 0
+        }
+        pool = sum(share.values())
+        for c in d.counties:
+            d.max_drain[c, k] = d.s0[c, k] * (pool - share.get(c, 0.0))
+    for c in d.counties:
+        eff = d.efficiency[c]
+        for k in d.types:
+            base = sum(own[c, p, k] for p in d.programs)
             gains = [d.effect(q, k, "platform") for q in d.by_kind["site"]]
             gain = 1.0 + sum(g for g in gains if g > 0)
             d.inflow_ub[c, k] = base
@@ -352,4 +413,5 @@ def _stock_bounds(d: ModelData) -> None:
             d.stock_lb[c, k, -1] = lo
             for n in range(d.n_years):
                 lo = lo * max(1.0 - a0, 0.0) + (d.m0[c, k] if sound else 0.0)
+                lo = max(lo - d.max_drain[c, k], 0.0)
                 d.stock_lb[c, k, n] = lo

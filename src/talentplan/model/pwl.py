@@ -55,9 +55,26 @@ def log_pwl(beta: float, theta: float, upper: float, segments: int) -> Piecewise
     """
     if upper <= 0 or beta == 0:
         return PiecewiseLinear(np.array([0.0, max(upper, 1.0)]), np.zeros(2), 0.0)
+    return log_pwl_at(beta, theta, log_breakpoints(theta, upper, segments))
+
+
+def log_breakpoints(theta: float, upper: float, segments: int) -> np.ndarray:
+    """Return ``segments + 1`` breakpoints on ``[0, upper]``, even in ``log(1 + x/theta)``."""
     u = np.linspace(0.0, np.log1p(upper / theta), segments + 1)
     xs = theta * np.expm1(u)
     xs[-1] = upper
+    return xs
+
+
+def log_pwl_at(beta: float, theta: float, breakpoints: np.ndarray) -> PiecewiseLinear:
+    """Chords of ``beta * log(1 + x / theta)`` between the given increasing breakpoints.
+
+    Several curves of one program share breakpoints this way, so one convex combination
+    of the breakpoints (:mod:`talentplan.model.competition`) evaluates all of them.
+    """
+    xs = np.asarray(breakpoints, dtype=float)
+    if beta == 0:
+        return PiecewiseLinear(xs, np.zeros(len(xs)), 0.0)
     ys = log_response(xs, beta, theta)
     slopes = np.diff(ys) / np.diff(xs)
     x_star = np.clip(beta / slopes - theta, xs[:-1], xs[1:])

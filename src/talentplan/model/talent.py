@@ -1,10 +1,11 @@
 """Talent stocks: the yearly balance, local cultivation, flexible experts, useful talent.
 
-    S[c, k, t] = (1 - a0[c, k]) * S[c, k, t-1] + m0[c, k] + retained + inflow + local
+    S[c, k, t] = (1 - a0[c, k]) * S[c, k, t-1] + m0[c, k] + retained + inflow + local - drain
 
 - ``m0``: the market's own inflow (persons a year, ``stocks.csv`` ``market_inflow``), which
   arrives without any program; with ``a0`` it sets the do-nothing trend. Platforms do
   not multiply it.
+- ``drain``: talent other counties' programs draw away (:mod:`talentplan.model.competition`).
 
 - ``local``: the county's vocational graduates retained at share ``s0`` plus what chain
   alliances and order-based training add (``graduate_retention``), never above all
@@ -81,7 +82,7 @@ def add_balance(m: pyo.ConcreteModel, d: ModelData) -> None:
 
     def balance(_: pyo.ConcreteModel, c: str, k: str, t: int) -> Any:
         rhs = (1 - d.a0[c, k]) * previous_stock(m, d, c, k, t) + d.m0[c, k]
-        rhs += m.inflow_expr[c, k, t]
+        rhs += m.inflow_expr[c, k, t] - m.drain_expr.get((c, k, t), 0)
         if (c, k, t) in m.retained:
             rhs += m.retained[c, k, t]
         if k == d.graduate_type and (c, t) in m.local:
