@@ -410,6 +410,14 @@ def _rule_breaches(
             )
             if used > cap + tol:
                 out.append(f"plan-wide cap on {p} in {year}: {used:g} > {cap:g}")
+        for p, cap in d.cap_per_city.items():
+            if d.kind[p] == "city":
+                continue
+            for name, members in d.cities.items():
+                used = sum(level(c, p, t) for c in members)
+                if used > cap + tol:
+                    where = name or "the plan area"
+                    out.append(f"cap per city on {p} in {where} in {year}: {used:g} > {cap:g}")
         for p, q in d.requires.items():
             for c in d.counties:
                 if level(c, p, t) > tol and level(c, q, t) <= tol:

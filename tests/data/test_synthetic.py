@@ -51,8 +51,9 @@ def test_budget_scales_with_size() -> None:
     for inst in (small, large):
         cost = datasets.full_cost(inst.programs, inst.counties, inst.presence, 5).sum()
         assert inst.budgets["amount"].sum() == pytest.approx(0.5 * cost, rel=1e-3)
-    caps = large.programs.set_index("program")["cap_total"]
-    assert caps["reverse_enclave"] == 3 * 500 / 8 + 0.5  # ceil(187.5)
+    caps = large.programs.set_index("program")
+    assert caps.loc["rd_platform", "cap_total"] == 4 * 500 / 8  # scaled from 8 counties
+    assert caps.loc["reverse_enclave", "cap_per_city"] == 3  # a rule per city: not scaled
 
 
 def test_large_instance() -> None:

@@ -23,9 +23,7 @@ PLAN_COLUMNS = ["county", "program", "industry", "year", "quantity"]
 
 
 def _poaching(inst, shares: dict[str, float]):
-    programs = inst.programs.assign(
-        poach_share=inst.programs["program"].map(shares).fillna(0.0)
-    )
+    programs = inst.programs.assign(poach_share=inst.programs["program"].map(shares).fillna(0.0))
     return inst.replace_tables(programs=programs)
 
 
@@ -51,9 +49,7 @@ def test_three_counties_share_the_drain_by_their_stocks():
     counties = pd.concat(
         [inst.counties, inst.counties[inst.counties["county"] == "B"].assign(county="C")]
     )
-    stocks = pd.concat(
-        [inst.stocks, inst.stocks[inst.stocks["county"] == "B"].assign(county="C")]
-    )
+    stocks = pd.concat([inst.stocks, inst.stocks[inst.stocks["county"] == "B"].assign(county="C")])
     stocks.loc[(stocks["county"] == "C") & (stocks["talent_type"] == "eng"), "stock"] = 90.0
     three = _poaching(
         inst.replace_tables(counties=counties.reset_index(drop=True), stocks=stocks),

@@ -391,3 +391,28 @@ def test_city_program_breaches_are_reported_once():
 def test_unknown_objective_is_an_error():
     with pytest.raises(ValueError, match="objective"):
         simulate(tiny_instance(), plan(), objective="bogus")
+
+
+def test_cap_per_city_counts_each_city_and_is_a_breach():
+    from talentplan.data.instance import PolicyFloor
+    from talentplan.errors import InfeasiblePlanError
+
+    floor = (PolicyFloor("centre everywhere", "centre", 2025),)
+    base = tiny_instance(n_years=1, budget=200.0, floors=floor)
+    programs = base.programs.assign(
+        cap_per_city=base.programs["program"].map({"centre": 1.0}).astype(float)
+    )
+    both = plan(("A", "centre", "", 2025, 1), ("B", "centre", "", 2025, 1))
+    two_cities = base.replace_tables(
+        programs=programs, counties=base.counties.assign(city=["X", "Y"])
+    )
+    result = solve(two_cities, mip_gap=0.0)
+    assert (result.allocation["program"] == "centre").sum() == 2
+    assert simulate(two_cities, both).violations == ()
+    one_city = base.replace_tables(
+        programs=programs, counties=base.counties.assign(city=["X", "X"])
+    )
+    assert simulate(one_city, both).violations == ("cap per city on centre in X in 2025: 2 > 1",)
+    with pytest.raises(InfeasiblePlanError) as error:
+        solve(one_city, mip_gap=0.0)
+    assert "cap per city on centre in X in 2025: short by 1 units" in error.value.explanation

@@ -313,7 +313,8 @@ def full_cost(
 
     Sites open in the first year; units are all bought in the first year; amounts spend
     their per-county cap every year (:data:`REFERENCE_SPEND` without a cap);
-    ``cap_total`` limits how many sites, units or alliances count. Returned per group of
+    ``cap_total`` (or ``cap_per_city`` times the number of cities) limits how many sites,
+    units or alliances count. Returned per group of
     ``by`` (a county -> group map; one total when omitted); ``cap_total`` programs and city
     programs are shared by share of counties.
     """
@@ -327,6 +328,10 @@ def full_cost(
     for rec in programs.to_dict("records"):
         kind, cap = str(rec["kind"]), str(rec["cap_per_county"])
         cap_total = float(rec["cap_total"])
+        per_city = float(rec.get("cap_per_city", math.nan))
+        if math.isnan(cap_total) and not math.isnan(per_city):
+            # a cap per prefecture city limits the plan area to that many per city
+            cap_total = per_city * counties["city"].nunique()
         per = float(rec["fixed_cost"]) + float(rec["operating_cost"]) * n_years
         if kind == "site":
             share = size * (min(1.0, cap_total / n_c) if not math.isnan(cap_total) else 1.0)

@@ -258,6 +258,15 @@ TABLES: tuple[Table, ...] = (
                 doc="max active sites/units/alliances across the plan area at once",
             ),
             Column(
+                "cap_per_city",
+                "float",
+                required=False,
+                default=None,
+                minimum=0.0,
+                doc="max active sites/units/alliances in each prefecture city at once "
+                "(counties.csv city; a blank city counts as one city)",
+            ),
+            Column(
                 "requires",
                 "str",
                 required=False,

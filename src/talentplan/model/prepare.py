@@ -55,6 +55,9 @@ class ModelData:
     land: dict[str, float]
     cadre: dict[str, float]
     cap_total: dict[str, float]
+    cap_per_city: dict[str, float]
+    cities: dict[str, list[str]]
+    """Prefecture city -> its counties (a blank city is one city of its own)."""
     requires: dict[str, str]
     lag: dict[str, int]
     """Years from a decision to its first effect on talent."""
@@ -205,6 +208,10 @@ def prepare(instance: Instance) -> ModelData:
         if int(y) in year_set
     }
     cap_total = {p: float(v) for p, v in programs_df["cap_total"].items() if not is_blank(v)}
+    cap_per_city = {p: float(v) for p, v in programs_df["cap_per_city"].items() if not is_blank(v)}
+    cities: dict[str, list[str]] = defaultdict(list)
+    for c, city in counties_df["city"].items():
+        cities[str(city)].append(str(c))
     requires = {p: str(r) for p, r in programs_df["requires"].items() if str(r).strip()}
     d = ModelData(
         instance=instance,
@@ -236,6 +243,8 @@ def prepare(instance: Instance) -> ModelData:
         land=programs_df["land_mu"].astype(float).to_dict(),
         cadre=programs_df["cadre_hours"].astype(float).to_dict(),
         cap_total=cap_total,
+        cap_per_city=cap_per_city,
+        cities=dict(cities),
         requires=requires,
         lag=programs_df["lag_years"].astype(int).to_dict(),
         poach=programs_df["poach_share"].astype(float).to_dict(),

@@ -119,7 +119,7 @@ def add_land_and_cadres(m: pyo.ConcreteModel, d: ModelData) -> None:
 
 
 def add_caps_and_prerequisites(m: pyo.ConcreteModel, d: ModelData) -> None:
-    """Add the plan-wide ``cap_total`` of programs and the rows of their prerequisites.
+    """Add the plan-wide ``cap_total`` and ``cap_per_city`` of programs and prerequisites.
 
     A program that requires another may be active in a county and year only where the
     required program is active too.
@@ -132,6 +132,20 @@ def add_caps_and_prerequisites(m: pyo.ConcreteModel, d: ModelData) -> None:
         return sum(level(m, d, c, p, t) for c in d.counties) <= d.cap_total[p]
 
     m.cap_total = pyo.Constraint([(p, t) for p in d.cap_total for t in T], rule=total)
+
+    def per_city(_: pyo.ConcreteModel, p: str, city: str, t: int) -> Any:
+        return sum(level(m, d, c, p, t) for c in d.cities[city]) <= d.cap_per_city[p]
+
+    m.cap_per_city = pyo.Constraint(
+        [
+            (p, city, t)
+            for p in d.cap_per_city
+            if d.kind[p] != "city"
+            for city in d.cities
+            for t in T
+        ],
+        rule=per_city,
+    )
 
     def needs(_: pyo.ConcreteModel, c: str, p: str, t: int) -> Any:
         q = d.requires[p]

@@ -25,7 +25,7 @@ from talentplan.model.prepare import ModelData
 from talentplan.model.resources import pin_label
 from talentplan.solver.matrix import FEASIBLE, INF, CompiledModel, to_highs
 
-LIMITS = ("budget", "land_quota", "cadre_capacity", "cap_total")
+LIMITS = ("budget", "land_quota", "cadre_capacity", "cap_total", "cap_per_city")
 DEMANDS = ("policy_floor", "pin", "target", "prerequisite", "prerequisite_each", "equity_floor")
 
 
@@ -58,6 +58,9 @@ def describe_row(f: Formulation, con: object) -> tuple[str, str]:
     if name == "cap_total":
         p, t = idx
         return f"plan-wide cap on {p} in {d.years[t]}", "units"
+    if name == "cap_per_city":
+        p, city, t = idx
+        return f"cap per city on {p} in {city or 'the plan area'} in {d.years[t]}", "units"
     if name == "policy_floor":
         n, c, t = idx
         floor = d.instance.scenario.floors[n]
@@ -168,8 +171,8 @@ def explain_infeasibility(f: Formulation, cm: CompiledModel, *, time_limit: floa
     targets = "targets.csv" if _has_targets_table(f.data) else "target_coverage in scenario.toml"
     lines.append(
         "To fix: raise the named limits (budgets.csv, land_quota_mu or cadre_hours in "
-        "counties.csv, cap_total in programs.csv) or relax the named rules (floors in "
-        f"scenario.toml, pins.csv, {targets})."
+        "counties.csv, cap_total or cap_per_city in programs.csv) or relax the named rules "
+        f"(floors in scenario.toml, pins.csv, {targets})."
     )
     return "\n".join(lines)
 
