@@ -83,7 +83,7 @@ from talentplan.solver.highs import Progress, configure, run_interruptibly, subs
 from talentplan.solver.matrix import FEASIBLE, CompiledModel, to_highs
 from talentplan.solver.status import SolveStatus, map_status
 
-__all__ = ["ALTERNATIVES_FILES", "AlternativesResult", "alternatives"]
+__all__ = ["ALTERNATIVES_FILES", "AlternativesResult", "alternatives", "check_by"]
 
 logger = logging.getLogger(__name__)
 
@@ -351,8 +351,24 @@ def _whole(cm: CompiledModel, x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _check_by(by: str | Sequence[str]) -> tuple[str, ...]:
-    """Return ``by`` as a tuple of keys, or raise OptionError."""
+def check_by(by: str | Sequence[str]) -> tuple[str, ...]:
+    """Return the grouping ``by`` as a tuple of keys.
+
+    Parameters
+    ----------
+    by
+        ``"program"`` or ``"program,county"``, or the same as a sequence of keys.
+
+    Raises
+    ------
+    OptionError
+        For any other grouping.
+
+    Examples
+    --------
+    >>> check_by("program,county")
+    ('program', 'county')
+    """
     if isinstance(by, str):
         parts = [part.strip() for part in by.split(",")]
     else:
@@ -424,7 +440,7 @@ def alternatives(
     """
     began = time.perf_counter()
     check_number("slack", slack, low=0, high=1, high_open=True)
-    keys = _check_by(by)
+    keys = check_by(by)
     options = SolveOptions(time_limit, mip_gap, threads)
     solution = solve_instance(instance, options, progress, stop)
     optimum = allocation_result(instance, options, solution)
