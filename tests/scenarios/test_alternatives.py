@@ -349,3 +349,30 @@ def test_to_dir_writes_the_table_and_summary(with_spend: tp.AlternativesResult, 
 def test_exported_from_the_package() -> None:
     assert tp.alternatives is alternatives
     assert tp.scenarios.alternatives is alternatives
+
+
+@pytest.mark.slow
+def test_a_time_limit_leaves_honest_intervals() -> None:
+    # On qingyuan some groups take tens of seconds to settle: at half a second per solve
+    # their solves stop with an incumbent and a bound that do not meet.
+    result = alternatives(tp.load_instance("qingyuan"), by="program", time_limit=0.5)
+    assert result.status == tp.SolveStatus.TIME_LIMIT
+    solves = result.solves
+    stopped = solves[solves["status"] == "time_limit"]
+    assert len(stopped) >= 1
+    assert result.summary["statuses"]["time_limit"] == len(stopped)
+    for row in stopped.itertuples(index=False):
+        assert math.isfinite(row.bound)
+        if row.side == "low":
+            assert row.bound <= row.value + 1e-6
+        else:
+            assert row.bound >= row.value - 1e-6
+    t = result.table
+    assert (t["low_bound"] <= t["low"]).all() and (t["low"] <= t["optimal"] + 1e-6).all()
+    assert (t["optimal"] <= t["high"] + 1e-6).all() and (t["high"] <= t["high_bound"]).all()
+    tolerance = np.maximum(FIRM_RELATIVE * t["optimal"].abs(), FIRM_ABSOLUTE)
+    assert (t["firm"] == (t["high_bound"] - t["low_bound"] <= tolerance)).all()
+    open_ = t[(t["low_status"] == "time_limit") | (t["high_status"] == "time_limit")]
+    assert (
+        (open_["low_bound"] < open_["low"] - 1e-6) | (open_["high_bound"] > open_["high"] + 1e-6)
+    ).any()
