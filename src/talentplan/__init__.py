@@ -32,6 +32,8 @@ _LAZY = {
     "SimulationResult": "talentplan.simulation",
     "build_model": "talentplan.model.build",
     "pareto_frontier": "talentplan.scenarios.frontier",
+    "alternatives": "talentplan.scenarios.alternatives",
+    "AlternativesResult": "talentplan.scenarios.alternatives",
 }
 _MODULES = {
     "datasets": "talentplan.datasets",
@@ -42,12 +44,14 @@ _MODULES = {
 
 __all__ = [
     "AllocationResult",
+    "AlternativesResult",
     "Instance",
     "PolicyFloor",
     "Scenario",
     "SimulationResult",
     "SolveStatus",
     "__version__",
+    "alternatives",
     "build_model",
     "calibrate",
     "datasets",
@@ -67,6 +71,7 @@ if TYPE_CHECKING:
     from talentplan.model.build import build_model
     from talentplan.report.pipeline import solve
     from talentplan.report.result import AllocationResult
+    from talentplan.scenarios.alternatives import AlternativesResult, alternatives
     from talentplan.scenarios.frontier import pareto_frontier
     from talentplan.simulation import SimulationResult, simulate
     from talentplan.solver.status import SolveStatus

@@ -1,11 +1,11 @@
-"""The ``talentplan`` command line: solve, simulate, frontier, validate, export, calibrate.
+"""The ``talentplan`` command line: every command, with its options and exit codes.
 
 Exit codes (:class:`~talentplan.cli.screen.ExitCode`): 0 a plan was found (optimal
 within the gap, or the best at the time limit); 1 no plan (infeasible, or none found in
 time); 2 bad input; 3 solver failure; 4 the output cannot be written (checked before
-any work); 130 interrupted (Ctrl-C or SIGTERM; the best plan so far is written, marked
-``interrupted``). Heavy libraries are imported inside the commands, so
-``talentplan --help`` is instant.
+any work); 130 interrupted (Ctrl-C or SIGTERM; the best plan so far, or for
+``alternatives`` the ranges so far, is written, marked ``interrupted``). Heavy libraries
+are imported inside the commands, so ``talentplan --help`` is instant.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from talentplan.cli.folders import (
     write_command_set,
 )
 from talentplan.cli.interrupts import stop_on_signals
-from talentplan.cli.screen import ExitCode, err, fail, flag_message, out
+from talentplan.cli.screen import ExitCode, err, fail, flag_message, note, out
 
 if TYPE_CHECKING:
     from talentplan.data.instance import Instance
@@ -221,6 +221,122 @@ def frontier(
     }
     write_command_set(out_dir, ("frontier.csv", front.points.to_csv(index=False)), summary)
     out.print(str(front))
+
+
+@app.command()
+def alternatives(
+    instance: InstanceArg,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for alternatives.csv and summary.json.")
+    ] = Path("out"),
+    slack: Annotated[
+        float, typer.Option(help="Admit plans within this share of the optimum (0.01: 1%).")
+    ] = 0.01,
+    by: Annotated[
+        str, typer.Option(help="Group spending by program, or by program,county.")
+    ] = "program,county",
+    time_limit: Annotated[
+        float | None,
+        typer.Option(help="Seconds per solve; a stopped solve keeps its incumbent and bound."),
+    ] = None,
+    mip_gap: Annotated[float, typer.Option(help="Relative gap of each solve.")] = 1e-4,
+    threads: Annotated[Optional[int], typer.Option(help="Solver threads.")] = None,  # noqa: UP045
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress line and no table.")
+    ] = False,
+) -> None:
+    """Find how little and how much each program can spend among near-optimal plans.
+
+    Solves the optimum, then minimises and maximises each group's spending over the
+    plans within --slack of it (two solves per group) and writes alternatives.csv and
+    summary.json into --out. Ctrl-C or SIGTERM stops the run and writes the ranges
+    computed so far, marked interrupted; Ctrl-C again quits at once.
+    """
+    from talentplan._options import check_number
+    from talentplan.errors import (
+        InfeasiblePlanError,
+        InstanceError,
+        NoSolutionError,
+        OptionError,
+        SolverError,
+    )
+    from talentplan.scenarios.alternatives import ALTERNATIVES_FILES, check_by
+    from talentplan.scenarios.alternatives import alternatives as near_optimal
+    from talentplan.solver.api import SolveOptions
+    from talentplan.solver.highs import Progress
+    from talentplan.solver.status import SolveStatus
+
+    check_out_folder(out_dir, "alternatives")
+    try:
+        options = SolveOptions(time_limit, mip_gap, threads)
+        check_number("slack", slack, low=0, high=1, high_open=True)
+        keys = check_by(by)
+    except OptionError as exc:
+        fail("error", flag_message(exc), ExitCode.BAD_INPUT)
+    inst = _load(instance)
+    make_out_folder(out_dir)
+    status = None if quiet else err.status(f"building {inst.scenario.name} ...")
+
+    def show(p: Progress) -> None:
+        if status is not None:
+            doing = p.stage or f"solving {inst.scenario.name}"
+            best = f"{p.objective:.6g}" if math.isfinite(p.objective) else "-"
+            bound = f"{p.bound:.6g}" if math.isfinite(p.bound) else "-"
+            status.update(f"{doing}: {p.seconds:6.1f}s  best {best}  bound {bound}")
+
+    with stop_on_signals() as stop:
+        try:
+            if status is not None:
+                status.start()
+            result = near_optimal(
+                inst,
+                slack=slack,
+                by=keys,
+                time_limit=options.time_limit,
+                mip_gap=options.mip_gap,
+                threads=options.threads,
+                progress=show,
+                stop=stop,
+            )
+        except OptionError as exc:
+            fail("error", flag_message(exc), ExitCode.BAD_INPUT)
+        except InstanceError as exc:
+            fail("error", str(exc), ExitCode.BAD_INPUT)
+        except InfeasiblePlanError as exc:
+            fail("infeasible", exc.explanation, ExitCode.NO_PLAN)
+        except NoSolutionError as exc:
+            if stop.is_set():
+                fail(
+                    "interrupted",
+                    "stopped before any plan was found; nothing written",
+                    ExitCode.INTERRUPTED,
+                )
+            fail("no plan", str(exc), ExitCode.NO_PLAN)
+        except SolverError as exc:
+            fail("solver error", str(exc), ExitCode.SOLVER)
+        finally:
+            if status is not None:
+                status.stop()
+        try:
+            result.to_dir(out_dir)
+        except OSError as exc:
+            fail("cannot write", f"--out {out_dir}: {exc}", ExitCode.OUTPUT)
+    if not quiet:
+        out.print(str(result))
+        out.print(f"\nwritten to {out_dir}/: " + ", ".join(ALTERNATIVES_FILES))
+    failed = sum(n for s, n in result.summary["statuses"].items() if s in ("error", "infeasible"))
+    if failed:
+        note(
+            "warning",
+            f"{failed} solve(s) failed; their ranges rest on the plans found and on the "
+            "decisions' own bounds (see low_status and high_status)",
+        )
+    if result.status == SolveStatus.INTERRUPTED:
+        fail(
+            "interrupted",
+            f"the ranges computed so far are written to {out_dir}/ with status 'interrupted'",
+            ExitCode.INTERRUPTED,
+        )
 
 
 @app.command()

@@ -15,10 +15,10 @@ from typing import Literal
 from talentplan.data.instance import Instance
 from talentplan.report.result import AllocationResult
 from talentplan.simulation import plan_levels, play
-from talentplan.solver.api import SolveOptions, solve_instance, versions
+from talentplan.solver.api import Solution, SolveOptions, solve_instance, versions
 from talentplan.solver.highs import Progress
 
-__all__ = ["solve"]
+__all__ = ["allocation_result", "solve"]
 
 GapBasis = Literal["exact", "model"]
 """What a result's ``bound`` and ``gap`` certify (see :func:`certificate`)."""
@@ -154,6 +154,30 @@ def solve(
     """
     options = SolveOptions(time_limit, mip_gap, threads, objective, step_values)
     solution = solve_instance(instance, options, progress, stop)
+    return allocation_result(instance, options, solution)
+
+
+def allocation_result(
+    instance: Instance, options: SolveOptions, solution: Solution
+) -> AllocationResult:
+    """Play a solved plan with the exact curves and present it as an :class:`AllocationResult`.
+
+    The second half of :func:`solve`, for callers that need the solver's
+    :class:`~talentplan.solver.api.Solution` as well (its compiled model, to re-solve it).
+
+    Parameters
+    ----------
+    instance
+        The instance that was solved.
+    options
+        The options it was solved with.
+    solution
+        What :func:`talentplan.solver.api.solve_instance` returned for them.
+
+    Returns
+    -------
+    AllocationResult
+    """
     formulation, run = solution.formulation, solution.run
     # Trajectories are what the plan produces: the plan played with the exact curves.
     # (The model's own stock variables are only bounded where the objective does not

@@ -1,11 +1,22 @@
 """The scenarios layer: many solves of one instance.
 
-The efficiency-equity frontier (:mod:`~talentplan.scenarios.frontier`) and the
+The efficiency-equity frontier (:mod:`~talentplan.scenarios.frontier`), the
+near-optimal alternatives (:mod:`~talentplan.scenarios.alternatives`: how far each
+program's spending can move among plans almost as good as the optimum) and the
 estimate-then-optimise regret (:mod:`~talentplan.scenarios.regret`: simulate a panel,
 calibrate, plan with the estimates, score under the truth).
 """
 
+from talentplan.scenarios.alternatives import AlternativesResult, alternatives
 from talentplan.scenarios.frontier import Frontier, pareto_frontier
 from talentplan.scenarios.regret import RegretReport, end_to_end_regret, plan_regret
 
-__all__ = ["Frontier", "RegretReport", "end_to_end_regret", "pareto_frontier", "plan_regret"]
+__all__ = [
+    "AlternativesResult",
+    "Frontier",
+    "RegretReport",
+    "alternatives",
+    "end_to_end_regret",
+    "pareto_frontier",
+    "plan_regret",
+]
