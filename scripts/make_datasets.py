@@ -281,6 +281,7 @@ def make_qingyuan() -> None:
         start_year=YEARS[0],
         n_years=len(YEARS),
         floors=(ds.floor_one_stop(YEARS),),
+        demand_feedback=ds.DEMAND_FEEDBACK,
         sources=QY_SOURCES_NOTE,
     )
     (folder / "scenario.toml").write_text(scenario_to_toml(scenario), encoding="utf-8")
@@ -344,6 +345,7 @@ def make_northern() -> None:
         start_year=YEARS[0],
         n_years=len(YEARS),
         floors=(ds.floor_one_stop(YEARS),),
+        demand_feedback=ds.DEMAND_FEEDBACK,
         sources=QY_SOURCES_NOTE.replace("assumption: see README.md of this dataset.", "assumption.")
         + " Northern Guangdong area: 5 prefecture cities, 37 county-level units, 76,700 km2, "
         "15.94 million people (2022); Yunfu 2020 census population 2,383,350. Populations, "

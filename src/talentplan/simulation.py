@@ -219,7 +219,14 @@ def play(
         eff = d.efficiency[c]
         acts = d.activations(c)
         stock = {k: d.s0[c, k] for k in d.types}
+        drivers = 0.0  # useful talent of the demand-driving types last year
         for t in range(T):
+            extra = (
+                d.feedback * (drivers - d.base_drivers[c, t - 1])
+                if t > 0 and d.base_drivers
+                else 0.0
+            )
+            drivers = 0.0
             grad_share = d.graduate_share[c] + sum(
                 eff * d.effect(p, "", "graduate_retention") * active(c, p, i, t) for p, i in acts
             )
@@ -246,7 +253,11 @@ def play(
                     d.fte_coefficient(c, p, k) * acting(c, p, t)
                     for p in d.by_kind["site"] + d.by_kind["count"]
                 )
-                useful = min(new + fte, d.demand.get((c, k, d.years[t]), 0.0))
+                demand = d.demand.get((c, k, d.years[t]), 0.0)
+                demand += extra * d.demand_share.get((c, k, t), 0.0)
+                useful = max(min(new + fte, demand), 0.0)
+                if k in d.drivers:
+                    drivers += useful
                 rows.append((c, k, d.years[t], new, fte, useful))
                 stock[k] = new
     talent = pd.DataFrame(rows, columns=["county", "talent_type", "year", "stock", "fte", "useful"])

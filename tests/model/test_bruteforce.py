@@ -32,6 +32,7 @@ def _without_spend(
     drop: tuple[str, ...] = ("titles",),
     lags: dict | None = None,
     poach: dict | None = None,
+    feedback: float = 0.0,
     **kwargs,
 ):
     """The tiny instance without continuous spend (and without ``drop``, to keep the
@@ -44,6 +45,11 @@ def _without_spend(
         programs = programs.assign(lag_years=programs["program"].map(lags).fillna(0).astype(int))
     if poach:
         programs = programs.assign(poach_share=programs["program"].map(poach).fillna(0.0))
+    if feedback:
+        types = inst.talent_types
+        inst = inst.replace_tables(
+            talent_types=types.assign(drives_demand=types["talent_type"] == "eng")
+        ).replace_scenario(demand_feedback=feedback)
     responses = inst.responses[~inst.responses["program"].isin(gone)]
     return inst.replace_tables(
         programs=programs.reset_index(drop=True), responses=responses.reset_index(drop=True)
@@ -147,8 +153,9 @@ def _breaks_rules(d, lv, result) -> bool:
             lags={"platform": 1, "alliance": 2, "centre": 1},
         ),
         dict(budget=60.0, poach={"station": 0.7, "platform": 0.4}),
+        dict(budget=60.0, feedback=1.5),
     ],
-    ids=["city-kind", "tight-land", "floor-pin", "carry", "lags", "poaching"],
+    ids=["city-kind", "tight-land", "floor-pin", "carry", "lags", "poaching", "feedback"],
 )
 def test_talent_index_matches_enumeration(kwargs):
     inst = _without_spend(**kwargs)

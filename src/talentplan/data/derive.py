@@ -71,6 +71,10 @@ Qingyuan's eight county-level units (2020 census, 2023 statistical bulletin); re
 are in the qingyuan README. With the attrition it gives each county's market inflow
 (:func:`market_inflow`)."""
 
+DEMAND_FEEDBACK = 0.5
+"""Persons of extra demand (all types) per extra useful leading talent or engineer the year
+before: the paper's loop of industry and talent (assumption; see the qingyuan README)."""
+
 BUDGET_SHARE = 0.5
 """Total budget over the plan / cost of funding every program everywhere."""
 REFERENCE_SPEND = 1000.0

@@ -49,6 +49,10 @@ class Scenario:
         Segments of each piecewise-linear response curve.
     carry_over
         Whether unspent budget carries over to the next year of the same source.
+    demand_feedback
+        Persons of extra demand, spread over the county's types in proportion to their
+        demand, for each useful person of a ``drives_demand`` type above the do-nothing
+        path the year before (0 = demand is data).
     min_coverage
         Equity floor: every county's final-year weighted coverage (useful talent over
         demand, weighted by type) must reach this share, whatever the objective (0 = none).
@@ -78,6 +82,7 @@ class Scenario:
     carry_over: bool = False
     target_coverage: float = 0.9
     min_coverage: float = 0.0
+    demand_feedback: float = 0.0
     seed: int = 0
     floors: tuple[PolicyFloor, ...] = ()
     sources: str = ""

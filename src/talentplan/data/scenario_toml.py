@@ -35,6 +35,7 @@ _TYPES: dict[str, str] = {
     "carry_over": "bool",
     "target_coverage": "float",
     "min_coverage": "float",
+    "demand_feedback": "float",
     "seed": "int",
     "sources": "str",
     "response_parameters": "str",
@@ -60,6 +61,7 @@ _RANGES: dict[str, tuple[float, float, str]] = {
     "pwl_segments": (1, 1000, "a whole number of segments between 1 and 1000"),
     "target_coverage": (1e-9, 1.0, "a share in (0, 1]"),
     "min_coverage": (0.0, 1.0, "a share in [0, 1]"),
+    "demand_feedback": (0.0, 100.0, "persons of demand per person, between 0 and 100"),
     "seed": (0, 2**63 - 1, "a non-negative whole number"),
 }
 

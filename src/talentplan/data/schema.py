@@ -210,6 +210,14 @@ TABLES: tuple[Table, ...] = (
                 default=False,
                 doc="vocational graduates retained locally join this type",
             ),
+            Column(
+                "drives_demand",
+                "bool",
+                required=False,
+                default=False,
+                doc="useful talent of this type raises local industry's demand the next "
+                "year (scenario demand_feedback)",
+            ),
         ),
         key=("talent_type",),
         doc="Talent types, e.g. leading scientists, engineers, craftsmen, rural talents.",

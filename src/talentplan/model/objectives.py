@@ -109,19 +109,35 @@ def approximation_error(d: ModelData, objective: str) -> float:
     a person gained in year ``t`` raises the stock of later years by at most one (attrition
     is never negative) and useful talent is 1-Lipschitz in the stock, so the objective
     error is at most the sum of ``eff * eps * (1 + platform gain) * weight * discount``
-    over counties, curves and every year from the spend on. For ``equity`` the bound is on
-    the coverage share. For ``min_cost`` the cost itself is exact, but the model may
-    understate a county's final-year (weighted) useful talent, which the targets are
-    measured against, by up to the bound returned (persons): so it may buy a little more
-    than the exact curves would need.
+    over counties, curves and every year from the spend on. With demand feedback ``eta``
+    a person of a driving type also raises later demand: its weight gains
+    ``eta * w_bar * sum_n (eta * s_d) ** n`` over the remaining years, with ``w_bar`` the
+    county's demand-share-weighted weight and ``s_d`` the drivers' share of its demand.
+    For ``equity`` the bound is on the coverage share. For ``min_cost`` the cost itself is
+    exact, but the model may understate a county's final-year (weighted) useful talent,
+    which the targets are measured against, by up to the bound returned (persons): so it
+    may buy a little more than the exact curves would need.
     """
     gain = {k: 1.0 + sum(d.effect(q, k, "platform") for q in d.by_kind["site"]) for k in d.types}
+
+    def weight(c: str, k: str) -> float:
+        """Objective worth of one more person of ``k`` in ``c``, feedback included."""
+        if not d.base_drivers or k not in d.drivers:
+            return d.weight[k]
+        # a driving person raises next year's demand by eta persons spread by demand
+        # shares (worth at most the share-weighted weight), of which the drivers' share
+        # feeds back again: a geometric series over the remaining years
+        T = range(d.n_years)
+        spread = max(sum(d.demand_share[c, j, t] * d.weight[j] for j in d.types) for t in T)
+        again = max(sum(d.demand_share[c, j, t] for j in d.drivers) for t in T) * d.feedback
+        return d.weight[k] + d.feedback * spread * sum(again**n for n in range(d.n_years - 1))
+
     later = [sum(d.discount[t:]) for t in range(d.n_years)]
     per_county = {}
     for c in d.counties:
         total = 0.0
         for (_p, k, _e), curve in d.pwl.items():
-            eps = d.efficiency[c] * curve.max_error * gain[k] * d.weight[k]
+            eps = d.efficiency[c] * curve.max_error * gain[k] * weight(c, k)
             total += eps * (sum(later) if objective == "talent_index" else d.n_years)
         per_county[c] = total
     if objective == "talent_index":

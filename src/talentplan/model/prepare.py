@@ -80,6 +80,14 @@ class ModelData:
     pwl: dict[tuple[str, str, str], PiecewiseLinear] = field(default_factory=dict)
     stock_ub: dict[tuple[str, str, int], float] = field(default_factory=dict)
     inflow_ub: dict[tuple[str, str], float] = field(default_factory=dict)
+    drivers: list[str] = field(default_factory=list)
+    """Types whose useful talent raises demand the next year (``drives_demand``)."""
+    feedback: float = 0.0
+    """Persons of extra demand per useful driver above the do-nothing path (scenario)."""
+    base_drivers: dict[tuple[str, int], float] = field(default_factory=dict)
+    """Useful drivers of each county and year position on the do-nothing path."""
+    demand_share: dict[tuple[str, str, int], float] = field(default_factory=dict)
+    """Each type's share of its county's demand in a year (spreads the extra demand)."""
     type_total: dict[str, float] = field(default_factory=dict)
     """Initial stock of each type in the whole plan area."""
     max_drain: dict[tuple[str, str], float] = field(default_factory=dict)
@@ -260,7 +268,44 @@ def prepare(instance: Instance) -> ModelData:
     _level_bounds(d, programs_df["cap_per_county"].to_dict())
     _response_curves(d, sc.pwl_segments)
     _stock_bounds(d)
+    types_df = t["talent_types"]
+    d.drivers = [
+        str(k)
+        for k, on in zip(types_df["talent_type"], types_df["drives_demand"], strict=True)
+        if on
+    ]
+    d.feedback = float(sc.demand_feedback)
+    if d.feedback > 0 and d.drivers:
+        _demand_feedback(d)
     return d
+
+
+def _demand_feedback(d: ModelData) -> None:
+    """Do-nothing useful drivers and demand shares, for the demand feedback.
+
+    Demand in year ``t`` is ``D[c, k, t] = D0[c, k, t] + eta * share[c, k, t] *
+    (I[c, t-1] - I0[c, t-1])``, where ``I`` is the county's useful talent of the driving
+    types, ``I0`` the same on the do-nothing path (no program: ``S[t] = (1 - a0) S[t-1] +
+    m0 + local``, useful ``min(S, D0)``) and ``share`` each type's part of the county's
+    demand. A plan that only keeps the do-nothing path sees the data's demand.
+    """
+    for c in d.counties:
+        total = {
+            t: sum(d.demand.get((c, k, y), 0.0) for k in d.types) for t, y in enumerate(d.years)
+        }
+        for k in d.types:
+            for t, y in enumerate(d.years):
+                d.demand_share[c, k, t] = (
+                    d.demand.get((c, k, y), 0.0) / total[t] if total[t] else 0.0
+                )
+        stock = {j: d.s0[c, j] for j in d.drivers}
+        for t, y in enumerate(d.years):
+            useful = 0.0
+            for j in d.drivers:
+                local = d.graduates[c] * d.graduate_share[c] if j == d.graduate_type else 0.0
+                stock[j] = (1 - d.a0[c, j]) * stock[j] + d.m0[c, j] + min(local, d.graduates[c])
+                useful += min(stock[j], d.demand.get((c, j, y), 0.0))
+            d.base_drivers[c, t] = useful
 
 
 def _funding_groups(

@@ -12,7 +12,12 @@
   graduates; they join the talent type flagged ``graduate``.
 - Flexible experts (``fte``) from workstations count in the year they serve,
   ``phi0 * exp(-lambda * travel_time)`` per active site or unit, without settling.
-- Useful talent is what local industry can use: ``U <= S + FTE`` and ``U <= D``.
+- Useful talent is what local industry can use: ``U <= S + FTE`` and ``U <= D``. With
+  the scenario's ``demand_feedback`` ``eta``, demand answers talent (the paper's loop:
+  weak industry, few talents, weaker industry):
+  ``D[c, k, t] = D0[c, k, t] + eta * share[c, k, t] * (I[c, t-1] - I0[c, t-1])``, with
+  ``I`` the useful talent of the ``drives_demand`` types and ``I0`` its do-nothing path;
+  coverage and ``min_cost`` targets stay measured against the data's ``D0``.
 """
 
 from __future__ import annotations
@@ -73,8 +78,38 @@ def add_stock_variables(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.useful = pyo.Var(
         m.stock_idx,
         domain=pyo.NonNegativeReals,
-        bounds=lambda _, c, k, t: (0, d.demand.get((c, k, d.years[t]), 0.0)),
+        bounds=lambda _, c, k, t: (0, _demand_ub(d, c, k, t)),
     )
+
+
+def _fte_ub(d: ModelData, c: str, k: str) -> float:
+    return sum(
+        d.fte_coefficient(c, p, k) * d.level_ub[c, p]
+        for p in d.by_kind["site"] + d.by_kind["count"]
+        if (p, k, "fte") in d.effects
+    )
+
+
+def _demand_ub(d: ModelData, c: str, k: str, t: int) -> float:
+    """Most demand of ``k`` in ``c`` in ``t``: the data's, plus the feedback at its most."""
+    base = d.demand.get((c, k, d.years[t]), 0.0)
+    if t == 0 or not d.base_drivers:
+        return base
+    most = sum(d.stock_ub[c, j, t - 1] + _fte_ub(d, c, j) for j in d.drivers)
+    return base + d.feedback * d.demand_share[c, k, t] * max(most - d.base_drivers[c, t - 1], 0.0)
+
+
+def demand_expr(m: pyo.ConcreteModel, d: ModelData, c: str, k: str, t: int) -> Any:
+    """Demand of ``k`` in ``c`` in ``t``: data, or data plus the feedback of last year's drivers.
+
+    ``D0 + eta * share * (sum_j U[c, j, t-1] - I0[c, t-1])`` (see
+    :func:`talentplan.model.prepare._demand_feedback`); linear in the useful talent.
+    """
+    base = d.demand.get((c, k, d.years[t]), 0.0)
+    if t == 0 or not d.base_drivers:
+        return base
+    drivers = sum(m.useful[c, j, t - 1] for j in d.drivers)
+    return base + d.feedback * d.demand_share[c, k, t] * (drivers - d.base_drivers[c, t - 1])
 
 
 def add_balance(m: pyo.ConcreteModel, d: ModelData) -> None:
@@ -94,3 +129,8 @@ def add_balance(m: pyo.ConcreteModel, d: ModelData) -> None:
         m.stock_idx,
         rule=lambda _, c, k, t: m.useful[c, k, t] <= m.stock[c, k, t] + fte_expr(m, d, c, k, t),
     )
+    if d.base_drivers:
+        m.useful_le_demand = pyo.Constraint(
+            [(c, k, t) for c, k, t in m.stock_idx if t > 0],
+            rule=lambda _, c, k, t: m.useful[c, k, t] <= demand_expr(m, d, c, k, t),
+        )
