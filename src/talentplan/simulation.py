@@ -373,8 +373,21 @@ def _breaches(
                 for p in d.programs
                 if d.kind[p] in ("site", "chain", "count")
             )
-            if over(cadres, d.cadre_capacity[c]):
-                out.append(f"cadre hours {c} {year}: {cadres:,.1f} of {d.cadre_capacity[c]:,.1f}")
+            capacity = d.cadre_capacity[c] + sum(
+                d.effect(p, "", "cadre_capacity") * level(c, p, t - d.lag[p])
+                for p in d.programs
+                if d.effect(p, "", "cadre_capacity") > 0 and t >= d.lag[p]
+            )
+            if over(cadres, capacity):
+                out.append(f"cadre hours {c} {year}: {cadres:,.1f} of {capacity:,.1f}")
+            if c in d.energy_quota:
+                energy = sum(
+                    d.energy[p] * level(c, p, t)
+                    for p in d.programs
+                    if d.kind[p] in ("site", "chain", "count")
+                )
+                if over(energy, d.energy_quota[c]):
+                    out.append(f"energy {c} {year}: {energy:,.1f} of {d.energy_quota[c]:,.1f} tce")
     for c in d.counties:
         land = max(
             sum(

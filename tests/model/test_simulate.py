@@ -416,3 +416,52 @@ def test_cap_per_city_counts_each_city_and_is_a_breach():
     with pytest.raises(InfeasiblePlanError) as error:
         solve(one_city, mip_gap=0.0)
     assert "cap per city on centre in X in 2025: short by 1 units" in error.value.explanation
+
+
+def test_energy_quota_limits_sites_and_is_a_breach():
+    base = tiny_instance(n_years=1, budget=200.0, land_quota=20.0)
+    programs = base.programs.assign(
+        energy_tce=base.programs["program"].map({"centre": 50.0, "platform": 80.0}).fillna(0.0)
+    )
+    counties = base.counties.assign(energy_quota_tce=[100.0, None])
+    inst = base.replace_tables(programs=programs, counties=counties)
+    both = plan(("A", "centre", "", 2025, 1), ("A", "platform", "", 2025, 1))
+    assert simulate(inst, both).violations == ("energy A 2025: 130.0 of 100.0 tce",)
+    result = solve(inst, mip_gap=0.0)
+    alloc = result.allocation
+    in_a = alloc[(alloc["county"] == "A") & alloc["program"].isin(["centre", "platform"])]
+    assert len(in_a) <= 1  # 50 + 80 > 100: at most one of the two in A
+    energy = result.shadow_prices[result.shadow_prices["resource"] == "energy"]
+    assert list(energy["name"]) == ["A"] and energy["limit"].tolist() == [100.0]
+    assert simulate(inst, result.allocation).violations == ()
+
+
+def test_cadre_capacity_building_adds_hours_a_year_after_it_starts():
+    base = tiny_instance(n_years=2, budget=200.0, land_quota=20.0)
+    programs = base.programs.assign(
+        lag_years=base.programs["program"].map({"station": 1}).fillna(0).astype(int)
+    )
+    responses = pd.concat(
+        [
+            base.responses,
+            base.responses.iloc[:1].assign(
+                program="station", talent_type="", effect="cadre_capacity", value=200.0
+            ),
+        ],
+        ignore_index=True,
+    )
+    counties = base.counties.assign(cadre_hours=[150.0, 300.0])
+    inst = base.replace_tables(programs=programs, responses=responses, counties=counties)
+    # a station uses 40 hours and, from the next year, adds 200: centre (100) + platform
+    # (50) + station (40) = 190 hours breaks A's 150 in 2025 but not in 2026 (350)
+    busy = plan(
+        *[("A", p, "", y, 1) for p in ("centre", "platform", "station") for y in (2025, 2026)]
+    )
+    assert simulate(inst, busy).violations == ("cadre hours A 2025: 190.0 of 150.0",)
+    result = solve(inst, mip_gap=0.0)
+    assert simulate(inst, result.allocation).violations == ()
+    cadre = result.shadow_prices.set_index(["resource", "name", "year"]).loc["cadre"]
+    stations = result.allocation[
+        (result.allocation["program"] == "station") & (result.allocation["county"] == "A")
+    ].set_index("year")["quantity"]
+    assert cadre.loc[("A", 2026), "limit"] == 150.0 + 200.0 * stations.get(2025, 0.0)

@@ -191,7 +191,15 @@ def _check_responses(parsed: dict[str, Parsed], out: Collector) -> None:
                 f"effect '{effect}' does not apply to program '{p}' of kind {kind}; "
                 f"'{effect}' applies to kinds: {', '.join(EFFECT_KINDS[effect])}",
             )
-        if effect == "graduate_retention":
+        if effect == "cadre_capacity":
+            if k:
+                out.at(
+                    rs,
+                    i,
+                    "talent_type",
+                    "cadre_capacity adds cadre hours to the county: leave talent_type blank",
+                )
+        elif effect == "graduate_retention":
             if k:
                 out.at(
                     rs,

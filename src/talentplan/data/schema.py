@@ -40,6 +40,7 @@ EFFECTS = (
     "graduate_retention",
     "platform",
     "fte",
+    "cadre_capacity",
 )
 """Response effects of a program on a talent type.
 
@@ -56,6 +57,9 @@ EFFECTS = (
   platform is open in the county.
 - ``fte`` (site, count): part-time experts, ``value * exp(-scale * travel_time_h)``
   full-time equivalents per active site/unit, available that year but not settling.
+- ``cadre_capacity`` (site, chain, city, count): cadre hours a year added to the county's
+  capacity per active site/alliance/unit (cadre capacity-building: joint training,
+  exchanges), talent type left blank.
 """
 
 EFFECT_KINDS: dict[str, tuple[str, ...]] = {
@@ -66,6 +70,7 @@ EFFECT_KINDS: dict[str, tuple[str, ...]] = {
     "graduate_retention": ("site", "chain", "city"),
     "platform": ("site",),
     "fte": ("site", "count"),
+    "cadre_capacity": ("site", "chain", "city", "count"),
 }
 
 Objective = Literal["talent_index", "min_cost", "equity"]
@@ -184,6 +189,16 @@ TABLES: tuple[Table, ...] = (
                 "Party-building cadre time available to programs per year",
             ),
             Column(
+                "energy_quota_tce",
+                "float",
+                required=False,
+                default=None,
+                minimum=0.0,
+                unit="tce/year",
+                doc="energy use (tonnes of standard coal a year) talent programs may add; "
+                "blank: no limit",
+            ),
+            Column(
                 "efficiency",
                 "float",
                 required=False,
@@ -248,6 +263,12 @@ TABLES: tuple[Table, ...] = (
             _amount("land_mu", "mu", "construction land per site or unit (cumulative)", 0.0),
             _amount(
                 "cadre_hours", "hours/year", "cadre time per active site, alliance or unit", 0.0
+            ),
+            _amount(
+                "energy_tce",
+                "tce/year",
+                "energy use per active site, alliance or unit (tonnes of standard coal)",
+                0.0,
             ),
             Column(
                 "cap_per_county",

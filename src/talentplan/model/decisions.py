@@ -148,6 +148,28 @@ def land_use(m: pyo.ConcreteModel, d: ModelData, county: str, t: int) -> Any:
     )
 
 
+def energy_use(m: pyo.ConcreteModel, d: ModelData, county: str, t: int) -> Any:
+    """Energy (tce a year) used by the programs active in ``county`` in year position ``t``."""
+    return sum(
+        d.energy[p] * level(m, d, county, p, t)
+        for p in d.programs
+        if d.energy[p] and d.kind[p] in ("site", "chain", "count")
+    )
+
+
+def cadre_added(m: pyo.ConcreteModel, d: ModelData, county: str, t: int) -> Any:
+    """Cadre hours a year that capacity-building programs add to ``county`` in ``t``.
+
+    ``sum_p cadre_capacity[p] * level``, from the decision year's level minus the lag
+    (:func:`effect_level`): training and exchanges take effect like any other program.
+    """
+    return sum(
+        d.effect(p, "", "cadre_capacity") * effect_level(m, d, county, p, t)
+        for p in d.programs
+        if d.effect(p, "", "cadre_capacity") > 0
+    )
+
+
 def cadre_use(m: pyo.ConcreteModel, d: ModelData, county: str, t: int) -> Any:
     """Cadre hours consumed in ``county`` in year position ``t``."""
     return sum(

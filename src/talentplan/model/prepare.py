@@ -54,6 +54,10 @@ class ModelData:
     unit_cost: dict[str, float]
     land: dict[str, float]
     cadre: dict[str, float]
+    energy: dict[str, float]
+    """Energy use (tce a year) per active site, alliance or unit."""
+    energy_quota: dict[str, float]
+    """Energy quota (tce a year) of the counties that have one."""
     cap_total: dict[str, float]
     cap_per_city: dict[str, float]
     cities: dict[str, list[str]]
@@ -250,6 +254,10 @@ def prepare(instance: Instance) -> ModelData:
         unit_cost=programs_df["unit_cost"].astype(float).to_dict(),
         land=programs_df["land_mu"].astype(float).to_dict(),
         cadre=programs_df["cadre_hours"].astype(float).to_dict(),
+        energy=programs_df["energy_tce"].astype(float).to_dict(),
+        energy_quota={
+            str(c): float(v) for c, v in counties_df["energy_quota_tce"].items() if not is_blank(v)
+        },
         cap_total=cap_total,
         cap_per_city=cap_per_city,
         cities=dict(cities),

@@ -15,7 +15,14 @@ from typing import Any
 import pyomo.environ as pyo
 from pyomo.core.expr.visitor import identify_variables
 
-from talentplan.model.decisions import cadre_use, land_use, level, program_cost
+from talentplan.model.decisions import (
+    cadre_added,
+    cadre_use,
+    energy_use,
+    land_use,
+    level,
+    program_cost,
+)
 from talentplan.model.prepare import ModelData, funders
 
 
@@ -98,7 +105,11 @@ def source_spending(m: pyo.ConcreteModel) -> dict[tuple[int, str], float]:
 
 
 def add_land_and_cadres(m: pyo.ConcreteModel, d: ModelData) -> None:
-    """Add each county's land quota (mu) and its yearly cadre-time capacity (hours).
+    """Add each county's land quota (mu), yearly cadre-time capacity and energy quota.
+
+    Cadre capacity is the county's hours plus what capacity-building programs add
+    (``cadre_capacity`` effect); the energy quota (tce a year) binds only where the county
+    has one.
 
     Land use only grows over the plan, so the quota is checked in the final year.
     """
@@ -110,11 +121,20 @@ def add_land_and_cadres(m: pyo.ConcreteModel, d: ModelData) -> None:
 
     def cadres(_: pyo.ConcreteModel, c: str, t: int) -> Any:
         use = cadre_use(m, d, c, t)
-        return pyo.Constraint.Skip if isinstance(use, int) else use <= d.cadre_capacity[c]
+        if isinstance(use, int):
+            return pyo.Constraint.Skip
+        return use - cadre_added(m, d, c, t) <= d.cadre_capacity[c]
+
+    def energy(_: pyo.ConcreteModel, c: str, t: int) -> Any:
+        use = energy_use(m, d, c, t)
+        return pyo.Constraint.Skip if isinstance(use, int) else use <= d.energy_quota[c]
 
     m.land_quota = pyo.Constraint(d.counties, rule=land)
     m.cadre_capacity = pyo.Constraint(
         [(c, t) for c in d.counties for t in range(d.n_years)], rule=cadres
+    )
+    m.energy_quota = pyo.Constraint(
+        [(c, t) for c in d.energy_quota for t in range(d.n_years)], rule=energy
     )
 
 

@@ -25,7 +25,7 @@ from talentplan.model.prepare import ModelData
 from talentplan.model.resources import pin_label
 from talentplan.solver.matrix import FEASIBLE, INF, CompiledModel, to_highs
 
-LIMITS = ("budget", "land_quota", "cadre_capacity", "cap_total", "cap_per_city")
+LIMITS = ("budget", "land_quota", "cadre_capacity", "energy_quota", "cap_total", "cap_per_city")
 DEMANDS = ("policy_floor", "pin", "target", "prerequisite", "prerequisite_each", "equity_floor")
 
 
@@ -55,6 +55,9 @@ def describe_row(f: Formulation, con: object) -> tuple[str, str]:
     if name == "cadre_capacity":
         c, t = idx
         return f"cadre hours of {c} in {d.years[t]}", "hours"
+    if name == "energy_quota":
+        c, t = idx
+        return f"energy quota of {c} in {d.years[t]}", "tce"
     if name == "cap_total":
         p, t = idx
         return f"plan-wide cap on {p} in {d.years[t]}", "units"
@@ -170,8 +173,9 @@ def explain_infeasibility(f: Formulation, cm: CompiledModel, *, time_limit: floa
         )
     targets = "targets.csv" if _has_targets_table(f.data) else "target_coverage in scenario.toml"
     lines.append(
-        "To fix: raise the named limits (budgets.csv, land_quota_mu or cadre_hours in "
-        "counties.csv, cap_total or cap_per_city in programs.csv) or relax the named rules "
+        "To fix: raise the named limits (budgets.csv; land_quota_mu, cadre_hours or "
+        "energy_quota_tce in counties.csv; cap_total or cap_per_city in programs.csv) or "
+        "relax the named rules "
         f"(floors in scenario.toml, pins.csv, {targets})."
     )
     return "\n".join(lines)

@@ -8,7 +8,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from talentplan.model.build import Formulation
-from talentplan.model.decisions import cadre_use, land_use
+from talentplan.model.decisions import cadre_added, cadre_use, energy_use, land_use
 from talentplan.model.resources import source_spending
 from talentplan.solver.highs import SolverRun
 
@@ -119,12 +119,14 @@ PRICE_COLUMNS = [
 
 
 def shadow_prices(f: Formulation, run: SolverRun) -> pd.DataFrame:
-    """Objective gained per extra unit of each budget, land quota and cadre capacity.
+    """Objective gained per extra unit of each budget, land quota, cadre capacity and energy.
 
     From the LP with the integer decisions fixed at the plan's values; units: objective
-    per 10k yuan, per mu, per cadre hour. Sign: positive means more of the resource helps
-    (for ``min_cost``, positive means it saves money). ``fully_used`` marks a limit the
-    plan uses up. Land and cadre hours are used only by whole sites, alliances and units,
+    per 10k yuan, per mu, per cadre hour, per tonne of standard coal a year. A cadre
+    limit includes the hours that capacity-building programs add. Sign: positive means
+    more of the resource helps (for ``min_cost``, positive means it saves money).
+    ``fully_used`` marks a limit the plan uses up. Land, cadre hours and energy are used
+    only by whole sites, alliances and units,
     so with those fixed one more mu or hour buys nothing: such a limit can be fully used
     and binding on the plan with a price of 0; the :data:`STEP_COLUMNS` (NaN here) hold
     its discrete value once :func:`talentplan.solver.steps.step_values` has priced it.
@@ -173,7 +175,20 @@ def shadow_prices(f: Formulation, run: SolverRun) -> pd.DataFrame:
                 "hour",
                 sign * dual.get(id(con), 0.0),
                 _value(cadre_use(m, d, c, t)),
-                d.cadre_capacity[c],
+                d.cadre_capacity[c] + _value(cadre_added(m, d, c, t)),
+            )
+        )
+    for c, t in m.energy_quota:
+        con = m.energy_quota[c, t]
+        rows.append(
+            (
+                "energy",
+                d.years[t],
+                c,
+                "tce",
+                sign * dual.get(id(con), 0.0),
+                _value(energy_use(m, d, c, t)),
+                d.energy_quota[c],
             )
         )
     out = pd.DataFrame(rows, columns=PRICE_COLUMNS[:7])

@@ -52,13 +52,15 @@ __all__ = ["step_values"]
 
 logger = logging.getLogger(__name__)
 
-_INTEGER_ONLY = ("land", "cadre")
+_INTEGER_ONLY = ("land", "cadre", "energy")
 
 
 def _row_index(f: Formulation, run: SolverRun, resource: str, name: str, year: int) -> int:
     m, d = f.model, f.data
     if resource == "land":
         con = m.land_quota[name]
+    elif resource == "energy":
+        con = m.energy_quota[name, d.years.index(year)]
     else:
         con = m.cadre_capacity[name, d.years.index(year)]
     return next(i for i, row in enumerate(run.compiled.rows) if row is con)
