@@ -465,3 +465,26 @@ def test_cadre_capacity_building_adds_hours_a_year_after_it_starts():
         (result.allocation["program"] == "station") & (result.allocation["county"] == "A")
     ].set_index("year")["quantity"]
     assert cadre.loc[("A", 2026), "limit"] == 150.0 + 200.0 * stations.get(2025, 0.0)
+
+
+def test_a_cap_of_one_unit_per_partner_college(tmp_path):
+    base = tiny_instance(n_years=1, budget=200.0)
+    programs = base.programs.assign(
+        cap_per_county=base.programs["cap_per_county"].mask(
+            base.programs["program"] == "station", "colleges"
+        )
+    )
+    inst = base.replace_tables(programs=programs, counties=base.counties.assign(colleges=[2, 0]))
+    result = solve(inst, mip_gap=0.0)
+    stations = result.allocation[result.allocation["program"] == "station"]
+    assert set(stations["county"]) <= {"A"} and stations["quantity"].max() <= 2
+    breaches = simulate(inst, plan(("B", "station", "", 2025, 1))).violations
+    assert breaches == ("cap station in B 2025: 1 > 0",)
+    site_cap = programs.assign(
+        cap_per_county=programs["cap_per_county"].mask(programs["program"] == "centre", "colleges")
+    )
+    from talentplan.data.io import write_instance
+
+    write_instance(inst.replace_tables(programs=site_cap), tmp_path / "bad")
+    with pytest.raises(InstanceError, match="'colleges' caps count programs only"):
+        load_instance(tmp_path / "bad")

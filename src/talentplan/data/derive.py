@@ -328,7 +328,6 @@ def full_cost(
     pairs = presence.groupby(presence["county"].map(groups)).size()
     total = pd.Series(0.0, index=size.index)
     townships = counties.set_index("county")["townships"]
-    units_tw = townships.groupby(groups).sum()
     for rec in programs.to_dict("records"):
         kind, cap = str(rec["kind"]), str(rec["cap_per_county"])
         cap_total = float(rec["cap_total"])
@@ -345,7 +344,11 @@ def full_cost(
         elif kind == "city":
             total += per * size / n_c
         elif kind == "count":
-            units = units_tw if cap == "townships" else size * (float(cap) if cap else 0.0)
+            if cap in ("townships", "colleges"):
+                each = counties.set_index("county")[cap] if cap in counties else townships * 0
+                units = each.groupby(groups).sum()
+            else:
+                units = size * (float(cap) if cap else 0.0)
             if not math.isnan(cap_total):
                 units = units * min(1.0, cap_total / max(float(units.sum()), 1.0))
             total += units * (float(rec["unit_cost"]) + float(rec["operating_cost"]) * n_years)

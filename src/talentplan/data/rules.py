@@ -23,6 +23,9 @@ from talentplan.data.pins import check_floors, check_pins
 from talentplan.data.scenario_toml import ScenarioSource
 from talentplan.data.schema import EFFECT_KINDS
 
+COUNTY_CAPS = ("townships", "colleges")
+"""County columns a count program's ``cap_per_county`` may name: one unit per each."""
+
 
 def cross_check(
     parsed: dict[str, Parsed], sc: Scenario | None, src: ScenarioSource | None, out: Collector
@@ -123,17 +126,20 @@ def _check_programs(parsed: dict[str, Parsed], out: Collector) -> None:
         f[["program", "kind", "cap_per_county", "cap_total", "requires"]].itertuples(index=False)
     ):
         if cap:
-            if cap == "townships":
+            if cap in COUNTY_CAPS:
                 if kind != "count":
                     out.at(
                         pr,
                         i,
                         "cap_per_county",
-                        "'townships' caps count programs only (stations per township)",
+                        f"'{cap}' caps count programs only (one unit per {cap[:-1]})",
                     )
             elif math.isnan(as_number(cap)) or as_number(cap) < 0:
                 out.at(
-                    pr, i, "cap_per_county", f"expected a number >= 0 or 'townships', got {cap!r}"
+                    pr,
+                    i,
+                    "cap_per_county",
+                    f"expected a number >= 0, 'townships' or 'colleges', got {cap!r}",
                 )
             elif kind not in ("count", "amount"):
                 out.at(

@@ -167,6 +167,15 @@ TABLES: tuple[Table, ...] = (
             Column("city", "str", required=False, default="", doc="prefecture city"),
             Column("population_10k", "float", minimum=0.0, unit="10k persons"),
             Column("townships", "int", minimum=1, doc="townships/subdistricts (caps stations)"),
+            Column(
+                "colleges",
+                "int",
+                required=False,
+                default=0,
+                minimum=0,
+                doc="partner colleges: vocational colleges in or paired with the county "
+                "(caps programs whose cap_per_county is 'colleges', e.g. skill studios)",
+            ),
             _amount("travel_time_h", "hours", "travel time to the core city"),
             _amount("graduates", "persons/year", "vocational graduates available locally", 0.0),
             Column(
@@ -275,7 +284,8 @@ TABLES: tuple[Table, ...] = (
                 "str",
                 required=False,
                 default="",
-                doc="count: max units per county (a number or 'townships'); "
+                doc="count: max units per county (a number, 'townships' or 'colleges': one "
+                "per township or partner college of the county); "
                 "amount: max spend per county-year in 10k yuan",
             ),
             Column(

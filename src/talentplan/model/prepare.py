@@ -49,6 +49,7 @@ class ModelData:
     land_quota: dict[str, float]
     cadre_capacity: dict[str, float]
     townships: dict[str, int]
+    colleges: dict[str, int]
     fixed_cost: dict[str, float]
     operating_cost: dict[str, float]
     unit_cost: dict[str, float]
@@ -249,6 +250,7 @@ def prepare(instance: Instance) -> ModelData:
         land_quota=counties_df["land_quota_mu"].astype(float).to_dict(),
         cadre_capacity=counties_df["cadre_hours"].astype(float).to_dict(),
         townships=counties_df["townships"].astype(int).to_dict(),
+        colleges=counties_df["colleges"].astype(int).to_dict(),
         fixed_cost=programs_df["fixed_cost"].astype(float).to_dict(),
         operating_cost=programs_df["operating_cost"].astype(float).to_dict(),
         unit_cost=programs_df["unit_cost"].astype(float).to_dict(),
@@ -356,6 +358,8 @@ def _level_bounds(d: ModelData, caps: dict[str, object]) -> None:
             elif kind == "count":
                 if cap_text == "townships":
                     ub = float(d.townships[c])
+                elif cap_text == "colleges":
+                    ub = float(d.colleges[c])
                 elif cap_text:
                     ub = float(math.floor(float(cap_text)))
                 else:
