@@ -29,6 +29,9 @@ TYPE_RULES = pd.DataFrame(
         "siphon": [1.0, 1.0, 0.7, 0.3, 1.0],
         # plan-area demand in the first year / plan-area stock (the shortage)
         "shortage": [2.0, 1.45, 1.35, 1.25, 1.30],
+        # demand intensity every county has regardless of industry: county hospitals,
+        # schools, agricultural science stations, local government and services
+        "base": [2.0, 2.0, 0.8, 0.5, 0.8],
     },
     index=pd.Index(["leading", "engineer", "craftsman", "rural", "vocational"], name="talent_type"),
 )
@@ -37,8 +40,8 @@ TYPE_RULES = pd.DataFrame(
 INDUSTRY_RULES = pd.DataFrame(
     {
         # relative demand intensity of each type per present industry
-        "leading": [1.0, 1.2, 1.0, 0.6, 0.2, 0.05],
-        "engineer": [1.0, 0.9, 1.2, 0.8, 0.2, 0.1],
+        "leading": [1.0, 1.2, 1.0, 0.6, 0.6, 0.2],
+        "engineer": [1.0, 0.9, 1.2, 0.8, 0.8, 0.4],
         "craftsman": [1.0, 0.6, 1.2, 0.6, 0.3, 0.3],
         "rural": [0.1, 0.3, 0.1, 0.4, 1.5, 1.0],
         "vocational": [1.0, 0.6, 1.2, 0.6, 0.5, 0.6],
@@ -60,8 +63,11 @@ INDUSTRY_RULES = pd.DataFrame(
     ),
 )
 BASE_INTENSITY = 0.1
-"""Demand intensity every county has regardless of industry (public sector, services)."""
+"""Base demand intensity of a talent type that :data:`TYPE_RULES` does not know (the known
+types carry their own ``base``: public sector and services, present in every county)."""
 BASE_GROWTH = 0.02
+"""Yearly growth of the base demand (public services grow with the county, not with an
+industry)."""
 
 TREND_RULE = {"intercept": -0.00272, "urbanisation": 0.00608, "travel_time_h": 0.00043}
 """Yearly population growth of a county, ``g = b0 + b1 * urbanisation + b2 * travel_time_h``.
@@ -157,6 +163,7 @@ def type_rules(types: list[str]) -> pd.DataFrame:
         "attrition": 0.08,
         "siphon": 0.5,
         "shortage": 1.3,
+        "base": BASE_INTENSITY,
     }
     rows = [TYPE_RULES.loc[k].to_dict() if k in TYPE_RULES.index else generic for k in types]
     return pd.DataFrame(rows, index=pd.Index(types, name="talent_type"))
@@ -269,20 +276,23 @@ def derive_tables(
             "market_inflow": m0.ravel(),
         }
     )
-    # demand: spread the plan-area shortage over counties by population x industries
+    # demand: spread the plan-area shortage over the residents each type serves (rural
+    # talents: rural residents; the others: all residents) x (base + present industries)
     pos = {c: n for n, c in enumerate(facts["county"])}
     ipos = {i: n for n, i in enumerate(industries)}
     pres = np.zeros((n_c, len(industries)))
     for c, i in presence[["county", "industry"]].itertuples(index=False):
         pres[pos[c], ipos[i]] = 1.0
     r = ir[types].to_numpy(float)  # industry x type
-    intensity = BASE_INTENSITY + pres @ r  # county x type
-    weight = pop[:, None] * intensity
+    base = tr["base"].to_numpy(float)[None, :]
+    intensity = base + pres @ r  # county x type
+    served = np.where(
+        tr["rural"].to_numpy(bool)[None, :], (pop * (1 - urban))[:, None], pop[:, None]
+    )
+    weight = served * intensity
     total = tr["shortage"].to_numpy(float) * stock.sum(axis=0)
     d0 = weight / weight.sum(axis=0, keepdims=True) * total[None, :]
-    growth = (
-        BASE_INTENSITY * BASE_GROWTH + pres @ (r * ir["growth"].to_numpy(float)[:, None])
-    ) / intensity
+    growth = (base * BASE_GROWTH + pres @ (r * ir["growth"].to_numpy(float)[:, None])) / intensity
     steps = np.arange(len(years), dtype=float)
     dem = d0[:, :, None] * (1 + growth[:, :, None]) ** steps[None, None, :]
     demand = pd.DataFrame(
