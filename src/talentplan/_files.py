@@ -10,17 +10,20 @@ first).
 from __future__ import annotations
 
 import glob
+import math
 import os
 import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "TEMPORARY_PREFIX",
     "atomic_write",
     "atomic_write_text",
+    "json_ready",
     "replace_folder",
     "write_file_set",
 ]
@@ -182,3 +185,20 @@ def replace_folder(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+def json_ready(value: Any) -> Any:
+    """Return a JSON-ready copy of ``value``, a summary.
+
+    Mappings become dicts with string keys, sequences lists, numpy scalars Python numbers,
+    and NaN and infinities null.
+    """
+    if isinstance(value, Mapping):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from talentplan._display import DisplayMixin
-from talentplan._files import write_file_set
+from talentplan._files import json_ready, write_file_set
 from talentplan.report.html_report import headline, render_report
 from talentplan.solver.status import SolveStatus
 
@@ -99,7 +98,7 @@ class AllocationResult(DisplayMixin):
             "shadow_prices.csv": lambda: self.shadow_prices.to_csv(index=False),
             "budget_use.csv": lambda: self.budget_use.to_csv(index=False),
             "report.html": lambda: render_report(self),
-            "summary.json": lambda: json.dumps(_jsonable(self.summary), indent=2),
+            "summary.json": lambda: json.dumps(json_ready(self.summary), indent=2),
         }
         names = [n for n in RESULT_FILES if report or n != "report.html"]
         files = {name: produce[name]() for name in names}
@@ -162,15 +161,3 @@ def decisions_by_program(allocation: pd.DataFrame) -> pd.DataFrame:
     out["decisions"] = out["decisions"].round().astype(int)
     out["decision"] = out["kind"].map(DECISION_WORDS)
     return out[columns].sort_values("cost", ascending=False)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if hasattr(value, "item"):
-        return value.item()
-    return value

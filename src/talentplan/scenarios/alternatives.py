@@ -70,7 +70,7 @@ import scipy.sparse as sp
 from pyomo.repn import generate_standard_repn
 
 from talentplan._display import DisplayMixin
-from talentplan._files import write_file_set
+from talentplan._files import json_ready, write_file_set
 from talentplan._options import check_choice, check_number
 from talentplan.data.instance import Instance
 from talentplan.errors import SolverError
@@ -179,7 +179,7 @@ class AlternativesResult(DisplayMixin):
         """
         produce = {
             "alternatives.csv": lambda: self._table.to_csv(index=False),
-            "summary.json": lambda: json.dumps(_plain(self.summary), indent=2),
+            "summary.json": lambda: json.dumps(json_ready(self.summary), indent=2),
         }
         return write_file_set(path, {name: produce[name]() for name in ALTERNATIVES_FILES})
 
@@ -586,17 +586,4 @@ def _frozen(value: Any) -> Any:
         return MappingProxyType({k: _frozen(v) for k, v in value.items()})
     if isinstance(value, list | tuple):
         return tuple(_frozen(v) for v in value)
-    return value
-
-
-def _plain(value: Any) -> Any:
-    """Return a JSON-ready copy of a summary: NaN and infinities become null."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if hasattr(value, "item"):
-        return _plain(value.item())
     return value
