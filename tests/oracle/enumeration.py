@@ -43,6 +43,20 @@ def decisions(r: Reading) -> list[tuple[Decision, str]]:
     return out
 
 
+def most_money(r: Reading, county: str, program: str) -> float:
+    """All the money of every year that may pay for ``program`` in ``county``.
+
+    No plan spends more on one decision in one year, so it bounds the spend of an amount
+    program without a cap.
+    """
+    return sum(
+        amount
+        for (_y, s), amount in r.budget.items()
+        if (r.source_programs[s] is None or program in r.source_programs[s])
+        and (r.source_counties[s] is None or county in r.source_counties[s])
+    )
+
+
 def choices(
     r: Reading,
     spend_grid: Mapping[str, Sequence[float]] | None = None,
@@ -65,12 +79,13 @@ def choices(
         elif kind in ("site", "chain", "city"):
             out.append((key, rising_paths(n, 1)))
         elif kind == "count":
-            top = r.cap(key[0], key[1])
+            top = min(r.cap(key[0], key[1]), r.programs[key[1]].cap_total or math.inf)
             assert math.isfinite(top), f"count program {key[1]} needs a cap to be enumerated"
             out.append((key, rising_paths(n, int(top))))
         else:
             assert spend_grid is not None and key[1] in spend_grid, f"no grid for {key[1]}"
-            grid = [float(x) for x in spend_grid[key[1]] if x <= r.cap(key[0], key[1]) + 1e-12]
+            top = min(r.cap(key[0], key[1]), most_money(r, key[0], key[1]))
+            grid = [float(x) for x in spend_grid[key[1]] if x <= top + 1e-12]
             out.append((key, list(itertools.product(grid, repeat=n))))
     return out
 

@@ -75,11 +75,12 @@ PROGRAMS = {
 }
 
 RESPONSES = [
+    # two alliances in A keep 0.3 + 2 x 0.4 > 1 of its graduates: capped at all of them
     # retention shares: with titles the engineers' saved share in A (0.6 + 0.2) passes
     # the room above the floor, (0.12 - 0.03) / 0.12 = 0.75
     ("centre", "eng", "retention", 0.6, None),
     ("centre", "voc", "retention", 0.3, None),
-    ("alliance", "", "graduate_retention", 0.25, None),
+    ("alliance", "", "graduate_retention", 0.4, None),
     ("alliance", "voc", "retention", 0.2, None),
     ("titles", "eng", "retention", 0.2, None),
     ("titles", "eng", "inflow", 1.0, None),
@@ -125,9 +126,10 @@ def counties(land: tuple[float, float], hours: tuple[float, float]) -> list[dict
 STOCKS = {
     ("A", "eng"): (100.0, 0.12),
     ("A", "voc"): (80.0, 0.15),
-    ("B", "eng"): (30.0, 0.10),
-    # below the attrition floor 0.03: no program can retain anyone here
-    ("B", "voc"): (50.0, 0.025),
+    # below the attrition floor 0.03: no program can retain anyone here (and it comes
+    # before a type whose retention counts)
+    ("B", "eng"): (30.0, 0.025),
+    ("B", "voc"): (50.0, 0.08),
 }
 
 DEMAND = {("A", "eng"): 104.0, ("A", "voc"): 95.0, ("B", "eng"): 36.0, ("B", "voc"): 60.0}

@@ -111,6 +111,8 @@ class Reading:
     def cap(self, county: str, program: str) -> float:
         """Return the largest level of ``program`` in ``county`` (inf when uncapped)."""
         p = self.programs[program]
+        if p.kind == "chain":
+            return float(len(self.present[county]))
         if p.kind in BINARY_KINDS:
             return 1.0
         if p.cap_per_county == "townships":
@@ -282,15 +284,19 @@ def cost_items(r: Reading, plan: Plan) -> dict[tuple[str, str, int], float]:
     for p in r.programs.values():
         where = [""] if p.kind == "city" else r.counties
         for c in where:
+            # each alliance of a chain program is a decision of its own
+            industries = r.present[c] if p.kind == "chain" else [""]
             for y in r.years:
-                now = level(r, plan, c, p.id, y)
-                before = 0.0 if previous(r, y) is None else level(r, plan, c, p.id, y - 1)
-                if p.kind == "amount":
-                    money = now
-                elif p.kind == "count":
-                    money = p.unit_cost * max(now - before, 0.0) + p.operating_cost * now
-                else:
-                    money = p.fixed_cost * max(now - before, 0.0) + p.operating_cost * now
+                money = 0.0
+                for i in industries:
+                    now = plan.get((c, p.id, i, y), 0.0)
+                    before = 0.0 if previous(r, y) is None else plan.get((c, p.id, i, y - 1), 0.0)
+                    if p.kind == "amount":
+                        money += now
+                    elif p.kind == "count":
+                        money += p.unit_cost * max(now - before, 0.0) + p.operating_cost * now
+                    else:
+                        money += p.fixed_cost * max(now - before, 0.0) + p.operating_cost * now
                 if money > 0:
                     costs[c, p.id, y] = money
     return costs

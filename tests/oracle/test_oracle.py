@@ -97,6 +97,15 @@ INTEGER_CASES = {
         budgets={"fiscal": [60.0, 45.0], "assist": [20.0, 20.0], "cityfund": [20.0, 20.0]}
     ),
     "floors-pins": lambda: I.embedding_small(floors=FLOORS, pins=PINS),
+    "floors-pins-alliances": lambda: I.embedding_small(
+        floors=(PolicyFloor("two alliances in A by 2026", "alliance", 2026, 2.0, ("A",)),),
+        pins=[
+            dict(county="A", program="alliance", year=2025, action="fix", value=1.0),
+            dict(program="titles", year=2025, action="forbid"),
+            dict(county="B", program="station", year=2025, action="fix", value=1.0),
+        ],
+        budgets={"fiscal": [40.0, 40.0], "assist": [20.0, 20.0], "cityfund": [15.0, 15.0]},
+    ),
     "equity": lambda: I.embedding_small(objective="equity"),
     "min-cost-targets": lambda: I.embedding_small(objective="min_cost", targets=TARGETS),
     "min-cost-coverage": lambda: I.with_scenario(
@@ -107,6 +116,20 @@ INTEGER_CASES = {
     "platforms": lambda: I.platforms(),
     "platforms-in-B": lambda: I.platforms(
         budgets={"fiscal": [40.0, 30.0], "assist": [45.0, 10.0]}, hours=(500.0, 120.0)
+    ),
+    # no source may pay for enclaves in B: they stay closed there
+    "platforms-unfunded-in-B": lambda: I.platforms(
+        sources=[
+            dict(source="fiscal", programs="platform;birds"),
+            dict(source="assist", programs="platform;enclave", counties="A"),
+        ],
+        budgets={"fiscal": [70.0, 40.0], "assist": [25.0, 10.0]},
+        hours=(500.0, 120.0),
+    ),
+    # enclaves without a cap per county: the plan-wide cap of two bounds them
+    "platforms-uncapped": lambda: I.platforms(
+        overrides={"enclave": {"cap_per_county": ""}},
+        budgets={"fiscal": [60.0, 30.0], "assist": [45.0, 20.0]},
     ),
 }
 
@@ -178,9 +201,20 @@ def test_subsidy_curve_and_platforms_within_the_certified_bound():
     assert held.n_plans > best.n_plans / 4
 
 
-def test_carry_over_with_an_earmarked_source_and_linear_spend():
+def test_subsidy_without_a_cap_within_the_certified_bound():
+    # the curve is drawn up to what the budgets allow: 50 of fiscal money in the year
+    inst = I.subsidy(overrides={"subsidy": {"cap_per_county": ""}})
+    check_spend_sandwich(inst, {"subsidy": grid(50, 1.0)}, {"subsidy": grid(50, 0.5)})
+
+
+@pytest.mark.parametrize(
+    "floors",
+    [(), (PolicyFloor("training spend from 2026", "training", 2026, 3.0),)],
+    ids=["free", "spend-floor"],
+)
+def test_carry_over_with_an_earmarked_source_and_linear_spend(floors):
     check_spend_sandwich(
-        I.carry(),
+        I.carry(floors=floors),
         {"subsidy": grid(40, 4.0), "training": grid(12, 2.0)},
         {"subsidy": grid(40, 2.0), "training": grid(12, 2.0)},
     )
@@ -230,20 +264,24 @@ def test_reference_by_hand():
     s = 95.2
     assert cells["A", "eng", 2026].stock == pytest.approx(0.88 * s + 0.09 * s + 1.0)
     # A vocational 2026: centre 0.3 + alliance 0.2 of attrition 0.15; graduates kept at
-    # 0.3 + 0.25 of 40
+    # 0.3 + 0.4 of 40
     v25 = 80 * 0.85 + 0.15 * 0.3 * 80 + 40 * 0.3
     assert cells["A", "voc", 2025].stock == pytest.approx(v25)
-    v26 = v25 * 0.85 + 0.15 * 0.5 * v25 + 40 * 0.55
+    v26 = v25 * 0.85 + 0.15 * 0.5 * v25 + 40 * 0.7
     assert cells["A", "voc", 2026].stock == pytest.approx(v26)
     assert cells["A", "voc", 2026].useful == pytest.approx(min(v26, 95.0 * 1.04))
-    # B engineers: titles with efficiency 0.8 saves 0.16 of attrition 0.1, one
-    # engineer times 0.8 arrives
-    b25 = 30 * 0.9
-    assert cells["B", "eng", 2026].stock == pytest.approx(b25 * 0.9 + 0.1 * 0.16 * b25 + 0.8)
-    # B vocational: attrition 0.025 is below the floor, so the station's 2.5 kept per
-    # unit count for nothing; it brings 3 x 0.8, and 5 graduates stay
-    b = 50 * 0.975 + 5.0
-    assert cells["B", "voc", 2026].stock == pytest.approx(b * 0.975 + 2.4 + 5.0)
+    # B engineers: attrition 0.025 is below the floor 0.03, so titles save nothing; one
+    # engineer times efficiency 0.8 arrives with titles
+    b25 = 30 * 0.975
+    assert cells["B", "eng", 2026].stock == pytest.approx(b25 * 0.975 + 0.8)
+    # B vocational: the station keeps 2.5 x 0.8 per unit (within the room 0.05 x stock),
+    # brings 3 x 0.8, and 5 of 10 graduates stay
+    b = 50 * 0.92 + 5.0
+    assert cells["B", "voc", 2026].stock == pytest.approx(b * 0.92 + 2.0 + 2.4 + 5.0)
+    # with both alliances A keeps 0.3 + 0.4 + 0.4 of its graduates: all 40 of them
+    both = {**plan, ("A", "alliance", "bio", 2026): 1.0}
+    v26 = v25 * 0.85 + 0.15 * 0.7 * v25 + 40.0
+    assert score(r, both).cells["A", "voc", 2026].stock == pytest.approx(v26)
     # costs: centre 20 + 5, then 5; alliance 10 + 2; titles 15 + 1; station 8 + 1
     assert got.breaches == []
     assert r.discount_rate == 0.05
@@ -282,3 +320,54 @@ def test_reference_finds_broken_rules():
         "budgets short",
     ]:
         assert words in found, words
+
+
+def test_the_approximation_error_is_reached_when_the_spend_sits_where_the_chords_fall_short():
+    """The reported error is a bound that some budget nearly attains.
+
+    County A (efficiency 1) keeps every engineer (attrition 0) and has room for all of
+    them, so a subsidy spent in year 1 counts in both years; county B (efficiency 0.05)
+    spends its own fund up to the cap. Scanning A's yearly budget, the solver spends it
+    all, and the gap between the plan's exact value and the model's value of it is the
+    chords' shortfall at that spend. Its largest value over the scan must stay within
+    the reported error (it is a bound) and come close to it (the bound is not loose by
+    more than B's tiny share of it).
+    """
+    base = I.subsidy(
+        n_years=2,
+        sources=[dict(source="fiscal", programs="subsidy"), dict(source="own", counties="B")],
+        budgets={"fiscal": [1.0, 1.0], "own": [40.0, 40.0]},
+    )
+    counties = base.counties.assign(efficiency=[1.0, 0.05])
+    stocks = base.stocks.assign(attrition=0.0)
+    demand = base.demand.assign(demand=10_000.0)
+    programs = base.programs[base.programs["program"] == "subsidy"].reset_index(drop=True)
+    responses = base.responses[base.responses["program"] == "subsidy"].reset_index(drop=True)
+    inst = I.validated(
+        base.replace_tables(
+            counties=counties,
+            stocks=stocks,
+            demand=demand,
+            programs=programs,
+            responses=responses,
+        )
+    )
+    r = read(inst)
+    gaps, errors = [], []
+    for b in np.arange(0.2, 3.01, 0.2):
+        budgets = inst.budgets.assign(
+            amount=[b if s == "fiscal" else 40.0 for s in inst.budgets["source"]]
+        )
+        scan = inst.replace_tables(budgets=budgets)
+        result = solve(scan)
+        plan = plan_from_allocation(result.allocation)
+        assert plan["A", "subsidy", "", 2025] == pytest.approx(b)
+        assert plan["B", "subsidy", "", 2026] == pytest.approx(40.0)
+        exact = check_solver_plan(read(scan), result, "talent_index")
+        assert exact <= result.bound + 1e-9
+        gaps.append(exact - result.mip_objective)
+        errors.append(result.summary["approximation_error"])
+    assert max(errors) == pytest.approx(min(errors))
+    assert max(gaps) <= errors[0] + 1e-9
+    assert max(gaps) >= 0.9 * errors[0]
+    assert r.county["B"]["efficiency"] == 0.05
