@@ -79,6 +79,7 @@ CASES = {
             dict(county="A", program="alliance", industry="mat", year=2025, action="forbid"),
             dict(county="B", program="station", year=2026, action="max", value=0.0),
             dict(county="A", program="alliance", year=2026, action="min", value=1.0),
+            dict(county="A", program="centre", year=2026, action="fix", value=1.0),
         ],
     ),
     "embedding-carry": lambda: I.embedding(
