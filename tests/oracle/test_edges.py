@@ -74,3 +74,17 @@ def test_a_quantity_that_is_not_a_level_is_refused_at_its_column(quantity, colum
         tp.simulate(I.embedding_small(), plan)
     assert caught.value.column == column
     assert caught.value.row == 2
+
+
+def test_spend_that_no_source_may_pay_in_a_county_stays_at_zero():
+    inst = I.subsidy(
+        sources=[
+            dict(source="fiscal", programs="platform"),
+            dict(source="own", programs="subsidy", counties="A"),
+        ],
+        budgets={"fiscal": [35.0], "own": [30.0]},
+    )
+    result = tp.solve(inst, mip_gap=0.0)
+    spend = result.allocation.set_index(["county", "program"])["quantity"]
+    assert ("B", "subsidy") not in spend.index
+    assert spend["A", "subsidy"] == pytest.approx(30.0)

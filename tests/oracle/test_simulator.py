@@ -80,6 +80,7 @@ CASES = {
             dict(county="B", program="station", year=2026, action="max", value=0.0),
             dict(county="A", program="alliance", year=2026, action="min", value=1.0),
             dict(county="A", program="centre", year=2026, action="fix", value=1.0),
+            dict(program="titles", year=2025, action="forbid"),
         ],
     ),
     "embedding-carry": lambda: I.embedding(
@@ -127,10 +128,13 @@ def test_breaches_and_summary_are_named_in_planner_words():
     plan = {
         ("A", "alliance", "mat", 2025): 1.0,  # forbidden by a pin, and without the centre
         ("B", "station", "", 2026): 1.0,  # pinned at most 0
+        ("", "titles", "", 2025): 1.0,  # forbidden by a pin
     }
     sim = tp.simulate(inst, allocation(plan))
     text = "\n".join(sim.violations)
     assert "floor 'titles by 2026': titles in the plan area 2026 is 0 < 1" in text
+    assert "pin 'forbid titles in the plan area 2025' is broken: level 1" in text
+    assert "pin 'fix centre in A 2026 at 1' is broken: level 0" in text
     assert "pin 'forbid alliance in A/mat 2025' is broken: level 1" in text
     assert "pin 'max station in B 2026 at 0' is broken: level 1" in text
     assert "pin 'min alliance in A 2026 at 1' is broken: level 0" in text
