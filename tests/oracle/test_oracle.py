@@ -191,10 +191,11 @@ def check_spend_sandwich(inst, coarse: dict[str, list[float]], fine: dict[str, l
     return result, best, held
 
 
-def test_subsidy_curve_and_platforms_within_the_certified_bound():
+@pytest.mark.parametrize("objective", ["talent_index", "equity"])
+def test_subsidy_curve_and_platforms_within_the_certified_bound(objective):
     # spend on a grid of 1 (10k yuan) in both counties, with and without platforms
     result, best, held = check_spend_sandwich(
-        I.subsidy(), {"subsidy": grid(40, 1.0)}, {"subsidy": grid(40, 0.25)}
+        I.subsidy(objective=objective), {"subsidy": grid(40, 1.0)}, {"subsidy": grid(40, 0.25)}
     )
     # the grid is fine enough that its best plan is within the error of the solver's
     assert best.value >= result.objective - result.summary["approximation_error"]
