@@ -13,6 +13,8 @@ survives runs every test that reaches it); run it by hand:
     python scripts/mutation.py --tests tests/model tests/oracle --sample 300 --seed 1
     # every mutant (about 3,500: hours on two cores), results kept as JSON
     python scripts/mutation.py --tests tests/model tests/oracle --json mutation.json
+    # after adding tests: only the survivors of that run again
+    python scripts/mutation.py --survivors-of mutation.json
 
 Nothing in the work tree changes: sources, tests and ``pyproject.toml`` are copied to a
 scratch folder (``--workdir``; a temporary one by default), which gets the mutmut
@@ -147,7 +149,8 @@ def locate(workdir: Path, name: str, status: str) -> Survivor:
     if removed and path.exists():
         source = [text.strip() for text in path.read_text("utf-8").splitlines()]
         hunk = next((n for n, ln in enumerate(diff) if ln.startswith("@@")), 0)
-        first = int(re.match(r"@@ -(\d+)", diff[hunk]).group(1)) if diff[hunk:] else 1
+        numbered = re.match(r"@@ -(\d+)", diff[hunk]) if diff[hunk:] else None
+        first = int(numbered.group(1)) if numbered else 1
         offset = next((n for n, ln in enumerate(diff[hunk + 1 :]) if ln.startswith("-")), 0)
         function = name.rsplit("__mutmut_", 1)[0].rsplit(".", 1)[-1].split("ǁ")[-1]
         function = function.removeprefix("x_") if "ǁ" not in name else function
@@ -182,6 +185,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout-multiplier", type=float, default=3.0)
     ap.add_argument("--workdir", type=Path, help="scratch folder (kept); default a temporary one")
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument(
+        "--survivors-of",
+        type=Path,
+        help="run only the survivors listed in the JSON of an earlier run (after new tests)",
+    )
     args = ap.parse_args(argv)
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="talentplan-mutation-"))
@@ -196,7 +204,10 @@ def main(argv: list[str] | None = None) -> int:
             print("mutmut produced no mutants; run it by hand in", workdir, file=sys.stderr)
             return 1
         chosen = every
-        if args.sample and args.sample < len(every):
+        if args.survivors_of:
+            earlier = json.loads(args.survivors_of.read_text("utf-8"))
+            chosen = sorted(s["name"] for s in earlier["survivors"])
+        elif args.sample and args.sample < len(every):
             chosen = sorted(random.Random(args.seed).sample(every, args.sample))
         complete = run_mutants(workdir, chosen, args.children, args.budget * 60)
         status = statuses(workdir)
