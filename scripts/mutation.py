@@ -52,6 +52,23 @@ KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 SURVIVED = {"survived", "no tests", "suspicious"}
 
 
+CONFTEST = """
+
+# --- added by scripts/mutation.py in its scratch copy ---
+from hypothesis import Phase as _Phase
+from hypothesis import settings as _settings
+
+_settings.register_profile(
+    "mutation", phases=[_Phase.explicit, _Phase.reuse, _Phase.generate], deadline=None
+)
+_settings.load_profile("mutation")
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: item.nodeid)
+"""
+
+
 @dataclass(frozen=True)
 class Survivor:
     """A mutant the tests did not kill."""
@@ -96,6 +113,11 @@ def prepare(workdir: Path, tests: list[str], timeout_multiplier: float) -> None:
         "timeout_multiplier": timeout_multiplier,
         "use_git_change_detection": False,
     }
+    # in the copy only: tests run in a fixed order (mutmut passes them as a set), and a
+    # property test that fails reports its example without shrinking it, which could
+    # take minutes of solves for a mutant already caught
+    with (workdir / "tests" / "conftest.py").open("a", encoding="utf-8") as conftest:
+        conftest.write(CONFTEST)
     lines = ["", "[tool.mutmut]"] + [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
     text = (ROOT / "pyproject.toml").read_text("utf-8")
     (workdir / "pyproject.toml").write_text(text + "\n".join(lines) + "\n", "utf-8")
