@@ -117,8 +117,9 @@ INTEGER_CASES = {
     "platforms-in-B": lambda: I.platforms(
         budgets={"fiscal": [40.0, 30.0], "assist": [45.0, 10.0]}, hours=(500.0, 120.0)
     ),
-    # no source may pay for enclaves in B: they stay closed there
+    # no source may pay for enclaves in B (no plan-wide cap on them): they stay closed there
     "platforms-unfunded-in-B": lambda: I.platforms(
+        overrides={"enclave": {"cap_total": None}},
         sources=[
             dict(source="fiscal", programs="platform;birds"),
             dict(source="assist", programs="platform;enclave", counties="A"),
