@@ -1,0 +1,320 @@
+"""Small planning instances for the oracle, each validated by a write-and-load round trip.
+
+Two counties: A (efficiency 1, one hour from the core city, two townships, 40 graduates
+a year of whom 30 % stay) and B (efficiency 0.8, three hours, one township, 10 graduates,
+50 % stay). Two talent types: engineers (weight 2) and vocational talent (weight 1, the
+type retained graduates join). Each builder picks the programs of one group of mechanisms
+so that its plans stay few enough to enumerate in seconds.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from talentplan.data.instance import Instance, PolicyFloor, Scenario
+from talentplan.data.io import load_instance, write_instance
+from tests.model.tiny import frame
+
+PROGRAMS = {
+    "centre": dict(
+        mechanism="service_integration",
+        kind="site",
+        fixed_cost=20.0,
+        operating_cost=5.0,
+        land_mu=4.0,
+        cadre_hours=100.0,
+    ),
+    "alliance": dict(
+        mechanism="organisational_embedding",
+        kind="chain",
+        fixed_cost=10.0,
+        operating_cost=2.0,
+        cadre_hours=60.0,
+        requires="centre",
+    ),
+    "titles": dict(
+        mechanism="political_absorption", kind="city", fixed_cost=15.0, operating_cost=1.0
+    ),
+    "station": dict(
+        mechanism="cultivation",
+        kind="count",
+        unit_cost=8.0,
+        operating_cost=1.0,
+        land_mu=1.0,
+        cadre_hours=40.0,
+        cap_per_county="townships",
+    ),
+    "platform": dict(
+        mechanism="platform",
+        kind="site",
+        fixed_cost=30.0,
+        operating_cost=5.0,
+        land_mu=8.0,
+        cadre_hours=50.0,
+    ),
+    "birds": dict(
+        mechanism="flexible_introduction",
+        kind="site",
+        fixed_cost=6.0,
+        operating_cost=2.0,
+        cadre_hours=20.0,
+    ),
+    "enclave": dict(
+        mechanism="flexible_introduction",
+        kind="count",
+        unit_cost=10.0,
+        operating_cost=1.0,
+        cap_per_county="2",
+        cap_total=2.0,
+        requires="platform",
+    ),
+    "subsidy": dict(mechanism="market", kind="amount", cap_per_county="40"),
+    "training": dict(mechanism="cultivation", kind="amount", cap_per_county="12"),
+}
+
+RESPONSES = [
+    # two alliances in A keep 0.3 + 2 x 0.4 > 1 of its graduates: capped at all of them
+    # retention shares: with titles the engineers' saved share in A (0.6 + 0.2) passes
+    # the room above the floor, (0.12 - 0.03) / 0.12 = 0.75
+    ("centre", "eng", "retention", 0.6, None),
+    ("centre", "voc", "retention", 0.3, None),
+    ("alliance", "", "graduate_retention", 0.4, None),
+    ("alliance", "voc", "retention", 0.2, None),
+    ("titles", "eng", "retention", 0.2, None),
+    ("titles", "eng", "inflow", 1.0, None),
+    ("station", "voc", "inflow", 3.0, None),
+    ("station", "voc", "retained_per_unit", 2.5, None),
+    ("platform", "eng", "platform", 0.6, None),
+    ("platform", "eng", "inflow", 2.0, None),
+    ("birds", "eng", "fte", 4.0, 0.3),
+    ("enclave", "eng", "inflow", 1.5, None),
+    ("enclave", "eng", "fte", 1.0, None),
+    ("subsidy", "eng", "inflow_log", 6.0, 10.0),
+    ("training", "voc", "inflow", 0.4, None),
+]
+
+
+def counties(land: tuple[float, float], hours: tuple[float, float]) -> list[dict]:
+    """The two counties with their land quotas (mu) and cadre capacities (hours/year)."""
+    return [
+        dict(
+            county="A",
+            population_10k=30.0,
+            townships=2,
+            travel_time_h=1.0,
+            graduates=40.0,
+            graduate_retention=0.3,
+            land_quota_mu=land[0],
+            cadre_hours=hours[0],
+        ),
+        dict(
+            county="B",
+            population_10k=10.0,
+            townships=1,
+            travel_time_h=3.0,
+            graduates=10.0,
+            graduate_retention=0.5,
+            land_quota_mu=land[1],
+            cadre_hours=hours[1],
+            efficiency=0.8,
+        ),
+    ]
+
+
+STOCKS = {
+    ("A", "eng"): (100.0, 0.12),
+    ("A", "voc"): (80.0, 0.15),
+    # below the attrition floor 0.03: no program can retain anyone here (and it comes
+    # before a type whose retention counts)
+    ("B", "eng"): (30.0, 0.025),
+    ("B", "voc"): (50.0, 0.08),
+}
+
+DEMAND = {("A", "eng"): 104.0, ("A", "voc"): 95.0, ("B", "eng"): 36.0, ("B", "voc"): 60.0}
+"""First-year demand; it grows by 4 % a year."""
+
+
+def build(
+    programs: list[str],
+    *,
+    n_years: int = 2,
+    sources: list[dict],
+    budgets: dict[str, list[float]],
+    land: tuple[float, float] = (20.0, 20.0),
+    hours: tuple[float, float] = (500.0, 500.0),
+    presence: tuple[tuple[str, str], ...] = (("A", "mat"), ("A", "bio")),
+    objective: str = "talent_index",
+    carry_over: bool = False,
+    floors: tuple[PolicyFloor, ...] = (),
+    pins: list[dict] | None = None,
+    targets: list[dict] | None = None,
+    min_coverage: float = 0.0,
+    overrides: dict[str, dict] | None = None,
+) -> Instance:
+    """An instance with the given programs, budgets and limits, validated on load."""
+    years = list(range(2025, 2025 + n_years))
+    rows = []
+    for p in programs:
+        row = {"program": p, **PROGRAMS[p], **(overrides or {}).get(p, {})}
+        if row.get("requires") and row["requires"] not in programs:
+            row.pop("requires")
+        rows.append(row)
+    tables = {
+        "counties": frame("counties", counties(land, hours)),
+        "talent_types": frame(
+            "talent_types",
+            [
+                dict(talent_type="eng", weight=2.0),
+                dict(talent_type="voc", weight=1.0, graduate=True),
+            ],
+        ),
+        "industries": frame("industries", [dict(industry="mat"), dict(industry="bio")]),
+        "presence": frame("presence", [dict(county=c, industry=i) for c, i in presence]),
+        "programs": frame("programs", rows),
+        "responses": frame(
+            "responses",
+            [
+                dict(program=p, talent_type=k, effect=e, value=v, scale=s)
+                for p, k, e, v, s in RESPONSES
+                if p in programs
+            ],
+        ),
+        "stocks": frame(
+            "stocks",
+            [
+                dict(county=c, talent_type=k, stock=s, attrition=a)
+                for (c, k), (s, a) in STOCKS.items()
+            ],
+        ),
+        "demand": frame(
+            "demand",
+            [
+                dict(county=c, talent_type=k, year=y, demand=round(d * 1.04**n, 6))
+                for (c, k), d in DEMAND.items()
+                for n, y in enumerate(years)
+            ],
+        ),
+        "sources": frame("sources", sources),
+        "budgets": frame(
+            "budgets",
+            [
+                dict(year=y, source=s, amount=amounts[n])
+                for s, amounts in budgets.items()
+                for n, y in enumerate(years)
+            ],
+        ),
+        "pins": frame("pins", pins or []),
+        "targets": frame("targets", targets or []),
+    }
+    scenario = Scenario(
+        name="oracle",
+        start_year=2025,
+        n_years=n_years,
+        objective=objective,
+        attrition_floor=0.03,
+        discount_rate=0.05,
+        pwl_segments=6,
+        carry_over=carry_over,
+        floors=floors,
+        min_coverage=min_coverage,
+    )
+    return validated(Instance(scenario=scenario, tables=tables, origin="tests/oracle"))
+
+
+def validated(inst: Instance) -> Instance:
+    """Write ``inst`` to a folder and load it back: the loader checks every rule."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return load_instance(write_instance(inst, Path(tmp) / "instance"))
+
+
+def with_scenario(inst: Instance, **changes) -> Instance:
+    """``inst`` with scenario fields changed, validated again."""
+    return validated(replace(inst, scenario=replace(inst.scenario, **changes)))
+
+
+# --- the instances -------------------------------------------------------------------
+
+SOURCES = [
+    dict(source="fiscal"),
+    # counterpart assistance, earmarked for chain alliances and stations
+    dict(source="assist", programs="alliance;station"),
+    # county B's own fund: pays only in B, so never for a city-kind program
+    dict(source="cityfund", counties="B"),
+]
+
+
+def embedding(**kwargs) -> Instance:
+    """Sites, chains (a requirement on the centre), a city program and stations.
+
+    Two alliances possible in A, one in B; stations capped by townships (2 in A, 1 in
+    B); land binds in A (a centre and one station), cadre time in B; three sources, one
+    earmarked, one paying in B only.
+    """
+    spec = dict(
+        sources=SOURCES,
+        budgets={"fiscal": [30.0, 30.0], "assist": [12.0, 12.0], "cityfund": [15.0, 15.0]},
+        land=(5.0, 10.0),
+        hours=(300.0, 150.0),
+        presence=(("A", "mat"), ("A", "bio"), ("B", "bio")),
+    )
+    spec.update(kwargs)
+    return build(["centre", "alliance", "titles", "station"], **spec)
+
+
+def embedding_small(**kwargs) -> Instance:
+    """:func:`embedding` without B's industry, for the objectives that enumerate it twice."""
+    return embedding(presence=(("A", "mat"), ("A", "bio")), **kwargs)
+
+
+def platforms(**kwargs) -> Instance:
+    """The platform multiplier, experts from sites and from units, a plan-wide cap.
+
+    Enclaves (count, at most two across the plan area) need a platform open in the
+    county and bring engineers that the platform multiplies, plus a decay-free expert
+    FTE each; migratory-bird workstations bring experts that decay with travel time.
+    """
+    spec = dict(
+        sources=[dict(source="fiscal"), dict(source="assist", programs="platform;enclave")],
+        budgets={"fiscal": [40.0, 30.0], "assist": [25.0, 10.0]},
+        land=(10.0, 10.0),
+        hours=(500.0, 60.0),
+    )
+    spec.update(kwargs)
+    return build(["platform", "birds", "enclave"], **spec)
+
+
+def subsidy(**kwargs) -> Instance:
+    """One year of the concave subsidy curve beside platforms that multiply it.
+
+    The platform is paid from an earmarked source; the subsidy competes for the fiscal
+    budget between A and B (efficiency 0.8).
+    """
+    spec = dict(
+        n_years=1,
+        sources=[dict(source="fiscal"), dict(source="assist", programs="platform")],
+        budgets={"fiscal": [50.0], "assist": [35.0]},
+        land=(10.0, 10.0),
+    )
+    spec.update(kwargs)
+    return build(["platform", "subsidy"], **spec)
+
+
+def carry(**kwargs) -> Instance:
+    """Two years with carry-over: the subsidy, linear training spend and a centre.
+
+    Only county A; the second year's fiscal money alone cannot open the centre.
+    """
+    spec = dict(
+        sources=[dict(source="fiscal"), dict(source="skills", programs="training")],
+        budgets={"fiscal": [36.0, 8.0], "skills": [6.0, 2.0]},
+        carry_over=True,
+    )
+    spec.update(kwargs)
+    inst = build(["centre", "subsidy", "training"], **spec)
+    keep = {t: f for t, f in inst.tables.items()}
+    for name in ("counties", "stocks", "demand"):
+        keep[name] = keep[name][keep[name]["county"] == "A"].reset_index(drop=True)
+    keep["presence"] = keep["presence"][keep["presence"]["county"] == "A"].reset_index(drop=True)
+    return validated(inst.replace_tables(**keep))
