@@ -139,7 +139,7 @@ def best_plan(
     n = admissible = 0
     for plan in plans(r, spend_grid, fixed):
         n += 1
-        if breaches(r, plan):
+        if breaches(r, plan, quick=True):
             continue
         cells = trajectory(r, plan)
         if outcome_breaches(r, cells, objective):

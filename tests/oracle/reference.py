@@ -348,8 +348,12 @@ def funding_shortfall(r: Reading, plan: Plan) -> float:
     return worst
 
 
-def breaches(r: Reading, plan: Plan) -> list[str]:
-    """Every rule of the instance the plan breaks, in words (empty: the plan is admissible)."""
+def breaches(r: Reading, plan: Plan, *, quick: bool = False) -> list[str]:
+    """Every rule of the instance the plan breaks, in words (empty: the plan is admissible).
+
+    With ``quick``, the budgets (the costliest check) are left out when another rule is
+    already broken.
+    """
     out: list[str] = []
     for (c, p, i, y), q in plan.items():
         prog = r.programs[p]
@@ -407,6 +411,8 @@ def breaches(r: Reading, plan: Plan) -> list[str]:
         }[pin["action"]]
         if bad:
             out.append(f"pin {pin}")
+    if quick and out:
+        return out
     shortfall = funding_shortfall(r, plan)
     if shortfall > 1e-6:
         out.append(f"budgets short by {shortfall}")

@@ -194,9 +194,9 @@ def check_spend_sandwich(inst, coarse: dict[str, list[float]], fine: dict[str, l
 
 @pytest.mark.parametrize("objective", ["talent_index", "equity"])
 def test_subsidy_curve_and_platforms_within_the_certified_bound(objective):
-    # spend on a grid of 1 (10k yuan) in both counties, with and without platforms
+    # spend on a grid of 2 (10k yuan) in both counties, with and without platforms
     result, best, held = check_spend_sandwich(
-        I.subsidy(objective=objective), {"subsidy": grid(40, 1.0)}, {"subsidy": grid(40, 0.25)}
+        I.subsidy(objective=objective), {"subsidy": grid(40, 2.0)}, {"subsidy": grid(40, 0.5)}
     )
     # the grid is fine enough that its best plan is within the error of the solver's
     assert best.value >= result.objective - result.summary["approximation_error"]
@@ -206,7 +206,7 @@ def test_subsidy_curve_and_platforms_within_the_certified_bound(objective):
 def test_subsidy_without_a_cap_within_the_certified_bound():
     # the curve is drawn up to what the budgets allow: 50 of fiscal money in the year
     inst = I.subsidy(overrides={"subsidy": {"cap_per_county": ""}})
-    check_spend_sandwich(inst, {"subsidy": grid(50, 1.0)}, {"subsidy": grid(50, 0.5)})
+    check_spend_sandwich(inst, {"subsidy": grid(50, 2.0)}, {"subsidy": grid(50, 1.0)})
 
 
 @pytest.mark.parametrize(
@@ -217,8 +217,8 @@ def test_subsidy_without_a_cap_within_the_certified_bound():
 def test_carry_over_with_an_earmarked_source_and_linear_spend(floors):
     check_spend_sandwich(
         I.carry(floors=floors),
+        {"subsidy": grid(40, 8.0), "training": grid(12, 4.0)},
         {"subsidy": grid(40, 4.0), "training": grid(12, 2.0)},
-        {"subsidy": grid(40, 2.0), "training": grid(12, 2.0)},
     )
 
 

@@ -100,8 +100,8 @@ def test_simulate_agrees_with_the_reference_plan_by_plan(case):
     inst = CASES[case]()
     r = read(inst)
     rng = random.Random(7)
-    plans = [rising(r, rng, [0.0, 4.0, 12.5, 30.0]) for _ in range(30)]
-    plans += [wild(r, rng) for _ in range(30)]
+    plans = [rising(r, rng, [0.0, 4.0, 12.5, 30.0]) for _ in range(20)]
+    plans += [wild(r, rng) for _ in range(20)]
     # and one plan that keeps every rule: the solver's
     plans.append(plan_from_allocation(tp.solve(inst, mip_gap=1e-3).allocation))
     broken = 0
