@@ -83,12 +83,14 @@ def test_time_limit_is_a_result_with_a_gap():
 
 @pytest.mark.slow
 def test_time_limited_northern_guangdong_reports_the_exact_value_of_its_plan(tmp_path):
-    # At a 5 s limit the incumbent need not be optimal, and the model understates a plan
+    # At a 30 s limit (the first plan comes after about 10 s on the 2-core development
+    # machine since competition and the demand loop; it came within 1 s before) the
+    # incumbent need not be optimal, and the model understates a plan
     # that is not optimal by far more than the chords' error: the objective must still be
     # the written plan's exact value, and the gap measured from it. These equalities hold
     # whether or not HiGHS proves optimality within the limit.
     inst = load_instance("northern_guangdong")
-    result = solve(inst, time_limit=5.0)
+    result = solve(inst, time_limit=30.0)
     assert result.status in (SolveStatus.TIME_LIMIT, SolveStatus.OPTIMAL)
     out = result.to_dir(tmp_path / "run")
     written = pd.read_csv(
@@ -99,7 +101,10 @@ def test_time_limited_northern_guangdong_reports_the_exact_value_of_its_plan(tmp
     assert result.objective == pytest.approx(sim.objective, rel=1e-9)
     s = result.summary
     assert s["objective"] == result.objective == s["simulated_objective"]
-    assert result.mip_objective <= result.objective
+    # with poaching the model understates what one county's subsidy draws from the others
+    # by at most sigma times each chord's error, so its value of the plan can exceed the
+    # exact one by no more than sigma times the approximation error (model/competition.py)
+    assert result.mip_objective <= result.objective + 0.5 * s["approximation_error"]
     assert s["gap_basis"] == "exact"
     assert result.bound == s["mip_bound"] + s["approximation_error"]
     assert result.gap == pytest.approx(
