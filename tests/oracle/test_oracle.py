@@ -227,7 +227,7 @@ def test_carry_over_on_a_finer_grid_slow():
     check_spend_sandwich(
         I.carry(),
         {"subsidy": grid(40, 2.0), "training": grid(12, 1.0)},
-        {"subsidy": grid(40, 1.0), "training": grid(12, 0.5)},
+        {"subsidy": grid(40, 1.0), "training": grid(12, 1.0)},
     )
 
 
