@@ -15,6 +15,7 @@ import pandas as pd
 
 from talentplan.data.bundled import CATALOGUE_COUNTIES, Catalogue
 from talentplan.data.instance import PolicyFloor
+from talentplan.data.schema import COUNTY_CAPS
 
 TYPE_RULES = pd.DataFrame(
     {
@@ -354,7 +355,7 @@ def full_cost(
         elif kind == "city":
             total += per * size / n_c
         elif kind == "count":
-            if cap in ("townships", "colleges"):
+            if cap in COUNTY_CAPS:
                 each = counties.set_index("county")[cap] if cap in counties else townships * 0
                 units = each.groupby(groups).sum()
             else:

@@ -21,10 +21,7 @@ from talentplan.data.cells import Collector, Parsed, as_number, suggest
 from talentplan.data.instance import Scenario
 from talentplan.data.pins import check_floors, check_pins
 from talentplan.data.scenario_toml import ScenarioSource
-from talentplan.data.schema import EFFECT_KINDS
-
-COUNTY_CAPS = ("townships", "colleges")
-"""County columns a count program's ``cap_per_county`` may name: one unit per each."""
+from talentplan.data.schema import COUNTY_CAPS, EFFECT_KINDS
 
 
 def cross_check(

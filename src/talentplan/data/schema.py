@@ -73,6 +73,9 @@ EFFECT_KINDS: dict[str, tuple[str, ...]] = {
     "cadre_capacity": ("site", "chain", "city", "count"),
 }
 
+COUNTY_CAPS = ("townships", "colleges")
+"""County columns a count program's ``cap_per_county`` may name: one unit per each."""
+
 Objective = Literal["talent_index", "min_cost", "equity"]
 """What a plan maximises or minimises (see :mod:`talentplan.model.objectives`)."""
 OBJECTIVES: tuple[str, ...] = get_args(Objective)
