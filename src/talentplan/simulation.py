@@ -24,7 +24,7 @@ from talentplan._display import DisplayMixin
 from talentplan._options import check_choice
 from talentplan.data.cells import is_blank
 from talentplan.data.instance import Instance
-from talentplan.data.schema import Objective
+from talentplan.data.schema import ACTIVE_SPEND, Objective
 from talentplan.errors import InstanceError
 from talentplan.model.objectives import final_demand
 from talentplan.model.prepare import ModelData, prepare
@@ -444,8 +444,11 @@ def _rule_breaches(
                     out.append(f"cap per city on {p} in {where} in {year}: {used:g} > {cap:g}")
         for p, q in d.requires.items():
             for c in d.counties:
-                if level(c, p, t) > tol and level(c, q, t) <= tol:
-                    out.append(f"{p} in {c} {year} needs {q} there, which is not active")
+                have = level(c, q, t)
+                off = have < ACTIVE_SPEND - tol if d.kind[q] == "amount" else have <= tol
+                if level(c, p, t) > tol and off:
+                    why = f"spends {have:g} < {ACTIVE_SPEND:g}" if d.kind[q] == "amount" else ""
+                    out.append(f"{p} in {c} {year} needs {q} there, which {why or 'is not active'}")
     for floor in d.instance.scenario.floors:
         city = d.kind[floor.program] == "city"
         for c in [""] if city else list(floor.counties) or d.counties:

@@ -301,10 +301,11 @@ def subsidy(**kwargs) -> Instance:
     return build(["platform", "subsidy"], **spec)
 
 
-def carry(**kwargs) -> Instance:
+def carry(site: str = "centre", **kwargs) -> Instance:
     """Two years with carry-over: the subsidy, linear training spend and a centre.
 
-    Only county A; the second year's fiscal money alone cannot open the centre.
+    Only county A; the second year's fiscal money alone cannot open the centre. ``site``
+    puts another program (e.g. ``"station"``) in the centre's place.
     """
     spec = dict(
         sources=[dict(source="fiscal"), dict(source="skills", programs="training")],
@@ -312,7 +313,7 @@ def carry(**kwargs) -> Instance:
         carry_over=True,
     )
     spec.update(kwargs)
-    inst = build(["centre", "subsidy", "training"], **spec)
+    inst = build([site, "subsidy", "training"], **spec)
     keep = {t: f for t, f in inst.tables.items()}
     for name in ("counties", "stocks", "demand"):
         keep[name] = keep[name][keep[name]["county"] == "A"].reset_index(drop=True)

@@ -382,7 +382,10 @@ def breaches(r: Reading, plan: Plan, *, quick: bool = False) -> list[str]:
         if p.requires:
             for c in r.counties:
                 for y in r.years:
-                    if level(r, plan, c, p.id, y) > TOL and level(r, plan, c, p.requires, y) <= TOL:
+                    # docs/instance-format.md: an amount program is active from a spend of 1
+                    need = 1.0 - TOL if r.programs[p.requires].kind == "amount" else TOL
+                    have = level(r, plan, c, p.requires, y)
+                    if level(r, plan, c, p.id, y) > TOL and not have >= need:
                         out.append(f"{p.id} in {c} {y} without {p.requires}")
     for c in r.counties:
         placed = [p for p in r.programs.values() if p.kind in PLACED_KINDS]

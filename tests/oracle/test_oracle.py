@@ -375,27 +375,22 @@ def test_the_approximation_error_is_reached_when_the_spend_sits_where_the_chords
     assert r.county["B"]["efficiency"] == 0.05
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "a program that requires an amount program: the model's requirement row "
-        "level(p) <= level_ub(p) * spend(q) asks for 1 (10k yuan) of spend per open site, "
-        "where the documentation (and tp.simulate) ask only that the required program be "
-        "active (spend > 0); plans spending less are cut off and the certified bound fails"
-    ),
-)
-def test_a_site_that_requires_spend_needs_only_some_spend():
-    # the centre needs training spend; 25.5 in the first year pays the centre (25) and
-    # 0.5 of training, but not 1
+@pytest.mark.parametrize(("program", "fiscal"), [("centre", 25.5), ("station", 9.5)])
+def test_a_program_that_requires_spend_needs_a_spend_of_one(program, fiscal):
+    # the centre (a site) or a station (a count) needs training spend of at least 1 (the
+    # docs' threshold); the first year's money pays the site or unit and 0.5 of training,
+    # not 1, so the best plan leaves it closed that year
     inst = I.carry(
-        overrides={"centre": {"requires": "training"}},
-        budgets={"fiscal": [25.5, 8.0], "skills": [0.0, 0.0]},
+        program,
+        overrides={program: {"requires": "training"}},
+        budgets={"fiscal": [fiscal, 8.0], "skills": [0.0, 0.0]},
         carry_over=False,
     )
     r = read(inst)
     result = solve(inst)
-    best = best_plan(
-        r, spend_grid={"subsidy": [0.0, 1.0, 2.0, 4.0, 8.0], "training": [0.0, 0.5, 1.0]}
-    )
-    assert best.plan["A", "centre", "", 2025] == 1.0
+    grid = {"subsidy": [0.0, 1.0, 2.0, 4.0, 8.0], "training": [0.0, 0.5, 1.0, 2.0]}
+    best = best_plan(r, spend_grid=grid)
     assert best.value <= result.bound + 1e-7
+    assert result.objective >= best.value - result.summary["approximation_error"] - 1e-7
+    assert best.plan.get(("A", program, "", 2025), 0.0) == 0.0
+    check_solver_plan(r, result, "talent_index")

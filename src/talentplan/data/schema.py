@@ -76,6 +76,9 @@ EFFECT_KINDS: dict[str, tuple[str, ...]] = {
 COUNTY_CAPS = ("townships", "colleges")
 """County columns a count program's ``cap_per_county`` may name: one unit per each."""
 
+ACTIVE_SPEND = 1.0
+"""Spend (10k yuan) at which an ``amount`` program counts as active for a ``requires``."""
+
 Objective = Literal["talent_index", "min_cost", "equity"]
 """What a plan maximises or minimises (see :mod:`talentplan.model.objectives`)."""
 OBJECTIVES: tuple[str, ...] = get_args(Objective)
@@ -313,7 +316,8 @@ TABLES: tuple[Table, ...] = (
                 "str",
                 required=False,
                 default="",
-                doc="a program that must be active in the same county and year",
+                doc="a program that must be active in the same county and year (an amount "
+                "program counts as active where it spends at least 1)",
             ),
             Column(
                 "lag_years",

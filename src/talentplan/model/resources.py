@@ -15,6 +15,7 @@ from typing import Any
 import pyomo.environ as pyo
 from pyomo.core.expr.visitor import identify_variables
 
+from talentplan.data.schema import ACTIVE_SPEND
 from talentplan.model.decisions import (
     cadre_added,
     cadre_use,
@@ -142,7 +143,8 @@ def add_caps_and_prerequisites(m: pyo.ConcreteModel, d: ModelData) -> None:
     """Add the plan-wide ``cap_total`` and ``cap_per_city`` of programs and prerequisites.
 
     A program that requires another may be active in a county and year only where the
-    required program is active too.
+    required program is active too; an ``amount`` program is active where it spends at
+    least :data:`~talentplan.data.schema.ACTIVE_SPEND`.
     """
     T = range(d.n_years)
 
@@ -167,6 +169,33 @@ def add_caps_and_prerequisites(m: pyo.ConcreteModel, d: ModelData) -> None:
         rule=per_city,
     )
 
+    # Requiring an amount program: it counts as active where it spends ACTIVE_SPEND. A site
+    # or city program is its own 0/1 indicator; counts and chains get one,
+    # ``level <= ub * uses`` and ``ACTIVE_SPEND * uses <= spend``.
+    on_spend = [p for p in d.requires if d.kind[d.requires[p]] == "amount"]
+    m.uses_idx = [
+        (c, p, t)
+        for p in on_spend
+        if d.kind[p] not in ("site", "city")
+        for c in d.counties
+        for t in T
+    ]
+    m.uses = pyo.Var(m.uses_idx, domain=pyo.Binary)
+
+    def indicator(c: str, p: str, t: int) -> Any:
+        return m.uses[c, p, t] if (c, p, t) in m.uses else level(m, d, c, p, t)
+
+    m.uses_bound = pyo.Constraint(
+        m.uses_idx,
+        rule=lambda _, c, p, t: level(m, d, c, p, t) <= d.level_ub[c, p] * m.uses[c, p, t],
+    )
+    m.prerequisite_spend = pyo.Constraint(
+        [(c, p, t) for p in on_spend for c in d.counties for t in T],
+        rule=lambda _, c, p, t: (
+            ACTIVE_SPEND * indicator(c, p, t) <= level(m, d, c, d.requires[p], t)
+        ),
+    )
+
     def needs(_: pyo.ConcreteModel, c: str, p: str, t: int) -> Any:
         q = d.requires[p]
         return level(m, d, c, p, t) <= d.level_ub[c, p] * level(m, d, c, q, t)
@@ -174,9 +203,10 @@ def add_caps_and_prerequisites(m: pyo.ConcreteModel, d: ModelData) -> None:
     # Disaggregated: an alliance is a 0/1 activation and an integer prerequisite level is
     # at least 1 when present, so ``alliance_i <= level(q)`` for each industry has the same
     # integer solutions as ``sum_i alliance_i <= n * level(q)`` and a tighter relaxation.
-    split = {p for p in d.requires if d.kind[p] == "chain" and d.kind[d.requires[p]] != "amount"}
+    on_levels = [p for p in d.requires if p not in on_spend]
+    split = {p for p in on_levels if d.kind[p] == "chain"}
     m.prerequisite = pyo.Constraint(
-        [(c, p, t) for p in d.requires if p not in split for c in d.counties for t in T],
+        [(c, p, t) for p in on_levels if p not in split for c in d.counties for t in T],
         rule=needs,
     )
     m.prerequisite_each = pyo.Constraint(

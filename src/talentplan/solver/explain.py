@@ -26,7 +26,15 @@ from talentplan.model.resources import pin_label
 from talentplan.solver.matrix import FEASIBLE, INF, CompiledModel, to_highs
 
 LIMITS = ("budget", "land_quota", "cadre_capacity", "energy_quota", "cap_total", "cap_per_city")
-DEMANDS = ("policy_floor", "pin", "target", "prerequisite", "prerequisite_each", "equity_floor")
+DEMANDS = (
+    "policy_floor",
+    "pin",
+    "target",
+    "prerequisite",
+    "prerequisite_each",
+    "prerequisite_spend",
+    "equity_floor",
+)
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,9 @@ def describe_row(f: Formulation, con: object) -> tuple[str, str]:
     if name == "prerequisite":
         c, p, t = idx
         return f"prerequisite of {p} ({d.requires[p]}) in {c}, {d.years[t]}", "units"
+    if name == "prerequisite_spend":
+        c, p, t = idx
+        return f"prerequisite of {p} (spend on {d.requires[p]}) in {c}, {d.years[t]}", "10k yuan"
     return f"{name}[{idx}]", ""
 
 
