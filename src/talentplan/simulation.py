@@ -213,7 +213,15 @@ def play(
             value += d.efficiency[c] * float(log_response(acting(c, p, t), beta, theta))
         return value
 
+    def grad_share(c: str, t: int) -> float:
+        """Share of ``c``'s graduates kept in ``c`` in ``t`` (may exceed 1)."""
+        return d.graduate_share[c] + sum(
+            d.efficiency[c] * d.effect(p, "", "graduate_retention") * active(c, p, i, t)
+            for p, i in d.activations(c)
+        )
+
     drain = _drains(d, program_inflow)
+    placed, short = _placements(d, acting, grad_share)
     rows = []
     for c in d.counties:
         eff = d.efficiency[c]
@@ -227,9 +235,6 @@ def play(
                 else 0.0
             )
             drivers = 0.0
-            grad_share = d.graduate_share[c] + sum(
-                eff * d.effect(p, "", "graduate_retention") * active(c, p, i, t) for p, i in acts
-            )
             for k in d.types:
                 prev = stock[k]
                 saved_share = sum(
@@ -246,7 +251,8 @@ def play(
                 )
                 local = 0.0
                 if k == d.graduate_type:
-                    local = min(d.graduates[c], d.graduates[c] * grad_share)
+                    local = min(d.graduates[c], d.graduates[c] * grad_share(c, t))
+                    local += placed.get((c, t), 0.0)
                 new = (1 - d.a0[c, k]) * prev + d.m0[c, k] + retained + base * gain + local
                 new -= drain.get((c, k, t), 0.0)
                 fte = sum(
@@ -263,7 +269,7 @@ def play(
     talent = pd.DataFrame(rows, columns=["county", "talent_type", "year", "stock", "fte", "useful"])
     cost = _costs(d, lv)
     value = _objective(d, talent, cost, objective)
-    violations = _breaches(d, lv, level, cost, tolerance)
+    violations = short + _breaches(d, lv, level, cost, tolerance)
     return SimulationResult(
         talent=talent,
         objective=value,
@@ -299,6 +305,38 @@ def _drains(
             for c in d.counties:
                 out[c, k, t] = d.s0[c, k] * (pool - per_stock.get(c, 0.0))
     return out
+
+
+def _placements(
+    d: ModelData,
+    acting: Callable[[str, str, int], float],
+    grad_share: Callable[[str, int], float],
+) -> tuple[dict[tuple[str, int], float], list[str]]:
+    """Graduates placed in each county and year, and the years that ask for too many.
+
+    The rule of :mod:`talentplan.model.placement`: each county asks for what its placement
+    spend buys; when the plan area's leaving graduates fall short, every county gets the
+    same share of what it asked for.
+    """
+    placed: dict[tuple[str, int], float] = {}
+    short: list[str] = []
+    if not d.placers:
+        return placed, short
+    for t in range(d.n_years):
+        asked = {
+            c: sum(d.placement_coefficient(c, p) * acting(c, p, t) for p in d.placers)
+            for c in d.counties
+        }
+        pool = sum(d.graduates[c] * max(0.0, 1.0 - grad_share(c, t)) for c in d.counties)
+        total = sum(asked.values())
+        fill = min(1.0, pool / total) if total > 0 else 1.0
+        if fill < 1.0 - 1e-9:
+            short.append(
+                f"graduate placements in {d.years[t]} ask for {total:,.6g} graduates; "
+                f"{pool:,.6g} leave their counties: each county got {fill:.1%} of its ask"
+            )
+        placed.update({(c, t): fill * asked[c] for c in d.counties})
+    return placed, short
 
 
 def _costs(d: ModelData, lv: Levels) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from talentplan.model.prepare import prepare
 from talentplan.report.pipeline import solve
 from talentplan.simulation import play
 
+from .test_placement import with_placement
 from .tiny import tiny_instance
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -242,3 +243,20 @@ def test_step_values_match_enumeration_with_the_limit_raised(kwargs, limits):
         assert row.step_value == pytest.approx(best - base, abs=1e-6)
         assert row.step_value_low == pytest.approx(row.step_value, abs=1e-6)
         assert row.step_value_high == pytest.approx(row.step_value, abs=1e-6)
+
+
+@pytest.mark.parametrize("value", [0.5, 2.0])
+def test_graduate_placement_within_enumeration_on_a_spend_grid(value):
+    # Placements are linear in spend, so the model is exact: its value of its plan is the
+    # simulator's, and no plan on a spend grid (oversubscribed ones are breaches) beats it.
+    # With value 2 the pool of leaving graduates binds; with 0.5 the spend cap does.
+    inst = _without_spend(n_years=1, budget=60.0, drop=("titles", "station"))
+    inst = with_placement(inst, value=value)
+    demand = inst.demand.copy()
+    demand.loc[demand["talent_type"] == "voc", "demand"] *= 2
+    inst = inst.replace_tables(demand=demand)
+    result = solve(inst, mip_gap=0.0)
+    assert result.summary["approximation_error"] == 0.0
+    assert result.mip_objective == pytest.approx(result.objective, abs=1e-6)
+    best = brute_force(inst, "talent_index", spend_step=2.5)
+    assert best <= result.objective + 1e-6

@@ -202,16 +202,16 @@ def _check_responses(parsed: dict[str, Parsed], out: Collector) -> None:
                     "talent_type",
                     "cadre_capacity adds cadre hours to the county: leave talent_type blank",
                 )
-        elif effect == "graduate_retention":
+        elif effect in ("graduate_retention", "placement"):
             if k:
                 out.at(
                     rs,
                     i,
                     "talent_type",
-                    "graduate_retention acts on the county's graduates: leave talent_type blank",
+                    f"{effect} acts on the graduates: leave talent_type blank",
                 )
             if not has_graduate:
-                out.at(rs, i, "effect", "graduate_retention needs a talent type flagged graduate")
+                out.at(rs, i, "effect", f"{effect} needs a talent type flagged graduate")
         elif not k and rs.ok("talent_type")[i]:
             out.at(rs, i, "talent_type", f"effect '{effect}' needs a talent type")
         if effect in ("retention", "graduate_retention") and value > 1:
@@ -230,12 +230,12 @@ def _check_responses(parsed: dict[str, Parsed], out: Collector) -> None:
                     "scale",
                     "inflow_log needs a positive scale (10k yuan): value * log(1 + spend / scale)",
                 )
-        elif effect != "fte" and not math.isnan(scale):
+        elif effect not in ("fte", "placement") and not math.isnan(scale):
             out.at(
                 rs,
                 i,
                 "scale",
-                f"scale is used by inflow_log and fte only; leave it blank for {effect}",
+                f"scale is used by inflow_log, fte and placement only; leave it blank for {effect}",
             )
 
 

@@ -41,6 +41,7 @@ EFFECTS = (
     "platform",
     "fte",
     "cadre_capacity",
+    "placement",
 )
 """Response effects of a program on a talent type.
 
@@ -60,6 +61,10 @@ EFFECTS = (
 - ``cadre_capacity`` (site, chain, city, count): cadre hours a year added to the county's
   capacity per active site/alliance/unit (cadre capacity-building: joint training,
   exchanges), talent type left blank.
+- ``placement`` (amount): graduates of the plan area who leave the county they studied in
+  placed in jobs in this county, ``value * exp(-scale * travel_time_h)`` persons a year
+  per 10,000 yuan spent here; they join the type flagged graduate. Together the plan
+  area's placements are at most its leaving graduates (talent type left blank).
 """
 
 EFFECT_KINDS: dict[str, tuple[str, ...]] = {
@@ -71,6 +76,7 @@ EFFECT_KINDS: dict[str, tuple[str, ...]] = {
     "platform": ("site",),
     "fte": ("site", "count"),
     "cadre_capacity": ("site", "chain", "city", "count"),
+    "placement": ("amount",),
 }
 
 COUNTY_CAPS = ("townships", "colleges")

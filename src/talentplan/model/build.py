@@ -15,6 +15,7 @@ from talentplan.model.competition import add_competition
 from talentplan.model.decisions import add_decisions
 from talentplan.model.inflow import add_inflow
 from talentplan.model.objectives import add_equity_floor, add_objective, approximation_error
+from talentplan.model.placement import add_placement
 from talentplan.model.prepare import ModelData, prepare
 from talentplan.model.resources import (
     add_budgets,
@@ -78,6 +79,7 @@ def build_model(instance: Instance, objective: str | None = None) -> Formulation
     add_inflow(m, d)
     add_competition(m, d)
     add_local_cultivation(m, d)
+    add_placement(m, d)
     add_balance(m, d)
     add_budgets(m, d)
     add_land_and_cadres(m, d)

@@ -141,6 +141,25 @@ class ModelData:
             return []
         return [p for p in self.programs if self.poach[p] > 0]
 
+    @property
+    def placers(self) -> list[str]:
+        """Programs that place the plan area's leaving graduates (effect ``placement``)."""
+        if self.graduate_type is None:
+            return []
+        return [p for p in self.programs if self.effect(p, "", "placement") > 0]
+
+    def placement_coefficient(self, county: str, program: str) -> float:
+        """Graduates placed in ``county`` per 10k yuan of ``program``, decayed with travel."""
+        value, scale = self.effects.get((program, "", "placement"), (0.0, 0.0))
+        return self.efficiency[county] * value * math.exp(-scale * self.travel[county])
+
+    def most_graduate_share(self, county: str) -> float:
+        """Largest share of ``county``'s graduates it can keep (every activation open)."""
+        eff = self.efficiency[county]
+        return self.graduate_share[county] + sum(
+            eff * self.effect(p, "", "graduate_retention") for p, _i in self.activations(county)
+        )
+
     def inflow_programs(self, talent_type: str) -> list[str]:
         """Programs with an ``inflow`` or ``inflow_log`` effect on ``talent_type``."""
         return [
@@ -288,6 +307,15 @@ def prepare(instance: Instance) -> ModelData:
     if d.feedback > 0 and d.drivers:
         _demand_feedback(d)
     return d
+
+
+def _most_placed(d: ModelData, county: str) -> float:
+    """Most graduates placements can bring to ``county`` in a year.
+
+    Every placing program at its cap, and never more than all of the plan area's graduates.
+    """
+    spend = sum(d.placement_coefficient(county, p) * d.level_ub[county, p] for p in d.placers)
+    return min(spend, sum(d.graduates.values()))
 
 
 def _demand_feedback(d: ModelData) -> None:
@@ -451,7 +479,7 @@ def _stock_bounds(d: ModelData) -> None:
             gains = [d.effect(q, k, "platform") for q in d.by_kind["site"]]
             gain = 1.0 + sum(g for g in gains if g > 0)
             d.inflow_ub[c, k] = base
-            local = d.graduates[c] if k == d.graduate_type else 0.0
+            local = d.graduates[c] + _most_placed(d, c) if k == d.graduate_type else 0.0
             a0 = d.a0[c, k]
             # Retention saves at most min(a0 - a_min, a0 * eff * sum rho) of last year's
             # stock plus what count programs keep per unit at their cap.

@@ -6,6 +6,8 @@
   arrives without any program; with ``a0`` it sets the do-nothing trend. Platforms do
   not multiply it.
 - ``drain``: talent other counties' programs draw away (:mod:`talentplan.model.competition`).
+- ``placed``: the plan area's leaving graduates placed in the county's jobs, added to the
+  type flagged ``graduate`` (:mod:`talentplan.model.placement`).
 
 - ``local``: the county's vocational graduates retained at share ``s0`` plus what chain
   alliances and order-based training add (``graduate_retention``), never above all
@@ -45,16 +47,23 @@ def add_local_cultivation(m: pyo.ConcreteModel, d: ModelData) -> None:
         m.local_idx, domain=pyo.NonNegativeReals, bounds=lambda _, c, t: (0, d.graduates[c])
     )
 
-    def share(_: pyo.ConcreteModel, c: str, t: int) -> Any:
-        eff = d.efficiency[c]
-        added = sum(
-            eff * d.effect(p, "", "graduate_retention") * effect_activation(m, d, c, p, i, t)
-            for p, i in d.activations(c)
-            if d.effect(p, "", "graduate_retention") > 0
-        )
-        return m.local[c, t] <= d.graduates[c] * (d.graduate_share[c] + added)
+    m.local_retention = pyo.Constraint(
+        m.local_idx,
+        rule=lambda _, c, t: m.local[c, t] <= d.graduates[c] * graduate_share_expr(m, d, c, t),
+    )
 
-    m.local_retention = pyo.Constraint(m.local_idx, rule=share)
+
+def graduate_share_expr(m: pyo.ConcreteModel, d: ModelData, c: str, t: int) -> Any:
+    """Share of ``c``'s graduates kept in ``c`` in ``t``: ``s0`` plus active programs' shares.
+
+    May exceed 1 (then all graduates are kept).
+    """
+    eff = d.efficiency[c]
+    return d.graduate_share[c] + sum(
+        eff * d.effect(p, "", "graduate_retention") * effect_activation(m, d, c, p, i, t)
+        for p, i in d.activations(c)
+        if d.effect(p, "", "graduate_retention") > 0
+    )
 
 
 def fte_expr(m: pyo.ConcreteModel, d: ModelData, c: str, k: str, t: int) -> Any:
@@ -122,6 +131,8 @@ def add_balance(m: pyo.ConcreteModel, d: ModelData) -> None:
             rhs += m.retained[c, k, t]
         if k == d.graduate_type and (c, t) in m.local:
             rhs += m.local[c, t]
+        if k == d.graduate_type:
+            rhs += m.placed_expr.get((c, t), 0)
         return m.stock[c, k, t] == rhs
 
     m.stock_balance = pyo.Constraint(m.stock_idx, rule=balance)

@@ -25,7 +25,15 @@ from talentplan.model.prepare import ModelData
 from talentplan.model.resources import pin_label
 from talentplan.solver.matrix import FEASIBLE, INF, CompiledModel, to_highs
 
-LIMITS = ("budget", "land_quota", "cadre_capacity", "energy_quota", "cap_total", "cap_per_city")
+LIMITS = (
+    "budget",
+    "land_quota",
+    "cadre_capacity",
+    "energy_quota",
+    "cap_total",
+    "cap_per_city",
+    "graduate_pool",
+)
 DEMANDS = (
     "policy_floor",
     "pin",
@@ -66,6 +74,8 @@ def describe_row(f: Formulation, con: object) -> tuple[str, str]:
     if name == "energy_quota":
         c, t = idx
         return f"energy quota of {c} in {d.years[t]}", "tce"
+    if name == "graduate_pool":
+        return f"graduates leaving their counties in {d.years[idx]} (placements)", "persons"
     if name == "cap_total":
         p, t = idx
         return f"plan-wide cap on {p} in {d.years[t]}", "units"

@@ -119,10 +119,12 @@ PRICE_COLUMNS = [
 
 
 def shadow_prices(f: Formulation, run: SolverRun) -> pd.DataFrame:
-    """Objective gained per extra unit of each budget, land quota, cadre capacity and energy.
+    """Objective gained per extra unit of each budget, land, cadre, energy and graduate limit.
 
     From the LP with the integer decisions fixed at the plan's values; units: objective
-    per 10k yuan, per mu, per cadre hour, per tonne of standard coal a year. A cadre
+    per 10k yuan, per mu, per cadre hour, per tonne of standard coal a year, per graduate
+    (the plan area's leaving graduates that placements may fill, ``name`` blank: the
+    price of :mod:`talentplan.model.placement`'s pool row). A cadre
     limit includes the hours that capacity-building programs add. Sign: positive means
     more of the resource helps (for ``min_cost``, positive means it saves money).
     ``fully_used`` marks a limit the plan uses up. Land, cadre hours and energy are used
@@ -189,6 +191,19 @@ def shadow_prices(f: Formulation, run: SolverRun) -> pd.DataFrame:
                 sign * dual.get(id(con), 0.0),
                 _value(energy_use(m, d, c, t)),
                 d.energy_quota[c],
+            )
+        )
+    for t in getattr(m, "graduate_pool", []):
+        con = m.graduate_pool[t]
+        rows.append(
+            (
+                "graduates",
+                d.years[t],
+                "",
+                "person",
+                sign * dual.get(id(con), 0.0),
+                _value(sum(m.placed_expr[c, t] for c in d.counties)),
+                _value(sum(m.leaving[c, t] for c in d.counties if (c, t) in m.leaving)),
             )
         )
     out = pd.DataFrame(rows, columns=PRICE_COLUMNS[:7])
