@@ -99,7 +99,7 @@ def plan_levels(d: ModelData, allocation: pd.DataFrame, *, file: str = "allocati
         )
         if key in first_row:
             raise InstanceError(
-                f"the plan gives the decision ({county or 'city-wide'}, {program}"
+                f"the plan gives the decision ({key[0] or 'city-wide'}, {program}"
                 f"{', ' + industry if key[2] else ''}, {year}) twice (also row "
                 f"{first_row[key]}); give each decision once",
                 column="program",

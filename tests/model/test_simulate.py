@@ -488,3 +488,14 @@ def test_a_cap_of_one_unit_per_partner_college(tmp_path):
     write_instance(inst.replace_tables(programs=site_cap), tmp_path / "bad")
     with pytest.raises(InstanceError, match="'colleges' caps count programs only"):
         load_instance(tmp_path / "bad")
+
+
+def test_a_city_decision_given_twice_is_named_city_wide():
+    # a city program's county column is ignored, so two rows naming two counties are the
+    # same decision, and the error must not name either county
+    plan = pd.DataFrame(
+        [("A", "titles", "", 2025, 1.0), ("B", "titles", "", 2025, 1.0)],
+        columns=["county", "program", "industry", "year", "quantity"],
+    )
+    with pytest.raises(InstanceError, match=r"\(city-wide, titles, 2025\) twice \(also row 2\)"):
+        simulate(tiny_instance(n_years=1), plan)

@@ -57,8 +57,9 @@ class Scenario:
         Equity floor: every county's final-year weighted coverage (useful talent over
         demand, weighted by type) must reach this share, whatever the objective (0 = none).
     target_coverage
-        For ``min_cost`` without a targets table: final-year useful talent must reach this
-        share of final-year demand in every county and type.
+        For ``min_cost`` without a targets table: each county's final-year useful talent,
+        weighted by type, must reach this share of its weighted final-year demand (see
+        :mod:`talentplan.model.objectives`).
     seed
         Seed recorded in outputs (and used by generators).
     floors

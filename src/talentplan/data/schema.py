@@ -227,7 +227,8 @@ TABLES: tuple[Table, ...] = (
                 minimum=0.0,
                 maximum=1.0,
                 exclusive_minimum=True,
-                doc="implementation efficiency: multiplies every program effect",
+                doc="implementation efficiency: multiplies every program effect but the "
+                "platform multiplier (the inflow it multiplies is already scaled)",
             ),
         ),
         key=("county",),
