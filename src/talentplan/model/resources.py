@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pyomo.environ as pyo
 from pyomo.core.expr.visitor import identify_variables
 
@@ -25,6 +26,18 @@ from talentplan.model.decisions import (
     program_cost,
 )
 from talentplan.model.prepare import ModelData, funders
+
+
+def rule_row(relation: Any) -> Any:
+    """Return a rule's relation, or Pyomo's marker when it holds no variable.
+
+    A chain program in a county (or city) without present industries has level 0, so a
+    cap, floor or pin on it is a plain comparison of numbers: the data checks keep it
+    true, and a true one needs no row.
+    """
+    if isinstance(relation, bool | np.bool_):
+        return pyo.Constraint.Feasible if relation else pyo.Constraint.Infeasible
+    return relation
 
 
 def funding_channels(d: ModelData) -> list[tuple[str, str, str]]:
@@ -151,12 +164,12 @@ def add_caps_and_prerequisites(m: pyo.ConcreteModel, d: ModelData) -> None:
     def total(_: pyo.ConcreteModel, p: str, t: int) -> Any:
         if d.kind[p] == "city":
             return m.citywide[p, t] <= d.cap_total[p]
-        return sum(level(m, d, c, p, t) for c in d.counties) <= d.cap_total[p]
+        return rule_row(sum(level(m, d, c, p, t) for c in d.counties) <= d.cap_total[p])
 
     m.cap_total = pyo.Constraint([(p, t) for p in d.cap_total for t in T], rule=total)
 
     def per_city(_: pyo.ConcreteModel, p: str, city: str, t: int) -> Any:
-        return sum(level(m, d, c, p, t) for c in d.cities[city]) <= d.cap_per_city[p]
+        return rule_row(sum(level(m, d, c, p, t) for c in d.cities[city]) <= d.cap_per_city[p])
 
     m.cap_per_city = pyo.Constraint(
         [
@@ -187,18 +200,20 @@ def add_caps_and_prerequisites(m: pyo.ConcreteModel, d: ModelData) -> None:
 
     m.uses_bound = pyo.Constraint(
         m.uses_idx,
-        rule=lambda _, c, p, t: level(m, d, c, p, t) <= d.level_ub[c, p] * m.uses[c, p, t],
+        rule=lambda _, c, p, t: rule_row(
+            level(m, d, c, p, t) <= d.level_ub[c, p] * m.uses[c, p, t]
+        ),
     )
     m.prerequisite_spend = pyo.Constraint(
         [(c, p, t) for p in on_spend for c in d.counties for t in T],
-        rule=lambda _, c, p, t: (
+        rule=lambda _, c, p, t: rule_row(
             ACTIVE_SPEND * indicator(c, p, t) <= level(m, d, c, d.requires[p], t)
         ),
     )
 
     def needs(_: pyo.ConcreteModel, c: str, p: str, t: int) -> Any:
         q = d.requires[p]
-        return level(m, d, c, p, t) <= d.level_ub[c, p] * level(m, d, c, q, t)
+        return rule_row(level(m, d, c, p, t) <= d.level_ub[c, p] * level(m, d, c, q, t))
 
     # Disaggregated: an alliance is a 0/1 activation and an integer prerequisite level is
     # at least 1 when present, so ``alliance_i <= level(q)`` for each industry has the same
@@ -240,7 +255,9 @@ def add_floors_and_pins(m: pyo.ConcreteModel, d: ModelData) -> None:
                     floor_idx.append((n, c, t))
     m.policy_floor = pyo.Constraint(
         floor_idx,
-        rule=lambda _, n, c, t: level(m, d, c, sc.floors[n].program, t) >= sc.floors[n].min_units,
+        rule=lambda _, n, c, t: rule_row(
+            level(m, d, c, sc.floors[n].program, t) >= sc.floors[n].min_units
+        ),
     )
     pins = d.instance.tables.get("pins")
     rows = [] if pins is None else list(pins.itertuples(index=False))
@@ -259,7 +276,7 @@ def add_floors_and_pins(m: pyo.ConcreteModel, d: ModelData) -> None:
         action = str(row.action)
         value = 0.0 if action == "forbid" else float(row.value)
         if action in ("fix", "forbid"):
-            return x == value
-        return x >= value if action == "min" else x <= value
+            return rule_row(x == value)
+        return rule_row(x >= value if action == "min" else x <= value)
 
     m.pin = pyo.Constraint([n for n, r in enumerate(rows) if int(r.year) in year_pos], rule=pinned)
