@@ -222,6 +222,7 @@ def play(
 
     drain = _drains(d, program_inflow)
     placed, short = _placements(d, acting, grad_share)
+    below: list[str] = []
     rows = []
     for c in d.counties:
         eff = d.efficiency[c]
@@ -255,6 +256,12 @@ def play(
                     local += placed.get((c, t), 0.0)
                 new = (1 - d.a0[c, k]) * prev + d.m0[c, k] + retained + base * gain + local
                 new -= drain.get((c, k, t), 0.0)
+                if new < -tolerance * max(d.s0[c, k], 1.0):
+                    below.append(
+                        f"other counties' programs draw {c}'s {k} below zero in "
+                        f"{d.years[t]}: {new:,.6g} (the competition rule holds while a "
+                        "county has what is drawn)"
+                    )
                 fte = sum(
                     d.fte_coefficient(c, p, k) * acting(c, p, t)
                     for p in d.by_kind["site"] + d.by_kind["count"]
@@ -269,7 +276,7 @@ def play(
     talent = pd.DataFrame(rows, columns=["county", "talent_type", "year", "stock", "fte", "useful"])
     cost = _costs(d, lv)
     value = _objective(d, talent, cost, objective)
-    violations = short + _breaches(d, lv, level, cost, tolerance)
+    violations = short + below + _breaches(d, lv, level, cost, tolerance)
     return SimulationResult(
         talent=talent,
         objective=value,

@@ -93,3 +93,16 @@ def test_competition_is_one_coupling_row_per_type_and_year():
     m = build_model(inst).model
     assert len(m.pool_def) == 1 * 3  # the subsidy attracts engineers only
     assert build_model(tiny_instance(n_years=3)).model.drain_expr == {}
+
+
+def test_a_plan_drawing_a_county_below_zero_is_a_breach():
+    # B holds 3 engineers; A's subsidy of 40 with everything poached draws 6 log(5) = 9.7
+    inst = _poaching(tiny_instance(n_years=1), {"subsidy": 1.0})
+    stocks = inst.stocks.copy()
+    stocks.loc[(stocks["county"] == "B") & (stocks["talent_type"] == "eng"), "stock"] = 3.0
+    inst = inst.replace_tables(stocks=stocks)
+    plan = pd.DataFrame([("A", "subsidy", "", 2025, 40.0)], columns=PLAN_COLUMNS)
+    breaches = simulate(inst, plan).violations
+    assert any("draw B's eng below zero in 2025" in b for b in breaches)
+    small = pd.DataFrame([("A", "subsidy", "", 2025, 2.0)], columns=PLAN_COLUMNS)
+    assert simulate(inst, small).violations == ()

@@ -11,18 +11,19 @@ stock of the type, so county ``c'`` loses in year ``t``
     O[c, k]     = sum_{c'' != c} S0[c'', k]
     pool[k, t]  = sum_c P[c, k, t] / O[c, k]
 
-and the stock balance subtracts ``drain``. The drain is an amount a county *loses*, which
-no objective rewards, so the concave responses of poaching programs are held on their
-chords exactly (the incremental form: segments filled in order, one binary per inner
-breakpoint), not bounded by them: otherwise the model could claim a subsidy attracted less
-than it did, to spare the others. The chords still lie below the curves, so the drain is
-understated by at most ``sigma`` times the chord error, which
+and the stock balance subtracts ``drain``. The rule holds while a county has what is
+drawn: stocks stay nonnegative, so a plan that would draw a county below zero is
+infeasible here and a breach in :func:`talentplan.simulation.simulate`. The drain is an
+amount a county *loses*, which no objective rewards, so the concave responses of poaching
+programs are held on their chords exactly (the incremental form: segments filled in order,
+one binary per inner breakpoint), not bounded by them: otherwise the model could claim a
+subsidy attracted less than it did, to spare the others. The chords still lie below the
+curves, so the drain is understated by at most ``sigma`` times the chord error, which
 :func:`talentplan.model.objectives.approximation_error` reports beside the understatement
-of the receiving county. The poached share of a subsidy is a transfer
-between counties of the plan area, worth nothing to the plan area as a whole unless the
-receiving county has more use for the talent: the paper's "policy subsidy wars". Without
-a per-county cap a bureau then still funds subsidies only as far as their outside share
-(``1 - sigma``) pays.
+of the receiving county. The poached share of a subsidy is a transfer between counties of
+the plan area, worth nothing to the plan area as a whole unless the receiving county has
+more use for the talent: the paper's "policy subsidy wars". Without a per-county cap a
+bureau then still funds subsidies only as far as their outside share (``1 - sigma``) pays.
 
 Every term is linear in the inflows, so the model stays a MIP, and the coupling between
 counties is one row per type and year (``pool``): a decomposition by county prices it by
