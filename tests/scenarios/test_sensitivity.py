@@ -21,7 +21,7 @@ from talentplan.scenarios.sensitivity import (
     sensitivity,
 )
 from talentplan.solver.highs import Progress
-from tests.model.tiny import tiny_instance
+from tests.model.tiny import frame, tiny_instance
 
 KEYS = ["subsidy:eng:inflow_log", "centre:voc:retention", "centre:eng:retention"]
 
@@ -232,3 +232,29 @@ def test_result_is_immutable_shows_itself_and_writes_its_files(
 def test_exported_from_the_package() -> None:
     assert tp.sensitivity is sensitivity
     assert tp.scenarios.sensitivity is sensitivity
+
+
+def test_min_cost_counts_a_dearer_plan_as_the_loss_and_records_infeasible_rows() -> None:
+    target = frame("targets", [dict(county="A", talent_type="eng", target=105.0)])
+    inst = tiny_instance(n_years=1, objective="min_cost").replace_tables(targets=target)
+    keys = ["subsidy:eng:inflow_log", "centre:eng:retention"]
+    res = sensitivity(inst, parameters=keys, mip_gap=0.0)
+    t = res.table.set_index(["key", "scale"])
+    # half the subsidy's inflow cannot reach the target: no plan, and the base plan
+    # cannot be kept either
+    halved = t.loc[("subsidy:eng:inflow_log", 0.5)]
+    assert halved["status"] == "infeasible"
+    assert halved["forced"] and halved["keep_loss"] == math.inf
+    assert not halved["significant"] and math.isnan(halved["plan_shift"])
+    assert res.status == tp.SolveStatus.ERROR
+    assert res.summary["statuses"]["infeasible"] == 1
+    # a stronger subsidy makes the target cheaper: keeping the base plan costs the saving
+    base = tp.solve(inst, mip_gap=0.0)
+    stronger = by_hand(inst, "subsidy:eng:inflow_log", 9.0)
+    fresh = tp.solve(stronger, mip_gap=0.0)
+    row = t.loc[("subsidy:eng:inflow_log", 1.5)]
+    assert row["objective"] == pytest.approx(fresh.objective, rel=1e-7)
+    assert row["objective_change"] < 0
+    kept = tp.simulate(stronger, base.allocation)
+    assert row["keep_loss"] == pytest.approx(kept.objective - fresh.objective, abs=1e-6)
+    assert row["keep_loss"] > row["noise"] and row["significant"]

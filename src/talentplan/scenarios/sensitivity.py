@@ -47,15 +47,18 @@ error), and at least to the requested ``mip_gap`` times the objective. The plan 
 or when the base plan breaks a rule under the changed value (a target, a floor, a cadre
 capacity the parameter supplies): then it cannot be kept at all (``keep_loss`` is
 infinite; also when the changed instance has no plan). A shift is *significant* when the
-plan is forced to change and the spend by group moves (``plan_shift`` > 0): with
-``by="program"`` a plan forced to move money between counties of one program is forced
-but shows no shift. The threshold is not arbitrary: if the parameter changed nothing, the
-re-solve's plan is worth at most the base bound, so ``keep_loss`` :math:`\le
-\gamma_0` and no shift is ever called significant; a shift that is not significant is
-one the solver could have produced by stopping at a different near-optimal plan. A
-significant shift says that the plan must move; how much of the reported ``shift`` is
-forced, rather than one choice among near-optimal plans, is what
-:func:`talentplan.alternatives` on the changed instance answers.
+plan is forced to change and the spend by group moves (``plan_shift`` above
+:data:`SHIFT_TOLERANCE`): with ``by="program"`` a plan forced to move money between
+counties of one program is forced but shows no shift. The threshold is not arbitrary: if
+the parameter changed nothing, the re-solve's plan is worth at most the base bound, so
+``keep_loss`` :math:`\le \gamma_0` and no shift is ever called significant; a shift that
+is not significant is one the solver could have produced by stopping at a different
+near-optimal plan. A significant shift says that the plan must move; how much of the
+reported ``shift`` is forced, rather than one choice among near-optimal plans, is what
+:func:`talentplan.alternatives` on the changed instance answers. Under ``min_cost`` the
+gaps are the model's (``gap_basis`` ``model``), and the base plan is kept if it meets
+the targets with the exact curves, which it may do where the model, on its understated
+talent, would not accept it.
 
 Computation: a response value enters the model's response curves and coefficients, so
 each re-solve builds and solves the model anew (:func:`talentplan.solve`); with ``R``
@@ -138,8 +141,8 @@ _COLUMNS = [
     "seconds",
 ]
 
-SHIFT_TOLERANCE = 1e-9
-"""A plan shift at most this is no shift (rounding of the spend)."""
+SHIFT_TOLERANCE = 1e-6
+"""A plan shift at most this is no shift (tolerances of the continuous spend)."""
 
 
 @dataclass(frozen=True)
@@ -188,7 +191,7 @@ class SensitivityResult(DisplayMixin):
         (what keeping the base plan costs under the changed value; ``inf`` when the
         base plan breaks a rule then), ``noise`` (the two solves' open gaps together),
         ``forced`` (``keep_loss > noise``: the base plan is no longer an answer the
-        solver could give), ``significant`` (forced, and ``plan_shift`` > 0) and
+        solver could give), ``significant`` (forced, and ``plan_shift`` above 1e-6) and
         ``seconds``.
         """
         return self._table.copy()
