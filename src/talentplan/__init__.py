@@ -34,6 +34,8 @@ _LAZY = {
     "pareto_frontier": "talentplan.scenarios.frontier",
     "alternatives": "talentplan.scenarios.alternatives",
     "AlternativesResult": "talentplan.scenarios.alternatives",
+    "sensitivity": "talentplan.scenarios.sensitivity",
+    "SensitivityResult": "talentplan.scenarios.sensitivity",
 }
 _MODULES = {
     "datasets": "talentplan.datasets",
@@ -48,6 +50,7 @@ __all__ = [
     "Instance",
     "PolicyFloor",
     "Scenario",
+    "SensitivityResult",
     "SimulationResult",
     "SolveStatus",
     "__version__",
@@ -59,6 +62,7 @@ __all__ = [
     "load_instance",
     "pareto_frontier",
     "scenarios",
+    "sensitivity",
     "simulate",
     "solve",
     "write_instance",
@@ -73,6 +77,7 @@ if TYPE_CHECKING:
     from talentplan.report.result import AllocationResult
     from talentplan.scenarios.alternatives import AlternativesResult, alternatives
     from talentplan.scenarios.frontier import pareto_frontier
+    from talentplan.scenarios.sensitivity import SensitivityResult, sensitivity
     from talentplan.simulation import SimulationResult, simulate
     from talentplan.solver.status import SolveStatus
 

@@ -4,8 +4,9 @@ Exit codes (:class:`~talentplan.cli.screen.ExitCode`): 0 a plan was found (optim
 within the gap, or the best at the time limit); 1 no plan (infeasible, or none found in
 time); 2 bad input; 3 solver failure; 4 the output cannot be written (checked before
 any work); 130 interrupted (Ctrl-C or SIGTERM; the best plan so far, or for
-``alternatives`` the ranges so far, is written, marked ``interrupted``). Heavy libraries
-are imported inside the commands, so ``talentplan --help`` is instant.
+``alternatives`` the ranges so far and for ``sensitivity`` the rows so far, is written,
+marked ``interrupted``). Heavy libraries are imported inside the commands, so
+``talentplan --help`` is instant.
 """
 
 from __future__ import annotations
@@ -335,6 +336,147 @@ def alternatives(
         fail(
             "interrupted",
             f"the ranges computed so far are written to {out_dir}/ with status 'interrupted'",
+            ExitCode.INTERRUPTED,
+        )
+
+
+@app.command()
+def sensitivity(
+    instance: InstanceArg,
+    out_dir: Annotated[
+        Path,
+        typer.Option("--out", help="Folder for sensitivity.csv, spend.csv and summary.json."),
+    ] = Path("out"),
+    factor: Annotated[
+        float,
+        typer.Option(help="Scale each response value by 1 - F and 1 + F (0.5: x0.5 and x1.5)."),
+    ] = 0.5,
+    parameter: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            "--parameter",
+            "-p",
+            help="Only this response row, as program:talent_type:effect (- for a blank "
+            "type); repeat for several. Default: every row.",
+        ),
+    ] = None,
+    by: Annotated[
+        str, typer.Option(help="Compare spending by program, or by program,county.")
+    ] = "program",
+    time_limit: Annotated[
+        float | None,
+        typer.Option(help="Seconds per solve; a stopped solve keeps its plan and gap."),
+    ] = None,
+    mip_gap: Annotated[float, typer.Option(help="Relative gap of each solve.")] = 1e-4,
+    threads: Annotated[Optional[int], typer.Option(help="Solver threads.")] = None,  # noqa: UP045
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress line and no table.")
+    ] = False,
+) -> None:
+    """Re-solve with each response value scaled down and up; report how the plan moves.
+
+    Solves the plan, then, for every response row and each scale, the plan with that one
+    value scaled, and writes per row the objective change, the share of spending that
+    moves (plan_shift) and whether the move exceeds what the solves' gaps allow
+    (significant) to sensitivity.csv, the spending by group to spend.csv, and
+    summary.json into --out. Ctrl-C or SIGTERM stops the run and writes the rows done so
+    far, marked interrupted; Ctrl-C again quits at once.
+    """
+    from talentplan.errors import (
+        InfeasiblePlanError,
+        InstanceError,
+        NoSolutionError,
+        OptionError,
+        SolverError,
+    )
+    from talentplan.scenarios.alternatives import check_by
+    from talentplan.scenarios.sensitivity import (
+        SENSITIVITY_FILES,
+        check_factor,
+        check_parameters,
+    )
+    from talentplan.scenarios.sensitivity import sensitivity as scaled
+    from talentplan.solver.api import SolveOptions
+    from talentplan.solver.highs import Progress
+    from talentplan.solver.status import SolveStatus
+
+    check_out_folder(out_dir, "sensitivity")
+    try:
+        options = SolveOptions(time_limit, mip_gap, threads)
+        keys = check_by(by)
+    except OptionError as exc:
+        fail("error", flag_message(exc), ExitCode.BAD_INPUT)
+    try:
+        check_factor(factor)
+    except OptionError as exc:  # "factor" is --budget-scale elsewhere
+        fail("error", f"--factor {exc.value}: expected {exc.expected}", ExitCode.BAD_INPUT)
+    inst = _load(instance)
+    try:
+        check_parameters(inst, parameter or None)
+    except OptionError as exc:
+        fail("error", flag_message(exc), ExitCode.BAD_INPUT)
+    make_out_folder(out_dir)
+    status = None if quiet else err.status(f"building {inst.scenario.name} ...")
+
+    def show(p: Progress) -> None:
+        if status is not None:
+            doing = p.stage or f"solving {inst.scenario.name}"
+            best = f"{p.objective:.6g}" if math.isfinite(p.objective) else "-"
+            bound = f"{p.bound:.6g}" if math.isfinite(p.bound) else "-"
+            status.update(f"{doing}: {p.seconds:6.1f}s  best {best}  bound {bound}")
+
+    with stop_on_signals() as stop:
+        try:
+            if status is not None:
+                status.start()
+            result = scaled(
+                inst,
+                factor=factor,
+                parameters=parameter or None,
+                by=keys,
+                time_limit=options.time_limit,
+                mip_gap=options.mip_gap,
+                threads=options.threads,
+                progress=show,
+                stop=stop,
+            )
+        except OptionError as exc:
+            fail("error", flag_message(exc), ExitCode.BAD_INPUT)
+        except InstanceError as exc:
+            fail("error", str(exc), ExitCode.BAD_INPUT)
+        except InfeasiblePlanError as exc:
+            fail("infeasible", exc.explanation, ExitCode.NO_PLAN)
+        except NoSolutionError as exc:
+            if stop.is_set():
+                fail(
+                    "interrupted",
+                    "stopped before any plan was found; nothing written",
+                    ExitCode.INTERRUPTED,
+                )
+            fail("no plan", str(exc), ExitCode.NO_PLAN)
+        except SolverError as exc:
+            fail("solver error", str(exc), ExitCode.SOLVER)
+        finally:
+            if status is not None:
+                status.stop()
+        try:
+            result.to_dir(out_dir)
+        except OSError as exc:
+            fail("cannot write", f"--out {out_dir}: {exc}", ExitCode.OUTPUT)
+    if not quiet:
+        out.print(str(result))
+        out.print(f"\nwritten to {out_dir}/: " + ", ".join(SENSITIVITY_FILES))
+    failed = sum(n for s, n in result.summary["statuses"].items() if s in ("error", "infeasible"))
+    if failed:
+        note(
+            "warning",
+            f"{failed} re-solve(s) found no plan (infeasible or failed); see the status "
+            "column of sensitivity.csv",
+        )
+    if result.status == SolveStatus.INTERRUPTED:
+        fail(
+            "interrupted",
+            f"the rows computed so far are written to {out_dir}/ with status 'interrupted'",
             ExitCode.INTERRUPTED,
         )
 

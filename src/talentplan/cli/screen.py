@@ -40,7 +40,7 @@ class ExitCode(IntEnum):
     """Stopped by Ctrl-C or SIGTERM; the best plan so far is written, marked interrupted."""
 
 
-FLAGS = {"factor": "--budget-scale", "n_points": "--points"}
+FLAGS = {"factor": "--budget-scale", "n_points": "--points", "parameters": "--parameter"}
 """Options whose command-line flag is not their Python name with dashes."""
 
 

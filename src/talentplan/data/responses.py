@@ -5,6 +5,13 @@ An instance's responses table holds one value per (program, talent type, effect)
 :class:`~talentplan.data.parameters.ResponseParameters` or a plain mapping), and
 :func:`with_response_parameters` does so for the parameter file a scenario references
 (``response_parameters = "params.json"`` in ``scenario.toml``).
+
+The same estimates may carry the market's own inflow, the talent who arrive each year
+without any program (``market_inflow`` of ``stocks.csv``, persons a year), under keys
+``market:<county>:<talent_type>`` (:data:`MARKET`): what a county-type panel estimates as
+the yearly arrivals of the type in the county absent programs (the intercept of its
+inflow, or of its stock change plus the attrition). Such a value replaces the
+``market_inflow`` of that county and type.
 """
 
 from __future__ import annotations
@@ -14,15 +21,19 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from talentplan.data.instance import Instance
 from talentplan.data.parameters import ResponseParameters
 from talentplan.data.provenance import parse_key
 from talentplan.errors import CalibrationError, InstanceError, TalentPlanWarning
 
-__all__ = ["apply_parameters", "with_response_parameters"]
+__all__ = ["MARKET", "apply_parameters", "with_response_parameters"]
 
 _SHARES = ("retention", "graduate_retention")
+
+MARKET = "market"
+"""First part of the keys ``market:<county>:<talent_type>`` that set the market inflow."""
 
 
 def apply_parameters(
@@ -37,7 +48,9 @@ def apply_parameters(
     Each key ``program:talent_type:effect`` replaces the ``value`` of the matching row of
     the responses table (its ``scale`` is kept); the ``source`` column records where the
     value came from. A response with a blank talent type (``graduate_retention``) is
-    keyed with ``-`` in its place, e.g. ``alliance:-:graduate_retention``.
+    keyed with ``-`` in its place, e.g. ``alliance:-:graduate_retention``. A key
+    ``market:<county>:<talent_type>`` replaces the ``market_inflow`` (persons a year,
+    ``>= 0``) of that county and type in the stocks table.
 
     Parameters
     ----------
@@ -57,7 +70,9 @@ def apply_parameters(
     ------
     CalibrationError
         A key the instance has no response row for (the message lists the rows it has
-        for that program), or an inadmissible value without ``clip``.
+        for that program), a market key naming a county or talent type the instance
+        lacks (the message lists those it has), a market key in an instance with a
+        program named ``market`` (ambiguous), or an inadmissible value without ``clip``.
 
     Examples
     --------
@@ -66,6 +81,10 @@ def apply_parameters(
     >>> r = inst.tables["responses"]
     >>> float(r.loc[(r.program == "honours") & (r.talent_type == "engineer"), "value"].iloc[0])
     0.2
+    >>> inst = apply_parameters(tp.load_instance("qingyuan"), {"market:Fogang:engineer": 80.0})
+    >>> s = inst.tables["stocks"].set_index(["county", "talent_type"])
+    >>> float(s.loc[("Fogang", "engineer"), "market_inflow"])
+    80.0
     """
     if isinstance(params, ResponseParameters):
         values = params.estimates.to_dict()
@@ -77,8 +96,12 @@ def apply_parameters(
         values = {str(k): float(v) for k, v in params.items()}
         source = source or "calibrated"
     responses = instance.tables["responses"].copy()
-    clipped = []
+    market = {k: v for k, v in values.items() if parse_key(k)[0] == MARKET}
+    clipped: list[str] = []
+    stocks = _with_market_inflow(instance, market, clip, clipped) if market else None
     for key, value in values.items():
+        if key in market:
+            continue
         program, talent_type, effect = parse_key(key)
         tt = "" if talent_type == "-" else talent_type
         rows = (
@@ -118,7 +141,57 @@ def apply_parameters(
             TalentPlanWarning,
             stacklevel=2,
         )
+    if stocks is not None:
+        return instance.replace_tables(responses=responses, stocks=stocks)
     return instance.replace_tables(responses=responses)
+
+
+def _with_market_inflow(
+    instance: Instance, values: Mapping[str, float], clip: bool, clipped: list[str]
+) -> pd.DataFrame:
+    """Return the stocks table with the ``market:<county>:<talent_type>`` values applied."""
+    name = instance.scenario.name
+    programs = instance.tables["programs"]["program"].astype(str)
+    if (programs == MARKET).any():
+        raise CalibrationError(
+            f"the instance '{name}' has a program named '{MARKET}', so the keys "
+            f"'{MARKET}:...' are ambiguous; rename the program to calibrate it or its "
+            "market inflow."
+        )
+    stocks = instance.tables["stocks"].copy()
+    counties = [str(c) for c in instance.tables["counties"]["county"]]
+    types = [str(t) for t in instance.tables["talent_types"]["talent_type"]]
+    for key, value in values.items():
+        _, county, talent_type = parse_key(key)
+        if county not in counties:
+            raise CalibrationError(
+                f"parameter {key!r}: the instance '{name}' has no county {county!r}; a "
+                f"market inflow is keyed '{MARKET}:<county>:<talent_type>' with a county "
+                f"of {counties}."
+            )
+        if talent_type not in types:
+            raise CalibrationError(
+                f"parameter {key!r}: the instance '{name}' has no talent type "
+                f"{talent_type!r}; a market inflow is keyed "
+                f"'{MARKET}:<county>:<talent_type>' with a type of {types}."
+            )
+        rows = (stocks["county"] == county) & (stocks["talent_type"] == talent_type)
+        if not rows.any():
+            raise CalibrationError(
+                f"parameter {key!r}: the instance '{name}' has no stocks row for county "
+                f"{county!r} and type {talent_type!r} to take its market inflow."
+            )
+        v = float(value)
+        if not (0.0 <= v < np.inf):
+            if not clip:
+                raise CalibrationError(
+                    f"parameter {key!r} = {v:.6g} is outside the admissible range [0, inf) "
+                    "of a market inflow (persons a year); pass clip=True to clip it."
+                )
+            clipped.append(f"{key} = {v:.6g}")
+            v = max(v, 0.0)
+        stocks.loc[rows, "market_inflow"] = v
+    return stocks
 
 
 def with_response_parameters(instance: Instance, folder: Path, label: str) -> Instance:

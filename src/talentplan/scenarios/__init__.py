@@ -4,19 +4,23 @@ The efficiency-equity frontier (:mod:`~talentplan.scenarios.frontier`), the
 near-optimal alternatives (:mod:`~talentplan.scenarios.alternatives`: how far each
 program's spending can move among plans almost as good as the optimum) and the
 estimate-then-optimise regret (:mod:`~talentplan.scenarios.regret`: simulate a panel,
-calibrate, plan with the estimates, score under the truth).
+calibrate, plan with the estimates, score under the truth) and the sensitivity of the
+plan to each response parameter (:mod:`~talentplan.scenarios.sensitivity`).
 """
 
 from talentplan.scenarios.alternatives import AlternativesResult, alternatives
 from talentplan.scenarios.frontier import Frontier, pareto_frontier
 from talentplan.scenarios.regret import RegretReport, end_to_end_regret, plan_regret
+from talentplan.scenarios.sensitivity import SensitivityResult, sensitivity
 
 __all__ = [
     "AlternativesResult",
     "Frontier",
     "RegretReport",
+    "SensitivityResult",
     "alternatives",
     "end_to_end_regret",
     "pareto_frontier",
     "plan_regret",
+    "sensitivity",
 ]
