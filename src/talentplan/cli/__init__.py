@@ -28,6 +28,7 @@ from talentplan.cli.folders import (
 )
 from talentplan.cli.interrupts import stop_on_signals
 from talentplan.cli.screen import ExitCode, err, fail, flag_message, note, out
+from talentplan.cli.solving import exit_on_named_errors, write_result
 
 if TYPE_CHECKING:
     from talentplan.data.instance import Instance
@@ -101,13 +102,7 @@ def solve(
     the best plan so far, marked interrupted; Ctrl-C again quits at once.
     """
     from talentplan._files import atomic_write_text
-    from talentplan.errors import (
-        InfeasiblePlanError,
-        InstanceError,
-        NoSolutionError,
-        OptionError,
-        SolverError,
-    )
+    from talentplan.errors import InfeasiblePlanError, OptionError
     from talentplan.report.pipeline import solve as solve_instance
     from talentplan.report.result import RESULT_FILES
     from talentplan.solver.api import SolveOptions
@@ -136,47 +131,23 @@ def solve(
         for name in names:
             (out_dir / name).unlink(missing_ok=True)
 
+    def explain(exc: InfeasiblePlanError) -> str:
+        explanation = exc.explanation
+        if budget_scale != 1.0:
+            explanation += f"\n(every budget was scaled by {budget_scale:g} with --budget-scale)"
+        clear(RESULT_FILES)
+        atomic_write_text(out_dir / "infeasibility.txt", explanation + "\n")
+        return f"{explanation}\n(written to {out_dir / 'infeasibility.txt'})"
+
     with stop_on_signals() as stop:
-        try:
-            if status is not None:
-                status.start()
+        with exit_on_named_errors(
+            stop,
+            status,
+            explain=explain,
+            clear=lambda: clear((*RESULT_FILES, "infeasibility.txt")),
+        ):
             result = solve_instance(inst, **asdict(options), progress=show, stop=stop)
-        except OptionError as exc:
-            fail("error", flag_message(exc), ExitCode.BAD_INPUT)
-        except InstanceError as exc:
-            fail("error", str(exc), ExitCode.BAD_INPUT)
-        except InfeasiblePlanError as exc:
-            explanation = exc.explanation
-            if budget_scale != 1.0:
-                explanation += (
-                    f"\n(every budget was scaled by {budget_scale:g} with --budget-scale)"
-                )
-            clear(RESULT_FILES)
-            atomic_write_text(out_dir / "infeasibility.txt", explanation + "\n")
-            fail(
-                "infeasible",
-                f"{explanation}\n(written to {out_dir / 'infeasibility.txt'})",
-                ExitCode.NO_PLAN,
-            )
-        except NoSolutionError as exc:
-            if stop.is_set():
-                fail(
-                    "interrupted",
-                    "stopped before any plan was found; nothing written",
-                    ExitCode.INTERRUPTED,
-                )
-            clear((*RESULT_FILES, "infeasibility.txt"))
-            fail("no plan", str(exc), ExitCode.NO_PLAN)
-        except SolverError as exc:
-            clear((*RESULT_FILES, "infeasibility.txt"))
-            fail("solver error", str(exc), ExitCode.SOLVER)
-        finally:
-            if status is not None:
-                status.stop()
-        try:
-            result.to_dir(out_dir)
-        except OSError as exc:
-            fail("cannot write", f"--out {out_dir}: {exc}", ExitCode.OUTPUT)
+        write_result(result, out_dir)
         (out_dir / "infeasibility.txt").unlink(missing_ok=True)
     if not quiet:
         out.print(str(result))
@@ -254,13 +225,7 @@ def alternatives(
     computed so far, marked interrupted; Ctrl-C again quits at once.
     """
     from talentplan._options import check_number
-    from talentplan.errors import (
-        InfeasiblePlanError,
-        InstanceError,
-        NoSolutionError,
-        OptionError,
-        SolverError,
-    )
+    from talentplan.errors import OptionError
     from talentplan.scenarios.alternatives import ALTERNATIVES_FILES, check_by
     from talentplan.scenarios.alternatives import alternatives as near_optimal
     from talentplan.solver.api import SolveOptions
@@ -286,9 +251,7 @@ def alternatives(
             status.update(f"{doing}: {p.seconds:6.1f}s  best {best}  bound {bound}")
 
     with stop_on_signals() as stop:
-        try:
-            if status is not None:
-                status.start()
+        with exit_on_named_errors(stop, status):
             result = near_optimal(
                 inst,
                 slack=slack,
@@ -299,29 +262,7 @@ def alternatives(
                 progress=show,
                 stop=stop,
             )
-        except OptionError as exc:
-            fail("error", flag_message(exc), ExitCode.BAD_INPUT)
-        except InstanceError as exc:
-            fail("error", str(exc), ExitCode.BAD_INPUT)
-        except InfeasiblePlanError as exc:
-            fail("infeasible", exc.explanation, ExitCode.NO_PLAN)
-        except NoSolutionError as exc:
-            if stop.is_set():
-                fail(
-                    "interrupted",
-                    "stopped before any plan was found; nothing written",
-                    ExitCode.INTERRUPTED,
-                )
-            fail("no plan", str(exc), ExitCode.NO_PLAN)
-        except SolverError as exc:
-            fail("solver error", str(exc), ExitCode.SOLVER)
-        finally:
-            if status is not None:
-                status.stop()
-        try:
-            result.to_dir(out_dir)
-        except OSError as exc:
-            fail("cannot write", f"--out {out_dir}: {exc}", ExitCode.OUTPUT)
+        write_result(result, out_dir)
     if not quiet:
         out.print(str(result))
         out.print(f"\nwritten to {out_dir}/: " + ", ".join(ALTERNATIVES_FILES))
@@ -382,13 +323,7 @@ def sensitivity(
     summary.json into --out. Ctrl-C or SIGTERM stops the run and writes the rows done so
     far, marked interrupted; Ctrl-C again quits at once.
     """
-    from talentplan.errors import (
-        InfeasiblePlanError,
-        InstanceError,
-        NoSolutionError,
-        OptionError,
-        SolverError,
-    )
+    from talentplan.errors import OptionError
     from talentplan.scenarios.alternatives import check_by
     from talentplan.scenarios.sensitivity import (
         SENSITIVITY_FILES,
@@ -426,9 +361,7 @@ def sensitivity(
             status.update(f"{doing}: {p.seconds:6.1f}s  best {best}  bound {bound}")
 
     with stop_on_signals() as stop:
-        try:
-            if status is not None:
-                status.start()
+        with exit_on_named_errors(stop, status):
             result = scaled(
                 inst,
                 factor=factor,
@@ -440,29 +373,7 @@ def sensitivity(
                 progress=show,
                 stop=stop,
             )
-        except OptionError as exc:
-            fail("error", flag_message(exc), ExitCode.BAD_INPUT)
-        except InstanceError as exc:
-            fail("error", str(exc), ExitCode.BAD_INPUT)
-        except InfeasiblePlanError as exc:
-            fail("infeasible", exc.explanation, ExitCode.NO_PLAN)
-        except NoSolutionError as exc:
-            if stop.is_set():
-                fail(
-                    "interrupted",
-                    "stopped before any plan was found; nothing written",
-                    ExitCode.INTERRUPTED,
-                )
-            fail("no plan", str(exc), ExitCode.NO_PLAN)
-        except SolverError as exc:
-            fail("solver error", str(exc), ExitCode.SOLVER)
-        finally:
-            if status is not None:
-                status.stop()
-        try:
-            result.to_dir(out_dir)
-        except OSError as exc:
-            fail("cannot write", f"--out {out_dir}: {exc}", ExitCode.OUTPUT)
+        write_result(result, out_dir)
     if not quiet:
         out.print(str(result))
         out.print(f"\nwritten to {out_dir}/: " + ", ".join(SENSITIVITY_FILES))
