@@ -56,7 +56,25 @@ def test_same_catalogue_everywhere() -> None:
         pd.testing.assert_frame_equal(other.responses, qy.responses)
         cols = ["program", "kind", "mechanism", "fixed_cost", "unit_cost", "land_mu"]
         pd.testing.assert_frame_equal(other.programs[cols], qy.programs[cols])
-    assert len(qy.programs) == 15
+    assert len(qy.programs) == 17
+
+
+def test_catalogue_uses_colleges_energy_and_cadre_capacity() -> None:
+    """Studios are capped by partner colleges, energy quotas exist, cadre time can grow."""
+    qy = load_instance("qingyuan")
+    c = qy.counties.set_index("county")
+    progs = qy.programs.set_index("program")
+    assert progs.loc["skill_studio", "cap_per_county"] == "colleges"
+    # the Guangdong Vocational Education City's 10 colleges are in Qingcheng (a fact)
+    assert c.loc["Qingcheng", "colleges"] >= 10
+    assert (c["colleges"] >= 1).all()
+    assert c["energy_quota_tce"].notna().all()
+    # an R&D institution fits the quota of the largest counties only
+    platform = progs.loc["rd_platform", "energy_tce"]
+    assert 0 < (c["energy_quota_tce"] >= platform).sum() < len(c)
+    effects = set(zip(qy.responses["program"], qy.responses["effect"], strict=True))
+    assert ("cadre_exchange", "cadre_capacity") in effects
+    assert {p for p, _ in effects} >= {"green_seedling", "cadre_exchange"}
 
 
 def test_qingyuan_facts() -> None:

@@ -4,9 +4,11 @@ Every returned allocation is checked against the instance *tables* by code writt
 independently of the formulation: costs recomputed from programs.csv and paid by the
 sources allowed to fund them (Hall's condition for the transportation problem: every set
 of demands can be paid by the budgets of the sources that may pay them), land per county,
-cadre hours per county-year, unit and spend caps, plan-wide caps, prerequisites, chains
-only where their industry is present, whole quantities and open-once-stay-open (sites,
-alliances and city programs never close, units never fall). The simulator must agree that
+cadre hours per county-year (plus the hours capacity-building adds), energy per
+county-year, unit caps (a number, townships or partner colleges) and spend caps,
+plan-wide caps, prerequisites, chains only where their industry is present, whole
+quantities and open-once-stay-open (sites, alliances and city programs never close, units
+never fall). The simulator must agree that
 the plan breaks nothing, and score it between the model's objective and its bound plus
 the reported approximation error. Pins and policy floors are checked where they are drawn.
 More budget never lowers the optimum.
@@ -105,7 +107,7 @@ def breaches(inst, allocation: pd.DataFrame) -> list[str]:
             for n in T:
                 q = level(c, p, n)
                 if kind == "count" and cap:
-                    top = counties.at[c, "townships"] if cap == "townships" else float(cap)
+                    top = counties.at[c, cap] if cap in ("townships", "colleges") else float(cap)
                     if _over(q, math.floor(float(top))):
                         out.append(f"{p} in {c} {years[n]}: {q} units over the cap {top}")
                 if kind == "amount" and cap and _over(q, float(cap)):
@@ -127,8 +129,23 @@ def breaches(inst, allocation: pd.DataFrame) -> list[str]:
                 for p in on_land
                 if programs.at[p, "kind"] != "city"
             )
-            if _over(cadres, counties.at[c, "cadre_hours"]):
+            # capacity-building programs add hours from their lag on (responses.csv)
+            added = sum(
+                float(r.value)
+                * level(c, str(r.program), n - int(programs.at[r.program, "lag_years"]))
+                for r in t["responses"].itertuples(index=False)
+                if r.effect == "cadre_capacity" and n >= int(programs.at[r.program, "lag_years"])
+            )
+            if _over(cadres, counties.at[c, "cadre_hours"] + added):
                 out.append(f"cadre hours of {c} in {years[n]}: {cadres}")
+            quota = counties.at[c, "energy_quota_tce"]
+            energy = sum(
+                programs.at[p, "energy_tce"] * level(c, p, n)
+                for p in on_land
+                if programs.at[p, "kind"] != "city"
+            )
+            if quota is not None and not pd.isna(quota) and _over(energy, float(quota)):
+                out.append(f"energy of {c} in {years[n]}: {energy} tce")
 
     for p in programs.index:
         cap_total = programs.at[p, "cap_total"]

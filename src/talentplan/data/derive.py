@@ -87,6 +87,23 @@ BUDGET_SHARE = 0.5
 REFERENCE_SPEND = 1000.0
 """Spend (10k yuan a county-year) the budget rule counts for an amount program that has no
 per-county cap: the scale of a county's settling-subsidy fund (10 million yuan a year)."""
+COLLEGE_RULE = {"residents_10k_per_school": 50.0, "hub_graduates_per_college": 900.0}
+"""Partner colleges of a county (``counties.csv`` ``colleges``, the cap of skill studios).
+
+One county secondary vocational school (vocational education centre) per started 500,000
+residents, plus the higher vocational colleges of a graduate hub at one per 900 of its
+graduates who look for work locally (Qingcheng: 9,000 / 900 = the 10 colleges of the
+Guangdong Vocational Education City, a fact). Assumption; see the qingyuan README."""
+ENERGY_RULE = {"tce_per_person": 2.5, "growth": 0.02, "share": 0.005}
+"""Energy quota of talent programs (``counties.csv`` ``energy_quota_tce``, tce a year).
+
+Guangdong's energy-use control ("dual control" of total use and intensity) lets a county's
+yearly energy use grow by a limited amount; talent facilities (laboratories, school and
+clinic extensions, talent flats, studios) get ``share`` of the growth allowed over the
+plan: ``share x tce_per_person x residents x growth x plan years``. With 2.5 tce a person
+(about Guangdong's average), 2% a year and 1% for talent facilities over five years this
+is 25 tce per 10k residents (rounded to 10 tce). Assumption; see the qingyuan README."""
+
 SOURCE_SHARES = {"city_fiscal": 0.45, "provincial_transfer": 0.35, "counterpart_assistance": 0.20}
 
 
@@ -207,6 +224,20 @@ def industry_rules(industries: list[str], types: list[str]) -> pd.DataFrame:
     return pd.DataFrame(out, index=pd.Index(industries, name="industry"))
 
 
+def colleges(population_10k: np.ndarray, graduate_hub: np.ndarray) -> np.ndarray:
+    """Partner colleges per county by :data:`COLLEGE_RULE` (whole numbers >= 1)."""
+    schools = np.ceil(population_10k / COLLEGE_RULE["residents_10k_per_school"])
+    hub = np.round(graduate_hub / COLLEGE_RULE["hub_graduates_per_college"])
+    return (np.maximum(schools, 1.0) + hub).astype(np.int64)
+
+
+def energy_quota(population_10k: np.ndarray, n_years: int) -> np.ndarray:
+    """Yearly energy quota (tce) of talent programs per county by :data:`ENERGY_RULE`."""
+    r = ENERGY_RULE
+    per_10k = r["share"] * r["tce_per_person"] * 10_000 * r["growth"] * n_years
+    return np.round(per_10k * population_10k, -1)
+
+
 def derive_tables(
     facts: pd.DataFrame, presence: pd.DataFrame, cat: Catalogue, years: list[int]
 ) -> dict[str, pd.DataFrame]:
@@ -247,6 +278,8 @@ def derive_tables(
             "land_quota_mu": np.round(10.0 + 0.015 * facts["area_km2"].to_numpy(float)),
             "cadre_hours": np.round(1200.0 + 40.0 * pop + 80.0 * townships, -1),
             "efficiency": np.round(np.clip(0.95 - 0.05 * travel, 0.6, 0.95), 3),
+            "colleges": colleges(pop, facts["graduate_hub"].to_numpy(float)),
+            "energy_quota_tce": energy_quota(pop, len(years)),
         }
     )
     # stocks: persons = population x density x urbanisation profile
