@@ -56,7 +56,7 @@ def test_same_catalogue_everywhere() -> None:
         pd.testing.assert_frame_equal(other.responses, qy.responses)
         cols = ["program", "kind", "mechanism", "fixed_cost", "unit_cost", "land_mu"]
         pd.testing.assert_frame_equal(other.programs[cols], qy.programs[cols])
-    assert len(qy.programs) == 17
+    assert len(qy.programs) == 18
 
 
 def test_catalogue_uses_colleges_energy_and_cadre_capacity() -> None:

@@ -10,6 +10,7 @@ import pyomo.environ as pyo
 from talentplan.model.build import Formulation
 from talentplan.model.decisions import cadre_added, cadre_use, energy_use, land_use
 from talentplan.model.resources import source_spending
+from talentplan.model.talent import graduate_share_expr
 from talentplan.solver.highs import SolverRun
 
 ALLOCATION_COLUMNS = [
@@ -203,7 +204,10 @@ def shadow_prices(f: Formulation, run: SolverRun) -> pd.DataFrame:
                 "person",
                 sign * dual.get(id(con), 0.0),
                 _value(sum(m.placed_expr[c, t] for c in d.counties)),
-                _value(sum(m.leaving[c, t] for c in d.counties if (c, t) in m.leaving)),
+                sum(
+                    d.graduates[c] * max(0.0, 1.0 - _value(graduate_share_expr(m, d, c, t)))
+                    for c in d.counties
+                ),
             )
         )
     out = pd.DataFrame(rows, columns=PRICE_COLUMNS[:7])
