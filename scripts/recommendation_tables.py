@@ -1,20 +1,20 @@
 """Print the numbers of a dataset README's "What the model recommends" tables.
 
 Usage: python scripts/recommendation_tables.py [INSTANCE] [--time-limit S] [--feedback ETA]
+[--out DIR]
 
 Solves the instance at the default gap (or within the time limit) and prints two Markdown
 tables: spend (10k yuan) and share of the spend by program, with the counties it is spent
 in; and spend by county with its four largest programs and the coverage of leading talent
 and engineers in the last year (useful / demand). The "why" columns of the READMEs are
 written by hand from these numbers and the data; ``--feedback`` overrides the scenario's
-``demand_feedback`` (the northern_guangdong table is solved with 0, as its README says).
+``demand_feedback`` (the northern_guangdong table is solved with 0, as its README says);
+``--out`` also writes the result files (allocation, talent, shadow prices) for the details.
 """
 
 from __future__ import annotations
 
 import argparse
-
-import pandas as pd
 
 import talentplan as tp
 
@@ -25,11 +25,14 @@ def main() -> None:
     parser.add_argument("instance", nargs="?", default="qingyuan")
     parser.add_argument("--time-limit", type=float, default=None)
     parser.add_argument("--feedback", type=float, default=None)
+    parser.add_argument("--out", default=None)
     args = parser.parse_args()
     inst = tp.load_instance(args.instance)
     if args.feedback is not None:
         inst = inst.replace_scenario(demand_feedback=args.feedback)
     result = tp.solve(inst, time_limit=args.time_limit)
+    if args.out:
+        result.to_dir(args.out)
     print(
         f"objective {result.objective:,.0f}, bound {result.bound:,.0f}, gap {result.gap:.3%}, "
         f"status {result.status}"
@@ -67,7 +70,6 @@ def main() -> None:
     city = alloc[alloc["county"].isna() | (alloc["county"] == "")]["cost"].sum()
     if city:
         print(f"| (city) | {city:,.0f} | city-wide programs | |")
-    pd.set_option("display.width", 120)
 
 
 if __name__ == "__main__":
