@@ -92,6 +92,21 @@ CASES = {
         floors=(PolicyFloor("training from 2026", "training", 2026, 3.0),),
         pins=[dict(county="A", program="subsidy", year=2025, action="max", value=30.0)],
     ),
+    # the newer terms: market inflow and lags; poaching by counts, a city program,
+    # platforms and a subsidy; demand feedback; caps by colleges and per city, energy,
+    # lagged cadre capacity-building
+    "market-lags": lambda: I.lagged(),
+    "poaching-feedback": lambda: I.amend(
+        I.poaching(), drives_demand=("eng", "voc"), demand_feedback=0.8
+    ),
+    "platforms-poaching": lambda: I.platforms_poaching(),
+    "subsidy-war": lambda: I.amend(
+        I.subsidy_war(n_years=2, overrides={"subsidy": {"poach_share": 0.5, "lag_years": 1}}),
+        drives_demand=("eng",),
+        demand_feedback=0.6,
+    ),
+    "resources-one-city": lambda: I.resources(),
+    "resources-blank-city": lambda: I.resources(same_city=False, station_energy=3.0),
 }
 
 
