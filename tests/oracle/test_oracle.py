@@ -28,9 +28,11 @@ import math
 
 import numpy as np
 import pytest
+from pyomo.common.errors import InvalidConstraintError
 
 import talentplan as tp
 from talentplan.data.instance import PolicyFloor
+from talentplan.errors import InfeasiblePlanError
 
 from . import instances as I
 from .enumeration import Decision, best_plan, decisions
@@ -546,3 +548,70 @@ def test_a_site_that_requires_spend_needs_only_some_spend():
     )
     assert best.plan["A", "centre", "", 2025] == 1.0
     assert best.value <= result.bound + 1e-7
+
+
+def drained() -> tuple:
+    """An instance and a plan whose poaching drains B's vocational stock below zero.
+
+    Every station in A attracts 3 vocational persons, all of them from B (``poach_share``
+    1), which holds 2 of them, keeps 92 % a year and has no graduates or market inflow.
+    """
+    base = I.amend(
+        I.embedding_small(overrides={"station": {"poach_share": 1.0}}, land=(10.0, 10.0)),
+        counties={"B": dict(graduates=0.0)},
+    )
+    stocks = base.stocks.assign(stock=[100.0, 80.0, 30.0, 2.0])
+    inst = I.validated(base.replace_tables(stocks=stocks))
+    plan = {("A", "station", "", 2025): 1.0, ("A", "station", "", 2026): 1.0}
+    return inst, plan
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason=(
+        "a plan whose poaching draws more than a county holds: the model keeps every stock "
+        ">= 0 (stock bounds, stock_lb clipped at 0), so with the plan's decisions pinned it "
+        "is infeasible (and the explanation blames the pins), while tp.simulate reports no "
+        "breach, a negative stock (-1.16 in B 2025) and useful talent clamped at 0; the "
+        "documentation says neither that such a plan is refused nor that the drain stops "
+        "at an empty stock"
+    ),
+)
+def test_a_plan_that_drains_a_county_below_zero_is_refused_by_both():
+    from tests.model.tiny import frame
+
+    from .test_simulator import allocation
+
+    inst, plan = drained()
+    r = read(inst)
+    cells = score(r, plan).cells
+    assert cells["B", "voc", 2025].stock == pytest.approx(2.0 * 0.92 - 3.0)
+    forbid = [("A", "centre"), ("B", "centre"), ("A", "alliance"), ("B", "station")]
+    pins = [dict(county="A", program="station", year=y, action="fix", value=1.0) for y in r.years]
+    pins += [dict(county=c, program=p, year=y, action="forbid") for c, p in forbid for y in r.years]
+    pins += [dict(program="titles", year=y, action="forbid") for y in r.years]
+    pinned = I.validated(inst.replace_tables(pins=frame("pins", pins)))
+    with pytest.raises(InfeasiblePlanError):
+        solve(pinned)
+    # the model rules the plan out: the simulator should find it breaks a rule
+    assert tp.simulate(inst, allocation(plan)).violations
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=InvalidConstraintError,
+    reason=(
+        "a pin that forbids (or fixes at 0) the alliances of a chain program in a county "
+        "without present industries passes validation, but the model's pin row is the "
+        "constant 0 == 0 and Pyomo refuses it while building (InvalidConstraintError: "
+        "'resolved to a trivial Boolean (True)'), so tp.solve fails on a valid instance; "
+        "tp.simulate and the reference read the pin as kept"
+    ),
+)
+def test_a_pin_on_the_alliances_of_a_county_without_industries_is_kept():
+    pins = [dict(county="B", program="alliance", year=2025, action="forbid")]
+    inst = I.embedding_small(pins=pins)
+    r = read(inst)
+    assert score(r, {}).breaches == []
+    check_integer_optimum(inst)
