@@ -277,6 +277,16 @@ NEW_TERM_CASES = {
     # caps by partner colleges and per prefecture city, lagged cadre capacity-building
     "resources-one-city": lambda: I.resources(),
     "resources-blank-city": lambda: I.resources(same_city=False),
+    # alliances (lagged) under a cap per city and using energy, beside the limits above
+    "resources-chain": lambda: I.resources(
+        overrides={
+            "station": {"cap_per_county": "colleges", "cap_per_city": 2.0, "energy_tce": 2.0},
+            "centre": {"energy_tce": 4.0},
+            "titles": {"lag_years": 1},
+            "alliance": {"energy_tce": 1.0, "cap_per_city": 1.0, "lag_years": 1},
+        },
+        pins=[],
+    ),
     # B's energy quota keeps a centre and a station apart
     "resources-energy": lambda: I.resources(station_energy=3.0, pins=[], hours=(300.0, 100.0)),
 }
@@ -614,4 +624,22 @@ def test_a_pin_on_the_alliances_of_a_county_without_industries_is_kept():
     inst = I.embedding_small(pins=pins)
     r = read(inst)
     assert score(r, {}).breaches == []
+    check_integer_optimum(inst)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=InvalidConstraintError,
+    reason=(
+        "cap_per_city on a chain program where a prefecture city's counties have no "
+        "present industries: the model's row sums no alliances, is the constant 0 <= cap, "
+        "and Pyomo refuses it while building (InvalidConstraintError: 'resolved to a "
+        "trivial Boolean (True)'), so tp.solve fails on a valid instance"
+    ),
+)
+def test_a_cap_per_city_on_alliances_of_a_city_without_industries_holds():
+    inst = I.amend(
+        I.embedding_small(overrides={"alliance": {"cap_per_city": 1.0}}),
+        counties={"A": dict(city="north"), "B": dict(city="south")},
+    )
     check_integer_optimum(inst)
