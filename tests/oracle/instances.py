@@ -463,3 +463,27 @@ def subsidy_war(n_years: int = 1, **kwargs) -> Instance:
         spec["budgets"] = {"fiscal": [40.0, 40.0], "assist": [35.0, 0.0]}
     spec.update(kwargs)
     return amend(subsidy(**spec), market_inflow=MARKET)
+
+
+def experts_feedback(eta: float = 0.5) -> Instance:
+    """Migratory-bird workstations only: experts (FTE), no program that brings engineers.
+
+    Engineers drive demand: the experts serving A in the first year raise useful talent,
+    and so demand, above the do-nothing path, while A's data demand of the second year
+    (60) is below its stock, so the fed-back demand binds there.
+    """
+    inst = build(
+        ["birds"],
+        sources=[dict(source="fiscal")],
+        budgets={"fiscal": [20.0, 20.0]},
+    )
+    demand = inst.demand.copy()
+    second = (demand["county"] == "A") & (demand["talent_type"] == "eng") & (demand["year"] == 2026)
+    demand.loc[second, "demand"] = 60.0
+    first = (demand["county"] == "A") & (demand["talent_type"] == "eng") & (demand["year"] == 2025)
+    demand.loc[first, "demand"] = 200.0
+    return amend(
+        validated(inst.replace_tables(demand=demand)),
+        drives_demand=("eng",),
+        demand_feedback=eta,
+    )

@@ -36,7 +36,7 @@ from talentplan.errors import InfeasiblePlanError
 
 from . import instances as I
 from .enumeration import Decision, best_plan, decisions
-from .reference import Reading, plan_from_allocation, read, score
+from .reference import Reading, cost_items, plan_from_allocation, read, score
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -61,6 +61,13 @@ def check_solver_plan(r: Reading, result, objective: str) -> float:
         assert row["stock"] == pytest.approx(cell.stock, rel=1e-9, abs=1e-7), (c, k, y)
         assert row["fte"] == pytest.approx(cell.fte, rel=1e-9, abs=1e-7), (c, k, y)
         assert row["useful"] == pytest.approx(cell.useful, rel=1e-9, abs=1e-7), (c, k, y)
+    # the money the sources pay in a year is what the plan costs that year
+    use = result.budget_use
+    assert (use["used"] >= -1e-7).all() and (use["used"] <= use["available"] + 1e-6).all()
+    paid = use.groupby("year")["used"].sum()
+    for y in r.years:
+        cost = sum(m for (_c, _p, year), m in cost_items(r, plan).items() if year == y)
+        assert paid.get(y, 0.0) == pytest.approx(cost, rel=1e-9, abs=1e-6), y
     return got.value
 
 
@@ -641,5 +648,62 @@ def test_a_cap_per_city_on_alliances_of_a_city_without_industries_holds():
     inst = I.amend(
         I.embedding_small(overrides={"alliance": {"cap_per_city": 1.0}}),
         counties={"A": dict(city="north"), "B": dict(city="south")},
+    )
+    check_integer_optimum(inst)
+
+
+# --- edges of the newer terms that the cases above do not reach ----------------------
+
+
+def test_experts_raise_the_demand_they_feed_back_into():
+    # A's only engineers beyond the do-nothing path are experts (FTE): the bound of
+    # next year's demand must count them, or the fed-back demand of 2026 is cut off
+    check_integer_optimum(I.experts_feedback())
+
+
+def test_a_poaching_subsidy_held_by_a_floor_draws_what_its_curve_says():
+    # A must spend 20 on the subsidy but has no use for more engineers (demand 60): the
+    # model must not claim the spend attracted less than its chords, to spare B
+    inst = I.subsidy_war(floors=(PolicyFloor("subsidy in A", "subsidy", 2025, 20.0, ("A",)),))
+    engineers_in_a = (inst.demand["county"] == "A") & (inst.demand["talent_type"] == "eng")
+    demand = inst.demand.assign(demand=inst.demand["demand"].where(~engineers_in_a, 60.0))
+    inst = I.validated(inst.replace_tables(demand=demand))
+    check_spend_sandwich(inst, {"subsidy": grid(40, 2.0)}, {"subsidy": grid(40, 1.0)})
+
+
+def test_an_alliance_that_requires_spend_needs_half_a_unit_of_it_for_one_of_two():
+    # A has two industries: one alliance (12) and 0.5 of training fit the budget of 12.5;
+    # the model's row asks the alliances for at most 2 x spend, so 0.5 suffices for one
+    inst = I.build(
+        ["alliance", "training"],
+        n_years=1,
+        presence=(("A", "mat"), ("A", "bio"), ("B", "bio")),
+        sources=[dict(source="fiscal", counties="A")],
+        budgets={"fiscal": [12.5]},
+        overrides={"alliance": {"requires": "training"}},
+    )
+    r = read(inst)
+    best = best_plan(r, spend_grid={"training": [0.0, 0.25, 0.5, 1.0, 2.0]})
+    assert sum(q for (_c, p, _i, _y), q in best.plan.items() if p == "alliance") == 1.0
+    result = solve(inst)
+    assert check_solver_plan(r, result, r.objective) == pytest.approx(best.value, abs=1e-6)
+    assert result.bound == pytest.approx(best.value, abs=1e-6)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=InvalidConstraintError,
+    reason=(
+        "a chain program that uses cadre time and a county without present industries "
+        "where nothing else uses it (land_use and energy_use are built the same way): "
+        "the model's cadre row there is "
+        "60.0 * 0 - 0 <= hours, the float 0.0 passes the isinstance(use, int) skip, and "
+        "Pyomo refuses the constant (InvalidConstraintError: 'resolved to a trivial "
+        "Boolean (True)'), so tp.solve fails on a valid instance"
+    ),
+)
+def test_alliances_alone_with_a_county_without_industries():
+    inst = I.build(
+        ["alliance"], n_years=1, sources=[dict(source="fiscal")], budgets={"fiscal": [12.5]}
     )
     check_integer_optimum(inst)
