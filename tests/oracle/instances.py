@@ -329,7 +329,7 @@ def amend(
     counties: dict[str, dict] | None = None,
     market_inflow: dict[tuple[str, str], float] | None = None,
     drives_demand: tuple[str, ...] = (),
-    responses: list[tuple[str, str, str, float]] | None = None,
+    responses: list[tuple] | None = None,
     **scenario,
 ) -> Instance:
     """``inst`` with columns of counties, stocks and talent types set, effects added.
@@ -337,7 +337,7 @@ def amend(
     ``counties`` maps a county to the columns to set (``city``, ``colleges``,
     ``energy_quota_tce``); ``market_inflow`` maps (county, type) to persons a year;
     ``drives_demand`` lists the types flagged; ``responses`` adds rows (program, type,
-    effect, value); ``scenario`` sets scenario fields (``demand_feedback``).
+    effect, value[, scale]); ``scenario`` sets scenario fields (``demand_feedback``).
     """
     tables = dict(inst.tables)
     if counties:
@@ -357,7 +357,10 @@ def amend(
         tables["talent_types"] = frame("talent_types", rows)
     if responses:
         rows = tables["responses"].to_dict("records")
-        rows += [dict(program=p, talent_type=k, effect=e, value=v) for p, k, e, v in responses]
+        rows += [
+            dict(zip(["program", "talent_type", "effect", "value", "scale"], row, strict=False))
+            for row in responses
+        ]
         tables["responses"] = frame("responses", rows)
     inst = inst.replace_tables(**tables)
     if scenario:
@@ -457,12 +460,20 @@ def platforms_poaching(**kwargs) -> Instance:
 
 
 def subsidy_war(n_years: int = 1, **kwargs) -> Instance:
-    """:func:`subsidy` where half of what the subsidy attracts comes from the other county."""
+    """:func:`subsidy` where half of what the subsidy attracts comes from the other county.
+
+    A second curve of the subsidy, for vocational talent, has ``value`` 0: it shares the
+    engineers' breakpoints and brings nobody.
+    """
     spec: dict = dict(overrides={"subsidy": {"poach_share": 0.5}}, n_years=n_years)
     if n_years == 2:
         spec["budgets"] = {"fiscal": [40.0, 40.0], "assist": [35.0, 0.0]}
     spec.update(kwargs)
-    return amend(subsidy(**spec), market_inflow=MARKET)
+    return amend(
+        subsidy(**spec),
+        market_inflow=MARKET,
+        responses=[("subsidy", "voc", "inflow_log", 0.0, 10.0)],
+    )
 
 
 def experts_feedback(eta: float = 0.5) -> Instance:
@@ -486,4 +497,14 @@ def experts_feedback(eta: float = 0.5) -> Instance:
         validated(inst.replace_tables(demand=demand)),
         drives_demand=("eng",),
         demand_feedback=eta,
+    )
+
+
+def poaching_thin(**kwargs) -> Instance:
+    """:func:`poaching` where B holds a single vocational person at the start (0.8): A's
+    stations draw from a pool of others' stock below one."""
+    inst = poaching(**kwargs)
+    thin = (inst.stocks["county"] == "B") & (inst.stocks["talent_type"] == "voc")
+    return validated(
+        inst.replace_tables(stocks=inst.stocks.assign(stock=inst.stocks["stock"].where(~thin, 0.8)))
     )

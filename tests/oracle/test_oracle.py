@@ -707,3 +707,32 @@ def test_alliances_alone_with_a_county_without_industries():
         ["alliance"], n_years=1, sources=[dict(source="fiscal")], budgets={"fiscal": [12.5]}
     )
     check_integer_optimum(inst)
+
+
+def test_the_approximation_error_weighs_a_driving_person_as_documented():
+    """Three years of the subsidy curve in A alone, engineers driving demand.
+
+    ``model/objectives.py``: with feedback ``eta`` a person of a driving type gains
+    ``eta * w_bar * sum_{n < N - 1} (eta * s_d) ** n`` of weight, ``w_bar`` the county's
+    demand-share-weighted weight and ``s_d`` the drivers' share of its demand (the
+    largest over the years). The only curve brings engineers, so the error with the
+    feedback is the error without it times that weight over the engineers' own.
+    """
+    spec = dict(n_years=3, budgets={"fiscal": [36.0, 8.0, 8.0], "skills": [6.0, 2.0, 2.0]})
+    eta = 0.5
+    plain = I.carry(**spec)
+    fed = I.amend(I.carry(**spec), drives_demand=("eng",), demand_feedback=eta)
+    r = read(fed)
+    share = {
+        (k, y): r.demand["A", k, y] / sum(r.demand["A", j, y] for j in r.types)
+        for k in r.types
+        for y in r.years
+    }
+    w_bar = max(sum(share[k, y] * r.weight[k] for k in r.types) for y in r.years)
+    s_d = max(share["eng", y] for y in r.years)
+    weight = r.weight["eng"] + eta * w_bar * sum((eta * s_d) ** n for n in range(2))
+    error = solve(plain).summary["approximation_error"]
+    assert error > 0
+    assert solve(fed).summary["approximation_error"] == pytest.approx(
+        error * weight / r.weight["eng"], rel=1e-9
+    )

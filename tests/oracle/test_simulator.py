@@ -105,6 +105,8 @@ CASES = {
         drives_demand=("eng",),
         demand_feedback=0.6,
     ),
+    # B holds less than one vocational person for A's stations to draw from
+    "poaching-thin": lambda: I.poaching_thin(),
     "resources-one-city": lambda: I.resources(),
     "resources-blank-city": lambda: I.resources(same_city=False, station_energy=3.0),
 }
@@ -193,3 +195,37 @@ def test_a_city_decision_given_twice_is_refused():
     )
     with pytest.raises(InstanceError, match=r"titles, 2025\) twice \(also row 2\)"):
         tp.simulate(inst, frame)
+
+
+@pytest.mark.parametrize(
+    "same_city, titles_from, stations, words, theirs",
+    [
+        (False, 2025, {"A": 1.0, "B": 2.0}, "energy in B 2026: 6.0 tce", "energy B 2026"),
+        (True, 2025, {"A": 1.0, "B": 2.0}, "above cap_per_city", "cap per city on station"),
+        (False, 2026, {"A": 1.0, "B": 2.0}, "cadre time in B 2026", "cadre hours B 2026"),
+        (False, 2025, {"A": 2.0}, "station in A 2026: above cap_per_county", "cap station in A"),
+    ],
+    ids=["energy", "cap-per-city", "cadre-capacity-lagged", "colleges"],
+)
+def test_each_newer_limit_alone_is_named_by_both(same_city, titles_from, stations, words, theirs):
+    # a plan that breaks one rule only: stations added in 2026, titles open from a year
+    # stations use 3 tce in the energy case (two of them pass B's 5), 2 otherwise
+    energy = 3.0 if words.startswith("energy") else 2.0
+    inst = I.resources(same_city=same_city, station_energy=energy)
+    r = read(inst)
+    plan = {("", "titles", "", y): 1.0 for y in r.years if y >= titles_from}
+    plan.update({(c, "station", "", 2026): q for c, q in stations.items()})
+    rules = breaches(r, plan)
+    assert len(rules) == 1 and words in rules[0], rules
+    found = tp.simulate(inst, allocation(plan)).violations
+    assert len(found) == 1 and theirs in found[0], found
+
+
+def test_a_site_that_closes_is_named_with_the_rule():
+    inst = CASES["embedding"]()
+    plan = {("A", "centre", "", 2025): 1.0, ("", "titles", "", 2026): 1.0}
+    found = "\n".join(tp.simulate(inst, allocation(plan)).violations)
+    assert (
+        "centre in A closes or shrinks in 2026 (sites, alliances, city programs and units "
+        "stay once opened)"
+    ) in found
