@@ -736,3 +736,15 @@ def test_the_approximation_error_weighs_a_driving_person_as_documented():
     assert solve(fed).summary["approximation_error"] == pytest.approx(
         error * weight / r.weight["eng"], rel=1e-9
     )
+
+
+def test_a_subsidy_with_a_linear_and_a_concave_response_to_the_same_type():
+    # 0.5 engineers per 10k yuan beside the curve, demand out of reach: the stock
+    # reached with most of the spend must stay within the model's bounds
+    inst = I.amend(I.carry(), responses=[("subsidy", "eng", "inflow", 0.5)])
+    inst = I.validated(inst.replace_tables(demand=inst.demand.assign(demand=400.0)))
+    check_spend_sandwich(
+        inst,
+        {"subsidy": grid(40, 8.0), "training": grid(12, 4.0)},
+        {"subsidy": grid(40, 4.0), "training": grid(12, 2.0)},
+    )

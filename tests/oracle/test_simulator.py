@@ -173,6 +173,11 @@ def test_breaches_and_summary_are_named_in_planner_words():
         (dict(county="A", program="alliance", year=2025, quantity=1), "needs an industry"),
         (dict(county="Z", program="centre", year=2025, quantity=1), "unknown county 'Z'"),
         (dict(county="A", program="nope", year=2025, quantity=1), "unknown program 'nope'"),
+        (dict(county="", program="centre", year=2025, quantity=1), "unknown county ''"),
+        (
+            dict(county="B", program="alliance", industry="mat", year=2025, quantity=1),
+            "needs an industry present in 'B' (one of ['bio'])",
+        ),
     ],
 )
 def test_a_plan_row_that_cannot_be_read_is_refused_with_its_column(row, words):
@@ -229,3 +234,14 @@ def test_a_site_that_closes_is_named_with_the_rule():
         "centre in A closes or shrinks in 2026 (sites, alliances, city programs and units "
         "stay once opened)"
     ) in found
+
+
+def test_a_small_cost_no_budget_can_pay_is_a_breach():
+    # half a unit of subsidy in a year without fiscal money: short by 0.5 (10k yuan)
+    inst = I.subsidy_war(budgets={"fiscal": [0.0], "assist": [35.0]})
+    r = read(inst)
+    plan = {("A", "subsidy", "", 2025): 0.5}
+    assert breaches(r, plan) == ["budgets short by 0.5"]
+    found = tp.simulate(inst, allocation(plan)).violations
+    # (it also names the spend cap, which it draws no higher than the money there is)
+    assert any("budget 2025: 0.50 (10k yuan)" in v and "cannot be paid" in v for v in found)
