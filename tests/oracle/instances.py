@@ -319,3 +319,193 @@ def carry(site: str = "centre", **kwargs) -> Instance:
         keep[name] = keep[name][keep[name]["county"] == "A"].reset_index(drop=True)
     keep["presence"] = keep["presence"][keep["presence"]["county"] == "A"].reset_index(drop=True)
     return validated(inst.replace_tables(**keep))
+
+
+# --- the newer terms ------------------------------------------------------------------
+
+
+def amend(
+    inst: Instance,
+    *,
+    counties: dict[str, dict] | None = None,
+    market_inflow: dict[tuple[str, str], float] | None = None,
+    drives_demand: tuple[str, ...] = (),
+    responses: list[tuple] | None = None,
+    **scenario,
+) -> Instance:
+    """``inst`` with columns of counties, stocks and talent types set, effects added.
+
+    ``counties`` maps a county to the columns to set (``city``, ``colleges``,
+    ``energy_quota_tce``); ``market_inflow`` maps (county, type) to persons a year;
+    ``drives_demand`` lists the types flagged; ``responses`` adds rows (program, type,
+    effect, value[, scale]); ``scenario`` sets scenario fields (``demand_feedback``).
+    """
+    tables = dict(inst.tables)
+    if counties:
+        rows = tables["counties"].to_dict("records")
+        for row in rows:
+            row.update(counties.get(row["county"], {}))
+        tables["counties"] = frame("counties", rows)
+    if market_inflow:
+        rows = tables["stocks"].to_dict("records")
+        for row in rows:
+            row["market_inflow"] = market_inflow.get((row["county"], row["talent_type"]), 0.0)
+        tables["stocks"] = frame("stocks", rows)
+    if drives_demand:
+        rows = tables["talent_types"].to_dict("records")
+        for row in rows:
+            row["drives_demand"] = row["talent_type"] in drives_demand
+        tables["talent_types"] = frame("talent_types", rows)
+    if responses:
+        rows = tables["responses"].to_dict("records")
+        rows += [
+            dict(zip(["program", "talent_type", "effect", "value", "scale"], row, strict=False))
+            for row in responses
+        ]
+        tables["responses"] = frame("responses", rows)
+    inst = inst.replace_tables(**tables)
+    if scenario:
+        inst = replace(inst, scenario=replace(inst.scenario, **scenario))
+    return validated(inst)
+
+
+MARKET = {("A", "eng"): 2.0, ("B", "voc"): 1.5}
+"""Persons a year who arrive without any program (the do-nothing trend)."""
+
+
+def lagged(**kwargs) -> Instance:
+    """:func:`embedding_small` with market inflow and lags: the centre and titles act a
+    year after they open (their costs, land and cadre time at once); stations at once."""
+    spec: dict = dict(overrides={"centre": {"lag_years": 1}, "titles": {"lag_years": 1}})
+    spec.update(kwargs)
+    return amend(embedding_small(**spec), market_inflow=MARKET)
+
+
+def poaching(**kwargs) -> Instance:
+    """:func:`embedding_small` where half of what a station attracts and 30 % of what
+    titles attract come from the other county (in proportion to its stock), with market
+    inflow; the alliance acts a year late."""
+    spec: dict = dict(
+        overrides={
+            "station": {"poach_share": 0.5},
+            "titles": {"poach_share": 0.3},
+            "alliance": {"lag_years": 1},
+        }
+    )
+    spec.update(kwargs)
+    return amend(embedding_small(**spec), market_inflow=MARKET)
+
+
+def feedback(eta: float = 0.5, drivers: tuple[str, ...] = ("eng",), **kwargs) -> Instance:
+    """:func:`embedding_small` with demand feedback ``eta`` from ``drivers``, market inflow
+    and a lagged centre: demand of the second year answers the first year's useful talent
+    of the driving types above its do-nothing path."""
+    spec: dict = dict(overrides={"centre": {"lag_years": 1}})
+    spec.update(kwargs)
+    return amend(
+        embedding_small(**spec),
+        market_inflow=MARKET,
+        drives_demand=drivers,
+        demand_feedback=eta,
+    )
+
+
+def resources(same_city: bool = True, station_energy: float = 2.0, **kwargs) -> Instance:
+    """:func:`embedding_small` with the newer limits on resources.
+
+    Stations are capped by partner colleges (one in A, two in B) and at two across a
+    prefecture city: with ``same_city`` A and B are in one, otherwise A is in a city and
+    B's blank city is a city of its own. B has an energy quota of 5 tce a year (a centre
+    uses 4, a station ``station_energy``) and 50 cadre hours; titles add 80 hours a year
+    to every county a year after they open, which a second station in B (40 hours each)
+    needs. A station in A is pinned from 2026, so in one city B keeps one.
+    """
+    spec: dict = dict(
+        overrides={
+            "station": {
+                "cap_per_county": "colleges",
+                "cap_per_city": 2.0,
+                "energy_tce": station_energy,
+            },
+            "centre": {"energy_tce": 4.0},
+            "titles": {"lag_years": 1},
+        },
+        land=(6.0, 10.0),
+        hours=(300.0, 50.0),
+        budgets={"fiscal": [60.0, 45.0], "assist": [20.0, 20.0], "cityfund": [20.0, 20.0]},
+        pins=[dict(county="A", program="station", year=2026, action="min", value=1.0)],
+    )
+    spec.update(kwargs)
+    return amend(
+        embedding_small(**spec),
+        counties={
+            "A": dict(city="north", colleges=1, energy_quota_tce=None),
+            "B": dict(city="north" if same_city else None, colleges=2, energy_quota_tce=5.0),
+        },
+        responses=[("titles", "", "cadre_capacity", 80.0)],
+    )
+
+
+def platforms_poaching(**kwargs) -> Instance:
+    """:func:`platforms` where 40 % of a platform's own inflow and half of an enclave's
+    come from the other county (before the platform multiplies them); the platform acts
+    a year after it opens, with market inflow."""
+    spec: dict = dict(
+        overrides={
+            "platform": {"poach_share": 0.4, "lag_years": 1},
+            "enclave": {"poach_share": 0.5},
+        }
+    )
+    spec.update(kwargs)
+    return amend(platforms(**spec), market_inflow=MARKET)
+
+
+def subsidy_war(n_years: int = 1, **kwargs) -> Instance:
+    """:func:`subsidy` where half of what the subsidy attracts comes from the other county.
+
+    A second curve of the subsidy, for vocational talent, has ``value`` 0: it shares the
+    engineers' breakpoints and brings nobody.
+    """
+    spec: dict = dict(overrides={"subsidy": {"poach_share": 0.5}}, n_years=n_years)
+    if n_years == 2:
+        spec["budgets"] = {"fiscal": [40.0, 40.0], "assist": [35.0, 0.0]}
+    spec.update(kwargs)
+    return amend(
+        subsidy(**spec),
+        market_inflow=MARKET,
+        responses=[("subsidy", "voc", "inflow_log", 0.0, 10.0)],
+    )
+
+
+def experts_feedback(eta: float = 0.5) -> Instance:
+    """Migratory-bird workstations only: experts (FTE), no program that brings engineers.
+
+    Engineers drive demand: the experts serving A in the first year raise useful talent,
+    and so demand, above the do-nothing path, while A's data demand of the second year
+    (60) is below its stock, so the fed-back demand binds there.
+    """
+    inst = build(
+        ["birds"],
+        sources=[dict(source="fiscal")],
+        budgets={"fiscal": [20.0, 20.0]},
+    )
+    demand = inst.demand.copy()
+    second = (demand["county"] == "A") & (demand["talent_type"] == "eng") & (demand["year"] == 2026)
+    demand.loc[second, "demand"] = 60.0
+    first = (demand["county"] == "A") & (demand["talent_type"] == "eng") & (demand["year"] == 2025)
+    demand.loc[first, "demand"] = 200.0
+    return amend(
+        validated(inst.replace_tables(demand=demand)),
+        drives_demand=("eng",),
+        demand_feedback=eta,
+    )
+
+
+def poaching_thin(**kwargs) -> Instance:
+    """:func:`poaching` where B holds a single vocational person at the start (0.8): A's
+    stations draw from a pool of others' stock below one."""
+    inst = poaching(**kwargs)
+    thin = (inst.stocks["county"] == "B") & (inst.stocks["talent_type"] == "voc")
+    return validated(
+        inst.replace_tables(stocks=inst.stocks.assign(stock=inst.stocks["stock"].where(~thin, 0.8)))
+    )

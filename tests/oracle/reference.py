@@ -21,6 +21,17 @@ Readings where the documentation leaves a choice, stated once here:
   retained per unit, inflows, the subsidy curve, graduate retention, expert FTE) once;
   the platform multiplier ``1 + gamma`` acts on inflows that already carry it and is
   not scaled again.
+- A program's effects on talent (retention, inflow, platform gain, graduate retention,
+  expert FTE, cadre hours added by ``cadre_capacity``) act ``lag_years`` after the
+  decision; its costs, land, cadre time, energy and the rules (caps, requirements,
+  floors, pins) follow the decision itself.
+- Poaching draws, from each other county, the share ``S0[c] / sum_{c' != giver} S0[c']``
+  of ``poach_share`` times what a program attracts before platforms multiply it (the
+  exact curve for spend).
+- The demand feedback's do-nothing path keeps graduates at the base share and has the
+  market inflow; coverage and ``min_cost`` targets stay measured against the data's
+  demand, while useful talent is capped by the fed-back demand.
+- A blank ``city`` is one prefecture city shared by every county that leaves it blank.
 - The talent index discounts year ``n`` of the plan (0 for the first year) by
   ``(1 + discount_rate) ** -n``.
 - ``min_cost`` without a targets table asks every county's weighted final-year coverage
@@ -73,6 +84,10 @@ class Program:
     cap_per_county: str
     cap_total: float | None
     requires: str
+    energy_tce: float = 0.0
+    cap_per_city: float | None = None
+    lag_years: int = 0
+    poach_share: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -103,6 +118,10 @@ class Reading:
     source_counties: dict[str, set[str] | None]
     pins: list[dict]
     targets: dict[tuple[str, str], float] = field(default_factory=dict)
+    market_inflow: dict[tuple[str, str], float] = field(default_factory=dict)
+    drivers: list[str] = field(default_factory=list)
+    demand_feedback: float = 0.0
+    city_of: dict[str, str] = field(default_factory=dict)
 
     def value(self, program: str, talent_type: str, effect: str) -> float:
         """Return the ``value`` of a responses row, 0 when the row is absent."""
@@ -115,8 +134,8 @@ class Reading:
             return float(len(self.present[county]))
         if p.kind in BINARY_KINDS:
             return 1.0
-        if p.cap_per_county == "townships":
-            return self.county[county]["townships"]
+        if p.cap_per_county in ("townships", "colleges"):
+            return self.county[county][p.cap_per_county]
         return float(p.cap_per_county) if p.cap_per_county else math.inf
 
 
@@ -136,7 +155,8 @@ def read(inst) -> Reading:
     """Read an ``Instance``'s scenario and dataframes into a :class:`Reading`."""
     sc = inst.scenario
     years = list(range(sc.start_year, sc.start_year + sc.n_years))
-    county = {}
+    county: dict[str, dict] = {}
+    city_of: dict[str, str] = {}
     for row in inst.counties.to_dict("records"):
         county[str(row["county"])] = {
             "townships": float(row["townships"]),
@@ -146,7 +166,14 @@ def read(inst) -> Reading:
             "land_quota_mu": float(row["land_quota_mu"]),
             "cadre_hours": float(row["cadre_hours"]),
             "efficiency": float(row["efficiency"]),
+            "colleges": float(row["colleges"]),
+            # None: no energy quota
+            "energy_quota_tce": (
+                None if _blank(row["energy_quota_tce"]) else float(row["energy_quota_tce"])
+            ),
         }
+        # a blank city counts as one city
+        city_of[str(row["county"])] = "" if _blank(row["city"]) else str(row["city"]).strip()
     types = [str(k) for k in inst.talent_types["talent_type"]]
     weight = dict(zip(types, map(float, inst.talent_types["weight"]), strict=True))
     flagged = [str(k) for k, g in zip(types, inst.talent_types["graduate"], strict=True) if g]
@@ -167,6 +194,10 @@ def read(inst) -> Reading:
             cap_per_county=str(row["cap_per_county"]).strip(),
             cap_total=None if _blank(total) else float(total),
             requires=str(row["requires"]).strip(),
+            energy_tce=float(row["energy_tce"]),
+            cap_per_city=None if _blank(row["cap_per_city"]) else float(row["cap_per_city"]),
+            lag_years=int(row["lag_years"]),
+            poach_share=float(row["poach_share"]),
         )
     effects = {
         (str(r["program"]), str(r["talent_type"]), str(r["effect"])): (
@@ -175,11 +206,12 @@ def read(inst) -> Reading:
         )
         for r in inst.responses.to_dict("records")
     }
-    stock0, attrition = {}, {}
+    stock0, attrition, market = {}, {}, {}
     for row in inst.stocks.to_dict("records"):
         key = (str(row["county"]), str(row["talent_type"]))
         stock0[key] = float(row["stock"])
         attrition[key] = float(row["attrition"])
+        market[key] = float(row["market_inflow"])
     demand = {
         (str(r["county"]), str(r["talent_type"]), int(r["year"])): float(r["demand"])
         for r in inst.demand.to_dict("records")
@@ -232,6 +264,14 @@ def read(inst) -> Reading:
         source_counties=source_counties,
         pins=pins,
         targets=targets,
+        market_inflow=market,
+        drivers=[
+            str(k)
+            for k, on in zip(types, inst.talent_types["drives_demand"], strict=True)
+            if bool(on)
+        ],
+        demand_feedback=float(sc.demand_feedback),
+        city_of=city_of,
     )
 
 
@@ -266,6 +306,28 @@ def level(r: Reading, plan: Plan, county: str, program: str, year: int) -> float
     if kind == "chain":
         return sum(plan.get((county, program, i, year), 0.0) for i in r.present[county])
     return plan.get((county, program, "", year), 0.0)
+
+
+def acting(r: Reading, plan: Plan, county: str, program: str, year: int) -> float:
+    """Level of ``program`` acting on talent in ``county`` in ``year``.
+
+    A program acts ``lag_years`` after the decision: the level decided for year
+    ``year - lag_years``, and nothing before the plan's first year plus the lag. Costs,
+    land, cadre time, energy and every rule follow :func:`level`, the decision itself.
+    """
+    decided = year - r.programs[program].lag_years
+    return level(r, plan, county, program, decided) if decided >= r.years[0] else 0.0
+
+
+def cadre_capacity(r: Reading, plan: Plan, county: str, year: int) -> float:
+    """Cadre hours ``county`` has in ``year``: its own plus what capacity-building adds.
+
+    The ``cadre_capacity`` effect (talent type blank) adds hours per active site, alliance,
+    unit or city program, once the program acts (after its lag).
+    """
+    return r.county[county]["cadre_hours"] + sum(
+        r.value(p, "", "cadre_capacity") * acting(r, plan, county, p, year) for p in r.programs
+    )
 
 
 def previous(r: Reading, year: int) -> int | None:
@@ -394,8 +456,20 @@ def breaches(r: Reading, plan: Plan, *, quick: bool = False) -> list[str]:
             if land > r.county[c]["land_quota_mu"] + TOL:
                 out.append(f"land in {c} {y}: {land} mu")
             hours = sum(p.cadre_hours * level(r, plan, c, p.id, y) for p in placed)
-            if hours > r.county[c]["cadre_hours"] + TOL:
+            if hours > cadre_capacity(r, plan, c, y) + TOL:
                 out.append(f"cadre time in {c} {y}: {hours} h")
+            quota = r.county[c]["energy_quota_tce"]
+            energy = sum(p.energy_tce * level(r, plan, c, p.id, y) for p in placed)
+            if quota is not None and energy > quota + TOL:
+                out.append(f"energy in {c} {y}: {energy} tce")
+    for p in r.programs.values():
+        if p.cap_per_city is None or p.kind == "city":
+            continue
+        for city in sorted(set(r.city_of.values())):
+            members = [c for c in r.counties if r.city_of[c] == city]
+            for y in r.years:
+                if sum(level(r, plan, c, p.id, y) for c in members) > p.cap_per_city + TOL:
+                    out.append(f"{p.id} above cap_per_city in city '{city}' {y}")
     for program, by_year, min_units, counties in r.floors:
         where = [""] if r.programs[program].kind == "city" else list(counties) or r.counties
         for c in where:
@@ -426,31 +500,39 @@ def breaches(r: Reading, plan: Plan, *, quick: bool = False) -> list[str]:
 
 
 def yearly_balance(
-    previous_stock: float, attrition: float, retained: float, inflow: float, local: float
+    previous_stock: float,
+    attrition: float,
+    market: float,
+    retained: float,
+    inflow: float,
+    local: float,
+    drain: float,
 ) -> float:
-    """Stock at the end of a year: ``(1 - a0) S + retained + inflow + local``.
+    """Stock at the end of a year: ``(1 - a0) S + m0 + retained + inflow + local - drain``.
 
-    Every term that enters a county's stock in a year passes through here (a new flow is
-    one more argument).
+    Every term that enters (or leaves) a county's stock in a year passes through here (a
+    new flow is one more argument): the market's own inflow ``m0``, what programs keep,
+    what they attract, local graduates kept, and what other counties' programs poach.
     """
-    return (1.0 - attrition) * previous_stock + retained + inflow + local
+    return (1.0 - attrition) * previous_stock + market + retained + inflow + local - drain
 
 
 def retained(r: Reading, plan: Plan, c: str, k: str, y: int, stock: float) -> float:
     """Persons of type ``k`` kept from leaving ``c`` in ``y``, from the start-of-year stock.
 
     Binary programs save the share ``rho`` of the baseline attrition, count programs keep
-    persons per unit, and together never push attrition below the floor ``a_min``.
+    persons per unit, and together never push attrition below the floor ``a_min``. Each
+    program acts after its lag.
     """
     a0 = r.attrition[c, k]
     eff = r.county[c]["efficiency"]
     share = sum(
-        eff * r.value(p.id, k, "retention") * level(r, plan, c, p.id, y)
+        eff * r.value(p.id, k, "retention") * acting(r, plan, c, p.id, y)
         for p in r.programs.values()
         if p.kind in BINARY_KINDS
     )
     units = sum(
-        eff * r.value(p.id, k, "retained_per_unit") * level(r, plan, c, p.id, y)
+        eff * r.value(p.id, k, "retained_per_unit") * acting(r, plan, c, p.id, y)
         for p in r.programs.values()
         if p.kind == "count"
     )
@@ -458,29 +540,60 @@ def retained(r: Reading, plan: Plan, c: str, k: str, y: int, stock: float) -> fl
     return min(a0 * share * stock + units, room)
 
 
+def program_inflow(r: Reading, plan: Plan, c: str, p: str, k: str, y: int) -> float:
+    """Persons of type ``k`` that program ``p`` attracts to ``c`` in ``y``, before platforms.
+
+    ``eff * inflow * level`` plus, for an amount program, ``eff * beta * log(1 + x / theta)``
+    of the spend ``x``; the level is the one acting after the lag.
+    """
+    eff = r.county[c]["efficiency"]
+    q = acting(r, plan, c, p, y)
+    value = eff * r.value(p, k, "inflow") * q
+    if r.programs[p].kind == "amount" and (p, k, "inflow_log") in r.effects:
+        beta, theta = r.effects[p, k, "inflow_log"]
+        value += eff * beta * math.log1p(q / theta)
+    return value
+
+
 def inflow(r: Reading, plan: Plan, c: str, k: str, y: int) -> float:
     """Persons of type ``k`` arriving in ``c`` in ``y``: base inflow times platform gain."""
-    eff = r.county[c]["efficiency"]
-    base = 0.0
-    for p in r.programs.values():
-        q = level(r, plan, c, p.id, y)
-        base += eff * r.value(p.id, k, "inflow") * q
-        if p.kind == "amount" and (p.id, k, "inflow_log") in r.effects:
-            beta, theta = r.effects[p.id, k, "inflow_log"]
-            base += eff * beta * math.log1p(q / theta)
+    base = sum(program_inflow(r, plan, c, p, k, y) for p in r.programs)
     gain = 1.0 + sum(
-        r.value(p.id, k, "platform") * level(r, plan, c, p.id, y)
+        r.value(p.id, k, "platform") * acting(r, plan, c, p.id, y)
         for p in r.programs.values()
         if p.kind == "site"
     )
     return base * gain
 
 
+def drain(r: Reading, plan: Plan, c: str, k: str, y: int) -> float:
+    """Persons of type ``k`` that the other counties' programs draw away from ``c`` in ``y``.
+
+    A share ``poach_share`` of what a program attracts to a county ``c2`` (before
+    platforms) comes from the plan area's other counties, each giving in proportion to its
+    initial stock of the type: ``c`` gives ``S0[c] / sum_{c3 != c2} S0[c3]`` of it.
+    """
+    total = 0.0
+    for c2 in r.counties:
+        if c2 == c:
+            continue
+        others = sum(r.stock0[c3, k] for c3 in r.counties if c3 != c2)
+        if others <= 0:
+            continue
+        poached = sum(
+            p.poach_share * program_inflow(r, plan, c2, p.id, k, y)
+            for p in r.programs.values()
+            if p.poach_share > 0
+        )
+        total += r.stock0[c, k] / others * poached
+    return total
+
+
 def local_graduates(r: Reading, plan: Plan, c: str, y: int) -> float:
     """Vocational graduates kept in ``c`` in ``y``: share ``s0`` plus program shares, <= all."""
     eff = r.county[c]["efficiency"]
     share = r.county[c]["graduate_retention"] + sum(
-        eff * r.value(p.id, "", "graduate_retention") * level(r, plan, c, p.id, y)
+        eff * r.value(p.id, "", "graduate_retention") * acting(r, plan, c, p.id, y)
         for p in r.programs.values()
         if p.kind in BINARY_KINDS
     )
@@ -496,36 +609,82 @@ def experts(r: Reading, plan: Plan, c: str, k: str, y: int) -> float:
         if p.kind in ("site", "count") and (p.id, k, "fte") in r.effects:
             phi0, decay = r.effects[p.id, k, "fte"]
             decay = 0.0 if math.isnan(decay) else decay
-            total += eff * phi0 * math.exp(-decay * travel) * level(r, plan, c, p.id, y)
+            total += eff * phi0 * math.exp(-decay * travel) * acting(r, plan, c, p.id, y)
     return total
+
+
+def do_nothing_drivers(r: Reading, c: str) -> dict[int, float]:
+    """Useful talent of the demand-driving types in ``c`` per year on the do-nothing path.
+
+    No program: ``S = (1 - a0) S + m0 + local`` (graduates kept at the base share ``s0``),
+    useful ``min(S, D0)`` against the data's demand.
+    """
+    stock = {k: r.stock0[c, k] for k in r.drivers}
+    out = {}
+    for y in r.years:
+        useful = 0.0
+        for k in r.drivers:
+            local = 0.0
+            if k == r.graduate_type:
+                local = r.county[c]["graduates"] * min(r.county[c]["graduate_retention"], 1.0)
+            stock[k] = (1.0 - r.attrition[c, k]) * stock[k] + r.market_inflow[c, k] + local
+            useful += min(stock[k], r.demand[c, k, y])
+        out[y] = useful
+    return out
+
+
+def demand(r: Reading, c: str, k: str, y: int, drivers_before: float, base_before: float) -> float:
+    """Demand of ``k`` in ``c`` in ``y`` with the scenario's ``demand_feedback`` ``eta``.
+
+    ``D0 + eta * share * (I - I0)``: ``I`` the useful talent of the ``drives_demand`` types
+    the year before, ``I0`` the same on the do-nothing path, ``share`` the type's part of
+    the county's data demand of the year. The first plan year sees the data's demand.
+    """
+    d0 = r.demand[c, k, y]
+    if y == r.years[0] or r.demand_feedback <= 0 or not r.drivers:
+        return d0
+    total = sum(r.demand[c, j, y] for j in r.types)
+    share = d0 / total if total else 0.0
+    return d0 + r.demand_feedback * share * (drivers_before - base_before)
 
 
 @dataclass(frozen=True)
 class Cell:
-    """A county's talent of one type in one year."""
+    """A county's talent of one type in one year (``demand`` with the feedback)."""
 
     stock: float
     fte: float
     useful: float
+    demand: float = math.nan
 
 
 def trajectory(r: Reading, plan: Plan) -> dict[tuple[str, str, int], Cell]:
     """Play the plan: stock, expert FTE and useful talent per county, type and year."""
     out: dict[tuple[str, str, int], Cell] = {}
     for c in r.counties:
-        for k in r.types:
-            s = r.stock0[c, k]
-            for y in r.years:
+        base = do_nothing_drivers(r, c) if r.drivers else {}
+        stock = {k: r.stock0[c, k] for k in r.types}
+        drivers_before = 0.0
+        for y in r.years:
+            drivers_now = 0.0
+            for k in r.types:
                 local = local_graduates(r, plan, c, y) if k == r.graduate_type else 0.0
                 s = yearly_balance(
-                    s,
+                    stock[k],
                     r.attrition[c, k],
-                    retained(r, plan, c, k, y, s),
+                    r.market_inflow[c, k],
+                    retained(r, plan, c, k, y, stock[k]),
                     inflow(r, plan, c, k, y),
                     local,
+                    drain(r, plan, c, k, y),
                 )
+                stock[k] = s
                 fte = experts(r, plan, c, k, y)
-                out[c, k, y] = Cell(s, fte, min(s + fte, r.demand[c, k, y]))
+                need = demand(r, c, k, y, drivers_before, base.get(y - 1, 0.0))
+                out[c, k, y] = Cell(s, fte, min(s + fte, need), need)
+                if k in r.drivers:
+                    drivers_now += out[c, k, y].useful
+            drivers_before = drivers_now
     return out
 
 

@@ -92,6 +92,23 @@ CASES = {
         floors=(PolicyFloor("training from 2026", "training", 2026, 3.0),),
         pins=[dict(county="A", program="subsidy", year=2025, action="max", value=30.0)],
     ),
+    # the newer terms: market inflow and lags; poaching by counts, a city program,
+    # platforms and a subsidy; demand feedback; caps by colleges and per city, energy,
+    # lagged cadre capacity-building
+    "market-lags": lambda: I.lagged(),
+    "poaching-feedback": lambda: I.amend(
+        I.poaching(), drives_demand=("eng", "voc"), demand_feedback=0.8
+    ),
+    "platforms-poaching": lambda: I.platforms_poaching(),
+    "subsidy-war": lambda: I.amend(
+        I.subsidy_war(n_years=2, overrides={"subsidy": {"poach_share": 0.5, "lag_years": 1}}),
+        drives_demand=("eng",),
+        demand_feedback=0.6,
+    ),
+    # B holds less than one vocational person for A's stations to draw from
+    "poaching-thin": lambda: I.poaching_thin(),
+    "resources-one-city": lambda: I.resources(),
+    "resources-blank-city": lambda: I.resources(same_city=False, station_energy=3.0),
 }
 
 
@@ -156,6 +173,11 @@ def test_breaches_and_summary_are_named_in_planner_words():
         (dict(county="A", program="alliance", year=2025, quantity=1), "needs an industry"),
         (dict(county="Z", program="centre", year=2025, quantity=1), "unknown county 'Z'"),
         (dict(county="A", program="nope", year=2025, quantity=1), "unknown program 'nope'"),
+        (dict(county="", program="centre", year=2025, quantity=1), "unknown county ''"),
+        (
+            dict(county="B", program="alliance", industry="mat", year=2025, quantity=1),
+            "needs an industry present in 'B' (one of ['bio'])",
+        ),
     ],
 )
 def test_a_plan_row_that_cannot_be_read_is_refused_with_its_column(row, words):
@@ -178,3 +200,48 @@ def test_a_city_decision_given_twice_is_refused():
     )
     with pytest.raises(InstanceError, match=r"titles, 2025\) twice \(also row 2\)"):
         tp.simulate(inst, frame)
+
+
+@pytest.mark.parametrize(
+    "same_city, titles_from, stations, words, theirs",
+    [
+        (False, 2025, {"A": 1.0, "B": 2.0}, "energy in B 2026: 6.0 tce", "energy B 2026"),
+        (True, 2025, {"A": 1.0, "B": 2.0}, "above cap_per_city", "cap per city on station"),
+        (False, 2026, {"A": 1.0, "B": 2.0}, "cadre time in B 2026", "cadre hours B 2026"),
+        (False, 2025, {"A": 2.0}, "station in A 2026: above cap_per_county", "cap station in A"),
+    ],
+    ids=["energy", "cap-per-city", "cadre-capacity-lagged", "colleges"],
+)
+def test_each_newer_limit_alone_is_named_by_both(same_city, titles_from, stations, words, theirs):
+    # a plan that breaks one rule only: stations added in 2026, titles open from a year
+    # stations use 3 tce in the energy case (two of them pass B's 5), 2 otherwise
+    energy = 3.0 if words.startswith("energy") else 2.0
+    inst = I.resources(same_city=same_city, station_energy=energy)
+    r = read(inst)
+    plan = {("", "titles", "", y): 1.0 for y in r.years if y >= titles_from}
+    plan.update({(c, "station", "", 2026): q for c, q in stations.items()})
+    rules = breaches(r, plan)
+    assert len(rules) == 1 and words in rules[0], rules
+    found = tp.simulate(inst, allocation(plan)).violations
+    assert len(found) == 1 and theirs in found[0], found
+
+
+def test_a_site_that_closes_is_named_with_the_rule():
+    inst = CASES["embedding"]()
+    plan = {("A", "centre", "", 2025): 1.0, ("", "titles", "", 2026): 1.0}
+    found = "\n".join(tp.simulate(inst, allocation(plan)).violations)
+    assert (
+        "centre in A closes or shrinks in 2026 (sites, alliances, city programs and units "
+        "stay once opened)"
+    ) in found
+
+
+def test_a_small_cost_no_budget_can_pay_is_a_breach():
+    # half a unit of subsidy in a year without fiscal money: short by 0.5 (10k yuan)
+    inst = I.subsidy_war(budgets={"fiscal": [0.0], "assist": [35.0]})
+    r = read(inst)
+    plan = {("A", "subsidy", "", 2025): 0.5}
+    assert breaches(r, plan) == ["budgets short by 0.5"]
+    found = tp.simulate(inst, allocation(plan)).violations
+    # (it also names the spend cap, which it draws no higher than the money there is)
+    assert any("budget 2025: 0.50 (10k yuan)" in v and "cannot be paid" in v for v in found)

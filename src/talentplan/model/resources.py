@@ -130,18 +130,13 @@ def add_land_and_cadres(m: pyo.ConcreteModel, d: ModelData) -> None:
     last = d.n_years - 1
 
     def land(_: pyo.ConcreteModel, c: str) -> Any:
-        use = land_use(m, d, c, last)
-        return pyo.Constraint.Skip if isinstance(use, int) else use <= d.land_quota[c]
+        return rule_row(land_use(m, d, c, last) <= d.land_quota[c])
 
     def cadres(_: pyo.ConcreteModel, c: str, t: int) -> Any:
-        use = cadre_use(m, d, c, t)
-        if isinstance(use, int):
-            return pyo.Constraint.Skip
-        return use - cadre_added(m, d, c, t) <= d.cadre_capacity[c]
+        return rule_row(cadre_use(m, d, c, t) - cadre_added(m, d, c, t) <= d.cadre_capacity[c])
 
     def energy(_: pyo.ConcreteModel, c: str, t: int) -> Any:
-        use = energy_use(m, d, c, t)
-        return pyo.Constraint.Skip if isinstance(use, int) else use <= d.energy_quota[c]
+        return rule_row(energy_use(m, d, c, t) <= d.energy_quota[c])
 
     m.land_quota = pyo.Constraint(d.counties, rule=land)
     m.cadre_capacity = pyo.Constraint(
