@@ -72,6 +72,7 @@ PROGRAMS = {
     ),
     "subsidy": dict(mechanism="market", kind="amount", cap_per_county="40"),
     "training": dict(mechanism="cultivation", kind="amount", cap_per_county="12"),
+    "placement": dict(mechanism="service_integration", kind="amount", cap_per_county="10"),
 }
 
 RESPONSES = [
@@ -93,6 +94,7 @@ RESPONSES = [
     ("enclave", "eng", "fte", 1.0, None),
     ("subsidy", "eng", "inflow_log", 6.0, 10.0),
     ("training", "voc", "inflow", 0.4, None),
+    ("placement", "", "placement", 2.0, 0.2),
 ]
 
 
@@ -509,3 +511,28 @@ def poaching_thin(**kwargs) -> Instance:
     return validated(
         inst.replace_tables(stocks=inst.stocks.assign(stock=inst.stocks["stock"].where(~thin, 0.8)))
     )
+
+
+def placement(n_years: int = 2, **kwargs) -> Instance:
+    """Graduate placement beside alliances: A keeps 30 % of its 40 graduates, B 50 % of 10.
+
+    Placement spend buys ``2 exp(-0.2 h)`` graduates per 10k yuan (A 1 h, B 3 h and
+    efficiency 0.8), at most 10 a county-year; 33 graduates leave their counties, fewer
+    once A's alliances keep 40 % more each; vocational demand is raised so every placed
+    graduate is useful.
+    """
+    spec: dict = dict(
+        n_years=n_years,
+        sources=[dict(source="fiscal")],
+        budgets={"fiscal": [40.0] * n_years},
+        presence=(("A", "mat"), ("A", "bio")),
+    )
+    spec.update(kwargs)
+    inst = build(["alliance", "centre", "placement"], **spec)
+    demand = inst.demand.assign(
+        demand=[
+            d * 1.5 if k == "voc" else d
+            for k, d in zip(inst.demand["talent_type"], inst.demand["demand"], strict=True)
+        ]
+    )
+    return validated(inst.replace_tables(demand=demand))

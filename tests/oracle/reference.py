@@ -449,6 +449,11 @@ def breaches(r: Reading, plan: Plan, *, quick: bool = False) -> list[str]:
                     have = level(r, plan, c, p.requires, y)
                     if level(r, plan, c, p.id, y) > TOL and not have >= need:
                         out.append(f"{p.id} in {c} {y} without {p.requires}")
+    for y in r.years:
+        asked = sum(placements_asked(r, plan, c, y) for c in r.counties)
+        pool = sum(leaving_graduates(r, plan, c, y) for c in r.counties)
+        if asked > pool + TOL * max(1.0, pool):
+            out.append(f"placements in {y}: {asked} asked, {pool} graduates leave")
     for c in r.counties:
         placed = [p for p in r.programs.values() if p.kind in PLACED_KINDS]
         for y in r.years:
@@ -512,7 +517,8 @@ def yearly_balance(
 
     Every term that enters (or leaves) a county's stock in a year passes through here (a
     new flow is one more argument): the market's own inflow ``m0``, what programs keep,
-    what they attract, local graduates kept, and what other counties' programs poach.
+    what they attract, local graduates kept (and graduates of other counties placed here),
+    and what other counties' programs poach.
     """
     return (1.0 - attrition) * previous_stock + market + retained + inflow + local - drain
 
@@ -600,6 +606,45 @@ def local_graduates(r: Reading, plan: Plan, c: str, y: int) -> float:
     return r.county[c]["graduates"] * min(share, 1.0)
 
 
+def leaving_graduates(r: Reading, plan: Plan, c: str, y: int) -> float:
+    """Graduates of ``c`` not kept there in ``y``: ``G * max(0, 1 - share)``."""
+    eff = r.county[c]["efficiency"]
+    share = r.county[c]["graduate_retention"] + sum(
+        eff * r.value(p.id, "", "graduate_retention") * acting(r, plan, c, p.id, y)
+        for p in r.programs.values()
+        if p.kind in BINARY_KINDS
+    )
+    return r.county[c]["graduates"] * max(0.0, 1.0 - share)
+
+
+def placements_asked(r: Reading, plan: Plan, c: str, y: int) -> float:
+    """Graduates the placement spend in ``c`` asks for in ``y``.
+
+    ``eff * value * exp(-scale * travel_time_h)`` per 10k yuan of every amount program
+    with a ``placement`` effect (docs/instance-format.md).
+    """
+    eff = r.county[c]["efficiency"]
+    travel = r.county[c]["travel_time_h"]
+    total = 0.0
+    for p in r.programs.values():
+        if p.kind == "amount" and (p.id, "", "placement") in r.effects:
+            value, decay = r.effects[p.id, "", "placement"]
+            decay = 0.0 if math.isnan(decay) else decay
+            total += eff * value * math.exp(-decay * travel) * acting(r, plan, c, p.id, y)
+    return total
+
+
+def placed_graduates(r: Reading, plan: Plan, c: str, y: int) -> float:
+    """Graduates placed in ``c`` in ``y``: what it asks, all counties cut pro rata when
+    the plan area asks for more than leave their own counties."""
+    asked = placements_asked(r, plan, c, y)
+    if asked == 0.0:
+        return 0.0
+    total = sum(placements_asked(r, plan, d, y) for d in r.counties)
+    pool = sum(leaving_graduates(r, plan, d, y) for d in r.counties)
+    return asked * min(1.0, pool / total)
+
+
 def experts(r: Reading, plan: Plan, c: str, k: str, y: int) -> float:
     """Flexible experts (FTE) of type ``k`` serving ``c`` in ``y``; they never settle."""
     eff = r.county[c]["efficiency"]
@@ -668,7 +713,9 @@ def trajectory(r: Reading, plan: Plan) -> dict[tuple[str, str, int], Cell]:
         for y in r.years:
             drivers_now = 0.0
             for k in r.types:
-                local = local_graduates(r, plan, c, y) if k == r.graduate_type else 0.0
+                local = 0.0
+                if k == r.graduate_type:
+                    local = local_graduates(r, plan, c, y) + placed_graduates(r, plan, c, y)
                 s = yearly_balance(
                     stock[k],
                     r.attrition[c, k],

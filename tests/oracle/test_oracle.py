@@ -35,7 +35,15 @@ from talentplan.errors import InfeasiblePlanError
 
 from . import instances as I
 from .enumeration import Decision, best_plan, decisions
-from .reference import Reading, cost_items, plan_from_allocation, read, score
+from .reference import (
+    Reading,
+    cost_items,
+    leaving_graduates,
+    placements_asked,
+    plan_from_allocation,
+    read,
+    score,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -698,3 +706,30 @@ def test_a_subsidy_with_a_linear_and_a_concave_response_to_the_same_type():
         {"subsidy": grid(40, 8.0), "training": grid(12, 4.0)},
         {"subsidy": grid(40, 4.0), "training": grid(12, 2.0)},
     )
+
+
+def test_graduate_placement_against_enumeration():
+    # one year: two alliances keep all of A's graduates, so only B's 5 can be placed;
+    # placements are linear in spend, so the model is exact and no grid plan beats it
+    inst = I.placement(n_years=1)
+    r = read(inst)
+    result = solve(inst)
+    assert result.summary["approximation_error"] == 0.0
+    exact = check_solver_plan(r, result, r.objective)
+    assert exact == pytest.approx(result.mip_objective, abs=1e-7)
+    best = best_plan(r, spend_grid={"placement": grid(10, 0.5)})
+    assert best.value <= result.bound + 1e-7
+    assert best.value <= exact + 1e-7
+
+
+def test_graduate_placement_over_two_years_is_played_as_the_docs_say():
+    # 2026: both alliances keep 0.3 + 2 x 0.4 > 1 of A's graduates, so only B's 5 leave
+    # and the pool binds; the solver's plan is scored by the reference to the last digit
+    inst = I.placement()
+    r = read(inst)
+    result = solve(inst)
+    exact = check_solver_plan(r, result, r.objective)
+    assert exact == pytest.approx(result.mip_objective, abs=1e-7)
+    plan = plan_from_allocation(result.allocation)
+    asked = sum(placements_asked(r, plan, c, 2026) for c in r.counties)
+    assert asked == pytest.approx(sum(leaving_graduates(r, plan, c, 2026) for c in r.counties))

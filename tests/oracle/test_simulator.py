@@ -109,6 +109,8 @@ CASES = {
     "poaching-thin": lambda: I.poaching_thin(),
     "resources-one-city": lambda: I.resources(),
     "resources-blank-city": lambda: I.resources(same_city=False, station_energy=3.0),
+    # graduate placement: a pool that binds once A's alliances keep all of its graduates
+    "placement": lambda: I.placement(),
 }
 
 
