@@ -27,8 +27,13 @@ from talentplan.cli.folders import (
     write_command_set,
 )
 from talentplan.cli.interrupts import stop_on_signals
-from talentplan.cli.screen import ExitCode, err, fail, flag_message, note, out
-from talentplan.cli.solving import exit_on_named_errors, write_result
+from talentplan.cli.screen import ExitCode, err, fail, flag_message, out
+from talentplan.cli.solving import (
+    exit_on_named_errors,
+    finish_run,
+    status_updater,
+    write_result,
+)
 
 if TYPE_CHECKING:
     from talentplan.data.instance import Instance
@@ -229,8 +234,6 @@ def alternatives(
     from talentplan.scenarios.alternatives import ALTERNATIVES_FILES, check_by
     from talentplan.scenarios.alternatives import alternatives as near_optimal
     from talentplan.solver.api import SolveOptions
-    from talentplan.solver.highs import Progress
-    from talentplan.solver.status import SolveStatus
 
     check_out_folder(out_dir, "alternatives")
     try:
@@ -243,13 +246,7 @@ def alternatives(
     make_out_folder(out_dir)
     status = None if quiet else err.status(f"building {inst.scenario.name} ...")
 
-    def show(p: Progress) -> None:
-        if status is not None:
-            doing = p.stage or f"solving {inst.scenario.name}"
-            best = f"{p.objective:.6g}" if math.isfinite(p.objective) else "-"
-            bound = f"{p.bound:.6g}" if math.isfinite(p.bound) else "-"
-            status.update(f"{doing}: {p.seconds:6.1f}s  best {best}  bound {bound}")
-
+    show = status_updater(status, inst.scenario.name)
     with stop_on_signals() as stop:
         with exit_on_named_errors(stop, status):
             result = near_optimal(
@@ -263,22 +260,15 @@ def alternatives(
                 stop=stop,
             )
         write_result(result, out_dir)
-    if not quiet:
-        out.print(str(result))
-        out.print(f"\nwritten to {out_dir}/: " + ", ".join(ALTERNATIVES_FILES))
-    failed = sum(n for s, n in result.summary["statuses"].items() if s in ("error", "infeasible"))
-    if failed:
-        note(
-            "warning",
-            f"{failed} solve(s) failed; their ranges rest on the plans found and on the "
-            "decisions' own bounds (see low_status and high_status)",
-        )
-    if result.status == SolveStatus.INTERRUPTED:
-        fail(
-            "interrupted",
-            f"the ranges computed so far are written to {out_dir}/ with status 'interrupted'",
-            ExitCode.INTERRUPTED,
-        )
+    finish_run(
+        result,
+        out_dir,
+        ALTERNATIVES_FILES,
+        quiet=quiet,
+        failed="solve(s) failed; their ranges rest on the plans found and on the "
+        "decisions' own bounds (see low_status and high_status)",
+        done="the ranges computed",
+    )
 
 
 @app.command()
@@ -332,8 +322,6 @@ def sensitivity(
     )
     from talentplan.scenarios.sensitivity import sensitivity as scaled
     from talentplan.solver.api import SolveOptions
-    from talentplan.solver.highs import Progress
-    from talentplan.solver.status import SolveStatus
 
     check_out_folder(out_dir, "sensitivity")
     try:
@@ -353,13 +341,7 @@ def sensitivity(
     make_out_folder(out_dir)
     status = None if quiet else err.status(f"building {inst.scenario.name} ...")
 
-    def show(p: Progress) -> None:
-        if status is not None:
-            doing = p.stage or f"solving {inst.scenario.name}"
-            best = f"{p.objective:.6g}" if math.isfinite(p.objective) else "-"
-            bound = f"{p.bound:.6g}" if math.isfinite(p.bound) else "-"
-            status.update(f"{doing}: {p.seconds:6.1f}s  best {best}  bound {bound}")
-
+    show = status_updater(status, inst.scenario.name)
     with stop_on_signals() as stop:
         with exit_on_named_errors(stop, status):
             result = scaled(
@@ -374,22 +356,15 @@ def sensitivity(
                 stop=stop,
             )
         write_result(result, out_dir)
-    if not quiet:
-        out.print(str(result))
-        out.print(f"\nwritten to {out_dir}/: " + ", ".join(SENSITIVITY_FILES))
-    failed = sum(n for s, n in result.summary["statuses"].items() if s in ("error", "infeasible"))
-    if failed:
-        note(
-            "warning",
-            f"{failed} re-solve(s) found no plan (infeasible or failed); see the status "
-            "column of sensitivity.csv",
-        )
-    if result.status == SolveStatus.INTERRUPTED:
-        fail(
-            "interrupted",
-            f"the rows computed so far are written to {out_dir}/ with status 'interrupted'",
-            ExitCode.INTERRUPTED,
-        )
+    finish_run(
+        result,
+        out_dir,
+        SENSITIVITY_FILES,
+        quiet=quiet,
+        failed="re-solve(s) found no plan (infeasible or failed); see the status column "
+        "of sensitivity.csv",
+        done="the rows computed",
+    )
 
 
 @app.command()

@@ -7,6 +7,7 @@ they can meet maps to the same exit code (:class:`~talentplan.cli.screen.ExitCod
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from typing import Any
 
 from rich.status import Status
 
-from talentplan.cli.screen import ExitCode, fail, flag_message
+from talentplan.cli.screen import ExitCode, fail, flag_message, note, out
 from talentplan.errors import (
     InfeasiblePlanError,
     InstanceError,
@@ -83,3 +84,44 @@ def write_result(result: Any, out_dir: Path) -> None:
         result.to_dir(out_dir)
     except OSError as exc:
         fail("cannot write", f"--out {out_dir}: {exc}", ExitCode.OUTPUT)
+
+
+def status_updater(status: Status | None, name: str) -> Callable[[Any], None]:
+    """Return a progress callback for runs of many solves: stage, time, best and bound."""
+
+    def show(p: Any) -> None:
+        if status is not None:
+            doing = p.stage or f"solving {name}"
+            best = f"{p.objective:.6g}" if math.isfinite(p.objective) else "-"
+            bound = f"{p.bound:.6g}" if math.isfinite(p.bound) else "-"
+            status.update(f"{doing}: {p.seconds:6.1f}s  best {best}  bound {bound}")
+
+    return show
+
+
+def finish_run(
+    result: Any,
+    out_dir: Path,
+    files: tuple[str, ...],
+    *,
+    quiet: bool,
+    failed: str,
+    done: str,
+) -> None:
+    """Print a many-solve result, warn of failed solves, exit 130 if it was interrupted.
+
+    ``failed`` follows the number of solves that found no plan (infeasible or error) in
+    the warning; ``done`` names what was written before an interruption.
+    """
+    if not quiet:
+        out.print(str(result))
+        out.print(f"\nwritten to {out_dir}/: " + ", ".join(files))
+    n = sum(k for s, k in result.summary["statuses"].items() if s in ("error", "infeasible"))
+    if n:
+        note("warning", f"{n} {failed}")
+    if result.status.value == "interrupted":
+        fail(
+            "interrupted",
+            f"{done} so far are written to {out_dir}/ with status 'interrupted'",
+            ExitCode.INTERRUPTED,
+        )
