@@ -68,6 +68,9 @@ BASELINE = "pyomo_appsi"
 FINISHED = "optimal"
 """Status of a run that reached the requested gap (the only solve times that are fitted)."""
 
+STOPPED = ("killed_wall_limit", "out_of_memory", "crashed", "error")
+"""Statuses of a run that ended before its solver did."""
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -375,11 +378,19 @@ def run_in_child(
         record["status"] = "killed_wall_limit"
         record["error"] = f"killed after {kill_after:.0f} s wall during {record['stage']}"
     elif proc.returncode != 0:
-        oom = proc.returncode == -signal.SIGKILL
-        record["status"] = "out_of_memory" if oom else "crashed"
-        record["error"] = f"exit {proc.returncode} during {record['stage']}" + (
-            " (killed by SIGKILL: the kernel's OOM killer)" if oom else ""
-        )
+        # SIGKILL that we did not send is the kernel's OOM killer; under an address-space
+        # limit, native code (HiGHS) that cannot allocate aborts with some other code.
+        oom_killer = proc.returncode == -signal.SIGKILL
+        under_limit = memory_limit_gib is not None
+        record["status"] = "out_of_memory" if oom_killer or under_limit else "crashed"
+        why = ""
+        if oom_killer:
+            why = " (SIGKILL: the kernel's OOM killer)"
+        elif under_limit:
+            why = f" under the {memory_limit_gib} GiB address-space limit"
+        record["error"] = f"exit {proc.returncode} during {record['stage']}{why}"
+    if killed.is_set() or proc.returncode != 0:
+        record["wall_seconds"] = process_seconds  # the last word on how long it ran
     return record
 
 
@@ -389,13 +400,18 @@ def run_in_child(
 def anytime(record: dict[str, Any], time_limit: float) -> dict[str, float | None]:
     """Read the best plan's gap at each of :data:`ANYTIME_SECONDS` of solver time.
 
-    A point past the time limit is left out. Before the first progress report there is
-    no plan (gap None); after the solve finished, the final gap holds.
+    A point past the time limit is left out, and so is one past the end of a run that was
+    stopped (killed, out of memory). Before the first progress report there is no plan
+    (gap None); after the solve finished, the final gap holds.
     """
     curve: dict[str, float | None] = {}
     solve = record.get("solve_seconds")
+    seen = max((p[0] for p in record.get("trace") or []), default=0.0)
     for t in ANYTIME_SECONDS:
         if t > time_limit:
+            continue
+        if solve is None and record["status"] in STOPPED and t > seen:
+            curve[str(t)] = None  # the run was stopped before it got there
             continue
         if solve is not None and solve <= t:
             curve[str(t)] = record.get("gap")

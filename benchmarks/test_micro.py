@@ -4,7 +4,7 @@ Not part of the test suite (``testpaths`` leaves ``benchmarks/`` out). Run, save
 compare as ``benchmarks/README.md`` shows::
 
     python -m pytest benchmarks/test_micro.py --benchmark-storage=benchmarks/results/micro
-        --benchmark-compare=0001 --benchmark-compare-fail=median:30%
+        --benchmark-compare=0001 --benchmark-compare-fail=min:50%
 
 Each benchmark runs a fixed, small number of rounds (``pedantic``) so the whole file takes
 about a minute; the paths are timed on ``qingyuan`` (8 counties) and ``northern_guangdong``
