@@ -32,6 +32,7 @@ from talentplan.cli.solving import exit_on_named_errors, write_result
 
 if TYPE_CHECKING:
     from talentplan.data.instance import Instance
+    from talentplan.solver.highs import Progress
 
 app = typer.Typer(
     help="Plan talent policy in underdeveloped regions: allocate programs with a MIP, "
@@ -66,13 +67,20 @@ def _load(source: str, budget_scale: float = 1.0) -> Instance:
     return instance
 
 
+WRITE_SECONDS = 1.0
+"""Seconds of ``solve --time-limit`` kept back for writing the result files."""
+
+
 @app.command()
 def solve(
     instance: InstanceArg,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the results.")] = Path("out"),
     time_limit: Annotated[
         float | None,
-        typer.Option(help="Seconds; the best plan found by then is returned with its gap."),
+        typer.Option(
+            help="Seconds for the whole command up to the result files (build, solve, "
+            "prices, simulation); the best plan found by then is returned with its gap."
+        ),
     ] = None,
     mip_gap: Annotated[float, typer.Option(help="Relative optimality gap to stop at.")] = 1e-4,
     threads: Annotated[Optional[int], typer.Option(help="Solver threads.")] = None,  # noqa: UP045
@@ -91,6 +99,16 @@ def solve(
             "(one re-solve each; shadow_prices.csv columns step, step_value*).",
         ),
     ] = False,
+    warm_start: Annotated[
+        bool,
+        typer.Option(
+            "--warm-start/--no-warm-start",
+            help="Start the solver from a feasible plan found by a fast heuristic.",
+        ),
+    ] = True,
+    solver_log: Annotated[
+        bool, typer.Option("--solver-log", help="Show HiGHS's own log on stderr.")
+    ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress line and no summary table.")
     ] = False,
@@ -99,33 +117,37 @@ def solve(
 
     The files are allocation.csv, talent.csv, summary.json and report.html (and
     shadow_prices.csv, budget_use.csv). Ctrl-C or SIGTERM stops the solver and writes
-    the best plan so far, marked interrupted; Ctrl-C again quits at once.
+    the best plan so far, marked interrupted; Ctrl-C again quits at once. A plan whose
+    gap is above 1% comes with a warning on stderr (and gap_warning in summary.json).
     """
+    # --time-limit counts from here: loading the libraries, reading the instance and
+    # writing the files are in it.
+    from talentplan.solver.deadline import Deadline
+
+    deadline = Deadline(None if time_limit is None else time_limit - WRITE_SECONDS)
+
     from talentplan._files import atomic_write_text
     from talentplan.errors import InfeasiblePlanError, OptionError
     from talentplan.report.pipeline import solve as solve_instance
     from talentplan.report.result import RESULT_FILES
     from talentplan.solver.api import SolveOptions
-    from talentplan.solver.highs import Progress
     from talentplan.solver.status import SolveStatus
 
     check_out_folder(out_dir, "solve")
     try:
-        options = SolveOptions(time_limit, mip_gap, threads, objective, step_values)
+        options = SolveOptions(
+            time_limit, mip_gap, threads, objective, step_values, warm_start, solver_log
+        )
     except OptionError as exc:
         fail("error", flag_message(exc), ExitCode.BAD_INPUT)
     inst = _load(instance, budget_scale)
     make_out_folder(out_dir)
-    status = None if quiet else err.status(f"building {inst.scenario.name} ...")
+    # With HiGHS's log on stderr, a status line redrawn there would garble it.
+    status = None if quiet or solver_log else err.status(f"building {inst.scenario.name} ...")
 
     def show(p: Progress) -> None:
         if status is not None:
-            gap = f"{p.gap:.3%}" if math.isfinite(p.gap) else "-"
-            doing = f"pricing {p.stage}" if p.stage else f"solving {inst.scenario.name}"
-            status.update(
-                f"{doing}: {p.seconds:6.1f}s  model best {p.objective:.6g}"
-                f"  bound {p.bound:.6g}  gap {gap}"
-            )
+            status.update(progress_line(p, inst.scenario.name))
 
     def clear(names: tuple[str, ...]) -> None:
         for name in names:
@@ -146,18 +168,53 @@ def solve(
             explain=explain,
             clear=lambda: clear((*RESULT_FILES, "infeasibility.txt")),
         ):
-            result = solve_instance(inst, **asdict(options), progress=show, stop=stop)
+            result = solve_instance(
+                inst, **asdict(options), progress=show, stop=stop, deadline=deadline
+            )
         write_result(result, out_dir)
         (out_dir / "infeasibility.txt").unlink(missing_ok=True)
     if not quiet:
         out.print(str(result))
         out.print(f"\nwritten to {out_dir}/: " + ", ".join(RESULT_FILES))
+    for skipped in result.summary["skipped"]:
+        note("note", f"{skipped} (to keep --time-limit)")
+    if result.summary["gap_warning"]:
+        note("warning", result.summary["gap_warning"])
     if result.status == SolveStatus.INTERRUPTED:
         fail(
             "interrupted",
             f"the best plan so far is written to {out_dir}/ with status 'interrupted'",
             ExitCode.INTERRUPTED,
         )
+
+
+def progress_line(p: Progress, name: str) -> str:
+    """Say what a solve is doing, for the status line: its phase, or its best and bound.
+
+    Examples
+    --------
+    >>> from talentplan.solver.highs import Progress
+    >>> nan = float("nan")
+    >>> progress_line(Progress(3.2, nan, nan, float("inf"), phase="presolve"), "x")
+    'solving x: presolve ... 3.2s'
+    >>> progress_line(Progress(9.0, 99.0, 100.0, 0.0101), "x")
+    'solving x:    9.0s  model best 99  bound 100  gap 1.010%'
+    """
+    if p.phase != "search":
+        what = {
+            "building": "building the model",
+            "compiling": "compiling the matrices",
+            "first plan": "finding a first plan",
+            "prices": "shadow prices",
+            "simulating": "simulating the plan",
+        }
+        doing = f"pricing {p.stage}" if p.stage else f"solving {name}"
+        return f"{doing}: {what.get(p.phase, p.phase)} ... {p.seconds:.1f}s"
+    doing = f"pricing {p.stage}" if p.stage else f"solving {name}"
+    best = f"{p.objective:.6g}" if math.isfinite(p.objective) else "none yet"
+    bound = f"{p.bound:.6g}" if math.isfinite(p.bound) else "-"
+    gap = f"{p.gap:.3%}" if math.isfinite(p.gap) else "-"
+    return f"{doing}: {p.seconds:6.1f}s  model best {best}  bound {bound}  gap {gap}"
 
 
 @app.command()
@@ -229,7 +286,6 @@ def alternatives(
     from talentplan.scenarios.alternatives import ALTERNATIVES_FILES, check_by
     from talentplan.scenarios.alternatives import alternatives as near_optimal
     from talentplan.solver.api import SolveOptions
-    from talentplan.solver.highs import Progress
     from talentplan.solver.status import SolveStatus
 
     check_out_folder(out_dir, "alternatives")
@@ -332,7 +388,6 @@ def sensitivity(
     )
     from talentplan.scenarios.sensitivity import sensitivity as scaled
     from talentplan.solver.api import SolveOptions
-    from talentplan.solver.highs import Progress
     from talentplan.solver.status import SolveStatus
 
     check_out_folder(out_dir, "sensitivity")
