@@ -568,6 +568,34 @@ def calibrate(
     out.print(f"written {out_json}")
 
 
+def run() -> None:
+    """Run the command line as a program, and leave without tearing the heap down.
+
+    After a solve the process holds the model (millions of small Pyomo objects); freeing
+    them one by one at exit takes seconds on a few hundred counties, after the results
+    are written, and would make ``solve --time-limit`` late by that much. The streams
+    are flushed and logging shut down first, then the process ends with the command's
+    exit code. In-process callers (tests, notebooks) use ``app``, which returns normally.
+    """
+    import os
+    import sys
+
+    code: int | str | None = 0
+    try:
+        app(prog_name="talentplan")
+    except SystemExit as exc:
+        code = exc.code
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    os._exit(code)
+
+
 @app.callback()
 def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,

@@ -28,6 +28,12 @@ from talentplan.solver.status import SolveStatus, map_status
 logger = logging.getLogger(__name__)
 
 
+PRICES_RESERVE = 1.5
+"""Seconds kept back for the shadow-price LP, as a multiple of the seed's fixed LP."""
+
+PRICES_SHARE = 0.1
+"""The most of the time left that is kept back for the shadow-price LP."""
+
 SEED_SHARE = 0.5
 """At most this share of the time left after the build goes to the rounded LP relaxation."""
 
@@ -149,8 +155,14 @@ def solve_formulation(
         )
         if not seed.found:
             logger.info("no seed plan: %s", "; ".join(seed.notes))
+    # Keep back time for the shadow-price LP too, when it is a small part of what is left
+    # (it takes about as long as the seed's LP with the integers fixed).
+    prices = 0.0
+    if shadow_prices and seed is not None and math.isfinite(seed.lp_seconds):
+        if PRICES_RESERVE * seed.lp_seconds <= PRICES_SHARE * (deadline.remaining() - reserve):
+            prices = PRICES_RESERVE * seed.lp_seconds
     h = to_highs(cm)
-    configure(h, time_limit=deadline.budget(reserve), mip_gap=mip_gap, threads=threads)
+    configure(h, time_limit=deadline.budget(reserve + prices), mip_gap=mip_gap, threads=threads)
     if seed is not None and seed.values is not None:
         start_from = highspy.HighsSolution()
         start_from.col_value = seed.values.tolist()
@@ -174,11 +186,12 @@ def solve_formulation(
     source = "highs"
     if seed is not None and seed.values is not None and status.may_have_plan:
         sign = 1.0 if cm.maximize else -1.0
-        if values is None or sign * seed.objective > sign * objective:
+        if values is None or sign * seed.objective > sign * objective + 1e-9 * (1 + abs(objective)):
             values, objective, source = seed.values, seed.objective, "seed"
         if math.isfinite(seed.relaxation_bound):
-            # The LP relaxation bounds the MIP too: keep the tighter of the two bounds.
-            relaxed = seed.relaxation_bound
+            # The LP relaxation bounds the MIP too: keep the tighter of the two bounds
+            # (never past the plan itself: the interior-point optimum is within tolerances).
+            relaxed = sign * max(sign * seed.relaxation_bound, sign * objective)
             if math.isfinite(bound):
                 relaxed = sign * min(sign * bound, sign * relaxed)
             bound = relaxed
