@@ -300,7 +300,9 @@ def alternatives(
     status = None if quiet else err.status(f"building {inst.scenario.name} ...")
 
     def show(p: Progress) -> None:
-        if status is not None:
+        if status is not None and p.phase != "search":
+            status.update(progress_line(p, inst.scenario.name))
+        elif status is not None:
             doing = p.stage or f"solving {inst.scenario.name}"
             best = f"{p.objective:.6g}" if math.isfinite(p.objective) else "-"
             bound = f"{p.bound:.6g}" if math.isfinite(p.bound) else "-"
@@ -409,7 +411,9 @@ def sensitivity(
     status = None if quiet else err.status(f"building {inst.scenario.name} ...")
 
     def show(p: Progress) -> None:
-        if status is not None:
+        if status is not None and p.phase != "search":
+            status.update(progress_line(p, inst.scenario.name))
+        elif status is not None:
             doing = p.stage or f"solving {inst.scenario.name}"
             best = f"{p.objective:.6g}" if math.isfinite(p.objective) else "-"
             bound = f"{p.bound:.6g}" if math.isfinite(p.bound) else "-"
