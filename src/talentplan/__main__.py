@@ -1,5 +1,5 @@
 """``python -m talentplan``: the command line, as the ``talentplan`` script runs it."""
 
-from talentplan.cli import app
+from talentplan.cli import run
 
-app(prog_name="talentplan")
+run()

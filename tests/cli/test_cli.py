@@ -179,3 +179,23 @@ def test_unreadable_plan_and_bad_synthetic_seed(tmp_path):
     assert result.exit_code == 2 and "cannot read plan file" in result.output
     result = runner.invoke(app, ["validate", "synthetic:5:-1"])
     assert result.exit_code == 2 and "SEED >= 0" in result.output
+
+
+def test_a_gap_above_the_threshold_is_said_on_stderr_and_in_the_summary(tmp_path, monkeypatch):
+    # Every plan's certified gap includes the chords' error, so with the threshold at 0
+    # even an optimal plan is warned about: the message's path, quickly.
+    import talentplan.report.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "GAP_WARNING_ABOVE", 0.0)
+    out = tmp_path / "o"
+    result = run("solve", "qingyuan", "--out", str(out), "--mip-gap", "0.01", "--quiet")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["gap_warning"].startswith("the plan may be up to")
+    assert "warning: the plan may be up to" in result.stderr
+
+
+def test_the_default_run_has_no_gap_warning(qingyuan_out):
+    summary = json.loads((qingyuan_out / "summary.json").read_text())
+    assert summary["gap"] <= 0.01 and summary["gap_warning"] is None
+    assert summary["warm_start"]["requested"] and summary["warm_start"]["found"]

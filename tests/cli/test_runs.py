@@ -349,3 +349,30 @@ def test_a_synthetic_instance_too_large_for_memory_is_refused_at_once() -> None:
     assert run.returncode == 2
     assert "100,000,000 counties" in run.stderr and "GB" in run.stderr
     assert time.perf_counter() - started < 60
+
+
+# --- the solver's own log and the gap warning ---------------------------------------------
+
+
+def test_solver_log_goes_to_stderr_and_leaves_stdout_alone(tiny: Path, tmp_path: Path) -> None:
+    run = talentplan("solve", str(tiny), "--out", str(tmp_path / "o"), "--quiet", "--solver-log")
+    assert run.returncode == 0, run.stderr
+    assert "Presolving model" in run.stderr  # HiGHS's own words
+    assert run.stdout == ""
+    quiet = talentplan("solve", str(tiny), "--out", str(tmp_path / "q"), "--quiet")
+    assert "Presolving model" not in quiet.stderr
+
+
+@pytest.mark.slow
+def test_a_plan_stopped_early_says_its_gap_in_plain_words(tmp_path: Path) -> None:
+    # synthetic(100) at 30 s for the whole command: the build, the seed plan and a few
+    # seconds of HiGHS, stopped long before a 1% gap; the plan comes with a warning.
+    out = tmp_path / "o"
+    run = talentplan("solve", "synthetic:100", "--time-limit", "30", "--quiet", "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "time_limit"
+    assert summary["gap"] is None or summary["gap"] > 0.01
+    assert summary["gap_warning"].startswith("the plan may be")
+    assert "warning: the plan may be" in run.stderr
+    assert summary["warm_start"]["found"]

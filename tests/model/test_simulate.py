@@ -477,7 +477,8 @@ def test_a_cap_of_one_unit_per_partner_college(tmp_path):
     inst = base.replace_tables(programs=programs, counties=base.counties.assign(colleges=[2, 0]))
     result = solve(inst, mip_gap=0.0)
     stations = result.allocation[result.allocation["program"] == "station"]
-    assert set(stations["county"]) <= {"A"} and stations["quantity"].max() <= 2
+    # (stations add nothing within one year: an optimal plan may have none)
+    assert set(stations["county"]) <= {"A"} and (stations["quantity"] <= 2).all()
     breaches = simulate(inst, plan(("B", "station", "", 2025, 1))).violations
     assert breaches == ("cap station in B 2025: 1 > 0",)
     site_cap = programs.assign(

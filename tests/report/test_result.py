@@ -37,6 +37,11 @@ SUMMARY_KEYS = {
     "budget_use",
     "instance_hash",
     "versions",
+    "gap_warning",
+    "warm_start",
+    "plan_source",
+    "skipped",
+    "elapsed_seconds",
 }
 
 
@@ -57,6 +62,8 @@ def test_to_dir_writes_every_file(tiny_result, tmp_path):
     assert summary["gap"] == pytest.approx(tiny_result.gap)
     assert summary["mip_gap"] == pytest.approx(0.0, abs=1e-9)  # solved with mip_gap=0
     assert summary["requested_mip_gap"] == 0.0
+    assert summary["gap_warning"] is None  # solved to optimality
+    assert summary["skipped"] == []
     assert summary["instance_hash"] == tiny_instance(n_years=2, budget=60.0).hash()
     # 3 sites x 2 counties + 1 alliance (A/mat) + 1 city program + 2 station counts (capped
     # at 1 township, so 0/1), over 2 years

@@ -75,10 +75,16 @@ def test_time_limit_is_a_result_with_a_gap():
     # progress was reported during the search (about once a second) in the model's terms,
     # never better than the model's value of the plan finally returned
     assert seen
+    searching = [p for p in seen if p.phase == "search"]
     tol = 1e-9 * abs(result.mip_objective)  # HiGHS reports the same incumbent in two roundings
     assert all(
-        p.objective <= p.bound + tol and p.objective <= result.mip_objective + tol for p in seen
+        p.objective <= p.bound + tol and p.objective <= result.mip_objective + tol
+        for p in searching
     )
+    # before the search, the phases are named and carry no bounds
+    phases = [p.phase for p in seen]
+    assert phases[:3] == ["building", "compiling", "first plan"]
+    assert all(math.isnan(p.objective) for p in seen if p.phase != "search")
 
 
 @pytest.mark.slow
@@ -141,6 +147,10 @@ def test_infeasible_plan_names_budget_and_floor():
         (dict(time_limit=math.inf), "time_limit"),
         (dict(threads=0), "threads"),
         (dict(objective="nope"), "objective"),
+        (dict(warm_start="yes"), "warm_start"),
+        (dict(warm_start=None), "warm_start"),
+        (dict(solver_log=1.5), "solver_log"),
+        (dict(solver_log="stderr"), "solver_log"),
     ],
 )
 def test_invalid_options_raise_option_error_naming_the_option(options, name):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -27,16 +26,18 @@ from talentplan.cli.folders import (
     write_command_set,
 )
 from talentplan.cli.interrupts import stop_on_signals
-from talentplan.cli.screen import ExitCode, err, fail, flag_message, out
+from talentplan.cli.screen import ExitCode, err, fail, flag_message, note, out
 from talentplan.cli.solving import (
     exit_on_named_errors,
     finish_run,
+    progress_line,
     status_updater,
     write_result,
 )
 
 if TYPE_CHECKING:
     from talentplan.data.instance import Instance
+    from talentplan.solver.highs import Progress
 
 app = typer.Typer(
     help="Plan talent policy in underdeveloped regions: allocate programs with a MIP, "
@@ -71,13 +72,20 @@ def _load(source: str, budget_scale: float = 1.0) -> Instance:
     return instance
 
 
+WRITE_SECONDS = 1.0
+"""Seconds of ``solve --time-limit`` kept back for writing the result files."""
+
+
 @app.command()
 def solve(
     instance: InstanceArg,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the results.")] = Path("out"),
     time_limit: Annotated[
         float | None,
-        typer.Option(help="Seconds; the best plan found by then is returned with its gap."),
+        typer.Option(
+            help="Seconds for the whole command up to the result files (build, solve, "
+            "prices, simulation); the best plan found by then is returned with its gap."
+        ),
     ] = None,
     mip_gap: Annotated[float, typer.Option(help="Relative optimality gap to stop at.")] = 1e-4,
     threads: Annotated[Optional[int], typer.Option(help="Solver threads.")] = None,  # noqa: UP045
@@ -96,6 +104,16 @@ def solve(
             "(one re-solve each; shadow_prices.csv columns step, step_value*).",
         ),
     ] = False,
+    warm_start: Annotated[
+        bool,
+        typer.Option(
+            "--warm-start/--no-warm-start",
+            help="Start the solver from a feasible plan found by a fast heuristic.",
+        ),
+    ] = True,
+    solver_log: Annotated[
+        bool, typer.Option("--solver-log", help="Show HiGHS's own log on stderr.")
+    ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress line and no summary table.")
     ] = False,
@@ -104,33 +122,37 @@ def solve(
 
     The files are allocation.csv, talent.csv, summary.json and report.html (and
     shadow_prices.csv, budget_use.csv). Ctrl-C or SIGTERM stops the solver and writes
-    the best plan so far, marked interrupted; Ctrl-C again quits at once.
+    the best plan so far, marked interrupted; Ctrl-C again quits at once. A plan whose
+    gap is above 1% comes with a warning on stderr (and gap_warning in summary.json).
     """
+    # --time-limit counts from here: loading the libraries, reading the instance and
+    # writing the files are in it.
+    from talentplan.solver.deadline import Deadline
+
+    deadline = Deadline(None if time_limit is None else time_limit - WRITE_SECONDS)
+
     from talentplan._files import atomic_write_text
     from talentplan.errors import InfeasiblePlanError, OptionError
     from talentplan.report.pipeline import solve as solve_instance
     from talentplan.report.result import RESULT_FILES
     from talentplan.solver.api import SolveOptions
-    from talentplan.solver.highs import Progress
     from talentplan.solver.status import SolveStatus
 
     check_out_folder(out_dir, "solve")
     try:
-        options = SolveOptions(time_limit, mip_gap, threads, objective, step_values)
+        options = SolveOptions(
+            time_limit, mip_gap, threads, objective, step_values, warm_start, solver_log
+        )
     except OptionError as exc:
         fail("error", flag_message(exc), ExitCode.BAD_INPUT)
     inst = _load(instance, budget_scale)
     make_out_folder(out_dir)
-    status = None if quiet else err.status(f"building {inst.scenario.name} ...")
+    # With HiGHS's log on stderr, a status line redrawn there would garble it.
+    status = None if quiet or solver_log else err.status(f"building {inst.scenario.name} ...")
 
     def show(p: Progress) -> None:
         if status is not None:
-            gap = f"{p.gap:.3%}" if math.isfinite(p.gap) else "-"
-            doing = f"pricing {p.stage}" if p.stage else f"solving {inst.scenario.name}"
-            status.update(
-                f"{doing}: {p.seconds:6.1f}s  model best {p.objective:.6g}"
-                f"  bound {p.bound:.6g}  gap {gap}"
-            )
+            status.update(progress_line(p, inst.scenario.name))
 
     def clear(names: tuple[str, ...]) -> None:
         for name in names:
@@ -151,12 +173,18 @@ def solve(
             explain=explain,
             clear=lambda: clear((*RESULT_FILES, "infeasibility.txt")),
         ):
-            result = solve_instance(inst, **asdict(options), progress=show, stop=stop)
+            result = solve_instance(
+                inst, **asdict(options), progress=show, stop=stop, deadline=deadline
+            )
         write_result(result, out_dir)
         (out_dir / "infeasibility.txt").unlink(missing_ok=True)
     if not quiet:
         out.print(str(result))
         out.print(f"\nwritten to {out_dir}/: " + ", ".join(RESULT_FILES))
+    for skipped in result.summary["skipped"]:
+        note("note", f"{skipped} (to keep --time-limit)")
+    if result.summary["gap_warning"]:
+        note("warning", result.summary["gap_warning"])
     if result.status == SolveStatus.INTERRUPTED:
         fail(
             "interrupted",
@@ -486,6 +514,34 @@ def calibrate(
     except OSError as exc:
         fail("cannot write", f"{out_json}: {exc}", ExitCode.OUTPUT)
     out.print(f"written {out_json}")
+
+
+def run() -> None:
+    """Run the command line as a program, and leave without tearing the heap down.
+
+    After a solve the process holds the model (millions of small Pyomo objects); freeing
+    them one by one at exit takes seconds on a few hundred counties, after the results
+    are written, and would make ``solve --time-limit`` late by that much. The streams
+    are flushed and logging shut down first, then the process ends with the command's
+    exit code. In-process callers (tests, notebooks) use ``app``, which returns normally.
+    """
+    import os
+    import sys
+
+    code: int | str | None = 0
+    try:
+        app(prog_name="talentplan")
+    except SystemExit as exc:
+        code = exc.code
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    os._exit(code)
 
 
 @app.callback()

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.status import Status
 
@@ -24,6 +24,9 @@ from talentplan.errors import (
     OptionError,
     SolverError,
 )
+
+if TYPE_CHECKING:
+    from talentplan.solver.highs import Progress
 
 
 @contextmanager
@@ -86,11 +89,42 @@ def write_result(result: Any, out_dir: Path) -> None:
         fail("cannot write", f"--out {out_dir}: {exc}", ExitCode.OUTPUT)
 
 
+def progress_line(p: Progress, name: str) -> str:
+    """Say what a solve is doing, for the status line: its phase, or its best and bound.
+
+    Examples
+    --------
+    >>> from talentplan.solver.highs import Progress
+    >>> nan = float("nan")
+    >>> progress_line(Progress(3.2, nan, nan, float("inf"), phase="presolve"), "x")
+    'solving x: presolve ... 3.2s'
+    >>> progress_line(Progress(9.0, 99.0, 100.0, 0.0101), "x")
+    'solving x:    9.0s  model best 99  bound 100  gap 1.010%'
+    """
+    if p.phase != "search":
+        what = {
+            "building": "building the model",
+            "compiling": "compiling the matrices",
+            "first plan": "finding a first plan",
+            "prices": "shadow prices",
+            "simulating": "simulating the plan",
+        }
+        doing = f"pricing {p.stage}" if p.stage else f"solving {name}"
+        return f"{doing}: {what.get(p.phase, p.phase)} ... {p.seconds:.1f}s"
+    doing = f"pricing {p.stage}" if p.stage else f"solving {name}"
+    best = f"{p.objective:.6g}" if math.isfinite(p.objective) else "none yet"
+    bound = f"{p.bound:.6g}" if math.isfinite(p.bound) else "-"
+    gap = f"{p.gap:.3%}" if math.isfinite(p.gap) else "-"
+    return f"{doing}: {p.seconds:6.1f}s  model best {best}  bound {bound}  gap {gap}"
+
+
 def status_updater(status: Status | None, name: str) -> Callable[[Any], None]:
-    """Return a progress callback for runs of many solves: stage, time, best and bound."""
+    """Return a progress callback for runs of many solves: phase, or stage, best and bound."""
 
     def show(p: Any) -> None:
-        if status is not None:
+        if status is not None and p.phase != "search":
+            status.update(progress_line(p, name))
+        elif status is not None:
             doing = p.stage or f"solving {name}"
             best = f"{p.objective:.6g}" if math.isfinite(p.objective) else "-"
             bound = f"{p.bound:.6g}" if math.isfinite(p.bound) else "-"

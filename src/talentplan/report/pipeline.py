@@ -16,9 +16,13 @@ from talentplan.data.instance import Instance
 from talentplan.report.result import AllocationResult
 from talentplan.simulation import plan_levels, play
 from talentplan.solver.api import Solution, SolveOptions, solve_instance, versions
+from talentplan.solver.deadline import Deadline
 from talentplan.solver.highs import Progress
 
-__all__ = ["allocation_result", "solve"]
+__all__ = ["GAP_WARNING_ABOVE", "allocation_result", "gap_warning", "solve"]
+
+GAP_WARNING_ABOVE = 0.01
+"""A plan whose gap is above this (1%) comes with a warning in plain words."""
 
 GapBasis = Literal["exact", "model"]
 """What a result's ``bound`` and ``gap`` certify (see :func:`certificate`)."""
@@ -90,6 +94,45 @@ def certificate(
     return bound, max(bound - objective, 0.0) / max(abs(objective), 1e-10)
 
 
+def gap_warning(gap: float, status: str, limit: float | None = None) -> str | None:
+    """Say in plain words that a plan may be far from the best, or None when it is not.
+
+    Parameters
+    ----------
+    gap
+        The result's relative gap (infinite: no bound known).
+    status
+        The result's status (``time_limit``, ``interrupted`` ...), to say why it stopped.
+    limit
+        The gap above which to warn; default :data:`GAP_WARNING_ABOVE` (1%).
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> print(gap_warning(0.05, "time_limit")[:44])
+    the plan may be up to 5.0% worse than the be
+    >>> gap_warning(0.001, "optimal") is None
+    True
+    """
+    if gap <= (GAP_WARNING_ABOVE if limit is None else limit):
+        return None
+    why = {
+        "time_limit": "the solver stopped at the time limit",
+        "interrupted": "the solve was interrupted",
+        "limit": "the solver stopped at a limit",
+    }.get(status, "the requested gap was loose")
+    size = "an unknown amount" if not math.isfinite(gap) else f"up to {gap:.1%}"
+    advice = (
+        "give a longer time limit for a better plan"
+        if status in ("time_limit", "interrupted", "limit")
+        else "ask for a smaller mip_gap for a better plan"
+    )
+    return f"the plan may be {size} worse than the best possible ({why}); {advice}"
+
+
 def solve(
     instance: Instance,
     *,
@@ -98,8 +141,11 @@ def solve(
     threads: int | None = None,
     objective: str | None = None,
     step_values: bool = False,
+    warm_start: bool = True,
+    solver_log: bool = False,
     progress: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
+    deadline: Deadline | None = None,
 ) -> AllocationResult:
     """Find the best allocation of programs for ``instance``.
 
@@ -108,7 +154,11 @@ def solve(
     instance
         A planning instance (:func:`talentplan.load_instance`).
     time_limit
-        Seconds; at the limit the best plan found so far is returned with its gap.
+        Seconds for the whole call: the build, the solve, the shadow prices and the
+        simulation of the plan. HiGHS gets what is left after the build, less what the
+        work after it needs; optional work that does not fit (shadow prices, step values)
+        is skipped and ``summary["skipped"]`` says so. At the limit the best plan found
+        so far is returned with its gap (at least the seed plan, see ``warm_start``).
     mip_gap
         Relative optimality gap at which to stop (default 0.01%).
     threads
@@ -119,14 +169,23 @@ def solve(
         Also value each fully used land or cadre limit by one more step of it (one
         re-solve per limit; columns ``step`` and ``step_value*`` of ``shadow_prices``,
         see :mod:`talentplan.solver.steps`).
+    warm_start
+        Start HiGHS from a feasible plan found by a fast heuristic
+        (:func:`talentplan.solver.heuristic.seed_plan`); ``summary["warm_start"]`` says
+        what it found.
+    solver_log
+        Write HiGHS's own log to standard error.
     progress
-        Called about once a second during the MIP search with a
+        Called about once a second, and at each change of phase, with a
         :class:`~talentplan.solver.highs.Progress`.
     stop
         Set it (from a signal handler or another thread) to stop the solver: the best
         plan so far is returned with status ``interrupted``. Ctrl-C (a
         ``KeyboardInterrupt``) in a terminal or a notebook does the same; a second
         Ctrl-C raises at once.
+    deadline
+        The deadline of a larger task this solve is part of (the command line's, which
+        starts before the instance is read); default: ``time_limit`` from this call.
 
     Returns
     -------
@@ -152,9 +211,16 @@ def solve(
     >>> result.status.value
     'optimal'
     """
-    options = SolveOptions(time_limit, mip_gap, threads, objective, step_values)
-    solution = solve_instance(instance, options, progress, stop)
-    return allocation_result(instance, options, solution)
+    deadline = deadline if deadline is not None else Deadline(time_limit)
+    options = SolveOptions(
+        time_limit, mip_gap, threads, objective, step_values, warm_start, solver_log
+    )
+    solution = solve_instance(instance, options, progress, stop, deadline)
+    if progress is not None:
+        progress(Progress(deadline.elapsed(), math.nan, math.nan, math.inf, phase="simulating"))
+    result = allocation_result(instance, options, solution)
+    result.summary["elapsed_seconds"] = deadline.elapsed()
+    return result
 
 
 def allocation_result(
@@ -191,11 +257,13 @@ def allocation_result(
     bound, gap = certificate(
         played.objective, run.bound, run.gap, formulation.approximation_error, basis
     )
+    seed = run.seed
     summary = {
         "command": "solve",
         "instance": instance.scenario.name,
         "status": run.status.value,
         "highs_status": run.highs_status,
+        "gap_warning": gap_warning(gap, run.status.value),
         "objective_name": formulation.objective,
         "objective": played.objective,
         "bound": bound,
@@ -214,6 +282,16 @@ def allocation_result(
         "requested_mip_gap": options.mip_gap,
         "threads": options.threads,
         "step_values": options.step_values,
+        "warm_start": {
+            "requested": options.warm_start,
+            "found": seed is not None and seed.found,
+            "method": seed.method if seed is not None else "",
+            "objective": seed.objective if seed is not None else math.nan,
+            "seconds": seed.seconds if seed is not None else 0.0,
+            "notes": list(seed.notes) if seed is not None else [],
+        },
+        "plan_source": run.source,
+        "skipped": list(solution.skipped),
         "budget_use": solution.budget_use.to_dict("records"),
         "instance_hash": instance.hash(),
         "seed": instance.scenario.seed,

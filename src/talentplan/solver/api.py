@@ -9,6 +9,7 @@ the plan with the exact curves and presenting it is the report layer's job
 from __future__ import annotations
 
 import logging
+import math
 import platform
 import threading
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from talentplan.data.instance import Instance
 from talentplan.data.schema import Objective
 from talentplan.errors import InfeasiblePlanError, NoSolutionError, SolverError
 from talentplan.model.build import Formulation, build_model
+from talentplan.solver.deadline import MIN_SOLVER_SECONDS, Deadline
 from talentplan.solver.explain import explain_infeasibility
 from talentplan.solver.highs import Progress, SolverRun, load_values, solve_formulation
 from talentplan.solver.matrix import new_highs
@@ -30,7 +32,7 @@ from talentplan.solver.readback import allocation_table, budget_use, model_sizes
 from talentplan.solver.status import SolveStatus
 from talentplan.solver.steps import step_values
 
-__all__ = ["Solution", "SolveOptions", "solve_instance", "versions"]
+__all__ = ["Solution", "SolveOptions", "after_solve_seconds", "solve_instance", "versions"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +56,8 @@ class Solution:
     allocation: pd.DataFrame = field(repr=False)
     budget_use: pd.DataFrame = field(repr=False)
     shadow_prices: pd.DataFrame = field(repr=False)
+    skipped: tuple[str, ...] = ()
+    """Optional work left out to keep the time limit (shadow prices, step values)."""
 
     @property
     def sizes(self) -> dict[str, int]:
@@ -91,6 +95,12 @@ class SolveOptions:
     step_values
         Also price each fully used land or cadre limit by re-solving with one more step
         of it (:func:`talentplan.solver.steps.step_values`): one re-solve per such limit.
+    warm_start
+        Seed HiGHS with a feasible plan from a fast heuristic before its branch and
+        bound (:func:`talentplan.solver.heuristic.seed_plan`), so that a stop at the time
+        limit returns at least that plan.
+    solver_log
+        Write HiGHS's own log to standard error.
 
     Raises
     ------
@@ -103,6 +113,8 @@ class SolveOptions:
     threads: int | None = None
     objective: str | None = None
     step_values: bool = False
+    warm_start: bool = True
+    solver_log: bool = False
 
     def __post_init__(self) -> None:
         """Check every option against its admissible range."""
@@ -114,6 +126,30 @@ class SolveOptions:
         if self.objective is not None:
             check_choice("objective", self.objective, Objective)
         check_choice("step_values", self.step_values, (False, True))
+        check_choice("warm_start", self.warm_start, (False, True))
+        check_choice("solver_log", self.solver_log, (False, True))
+
+
+AFTER_SOLVE_SECONDS_PER_COLUMN = 2e-5
+"""Seconds per model column kept back for the work after HiGHS (reading the plan back,
+its tables and playing it with the exact curves); measured on synthetic instances of 150
+and 300 counties on a shared two-core machine, with a margin."""
+
+
+def after_solve_seconds(n_columns: int) -> float:
+    """Seconds to keep back, out of a time limit, for the work after HiGHS returns.
+
+    Parameters
+    ----------
+    n_columns
+        Columns of the model (about proportional to the counties times the years).
+
+    Returns
+    -------
+    float
+        At least one second, growing with the model.
+    """
+    return max(1.0, AFTER_SOLVE_SECONDS_PER_COLUMN * n_columns)
 
 
 def solve_instance(
@@ -121,6 +157,7 @@ def solve_instance(
     options: SolveOptions,
     progress: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
+    deadline: Deadline | None = None,
 ) -> Solution:
     """Build and solve the allocation MIP of ``instance``.
 
@@ -131,10 +168,13 @@ def solve_instance(
     options
         Time limit, gap, threads and objective.
     progress
-        Called about once a second during the MIP search.
+        Called about once a second during the solve, and at each change of phase.
     stop
         Set it (from a signal handler or another thread) to stop the solver; the best
         plan so far comes back with status ``interrupted``.
+    deadline
+        The deadline of the whole call (its build, solve, prices and what the caller
+        does after); default: ``options.time_limit`` from now.
 
     Returns
     -------
@@ -145,20 +185,29 @@ def solve_instance(
     InfeasiblePlanError, NoSolutionError, SolverError
         As :func:`talentplan.solve` says; an unbounded model is a ``SolverError``.
     """
+    deadline = deadline if deadline is not None else Deadline(options.time_limit)
+    if progress is not None:
+        progress(Progress(deadline.elapsed(), math.nan, math.nan, math.inf, phase="building"))
     formulation = build_model(instance, options.objective)
     logger.info("built %s in %.2fs", instance.scenario.name, formulation.build_seconds)
+    reserve = after_solve_seconds(_n_columns(formulation))
     run = solve_formulation(
         formulation,
-        time_limit=options.time_limit,
         mip_gap=options.mip_gap,
         threads=options.threads,
         progress=progress,
         stop=stop,
+        deadline=deadline,
+        reserve=reserve,
+        warm_start=options.warm_start,
+        solver_log=options.solver_log,
     )
     if run.status == SolveStatus.INFEASIBLE:
         # The explanation may take as long again as the solve was allowed (60 s by default).
         explanation = explain_infeasibility(
-            formulation, run.compiled, time_limit=options.time_limit or 60.0
+            formulation,
+            run.compiled,
+            time_limit=max(deadline.remaining(), 1.0) if deadline.bounded else 60.0,
         )
         raise InfeasiblePlanError(
             f"instance '{instance.scenario.name}' is infeasible.", explanation
@@ -175,29 +224,45 @@ def solve_instance(
                 "feasible plan was found."
             )
         if run.status.may_have_plan:
+            seeded = (
+                f" (the first-plan heuristic found none: {'; '.join(run.seed.notes)})"
+                if run.seed is not None
+                else ""
+            )
             raise NoSolutionError(
                 f"HiGHS stopped ({run.highs_status}) after {run.solve_seconds:.1f}s without any "
-                "feasible plan: give a longer time_limit, a larger mip_gap, or a smaller "
-                "instance (fewer counties or years)."
+                f"feasible plan{seeded}: give a longer time_limit, a larger mip_gap, or a "
+                "smaller instance (fewer counties or years)."
             )
         raise SolverError(f"HiGHS failed: {run.highs_status}")
     load_values(run.compiled, run.values)
     prices = shadow_prices(formulation, run)
     if options.step_values and run.status != SolveStatus.INTERRUPTED:
-        prices = step_values(
-            formulation,
-            run,
-            prices,
-            time_limit=options.time_limit,
-            mip_gap=options.mip_gap,
-            threads=options.threads,
-            progress=progress,
-            stop=stop,
-        )
+        if deadline.bounded and not deadline.allows(reserve + MIN_SOLVER_SECONDS):
+            deadline.skip("step values: no time left for the re-solves")
+        else:
+            prices = step_values(
+                formulation,
+                run,
+                prices,
+                time_limit=options.time_limit,
+                mip_gap=options.mip_gap,
+                threads=options.threads,
+                progress=progress,
+                stop=stop,
+                deadline=deadline,
+                reserve=reserve,
+            )
     return Solution(
         formulation=formulation,
         run=run,
         allocation=allocation_table(formulation),
         budget_use=budget_use(formulation),
         shadow_prices=prices,
+        skipped=tuple(deadline.skipped),
     )
+
+
+def _n_columns(formulation: Formulation) -> int:
+    """Columns of the model, counted without compiling it."""
+    return sum(len(v) for v in formulation.model.component_objects(pyo.Var, active=True))

@@ -1,9 +1,16 @@
-"""Solve a formulation with HiGHS: time limit, gap, threads, progress, shadow prices."""
+"""Solve a formulation with HiGHS: time limit, gap, threads, progress, shadow prices.
+
+Within a :class:`~talentplan.solver.deadline.Deadline` the compile, the seed plan
+(:func:`~talentplan.solver.heuristic.seed_plan`), HiGHS and the shadow-price LP share
+what is left of the call's time limit; HiGHS starts from the seed, so a stop at any
+moment returns at least the seed's plan.
+"""
 
 from __future__ import annotations
 
 import logging
 import math
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -13,15 +20,35 @@ import highspy
 import numpy as np
 
 from talentplan.model.build import Formulation
+from talentplan.solver.deadline import MIN_SOLVER_SECONDS, Deadline
+from talentplan.solver.heuristic import Seed, seed_plan
 from talentplan.solver.matrix import FEASIBLE, CompiledModel, compile_model, to_highs
 from talentplan.solver.status import SolveStatus, map_status
 
 logger = logging.getLogger(__name__)
 
 
+PRICES_RESERVE = 1.5
+"""Seconds kept back for the shadow-price LP, as a multiple of the seed's fixed LP."""
+
+PRICES_SHARE = 0.1
+"""The most of the time left that is kept back for the shadow-price LP."""
+
+SEED_SHARE = 0.5
+"""At most this share of the time left after the build goes to the rounded LP relaxation."""
+
+
 @dataclass(frozen=True)
 class Progress:
-    """A snapshot of a running MIP solve, for progress displays."""
+    """A snapshot of a running solve, for progress displays.
+
+    ``phase`` says what is running: ``building`` (the model), ``compiling`` (the
+    matrices), ``first plan`` (the seed heuristic), ``presolve`` and ``root LP`` (HiGHS
+    before its first bound), ``search`` (branch and bound: ``objective``, ``bound`` and
+    ``gap`` are the best plan's model value, the bound and their gap; NaN or infinite
+    before they exist), ``prices`` (the shadow-price LP), ``simulating`` (the plan played
+    with the exact curves).
+    """
 
     seconds: float
     objective: float
@@ -29,6 +56,7 @@ class Progress:
     gap: float
     stage: str = ""
     """What is being solved when it is not the plan itself (e.g. a limit being priced)."""
+    phase: str = "search"
 
 
 @dataclass
@@ -46,6 +74,11 @@ class SolverRun:
     row_duals: np.ndarray | None = None
     mip_nodes: int = 0
     extra: dict[str, float] = field(default_factory=dict)
+    seed: Seed | None = None
+    """The seed plan HiGHS started from (None: not tried)."""
+    source: str = "highs"
+    """Where the plan comes from: ``highs``, or ``seed`` when HiGHS stopped before
+    returning one and the seed plan stands."""
 
     @property
     def has_plan(self) -> bool:
@@ -68,6 +101,10 @@ def solve_formulation(
     progress: Callable[[Progress], None] | None = None,
     shadow_prices: bool = True,
     stop: threading.Event | None = None,
+    deadline: Deadline | None = None,
+    reserve: float = 0.0,
+    warm_start: bool = True,
+    solver_log: bool = False,
 ) -> SolverRun:
     """Solve the MIP, then the LP with integers fixed for shadow prices.
 
@@ -77,14 +114,63 @@ def solve_formulation(
     returns status ``interrupted`` with the best plan so far; a second
     ``KeyboardInterrupt`` is raised at once. No plan at all is reported by
     ``values=None`` and a status that says why.
+
+    Parameters
+    ----------
+    formulation
+        The built model.
+    time_limit
+        Seconds for this call when no ``deadline`` is given.
+    mip_gap, threads
+        As :class:`~talentplan.solver.api.SolveOptions` says.
+    progress
+        Called with a :class:`Progress` about once a second, and at each change of phase.
+    shadow_prices
+        Also solve the LP with the integers fixed, for the row duals; skipped (and noted
+        in ``deadline.skipped``) when the deadline leaves no time for it.
+    stop
+        Set it to stop HiGHS; the best plan so far comes back as ``interrupted``.
+    deadline
+        The whole call's deadline; default one of ``time_limit`` from now.
+    reserve
+        Seconds to keep back for the work after this call (reading back, simulation).
+    warm_start
+        Seed HiGHS with :func:`~talentplan.solver.heuristic.seed_plan` first.
+    solver_log
+        Write HiGHS's own log to standard error.
     """
+    deadline = deadline if deadline is not None else Deadline(time_limit)
+    tell = progress if progress is not None else (lambda _: None)
+    tell(_phase(deadline, "compiling"))
     cm = compile_model(formulation.model)
+    seed: Seed | None = None
+    if warm_start and cm.integer.any():
+        tell(_phase(deadline, "first plan"))
+        # The minimal plan may take all that is left (without it an early stop has
+        # nothing); the LP relaxation's rounding only its share.
+        seed = seed_plan(
+            cm,
+            time_limit=deadline.budget(reserve + MIN_SOLVER_SECONDS),
+            relaxation_time_limit=deadline.budget(reserve, SEED_SHARE),
+        )
+        if not seed.found:
+            logger.info("no seed plan: %s", "; ".join(seed.notes))
+    # Keep back time for the shadow-price LP too, when it is a small part of what is left
+    # (it takes about as long as the seed's LP with the integers fixed).
+    prices = 0.0
+    if shadow_prices and seed is not None and math.isfinite(seed.lp_seconds):
+        if PRICES_RESERVE * seed.lp_seconds <= PRICES_SHARE * (deadline.remaining() - reserve):
+            prices = PRICES_RESERVE * seed.lp_seconds
     h = to_highs(cm)
-    configure(h, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
-    if progress is not None:
-        subscribe_progress(h, progress)
+    configure(h, time_limit=deadline.budget(reserve + prices), mip_gap=mip_gap, threads=threads)
+    if seed is not None and seed.values is not None:
+        start_from = highspy.HighsSolution()
+        start_from.col_value = seed.values.tolist()
+        h.setSolution(start_from)
+    watch = _Watch(deadline, tell)
+    watch.subscribe(h, solver_log)
     start = time.perf_counter()
-    run_interruptibly(h, stop)
+    run_interruptibly(h, stop, tick=watch.tick)
     seconds = time.perf_counter() - start
     model_status = h.getModelStatus()
     status = map_status(model_status)
@@ -97,7 +183,19 @@ def solve_formulation(
         nodes = int(info.mip_node_count)
     else:
         bound, nodes = objective, 0
-    gap = _relative_gap(objective, bound) if has_plan else math.inf
+    source = "highs"
+    if seed is not None and seed.values is not None and status.may_have_plan:
+        sign = 1.0 if cm.maximize else -1.0
+        if values is None or sign * seed.objective > sign * objective + 1e-9 * (1 + abs(objective)):
+            values, objective, source = seed.values, seed.objective, "seed"
+        if math.isfinite(seed.relaxation_bound):
+            # The LP relaxation bounds the MIP too: keep the tighter of the two bounds
+            # (never past the plan itself: the interior-point optimum is within tolerances).
+            relaxed = sign * max(sign * seed.relaxation_bound, sign * objective)
+            if math.isfinite(bound):
+                relaxed = sign * min(sign * bound, sign * relaxed)
+            bound = relaxed
+    gap = _relative_gap(objective, bound) if values is not None else math.inf
     run = SolverRun(
         status=status,
         highs_status=h.modelStatusToString(model_status),
@@ -108,10 +206,74 @@ def solve_formulation(
         solve_seconds=seconds,
         compiled=cm,
         mip_nodes=nodes,
+        seed=seed,
+        source=source,
     )
     if values is not None and shadow_prices:
-        run.row_duals = fixed_lp_duals(cm, values)
+        if deadline.bounded and not deadline.allows(reserve + MIN_SOLVER_SECONDS):
+            deadline.skip("shadow prices: no time left for the LP with the integers fixed")
+        else:
+            tell(_phase(deadline, "prices"))
+            run.row_duals = fixed_lp_duals(cm, values, time_limit=deadline.budget(reserve))
+            if run.row_duals is None and deadline.bounded:
+                deadline.skip("shadow prices: the LP with the integers fixed did not finish")
     return run
+
+
+def _phase(deadline: Deadline, phase: str) -> Progress:
+    return Progress(deadline.elapsed(), math.nan, math.nan, math.inf, phase=phase)
+
+
+_LOG_PHASES = (("Presolving model", "presolve"), ("Solving MIP model with", "root LP"))
+"""HiGHS log lines that start a phase, and the phase they start."""
+
+
+class _Watch:
+    """Follow a HiGHS run: its phase from its log, its bounds from its MIP callbacks."""
+
+    def __init__(self, deadline: Deadline, tell: Callable[[Progress], None]) -> None:
+        self.deadline, self.tell = deadline, tell
+        self.phase = "presolve"
+        self.last = 0.0
+
+    def subscribe(self, h: highspy.Highs, solver_log: bool) -> None:
+        # The log is read for the phase; it reaches the console only with solver_log
+        # (HiGHS would print it on standard output, which belongs to the results).
+        h.setOptionValue("output_flag", True)
+        h.setOptionValue("log_to_console", False)
+
+        def on_log(event: object) -> None:
+            message = str(event.message)  # type: ignore[attr-defined]
+            for start, phase in _LOG_PHASES:
+                if message.lstrip().startswith(start) and self.phase != "search":
+                    self.phase = phase
+            if solver_log:
+                sys.stderr.write(message)
+                sys.stderr.flush()
+
+        def on_mip(event: object) -> None:
+            out = event.data_out  # type: ignore[attr-defined]
+            primal, dual = float(out.mip_primal_bound), float(out.mip_dual_bound)
+            if math.isfinite(dual):
+                self.phase = "search"
+            now = self.deadline.elapsed()
+            if now - self.last < 1.0:
+                return
+            self.last = now
+            if self.phase != "search":
+                self.tell(_phase(self.deadline, self.phase))
+                return
+            self.tell(Progress(now, primal, dual, _relative_gap(primal, dual)))
+
+        h.cbLogging.subscribe(on_log)
+        h.cbMipInterrupt.subscribe(on_mip)
+
+    def tick(self) -> None:
+        """Report the phase while HiGHS is silent (presolve, root LP)."""
+        now = self.deadline.elapsed()
+        if self.phase != "search" and now - self.last >= 1.0:
+            self.last = now
+            self.tell(_phase(self.deadline, self.phase))
 
 
 def configure(
@@ -125,11 +287,16 @@ def configure(
         h.setOptionValue("threads", int(threads))
 
 
-def run_interruptibly(h: highspy.Highs, stop: threading.Event | None) -> None:
+def run_interruptibly(
+    h: highspy.Highs,
+    stop: threading.Event | None,
+    tick: Callable[[], None] | None = None,
+) -> None:
     """Run HiGHS in its own thread and cancel it on ``stop`` or a first KeyboardInterrupt.
 
     The main thread waits in short slices, so signal handlers run and Ctrl-C is seen
-    while HiGHS works (it releases the interpreter lock while it solves).
+    while HiGHS works (it releases the interpreter lock while it solves); ``tick`` is
+    called after each slice.
     """
     h.HandleUserInterrupt = True
     thread = h.startSolve()
@@ -146,6 +313,8 @@ def run_interruptibly(h: highspy.Highs, stop: threading.Event | None) -> None:
             continue
         if done:
             break
+        if tick is not None:
+            tick()
         if stop is not None and stop.is_set() and not cancelled:
             cancelled = True
             h.cancelSolve()
@@ -170,17 +339,22 @@ def subscribe_progress(
     h.cbMipInterrupt.subscribe(report)
 
 
-def fixed_lp_duals(cm: CompiledModel, values: np.ndarray) -> np.ndarray | None:
+def fixed_lp_duals(
+    cm: CompiledModel, values: np.ndarray, time_limit: float | None = None
+) -> np.ndarray | None:
     """Row duals of the LP with every integer variable fixed at its value in the plan.
 
     The dual of a budget, land or cadre row is the objective gained per unit of that
-    resource with the discrete decisions held as they are.
+    resource with the discrete decisions held as they are. None when the LP does not
+    solve to optimality (within ``time_limit`` seconds, when given).
     """
     lower, upper = cm.col_lower.copy(), cm.col_upper.copy()
     fixed = np.round(values[cm.integer])
     lower[cm.integer] = fixed
     upper[cm.integer] = fixed
     h = to_highs(cm, col_lower=lower, col_upper=upper, integer=False)
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         logger.warning("LP with integers fixed did not solve to optimality: no shadow prices")

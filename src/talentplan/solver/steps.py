@@ -38,6 +38,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from talentplan.model.build import Formulation
+from talentplan.solver.deadline import MIN_SOLVER_SECONDS, Deadline
 from talentplan.solver.highs import (
     Progress,
     SolverRun,
@@ -84,6 +85,8 @@ def step_values(
     threads: int | None = None,
     progress: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
+    deadline: Deadline | None = None,
+    reserve: float = 0.0,
 ) -> pd.DataFrame:
     """Return ``prices`` with the discrete value of one more step of each used-up limit.
 
@@ -101,6 +104,11 @@ def step_values(
     stop
         Once set, no further re-solve starts and the running one stops; the limits not
         priced keep NaN.
+    deadline, reserve
+        The whole call's deadline and the seconds to keep back from it: each re-solve
+        gets at most what is left after ``reserve``, and none starts when less than
+        :data:`~talentplan.solver.deadline.MIN_SOLVER_SECONDS` is left (the limits not
+        priced keep NaN, and ``deadline.skipped`` says how many).
 
     Returns
     -------
@@ -120,6 +128,17 @@ def step_values(
     for n, i in enumerate(targets, start=1):
         if stop is not None and stop.is_set():
             break
+        if deadline is not None and deadline.bounded:
+            if not deadline.allows(reserve + MIN_SOLVER_SECONDS):
+                deadline.skip(
+                    f"step values: {len(targets) - n + 1} of {len(targets)} limits not "
+                    "priced, no time left"
+                )
+                break
+            left = deadline.budget(reserve)
+            limit = left if time_limit is None or left is None else min(time_limit, left)
+        else:
+            limit = time_limit
         resource, name, year = out.at[i, "resource"], out.at[i, "name"], out.at[i, "year"]
         row = _row_index(f, run, resource, name, int(year))
         step = _smallest_whole_use(run, A, row)
@@ -128,7 +147,7 @@ def step_values(
         stage = f"one more {step:g} {out.at[i, 'unit']} of {resource} in {name} {year}"
         logger.info("pricing %s (%d of %d)", stage, n, len(targets))
         h = to_highs(cm)
-        configure(h, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
+        configure(h, time_limit=limit, mip_gap=mip_gap, threads=threads)
         if progress is not None:
             subscribe_progress(h, progress, f"{stage} ({n} of {len(targets)})")
         h.changeRowBounds(row, cm.row_lower[row], cm.row_upper[row] + step)
