@@ -118,7 +118,11 @@ class ModelData:
 
     def fte_coefficient(self, county: str, program: str, talent_type: str) -> float:
         """Full-time equivalents per active site/unit, decayed with travel time."""
-        value, scale = self.effects.get((program, talent_type, "fte"), (0.0, 0.0))
+        return self._decayed(county, (program, talent_type, "fte"))
+
+    def _decayed(self, county: str, key: tuple[str, str, str]) -> float:
+        """``eff * value * exp(-scale * travel_time_h)`` of the response row ``key``."""
+        value, scale = self.effects.get(key, (0.0, 0.0))
         return self.efficiency[county] * value * math.exp(-scale * self.travel[county])
 
     def yearly_cost(self, program: str, now: float, before: float) -> float:
@@ -150,8 +154,7 @@ class ModelData:
 
     def placement_coefficient(self, county: str, program: str) -> float:
         """Graduates placed in ``county`` per 10k yuan of ``program``, decayed with travel."""
-        value, scale = self.effects.get((program, "", "placement"), (0.0, 0.0))
-        return self.efficiency[county] * value * math.exp(-scale * self.travel[county])
+        return self._decayed(county, (program, "", "placement"))
 
     def most_graduate_share(self, county: str) -> float:
         """Largest share of ``county``'s graduates it can keep (every activation open)."""

@@ -129,9 +129,8 @@ def add_balance(m: pyo.ConcreteModel, d: ModelData) -> None:
         rhs += m.inflow_expr[c, k, t] - m.drain_expr.get((c, k, t), 0)
         if (c, k, t) in m.retained:
             rhs += m.retained[c, k, t]
-        if k == d.graduate_type and (c, t) in m.local:
-            rhs += m.local[c, t]
         if k == d.graduate_type:
+            rhs += m.local[c, t] if (c, t) in m.local else 0
             rhs += m.placed_expr.get((c, t), 0)
         return m.stock[c, k, t] == rhs
 
