@@ -217,6 +217,20 @@ def _repair_row(
         gap -= step * a
 
 
+def _lp(
+    cm: CompiledModel,
+    time_limit: float | None,
+    col_lower: np.ndarray | None = None,
+    col_upper: np.ndarray | None = None,
+) -> highspy.Highs:
+    """Return the continuous relaxation of ``cm`` (optionally other column bounds), one thread."""
+    h = to_highs(cm, col_lower=col_lower, col_upper=col_upper, integer=False)
+    h.setOptionValue("threads", 1)
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
+    return h
+
+
 def _fixed_lp(
     cm: CompiledModel, integers: np.ndarray, time_limit: float | None
 ) -> tuple[np.ndarray | None, np.ndarray | None, str]:
@@ -224,10 +238,7 @@ def _fixed_lp(
     lower, upper = cm.col_lower.copy(), cm.col_upper.copy()
     lower[cm.integer] = integers
     upper[cm.integer] = integers
-    h = to_highs(cm, col_lower=lower, col_upper=upper, integer=False)
-    h.setOptionValue("threads", 1)
-    if time_limit is not None:
-        h.setOptionValue("time_limit", float(time_limit))
+    h = _lp(cm, time_limit, lower, upper)
     h.run()
     status = h.getModelStatus()
     if status != highspy.HighsModelStatus.kOptimal:
@@ -242,12 +253,9 @@ def _relaxation(
     cm: CompiledModel, time_limit: float | None
 ) -> tuple[np.ndarray | None, float, str]:
     """Solve the LP relaxation by the interior-point method (no crossover)."""
-    h = to_highs(cm, integer=False)
+    h = _lp(cm, time_limit)
     h.setOptionValue("solver", "ipm")
     h.setOptionValue("run_crossover", "off")
-    h.setOptionValue("threads", 1)
-    if time_limit is not None:
-        h.setOptionValue("time_limit", float(time_limit))
     h.run()
     status = h.getModelStatus()
     if status != highspy.HighsModelStatus.kOptimal:
