@@ -54,6 +54,11 @@ InstanceArg = Annotated[
         "workbook, or synthetic:N[:SEED]."
     ),
 ]
+ThreadsOption = Annotated[Optional[int], typer.Option(help="Solver threads.")]  # noqa: UP045
+GapOfEachSolve = Annotated[float, typer.Option(help="Relative gap of each solve.")]
+QuietRunOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress line and no table.")
+]
 
 
 def _load(source: str, budget_scale: float = 1.0) -> Instance:
@@ -88,7 +93,7 @@ def solve(
         ),
     ] = None,
     mip_gap: Annotated[float, typer.Option(help="Relative optimality gap to stop at.")] = 1e-4,
-    threads: Annotated[Optional[int], typer.Option(help="Solver threads.")] = None,  # noqa: UP045
+    threads: ThreadsOption = None,
     objective: Annotated[
         str | None,
         typer.Option(help="talent_index, min_cost or equity (default: the scenario's)."),
@@ -199,7 +204,7 @@ def frontier(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for frontier.csv.")] = Path("out"),
     points: Annotated[int, typer.Option(help="Number of points on the frontier.")] = 5,
     time_limit: Annotated[float | None, typer.Option(help="Seconds per solve.")] = None,
-    mip_gap: Annotated[float, typer.Option(help="Relative gap of each solve.")] = 1e-3,
+    mip_gap: GapOfEachSolve = 1e-3,
 ) -> None:
     """Trace the efficiency-equity frontier (talent index vs smallest county coverage)."""
     from talentplan.errors import InstanceError, NoSolutionError, OptionError
@@ -244,11 +249,9 @@ def alternatives(
         float | None,
         typer.Option(help="Seconds per solve; a stopped solve keeps its incumbent and bound."),
     ] = None,
-    mip_gap: Annotated[float, typer.Option(help="Relative gap of each solve.")] = 1e-4,
-    threads: Annotated[Optional[int], typer.Option(help="Solver threads.")] = None,  # noqa: UP045
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress line and no table.")
-    ] = False,
+    mip_gap: GapOfEachSolve = 1e-4,
+    threads: ThreadsOption = None,
+    quiet: QuietRunOption = False,
 ) -> None:
     """Find how little and how much each program can spend among near-optimal plans.
 
@@ -326,11 +329,9 @@ def sensitivity(
         float | None,
         typer.Option(help="Seconds per solve; a stopped solve keeps its plan and gap."),
     ] = None,
-    mip_gap: Annotated[float, typer.Option(help="Relative gap of each solve.")] = 1e-4,
-    threads: Annotated[Optional[int], typer.Option(help="Solver threads.")] = None,  # noqa: UP045
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress line and no table.")
-    ] = False,
+    mip_gap: GapOfEachSolve = 1e-4,
+    threads: ThreadsOption = None,
+    quiet: QuietRunOption = False,
 ) -> None:
     """Re-solve with each response value scaled down and up; report how the plan moves.
 
