@@ -14,13 +14,17 @@ __all__ = [
     "InstanceValidationError",
     "MissingValuesWarning",
     "NoSolutionError",
+    "NotEstimableError",
     "OptionError",
     "PanelDataError",
+    "SingularWeightMatrixError",
     "SolverError",
     "SpecificationWarning",
     "TalentPlanError",
     "TalentPlanWarning",
     "TooFewClustersError",
+    "TooFewEntitiesError",
+    "TooManyInstrumentsWarning",
     "UnbalancedPanelWarning",
 ]
 
@@ -160,7 +164,43 @@ class CalibrationError(TalentPlanError, ValueError):
 
 
 class PanelDataError(CalibrationError):
-    """Panel data are malformed: duplicate (entity, time) pairs, non-numeric columns, ..."""
+    """Panel data are malformed: duplicate (entity, time) pairs, non-numeric columns, ...
+
+    Parameters
+    ----------
+    message
+        What is wrong and what was expected.
+    column, value
+        The offending column and (one of) its offending value(s), when known.
+    """
+
+    def __init__(self, message: str, *, column: str | None = None, value: object = None) -> None:
+        self.column = column
+        self.value = value
+        super().__init__(message)
+
+
+class TooFewEntitiesError(CalibrationError):
+    """Too few entities (groups) for the estimator requested.
+
+    Dynamic panel GMM rests on many entities: its weights and robust covariance sum
+    moments over entities. The message gives the count found and the count needed.
+    """
+
+
+class SingularWeightMatrixError(CalibrationError):
+    """A GMM weight matrix is singular, so the estimates would depend on an arbitrary inverse.
+
+    The message names the matrix and says how to remove the redundant instruments.
+    """
+
+
+class NotEstimableError(CalibrationError):
+    """Nothing that enters a requested estimate could be estimated.
+
+    For example every group-time ATT of an aggregation is NaN; the message says which
+    cells and why.
+    """
 
 
 class CollinearityError(CalibrationError):
@@ -184,6 +224,15 @@ class EstimationWarning(TalentPlanWarning):
 
     The message says which units or cells and why (for example units already treated in
     the first period, or a group-time cell without overlap).
+    """
+
+
+class TooManyInstrumentsWarning(EstimationWarning):
+    """A GMM estimator has more instruments than groups (entities).
+
+    The two-step weights then rest on a generalized inverse and the Hansen test is
+    weakened (its p-value drifts to 1 whatever the instruments' validity; Roodman 2009).
+    The message gives both counts and suggests ``collapse=True`` or a lag limit.
     """
 
 

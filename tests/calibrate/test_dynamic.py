@@ -37,6 +37,9 @@ from talentplan.errors import (
     CollinearityError,
     MissingValuesWarning,
     PanelDataError,
+    SingularWeightMatrixError,
+    TooFewEntitiesError,
+    TooManyInstrumentsWarning,
     UnbalancedPanelWarning,
 )
 from tests.calibrate.helpers import quiet
@@ -374,3 +377,109 @@ def test_gmm_accepts_booleans_as_numbers_like_the_other_estimators(shocked):
         ).fit()
     )
     pd.testing.assert_series_equal(as_bool.params, as_float.params)
+
+
+# --- too few entities, too many instruments, singular weights (issue 12) -----------------
+
+
+def _one_series(n: int, t: int, seed: int = 0) -> pd.DataFrame:
+    return simulate(np.random.default_rng(seed), n=n, t=t, alpha=0.5, beta=1.0)
+
+
+def test_one_entity_raises_before_computing() -> None:
+    # before: L1.y came back with a standard error of ~1e8 and Hansen p = 1, silently
+    df = _one_series(1, 10)
+    model = DynamicPanelGMM(df, "y", 1, entity="unit", time="period")
+    for kw in ({"steps": 1, "cov_type": "unadjusted"}, {"steps": 2}):
+        with pytest.raises(TooFewEntitiesError, match=r"at least 2 entities.*found 1"):
+            model.fit(**kw)
+
+
+@pytest.mark.parametrize("kw", [{"steps": 1, "cov_type": "robust"}, {"steps": 2}])
+def test_robust_or_two_step_need_more_entities_than_parameters(kw) -> None:
+    df = _one_series(3, 10)
+    model = DynamicPanelGMM(df, "y", 1, exog="x", entity="unit", time="period", collapse=True)
+    with (
+        pytest.warns(TooManyInstrumentsWarning),
+        pytest.raises(TooFewEntitiesError, match="3 entities for 3 parameters"),
+    ):
+        model.fit(**kw)
+    # the homoskedastic one-step estimate does not sum over entities
+    res = quiet(lambda: model.fit(steps=1, cov_type="unadjusted"))
+    assert np.isfinite(res.std_errors).all()
+
+
+def test_more_instruments_than_groups_warns_with_both_counts() -> None:
+    # before: 15 entities and 57 instruments gave Hansen p = 1.000 without a word
+    df = _one_series(15, 12)
+    model = DynamicPanelGMM(df, "y", 1, exog="x", entity="unit", time="period")
+    with pytest.warns(TooManyInstrumentsWarning, match=r"57 instruments for 15 groups.*collapse"):
+        res = model.fit(steps=2)
+    assert res.n_instruments == 57 and res.n_groups == 15
+    collapsed = DynamicPanelGMM(df, "y", 1, exog="x", entity="unit", time="period", collapse=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TooManyInstrumentsWarning)
+        collapsed.fit(steps=2)
+
+
+def test_singular_one_step_weight_matrix_raises() -> None:
+    # the instruments of e = 2y duplicate those of y: Z'HZ is singular
+    df = _one_series(60, 7).assign(e=lambda d: 2.0 * d["y"])
+    model = DynamicPanelGMM(df, "y", 1, endogenous="e", entity="unit", time="period")
+    with pytest.raises(SingularWeightMatrixError, match=r"one-step weight matrix.*rank"):
+        model.fit()
+
+
+def test_singular_two_step_weight_matrix_raises() -> None:
+    # two regressors that move in one entity only: their moments span one direction
+    df = _one_series(60, 7)
+    rng = np.random.default_rng(1)
+    for c in ("a", "b"):
+        df[c] = np.where(df["unit"] == 0, rng.normal(size=len(df)), 0.0)
+    model = DynamicPanelGMM(df, "y", 1, exog=["x", "a", "b"], entity="unit", time="period")
+    assert np.isfinite(model.fit(steps=1).params).all()
+    with pytest.raises(SingularWeightMatrixError, match="two-step weight matrix"):
+        model.fit(steps=2)
+
+
+# --- input checks (issue 12) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("column", ["x", "y"])
+def test_infinite_value_raises_naming_column_and_value(column: str) -> None:
+    # before: an infinite value was dropped from the equations like a missing one, silently
+    df = _one_series(30, 6)
+    df.loc[7, column] = -np.inf
+    with pytest.raises(PanelDataError, match=rf"'{column}' has 1 infinite.*-inf") as err:
+        DynamicPanelGMM(df, "y", 1, exog="x", entity="unit", time="period")
+    assert err.value.column == column and err.value.value == -np.inf
+
+
+def test_biennial_years_lag_by_the_time_step() -> None:
+    # before: "no usable observations" without saying why
+    df = _one_series(50, 8)
+    biennial = df.assign(period=2000 + 2 * (df["period"] - 2000))
+    annual = DynamicPanelGMM(df, "y", 1, exog="x", entity="unit", time="period").fit(steps=2)
+    every_two = DynamicPanelGMM(biennial, "y", 1, exog="x", entity="unit", time="period")
+    res = every_two.fit(steps=2)
+    pd.testing.assert_series_equal(res.params, annual.params)
+    pd.testing.assert_series_equal(res.std_errors, annual.std_errors)
+    assert res.ar2.stat == pytest.approx(annual.ar2.stat)
+    assert sorted(set(res.resids.index.get_level_values("time"))) == list(range(2004, 2016, 2))
+
+
+def test_no_usable_observations_names_the_time_step() -> None:
+    df = _one_series(20, 3)
+    df["period"] = 2000 + 3 * (df["period"] - 2000)
+    with pytest.raises(CalibrationError, match="one time step of 3 in 'period'"):
+        DynamicPanelGMM(df, "y", 2, exog="x", entity="unit", time="period").fit()
+
+
+@pytest.mark.parametrize("other", ["s", (1,)], ids=["text", "tuple"])
+def test_mixed_kind_entity_ids_refused_at_construction(other: object) -> None:
+    # before: results indexed by such ids failed later with a raw TypeError, or mixed 1 and "1"
+    df = _one_series(20, 6)
+    df["unit"] = [other if u == 3 else u for u in df["unit"]]
+    with pytest.raises(PanelDataError, match="'unit' mixes kinds of values") as err:
+        DynamicPanelGMM(df, "y", 1, exog="x", entity="unit", time="period")
+    assert err.value.column == "unit"

@@ -150,12 +150,13 @@ def lagged_diff_resid(s: StackedSystem, u: np.ndarray, order: int) -> np.ndarray
     idx = np.flatnonzero(s.is_diff)
     if idx.size == 0:
         return w
-    span = int(s.period.max() - s.period.min()) + order + 2
-    t0 = s.period.min()
-    key = s.group[idx].astype(np.int64) * span + (s.period[idx] - t0)
+    # positions on the panel's time grid: one lag is one time step
+    tpos = (s.period - s.period.min()) // s.step
+    span = int(tpos.max()) + order + 2
+    key = s.group[idx].astype(np.int64) * span + tpos[idx]
     sorter = np.argsort(key)
     target = key - order
     pos = np.clip(np.searchsorted(key[sorter], target), 0, len(key) - 1)
-    hit = (key[sorter][pos] == target) & (s.period[idx] - t0 >= order)
+    hit = (key[sorter][pos] == target) & (tpos[idx] >= order)
     w[idx[hit]] = u[idx[sorter[pos[hit]]]]
     return w

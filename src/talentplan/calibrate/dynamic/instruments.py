@@ -1,9 +1,11 @@
 """Panel preparation and instrument matrices for dynamic panel GMM.
 
 The panel is laid out on a dense (entity x time) grid of integer periods, so that
-lags are taken by *actual* time: the lag of period ``t`` is period ``t - 1`` of the
+lags are taken by *actual* time: the lag of period ``t`` is period ``t - step`` of the
 same entity, and it is missing when that period is absent (a gap) or holds missing
-values. Rows of the stacked system are the first-differenced equations and, for
+values. The step is the panel's time step, the greatest common divisor of the gaps
+between its observed periods (1 for annual data, 2 for biennial years), as Stata's
+``xtset ..., delta()``. Rows of the stacked system are the first-differenced equations and, for
 system GMM, the level equations, ordered by entity.
 
 GMM-style instruments follow Arellano and Bond (1991) and Blundell and Bond (1998):
@@ -22,6 +24,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from talentplan.calibrate.shared.validation import period_step
 from talentplan.errors import PanelDataError
 
 __all__ = ["PanelGrid", "StackedSystem", "build_grid", "build_system"]
@@ -32,8 +35,9 @@ class PanelGrid:
     """Variables on a dense (entity, period) grid; absent cells are NaN."""
 
     entities: pd.Index
-    periods: np.ndarray  # integer periods, consecutive from min to max
+    periods: np.ndarray  # integer periods, from min to max by the time step
     values: dict[str, np.ndarray]  # name -> (n_entities, n_periods)
+    step: int = 1  # the time step: one lag is this many time units
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class StackedSystem:
     regressors: list[str]
     instruments: list[str]
     entities: pd.Index  # entity labels, by position (the values of ``group``)
+    step: int = 1  # the time step of ``period``: one lag is this many time units
 
     @property
     def n_entities(self) -> int:
@@ -78,15 +83,16 @@ def build_grid(frame: pd.DataFrame, entity: str, time: str, columns: list[str]) 
     periods_int = np.round(tvals).astype(np.int64)
     ent_codes, entities = pd.factorize(frame[entity], sort=True)
     pmin, pmax = int(periods_int.min()), int(periods_int.max())
-    periods = np.arange(pmin, pmax + 1)
+    step = period_step(periods_int)
+    periods = np.arange(pmin, pmax + 1, step)
     n_e, n_t = len(entities), len(periods)
-    tpos = periods_int - pmin
+    tpos = (periods_int - pmin) // step
     values: dict[str, np.ndarray] = {}
     for col in columns:
         grid = np.full((n_e, n_t), np.nan)
         grid[ent_codes, tpos] = frame[col].to_numpy(dtype=float)
         values[col] = grid
-    return PanelGrid(entities=pd.Index(entities), periods=periods, values=values)
+    return PanelGrid(entities=pd.Index(entities), periods=periods, values=values, step=step)
 
 
 def _lag(a: np.ndarray, s: int) -> np.ndarray:
@@ -241,6 +247,7 @@ def build_system(
         regressors=names,
         instruments=znames,
         entities=grid.entities,
+        step=grid.step,
     )
 
 

@@ -21,9 +21,18 @@ Conventions follow Stata's ``xtabond``/``xtdpdsys``:
 * with ``method="difference"`` and ``constant=True`` a column of ones enters the
   *differenced* equation (equivalent to a linear trend in levels), as ``xtabond``
   does; in system GMM the constant enters the level equation;
-* lags are taken by actual time. The time index must be integer-like (years); an
+* lags are taken by actual time. The time index must be integer-like (years); one
+  lag is one time step, the greatest common divisor of the gaps between observed
+  periods (so biennial years lag by two years, as with Stata's ``xtset, delta(2)``); an
   observation whose lag falls in a gap has no lag, so it drops out of the equations
   that need that lag, and missing instrument lags are set to zero;
+* GMM rests on many entities (groups). Fewer than two entities with equations, or, for
+  the robust covariance and two-step weights (which sum moments over entities), no more
+  entities than parameters, raise :class:`~talentplan.errors.TooFewEntitiesError`; more
+  instruments than entities warn (:class:`~talentplan.errors.TooManyInstrumentsWarning`,
+  as ``xtabond2`` does), and a singular weight matrix raises
+  :class:`~talentplan.errors.SingularWeightMatrixError` instead of being silently
+  replaced by a generalized inverse;
 * rows with missing values are excluded from the equations that need them, while
   their observed values still serve as lags and instruments (as Stata does); a
   ``MissingValuesWarning`` counts them.
@@ -54,14 +63,23 @@ import numpy as np
 import pandas as pd
 
 from talentplan._options import check_choice
+from talentplan.calibrate.dynamic.gmm import GMMCore
 from talentplan.calibrate.dynamic.instruments import StackedSystem, build_grid, build_system
 from talentplan.calibrate.dynamic.results import CovType, DynamicPanelGMMResults
-from talentplan.calibrate.shared.validation import check_duplicates, check_numeric, set_panel_index
+from talentplan.calibrate.shared.validation import (
+    check_duplicates,
+    check_finite,
+    check_numeric,
+    set_panel_index,
+)
 from talentplan.errors import (
     CalibrationError,
     CollinearityError,
     MissingValuesWarning,
     PanelDataError,
+    SingularWeightMatrixError,
+    TooFewEntitiesError,
+    TooManyInstrumentsWarning,
     UnbalancedPanelWarning,
 )
 
@@ -123,6 +141,14 @@ class DynamicPanelGMM:
         Deepest lag used for GMM-style instruments of the differenced equation.
     constant
         Include a constant (see the module notes for how it enters).
+
+    Raises
+    ------
+    PanelDataError
+        Duplicate (entity, time) pairs; non-numeric, infinite or absent columns;
+        identifiers that mix kinds of values; a time index that is not integer-like.
+    CalibrationError
+        Inadmissible options.
 
     Examples
     --------
@@ -256,7 +282,9 @@ class DynamicPanelGMM:
         for level, name in enumerate((ent, tim)):
             if name in columns and name not in indexed.columns:
                 indexed[name] = indexed.index.get_level_values(level)
-        frame = check_numeric(indexed, columns).reset_index(drop=True)
+        numeric = check_numeric(indexed, columns)
+        check_finite(numeric, columns)
+        frame = numeric.reset_index(drop=True)
         for level, name in enumerate((ent, tim)):
             if name not in frame.columns:
                 frame.insert(level, name, indexed.index.get_level_values(level))
@@ -279,7 +307,9 @@ class DynamicPanelGMM:
             )
         grid = build_grid(frame, self._entity, self._time, self._columns)
         sizes = frame.groupby(self._entity).size()
-        spans = frame.groupby(self._entity)[self._time].agg(lambda s: s.max() - s.min() + 1)
+        spans = frame.groupby(self._entity)[self._time].agg(
+            lambda s: round(s.max() - s.min()) // grid.step + 1
+        )
         if sizes.nunique() > 1 or (spans != sizes).any() or spans.nunique() > 1:
             gaps = int((spans != sizes).sum())
             warnings.warn(
@@ -303,12 +333,20 @@ class DynamicPanelGMM:
         self._check(system)
         return system
 
-    @staticmethod
-    def _check(s: StackedSystem) -> None:
+    def _check(self, s: StackedSystem) -> None:
         if s.x.shape[0] == 0:
             raise CalibrationError(
                 "no usable observations: every equation lacks a lag or a value; check the "
-                "number of periods per entity and the number of lags"
+                f"number of periods per entity and the number of lags (one lag is one time "
+                f"step of {s.step} in '{self._time}')"
+            )
+        groups = np.unique(s.group)
+        if groups.size < 2:
+            raise TooFewEntitiesError(
+                f"dynamic panel GMM needs at least 2 entities with usable equations; found "
+                f"{groups.size} ('{self._entity}' = {s.entities[groups[:1]].tolist()[0]!r}). Its "
+                "weights and standard errors rest on many entities; with one time series use a "
+                "time-series estimator instead"
             )
         k = s.x.shape[1]
         if np.linalg.matrix_rank(s.x) < k:
@@ -325,10 +363,32 @@ class DynamicPanelGMM:
                 f"combinations of earlier ones: {dropped}. Drop them (for example a constant "
                 "together with a linear trend in difference GMM)"
             )
-        if s.z.shape[1] < k:
+        n_z = s.z.shape[1]
+        if n_z < k:
             raise CalibrationError(
-                f"under-identified: {s.z.shape[1]} instruments for {k} parameters; add lags "
-                "or instruments"
+                f"under-identified: {n_z} instruments for {k} parameters; add lags or instruments"
+            )
+        if n_z > groups.size:
+            remedy = "collapse=True or a smaller max_instrument_lag"
+            if self._collapse:
+                remedy = "a smaller max_instrument_lag (the instruments are already collapsed)"
+            warnings.warn(
+                f"{n_z} instruments for {groups.size} groups (entities): the two-step "
+                "weights use a generalized inverse and the Hansen test is weakened (a "
+                "p-value near 1 is then no evidence that the instruments are valid). Use "
+                f"{remedy} to bring the instruments below the number of groups",
+                TooManyInstrumentsWarning,
+                stacklevel=5,
+            )
+        zhz = s.z.T @ (s.h @ s.z)
+        rank = int(np.linalg.matrix_rank(zhz, hermitian=True))
+        if rank < n_z:
+            raise SingularWeightMatrixError(
+                f"the one-step weight matrix Z'HZ ({n_z} x {n_z}) has rank {rank}: some "
+                f"instruments are linear combinations of others in this sample ("
+                f"{s.x.shape[0]} equations). Reduce them with collapse=True or "
+                "max_instrument_lag, or drop a regressor whose instruments duplicate "
+                "another's"
             )
 
     def fit(self, *, steps: Steps = 1, cov_type: CovType = "robust") -> DynamicPanelGMMResults:
@@ -347,7 +407,45 @@ class DynamicPanelGMM:
         Returns
         -------
         DynamicPanelGMMResults
+
+        Raises
+        ------
+        TooFewEntitiesError
+            Fewer than two entities with equations; or, for the robust covariance or
+            two-step GMM, no more entities than parameters.
+        SingularWeightMatrixError
+            The one-step weight matrix is singular; or, for two-step GMM with no more
+            instruments than entities, the two-step one is.
+        CollinearityError
+            The transformed regressors are rank deficient.
+
+        Warns
+        -----
+        TooManyInstrumentsWarning
+            More instruments than entities.
         """
         check_choice("steps", steps, Steps, error=CalibrationError)
         check_choice("cov_type", cov_type, CovType, error=CalibrationError)
-        return DynamicPanelGMMResults(self._system, int(steps), cov_type, self.options)
+        s = self._system
+        n_groups = int(np.unique(s.group).size)
+        k = s.x.shape[1]
+        if (cov_type == "robust" or steps == 2) and n_groups <= k:
+            need = "two-step weights sum" if steps == 2 else "robust covariance sums"
+            raise TooFewEntitiesError(
+                f"the {need} moments over entities, so this fit needs more entities than "
+                f"parameters: {n_groups} entities for {k} parameters "
+                f"({', '.join(s.regressors)}). Add entities, or use steps=1 with "
+                "cov_type='unadjusted' knowingly"
+            )
+        core = GMMCore(s)
+        n_z = s.z.shape[1]
+        if steps == 2 and n_z <= n_groups:
+            rank = int(np.linalg.matrix_rank(core.omega1, hermitian=True))
+            if rank < n_z:
+                raise SingularWeightMatrixError(
+                    f"the two-step weight matrix (the entity sums of instrument times "
+                    f"one-step residual, {n_z} x {n_z}) has rank {rank} with {n_groups} "
+                    "entities: some instruments vary in too few entities. Drop or "
+                    "collapse them, or use steps=1"
+                )
+        return DynamicPanelGMMResults(s, int(steps), cov_type, self.options, core=core)

@@ -57,11 +57,12 @@ class DynamicPanelGMMResults(EstimationResults):
         steps: int,
         cov_type: CovType,
         options: Mapping[str, object],
+        core: GMMCore | None = None,
     ) -> None:
         self._s = system
         self._steps = steps
         self._cov_type: CovType = cov_type
-        self._core = GMMCore(system)
+        self._core = GMMCore(system) if core is None else core
         # a private copy: the results describe the model as it was fitted
         self._options = copy.deepcopy(dict(options))
         self._method: str = str(self._options["method"])

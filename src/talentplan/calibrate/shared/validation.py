@@ -27,10 +27,14 @@ __all__ = [
     "PanelInfo",
     "Transform",
     "check_duplicates",
+    "check_finite",
+    "check_identifier_types",
+    "check_integer_like",
     "check_numeric",
     "check_rank",
     "drop_missing",
     "panel_info",
+    "period_step",
     "prepare_panel",
     "set_panel_index",
     "transform_design",
@@ -88,7 +92,129 @@ def set_panel_index(
         n if n is not None else d for n, d in zip(out.index.names, ("entity", "time"), strict=True)
     ]
     out.index = out.index.set_names(names)
+    for level, name in enumerate(names):
+        check_identifier_types(out.index.get_level_values(level), str(name))
     return out.sort_index()
+
+
+def _plain(value: object) -> object:
+    """Return a numpy scalar (or a tuple of them) as plain Python, for messages."""
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _kind(value: object) -> str:
+    """Name the kind of an identifier: numbers (bool, int, float) count as one kind."""
+    if isinstance(value, (bool, int, float, np.bool_, np.number)):
+        return "number"
+    return type(value).__name__
+
+
+def check_identifier_types(values: pd.Index, column: str) -> None:
+    """Raise when an identifier mixes kinds of values (numbers with text, say).
+
+    Mixed identifiers (``1`` next to ``"1"``) are nearly always a data error, and they
+    cannot be ordered, so lags and results indexed by them would fail later with a raw
+    ``TypeError``.
+
+    Parameters
+    ----------
+    values
+        The identifier's values.
+    column
+        Its name, for the message.
+
+    Raises
+    ------
+    PanelDataError
+        Naming the column, the kinds found and an example value of each.
+    """
+    if values.dtype != object:
+        return
+    examples: dict[str, object] = {}
+    for v in pd.unique(np.asarray(values, dtype=object)):
+        examples.setdefault(_kind(v), _plain(v))
+    if len(examples) > 1:
+        shown = ", ".join(f"{k} (e.g. {v!r})" for k, v in examples.items())
+        first = next(iter(examples.values()))
+        raise PanelDataError(
+            f"The identifier '{column}' mixes kinds of values: {shown}. Use one kind for "
+            f"every row, for example data['{column}'].astype(str).",
+            column=column,
+            value=first,
+        )
+
+
+def check_integer_like(values: pd.Series, column: str, *, what: str) -> None:
+    """Raise when a numeric column holds a value that is not a whole number.
+
+    Parameters
+    ----------
+    values
+        The column's values (missing values are ignored).
+    column
+        Its name, for the message.
+    what
+        What the values are, for the message (for example "first-treatment periods").
+
+    Raises
+    ------
+    PanelDataError
+        Naming the column, the first offending value and how many there are.
+    """
+    vals = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
+    finite = vals[np.isfinite(vals)]
+    bad = finite[finite != np.round(finite)]
+    if bad.size:
+        raise PanelDataError(
+            f"Column '{column}' must hold whole numbers ({what}), but {bad.size} value(s) "
+            f"are not, e.g. {bad[0]:g}; round or recode them (a value is never truncated "
+            "silently).",
+            column=column,
+            value=float(bad[0]),
+        )
+
+
+def check_finite(data: pd.DataFrame, columns: Sequence[str]) -> None:
+    """Raise when a column holds an infinite value (missing values, NaN, are left alone).
+
+    Raises
+    ------
+    PanelDataError
+        Naming the column, the number of infinite values and the first of them with its
+        row label.
+    """
+    for c in columns:
+        vals = data[c].to_numpy(dtype="float64")
+        inf = np.isinf(vals)
+        if inf.any():
+            pos = int(np.flatnonzero(inf)[0])
+            raise PanelDataError(
+                f"Column '{c}' has {int(inf.sum())} infinite value(s), e.g. {vals[pos]} at row "
+                f"{_plain(data.index[pos])!r}; an infinite value is not a missing one: replace it "
+                "(or set it to NaN to have the row treated as missing).",
+                column=str(c),
+                value=float(vals[pos]),
+            )
+
+
+def period_step(periods: np.ndarray) -> int:
+    """Return the time step of integer periods: the greatest common divisor of their gaps.
+
+    ``[2000, 2002, 2006]`` has step 2 (biennial data with a gap), ``[2000, 2001, 2003]``
+    step 1; a single period has step 1. Stata's ``xtset ..., delta()`` plays this role.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> period_step(np.array([2000, 2002, 2006])), period_step(np.array([2000, 2001, 2003]))
+    (2, 1)
+    """
+    unique = np.unique(np.asarray(periods, dtype=np.int64))
+    if unique.size < 2:
+        return 1
+    return int(np.gcd.reduce(np.diff(unique)))
 
 
 def check_duplicates(data: pd.DataFrame) -> None:
