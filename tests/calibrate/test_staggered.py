@@ -29,8 +29,10 @@ import statsmodels.api as sm
 from talentplan.calibrate.staggered.model import StaggeredDiD
 from talentplan.errors import (
     CalibrationError,
+    CollinearityError,
     EstimationWarning,
     MissingValuesWarning,
+    NotEstimableError,
     PanelDataError,
     UnbalancedPanelWarning,
 )
@@ -596,3 +598,85 @@ def test_staggered_results_are_private_copies():
     table = agg.table
     table["att"] = 99.0
     assert agg.params.iloc[0] == pytest.approx(before)
+
+
+# --- cells that cannot be estimated, collinear covariates, bad groups (issue 12) ------------
+
+
+def _collinear_among_controls(periods, seed=5, n=90):
+    """Groups 0/2003/2005 over 2001-2006; among never-treated units z = 2x in ``periods``."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        g = (0, 2003, 2005)[i % 3]
+        a = rng.normal()
+        for t in range(2001, 2007):
+            x, z = rng.normal(), rng.normal()
+            if g == 0 and t in periods:
+                z = 2 * x
+            eff = 1.0 if g and t >= g else 0.0
+            rows.append((i, t, g, x, z, a + 0.1 * t + eff + 0.2 * x + rng.normal(0, 0.3)))
+    return pd.DataFrame(rows, columns=["county", "year", "first", "x", "z", "y"])
+
+
+@pytest.fixture(scope="module")
+def partly_estimable():
+    """Every cell whose earlier period is 2002 is NaN: group 2003's post cells and (2005, 2003)."""
+    df = _collinear_among_controls({2002})
+    return quiet(
+        lambda: StaggeredDiD(df, "y", "county", "year", "first", covariates=["x", "z"]).fit()
+    )
+
+
+def test_collinear_covariates_are_named_as_collinear():
+    # before: the cells were blamed on "too few comparison units"
+    df = _collinear_among_controls({2002})
+    model = StaggeredDiD(df, "y", "county", "year", "first", covariates=["x", "z"])
+    with pytest.warns(EstimationWarning, match=r"group 2003, period 2004.*collinear.*\['x', 'z'\]"):
+        res = model.fit()
+    nan = res.att_gt.loc[res.att_gt["att"].isna(), ["group", "time"]]
+    assert sorted(map(tuple, nan.to_numpy())) == [(2003, t) for t in range(2003, 2007)] + [
+        (2005, 2003)
+    ]
+
+
+def test_covariates_collinear_for_every_unit_raise_at_construction():
+    df = _collinear_among_controls(set()).assign(w=lambda d: 2 * d["x"] - 1)
+    with pytest.raises(CollinearityError, match=r"period 2001.*\['x', 'w', 'const'\]"):
+        StaggeredDiD(df, "y", "county", "year", "first", covariates=["x", "w"])
+
+
+@pytest.mark.parametrize("kind", ["simple", "group", "dynamic", "calendar"])
+def test_aggregation_reweights_over_estimable_cells_and_names_the_dropped(partly_estimable, kind):
+    # before: the NaN cells were left out of the weights without a word
+    with pytest.warns(
+        EstimationWarning, match=r"\(group 2003, time 2004\).*weights were recomputed"
+    ):
+        agg = partly_estimable.aggregate(kind)
+    cells = partly_estimable.att_gt.set_index(["group", "time"])["att"]
+    # only group 2005's post-treatment cells are left for the overall effect
+    assert agg.att == pytest.approx((cells[(2005, 2005)] + cells[(2005, 2006)]) / 2)
+    assert np.isfinite(agg.se)
+    if kind == "group":
+        assert np.isnan(agg.table.loc[2003, "att"]) and np.isnan(agg.table.loc[2003, "se"])
+
+
+@pytest.mark.parametrize("kind", ["simple", "group", "dynamic", "calendar"])
+def test_aggregation_of_no_estimable_cell_raises(kind):
+    # before: the simple ATT came back as 0.0; the others failed with numpy's messages
+    df = _collinear_among_controls(set(range(2001, 2007)))
+    res = quiet(
+        lambda: StaggeredDiD(df, "y", "county", "year", "first", covariates=["x", "z"]).fit()
+    )
+    assert res.att_gt["att"].isna().all()
+    with pytest.raises(NotEstimableError, match=r"could be estimated.*\(group 2005, time 2006\)"):
+        res.aggregate(kind)
+
+
+def test_non_integer_group_raises_naming_column_and_value(mpdta):
+    # before: 2005.5 became group 2005 when the cells were labelled
+    bad = mpdta.assign(**{"first.treat": mpdta["first.treat"].astype(float)})
+    bad.loc[bad["first.treat"] == 2006, "first.treat"] = 2005.5
+    with pytest.raises(PanelDataError, match=r"'first.treat'.*whole numbers.*2005.5") as err:
+        StaggeredDiD(bad, "lemp", "countyreal", "year", "first.treat")
+    assert err.value.column == "first.treat" and err.value.value == 2005.5

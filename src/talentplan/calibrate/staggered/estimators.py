@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from talentplan.errors import EstimationWarning
+from talentplan.calibrate.shared.validation import check_rank
+from talentplan.errors import CollinearityError, EstimationWarning, NotEstimableError
 
 __all__ = [
     "ESTIMATORS",
@@ -259,17 +260,45 @@ class WidePanel:
     y: np.ndarray
     x: np.ndarray
     unit_group: np.ndarray  # 0 = never treated
+    covariates: tuple[str, ...] = ()  # names of the covariates, the last axis of x
 
 
-def _cell(method: str, dy: np.ndarray, d: np.ndarray, x: np.ndarray, where: str) -> TwoByTwo | None:
+def _collinear_reason(x: np.ndarray, names: tuple[str, ...]) -> str:
+    """Say which columns of a cell's comparison-group design are collinear."""
+    frame = pd.DataFrame(x, columns=["const", *names])
+    try:
+        check_rank(frame, context="the comparison units' covariates")
+    except CollinearityError as err:
+        return f"the covariates are collinear: {str(err).rstrip('.')}"
+    return (
+        "the covariates are nearly collinear among the comparison units (the regression "
+        "on them is numerically singular)"
+    )
+
+
+def _cell(
+    method: str,
+    dy: np.ndarray,
+    d: np.ndarray,
+    x: np.ndarray,
+    where: str,
+    names: tuple[str, ...] = (),
+) -> TwoByTwo | None:
     """Estimate one 2x2 cell, or return None (with a warning, as R's NA) when it cannot."""
+    ctrl = d == 0
     if d.sum() == 0 or d.sum() == len(d):
         reason = "no treated or no comparison units"
-    elif method in ("dr", "reg") and (
-        int((d == 0).sum()) < x.shape[1]
-        or np.linalg.cond(x[d == 0].T @ x[d == 0]) > 1 / np.finfo(float).eps
+    elif method in ("dr", "reg") and int(ctrl.sum()) < x.shape[1]:
+        reason = (
+            f"too few comparison units ({int(ctrl.sum())}) to regress on the "
+            f"{x.shape[1] - 1} covariate(s) and a constant"
+        )
+    elif (
+        method in ("dr", "reg")
+        and np.linalg.cond(x[ctrl].T @ x[ctrl]) > 1 / np.finfo(float).eps
+        and len(names) == x.shape[1] - 1
     ):
-        reason = "too few comparison units to regress on the covariates"
+        reason = _collinear_reason(x[ctrl], names)
     else:
         try:
             return ESTIMATORS[method](dy, d, x)
@@ -318,7 +347,14 @@ def estimate_cells(
             use = treated | ctrl
             x = np.column_stack([np.ones(int(use.sum())), panel.x[use, min(ti, bi), :]])
             dy = panel.y[use, ti] - panel.y[use, bi]
-            est = _cell(method, dy, treated[use].astype(float), x, f"group {g:g}, period {tt:g}")
+            est = _cell(
+                method,
+                dy,
+                treated[use].astype(float),
+                x,
+                f"group {g:g}, period {tt:g}",
+                panel.covariates,
+            )
             if est is None:
                 rows.append((g, tt, np.nan))
                 cols.append(np.full(n, np.nan))
@@ -357,6 +393,11 @@ def _weighted(
     return float(w @ att[idx]), aggregate_if(psi[:, idx], w, att[idx], wif)
 
 
+def _cells_text(grp: np.ndarray, tim: np.ndarray, idx: np.ndarray, limit: int = 10) -> str:
+    shown = ", ".join(f"(group {grp[i]:g}, time {tim[i]:g})" for i in idx[:limit])
+    return shown + (f" and {idx.size - limit} more" if idx.size > limit else "")
+
+
 def aggregate_cells(
     table: pd.DataFrame,
     psi: np.ndarray,
@@ -371,27 +412,59 @@ def aggregate_cells(
 
     The influence functions include the term for the estimated group shares (``wif``)
     in the simple, dynamic and calendar aggregations and in the across-group average.
-    Cells whose ATT is NaN are left out (R's ``na.rm=TRUE``).
+
+    Cells whose ATT is NaN (not estimable) are never dropped silently: which cells enter
+    each effect is decided on the full design, the weights are then recomputed over the
+    estimable ones, and an :class:`~talentplan.errors.EstimationWarning` names the cells
+    left out. An effect of the table none of whose cells is estimable is NaN and is left
+    out of the overall average.
+
+    Raises
+    ------
+    NotEstimableError
+        When no cell entering the overall effect is estimable.
+    ValueError
+        When the event-time window leaves no event time.
     """
-    ok = np.isfinite(table["att"].to_numpy())
-    grp = table["group"].to_numpy()[ok]
-    tim = table["time"].to_numpy()[ok]
-    att = table["att"].to_numpy()[ok]
-    psi = psi[:, ok]
+    grp = table["group"].to_numpy()
+    tim = table["time"].to_numpy()
+    att = table["att"].to_numpy(dtype=float)
+    ok = np.isfinite(att)
+    n = psi.shape[0]
     glist = np.sort(np.unique(grp))
     pgg = np.array([np.mean(unit_group == g) for g in glist])
     pg = pgg[np.searchsorted(glist, grp)]
     post = grp <= tim
+    wanted = np.zeros(len(att), dtype=bool)
+
+    def weighted(sel: np.ndarray) -> tuple[float, np.ndarray]:
+        wanted[sel] = True
+        idx = np.flatnonzero(sel & ok)
+        if idx.size == 0:
+            return np.nan, np.full(n, np.nan)
+        return _weighted(idx, att, psi, grp, pg, unit_group)
+
     if kind == "simple":
-        value, inf = _weighted(np.flatnonzero(post), att, psi, grp, pg, unit_group)
+        value, inf = weighted(post)
+        _report_dropped(kind, grp, tim, wanted, ok)
         return Aggregation(value, inf, np.array(["overall"]), np.array([value]), inf[:, None])
     if kind == "group":
-        idx = [np.flatnonzero((grp == g) & post) for g in glist]
-        vals = np.array([att[i].mean() for i in idx])
-        infs = np.column_stack([psi[:, i].mean(axis=1) for i in idx])
-        w = pgg / pgg.sum()
-        inf = aggregate_if(infs, w, vals, weights_if(glist, pgg, unit_group))
-        return Aggregation(float(w @ vals), inf, glist, vals, infs)
+        labels = glist
+        vals = np.full(len(glist), np.nan)
+        infs = np.full((n, len(glist)), np.nan)
+        for j, g in enumerate(glist):
+            sel = (grp == g) & post
+            wanted[sel] = True
+            idx = np.flatnonzero(sel & ok)
+            if idx.size:
+                vals[j] = att[idx].mean()
+                infs[:, j] = psi[:, idx].mean(axis=1)
+        est = np.isfinite(vals)
+        _report_dropped(kind, grp, tim, wanted, ok)
+        w = pgg[est] / pgg[est].sum()
+        wif = weights_if(glist[est], pgg[est], unit_group)
+        inf = aggregate_if(infs[:, est], w, vals[est], wif)
+        return Aggregation(float(w @ vals[est]), inf, labels, vals, infs)
     if kind == "dynamic":
         event = tim - grp
         include = np.ones(len(att), dtype=bool)
@@ -403,23 +476,49 @@ def aggregate_cells(
         eseq = eseq[(eseq >= min_e) & (eseq <= max_e)]
         if eseq.size == 0:
             raise ValueError("no event time is left in the requested window")
-        parts = [
-            _weighted(np.flatnonzero((event == e) & include), att, psi, grp, pg, unit_group)
-            for e in eseq
-        ]
-        vals = np.array([p[0] for p in parts])
-        infs = np.column_stack([p[1] for p in parts])
+        parts = [weighted((event == e) & include) for e in eseq]
         labels = eseq
+        keep = labels >= 0
     else:  # calendar
         labels = np.unique(tim[tim >= grp.min()])
-        parts = [
-            _weighted(np.flatnonzero((tim == t) & post), att, psi, grp, pg, unit_group)
-            for t in labels
-        ]
-        vals = np.array([p[0] for p in parts])
-        infs = np.column_stack([p[1] for p in parts])
-    keep = labels >= 0 if kind == "dynamic" else np.ones(len(labels), dtype=bool)
+        parts = [weighted((tim == t) & post) for t in labels]
+        keep = np.ones(len(labels), dtype=bool)
+    vals = np.array([p[0] for p in parts])
+    infs = np.column_stack([p[1] for p in parts])
+    _report_dropped(kind, grp, tim, wanted, ok, overall=bool(keep.any()))
     if not keep.any():
-        return Aggregation(np.nan, np.full(psi.shape[0], np.nan), labels, vals, infs)
+        return Aggregation(np.nan, np.full(n, np.nan), labels, vals, infs)
+    keep &= np.isfinite(vals)
     w = np.full(int(keep.sum()), 1.0 / keep.sum())
     return Aggregation(float(w @ vals[keep]), infs[:, keep] @ w, labels, vals, infs)
+
+
+def _report_dropped(
+    kind: str,
+    grp: np.ndarray,
+    tim: np.ndarray,
+    wanted: np.ndarray,
+    ok: np.ndarray,
+    *,
+    overall: bool = True,
+) -> None:
+    """Warn about the non-estimable cells an aggregation leaves out; raise if all are."""
+    dropped = np.flatnonzero(wanted & ~ok)
+    if dropped.size == 0:
+        return
+    used = int((wanted & ok).sum())
+    if used == 0 and overall:
+        raise NotEstimableError(
+            f"None of the {dropped.size} group-time cells of the {kind} aggregation could "
+            f"be estimated (their ATT is NaN): {_cells_text(grp, tim, dropped)}. The fit's "
+            "EstimationWarnings say why (for example collinear covariates, too few "
+            "comparison units or no overlap); fix that before aggregating."
+        )
+    warnings.warn(
+        f"{dropped.size} group-time cell(s) of the {kind} aggregation could not be "
+        f"estimated (ATT is NaN) and are left out: {_cells_text(grp, tim, dropped)}. The "
+        f"weights were recomputed over the {used} estimable cell(s), so they differ from "
+        "those of the full design.",
+        EstimationWarning,
+        stacklevel=4,
+    )

@@ -41,7 +41,9 @@ from scipy import stats
 from talentplan._options import check_choice
 from talentplan.calibrate.shared.validation import (
     check_duplicates,
+    check_integer_like,
     check_numeric,
+    check_rank,
     drop_missing,
     set_panel_index,
 )
@@ -98,7 +100,10 @@ class StaggeredDiD:
 
     Notes
     -----
-    Data handling: duplicate (entity, time) rows raise :class:`PanelDataError`; rows with
+    Data handling: duplicate (entity, time) rows raise :class:`PanelDataError`, and so do
+    a group value that is not a whole number when the periods are (2005.5, say) and
+    identifiers that mix kinds of values; covariates collinear with each other or with
+    the constant in some period raise :class:`CollinearityError` naming them; rows with
     a missing outcome, group or covariate are dropped with a ``MissingValuesWarning``;
     the panel must then be balanced, so entities missing any period are dropped with an
     ``UnbalancedPanelWarning`` naming them (R ``did``'s default ``panel=TRUE``,
@@ -144,6 +149,16 @@ class StaggeredDiD:
                 "period (0 if never treated)."
             )
         periods = clean.index.get_level_values(1).unique()
+        if np.all(np.asarray(periods, dtype=float) % 1 == 0):
+            check_integer_like(
+                clean[self.group], self.group, what="first-treatment periods, 0 if never"
+            )
+        if self.covariates:
+            for t, rows in clean[self.covariates].groupby(level=1):
+                check_rank(
+                    rows.assign(const=1.0),
+                    context=f"the covariates in period {t:g} (with the constant)",
+                )
         counts = clean.groupby(level=0).size()
         short = counts.index[counts < len(periods)]
         if len(short):
@@ -212,7 +227,14 @@ class StaggeredDiD:
             if self.covariates
             else np.zeros((len(entities), len(periods), 0))
         )
-        return WidePanel(entities, periods, wide_y.to_numpy(dtype=float), x, grp[keep])
+        return WidePanel(
+            entities,
+            periods,
+            wide_y.to_numpy(dtype=float),
+            x,
+            grp[keep],
+            tuple(self.covariates),
+        )
 
     def fit(
         self,

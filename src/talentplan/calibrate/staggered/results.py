@@ -25,7 +25,7 @@ from talentplan.calibrate.staggered.estimators import (
     bootstrap_draws,
     bootstrap_se,
 )
-from talentplan.errors import CalibrationError
+from talentplan.errors import CalibrationError, NotEstimableError
 
 __all__ = ["AggregatedEffects", "PreTrendTest", "StaggeredDiDResults"]
 
@@ -296,6 +296,19 @@ class StaggeredDiDResults(EstimationResults):
         Returns
         -------
         AggregatedEffects
+
+        Raises
+        ------
+        NotEstimableError
+            When no ATT(g,t) entering the overall effect could be estimated.
+
+        Warns
+        -----
+        EstimationWarning
+            When some ATT(g,t) entering the aggregation could not be estimated (NaN):
+            it names them, and the weights are recomputed over the estimable cells. A
+            group, event time or period with no estimable cell is NaN in the table and
+            left out of the overall effect.
         """
         check_choice("kind", kind, AggKind, error=CalibrationError)
         try:
@@ -308,6 +321,8 @@ class StaggeredDiDResults(EstimationResults):
                 max_e=max_e,
                 balance_e=balance_e,
             )
+        except NotEstimableError:
+            raise
         except ValueError as err:
             raise CalibrationError(f"Cannot aggregate: {err}.") from err
         n = self.nobs
