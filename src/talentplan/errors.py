@@ -183,8 +183,10 @@ class PanelDataError(CalibrationError):
 class TooFewEntitiesError(CalibrationError):
     """Too few entities (groups) for the estimator requested.
 
-    Dynamic panel GMM rests on many entities: its weights and robust covariance sum
-    moments over entities. The message gives the count found and the count needed.
+    Dynamic panel GMM rests on many entities (its weights and robust covariance sum
+    moments over entities); random effects need more entities than regressors to
+    estimate the variance of the effects. The message gives the count found and the
+    count needed.
     """
 
 

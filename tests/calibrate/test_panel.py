@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from linearmodels import FirstDifferenceOLS, PanelOLS, PooledOLS, RandomEffects
+from linearmodels import BetweenOLS, FirstDifferenceOLS, PanelOLS, PooledOLS, RandomEffects
 
 from talentplan.calibrate.panel.model import PanelIV, PanelRegression
 from talentplan.calibrate.shared.results import compare
@@ -23,6 +23,7 @@ from talentplan.errors import (
     MissingValuesWarning,
     PanelDataError,
     TooFewClustersError,
+    TooFewEntitiesError,
     UnbalancedPanelWarning,
 )
 from tests.calibrate.helpers import quiet
@@ -374,3 +375,111 @@ def test_variance_decomposition_is_a_copy(simulated_panel):
     vd = res.variance_decomposition
     vd.iloc[:] = -1.0
     assert (res.variance_decomposition > -1.0).all()
+
+
+# --- clustered-covariance options of linearmodels, passed through (issue 12) ---------------
+
+
+def _direct(grunfeld: pd.DataFrame, estimator: str):  # type: ignore[no-untyped-def]
+    """The linearmodels model PanelRegression builds, on the same data."""
+    df = grunfeld.set_index(["firm", "year"]).sort_index()
+    x = df[["value", "capital"]]
+    if estimator in ("pooled", "re", "between"):
+        x = pd.concat([pd.Series(1.0, index=x.index, name="const"), x], axis=1)
+    return {
+        "pooled": lambda: PooledOLS(df["invest"], x),
+        "fe": lambda: PanelOLS(df["invest"], x, entity_effects=True),
+        "re": lambda: RandomEffects(df["invest"], x),
+        "between": lambda: BetweenOLS(df["invest"], x),
+        "fd": lambda: FirstDifferenceOLS(df["invest"], x),
+    }[estimator]()
+
+
+@pytest.mark.parametrize("estimator", ["pooled", "fe", "re", "between", "fd"])
+def test_group_debias_scales_clustered_errors_by_linearmodels_factor(
+    grunfeld: pd.DataFrame, estimator: str
+) -> None:
+    plain = fit(grunfeld, estimator, cov_type="clustered")
+    debiased = fit(grunfeld, estimator, cov_type="clustered", group_debias=True)
+    model = _direct(grunfeld, estimator)
+    if estimator == "between":  # linearmodels' between estimator takes cluster codes only
+        index = model.dependent.index
+        by_entity = {"clusters": pd.DataFrame({"entity": index.codes[0]}, index=index)}
+    else:
+        by_entity = {"cluster_entity": True}
+    direct = model.fit(cov_type="clustered", group_debias=True, **by_entity)
+    names = direct.std_errors.index
+    np.testing.assert_allclose(debiased.std_errors[names], direct.std_errors, rtol=1e-12)
+    # linearmodels' factor G / (G - 1) * (n - 1) / n, with G = 10 firms
+    n = debiased.nobs
+    factor = 10 / 9 * (n - 1) / n
+    np.testing.assert_allclose((debiased.std_errors / plain.std_errors) ** 2, factor, rtol=1e-10)
+    assert debiased.provenance_options["group_debias"] is True
+    assert plain.provenance_options["group_debias"] is False
+
+
+def test_group_debias_two_way_and_effects_counting_match_linearmodels(
+    grunfeld: pd.DataFrame,
+) -> None:
+    ours = fit(
+        grunfeld,
+        "fe",
+        cov_type="clustered",
+        cluster=("entity", "time"),
+        group_debias=True,
+        auto_df=False,
+        count_effects=False,
+    )
+    direct = _direct(grunfeld, "fe").fit(
+        cov_type="clustered",
+        cluster_entity=True,
+        cluster_time=True,
+        group_debias=True,
+        auto_df=False,
+        count_effects=False,
+    )
+    np.testing.assert_allclose(ours.std_errors, direct.std_errors, rtol=1e-12)
+    counted = fit(grunfeld, "fe", cov_type="clustered", cluster=("entity", "time"))
+    assert not np.allclose(ours.std_errors, counted.std_errors)
+
+
+@pytest.mark.parametrize(
+    ("estimator", "kw", "match"),
+    [
+        ("fe", {"cov_type": "robust", "group_debias": True}, "clustered errors only"),
+        ("pooled", {"auto_df": False}, "has none"),
+        ("fe", {"cov_type": "clustered", "group_debias": "yes"}, "True or False"),
+    ],
+)
+def test_clustered_options_are_validated(
+    grunfeld: pd.DataFrame, estimator: str, kw: dict[str, object], match: str
+) -> None:
+    with pytest.raises(CalibrationError, match=match):
+        fit(grunfeld, estimator, **kw)
+
+
+# --- linearmodels' own refusals, caught up front with named errors (issue 12) --------------
+
+
+def test_random_effects_with_one_entity_raises_named_error(grunfeld: pd.DataFrame) -> None:
+    # before: linearmodels' ValueError about the between regression's degrees of freedom
+    one = grunfeld[grunfeld["firm"] == "IBM"]
+    with pytest.raises(TooFewEntitiesError, match="1 entity for 3 regressor"):
+        fit(one, "re")
+
+
+@pytest.mark.parametrize("estimator", ["fe", "pooled"])
+def test_text_time_index_raises_named_error(grunfeld: pd.DataFrame, estimator: str) -> None:
+    # before: linearmodels' "The index on the time dimension must be either numeric or date-like"
+    text = grunfeld.assign(year=grunfeld["year"].map(lambda y: f"FY{y}"))
+    with pytest.raises(PanelDataError, match=r"'year' must hold numbers.*'FY1935'") as err:
+        fit(text, estimator)
+    assert err.value.column == "year"
+    dates = grunfeld.assign(year=pd.to_datetime(grunfeld["year"].astype(str)))
+    assert fit(dates, estimator).nobs == 200
+
+
+def test_mixed_kind_entity_ids_refused(grunfeld: pd.DataFrame) -> None:
+    mixed = grunfeld.assign(firm=grunfeld["firm"].where(grunfeld["firm"] != "IBM", 7))
+    with pytest.raises(PanelDataError, match="'firm' mixes kinds of values"):
+        fit(mixed, "fe")

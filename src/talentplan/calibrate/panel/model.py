@@ -41,10 +41,11 @@ from talentplan.calibrate.shared.validation import (
     PanelInfo,
     Transform,
     check_rank,
+    check_time_kind,
     prepare_panel,
     transform_design,
 )
-from talentplan.errors import CalibrationError, TooFewClustersError
+from talentplan.errors import CalibrationError, TooFewClustersError, TooFewEntitiesError
 
 __all__ = [
     "MIN_CLUSTERS",
@@ -168,6 +169,13 @@ def _check_fit_options(
     return key
 
 
+def _check_flags(**flags: object) -> None:
+    """Raise unless every flag is a bool (``group_debias``, ``auto_df``, ...)."""
+    for name, value in flags.items():
+        if not isinstance(value, bool | np.bool_):
+            raise CalibrationError(f"{name} must be True or False, got {value!r}.")
+
+
 class PanelRegression:
     """Static linear panel regression with one constructor for every estimator.
 
@@ -196,9 +204,14 @@ class PanelRegression:
     Raises
     ------
     PanelDataError
-        Duplicate (entity, time) pairs, non-numeric or absent columns.
+        Duplicate (entity, time) pairs, non-numeric or absent columns, identifiers
+        that mix kinds of values, a time identifier that holds neither numbers nor
+        dates.
     CollinearityError
         The transformed design is rank deficient; the message names the columns.
+    TooFewEntitiesError
+        Random effects with no more entities than regressors (the variance of the
+        effects cannot be estimated).
 
     Warns
     -----
@@ -251,6 +264,17 @@ class PanelRegression:
         )
         if self._constant and "const" in exog:
             raise CalibrationError("A regressor is named 'const'; rename it or use constant=False.")
+        # linearmodels refuses text periods with its own words; say which column
+        check_time_kind(frame.index.get_level_values(1), str(frame.index.names[1]))
+        n_regressors = len(exog) + int(self._constant)
+        n_ent = self._info.n_entities
+        if estimator == "re" and n_ent <= n_regressors:
+            raise TooFewEntitiesError(
+                "Random effects estimate the variance of the entity effects from the "
+                "between regression, which needs more entities than regressors: the panel "
+                f"has {n_ent} {'entity' if n_ent == 1 else 'entities'} for {n_regressors} "
+                "regressor(s) (with the constant). Add entities or use pooled OLS."
+            )
         self._frame = frame
         x = frame[exog]
         transform = ESTIMATORS[estimator][1]
@@ -298,6 +322,9 @@ class PanelRegression:
         kernel: Kernel = "bartlett",
         min_clusters: int = MIN_CLUSTERS,
         debiased: bool = True,
+        group_debias: bool = False,
+        auto_df: bool = True,
+        count_effects: bool = True,
     ) -> PanelResults:
         """Estimate and return an immutable :class:`PanelResults`.
 
@@ -321,15 +348,47 @@ class PanelRegression:
             Fewest clusters accepted per clustering dimension.
         debiased
             Small-sample degrees-of-freedom correction (linearmodels' ``debiased``).
+        group_debias
+            With ``cov_type="clustered"``, also scale the covariance by
+            ``G / (G - 1) * (n - 1) / n`` for ``G`` clusters (linearmodels'
+            ``group_debias``; with two-way clustering, each of the three one-way
+            covariances). With ``debiased=True`` it gives the clustered errors of Stata's
+            ``regress, vce(cluster)`` and ``xtreg, fe vce(cluster)``.
+        auto_df, count_effects
+            For the effects estimators (``"fe"``, ``"te"``, ``"twfe"``): whether the
+            absorbed effects count in the degrees of freedom of the covariance.
+            linearmodels' ``auto_df`` (default) leaves out a single effect nested in
+            the clusters; ``auto_df=False`` counts them as ``count_effects`` says.
 
         Raises
         ------
         TooFewClustersError
             Fewer than ``min_clusters`` clusters in a clustering dimension.
+        CalibrationError
+            Inadmissible options: for example ``group_debias=True`` without clustered
+            errors, or ``auto_df``/``count_effects`` with an estimator without
+            absorbed effects.
         """
         check_choice("cov_type", cov_type, CovType, error=CalibrationError)
         key = _check_fit_options(cluster, min_clusters, bandwidth, kernel)
+        _check_flags(
+            debiased=debiased,
+            group_debias=group_debias,
+            auto_df=auto_df,
+            count_effects=count_effects,
+        )
         est = self._estimator
+        if group_debias and cov_type != "clustered":
+            raise CalibrationError(
+                f"group_debias=True adjusts clustered errors only; cov_type is {cov_type!r}. "
+                "Use cov_type='clustered' or leave group_debias False."
+            )
+        effects = est in ("fe", "te", "twfe")
+        if not effects and not (auto_df and count_effects):
+            raise CalibrationError(
+                f"auto_df and count_effects count absorbed effects; the "
+                f"{ESTIMATORS[est][0].lower()} estimator has none. Leave them at True."
+            )
         options: dict[str, Any] = {}
         if cov_type == "clustered":
             if est in ("between", "fd") and key != ("entity",):
@@ -339,6 +398,9 @@ class PanelRegression:
                 )
             _check_clusters_count(key, self._info, min_clusters)
             options["cluster"] = key
+            options["group_debias"] = bool(group_debias)
+        if effects:
+            options["auto_df"], options["count_effects"] = bool(auto_df), bool(count_effects)
         if cov_type == "driscoll-kraay":
             if est == "between":
                 raise CalibrationError(
@@ -363,7 +425,9 @@ class PanelRegression:
         else:
             bandwidth_used = None
         model = self._model()
-        fit_kw: dict[str, Any] = {"debiased": debiased}
+        fit_kw: dict[str, Any] = {"debiased": bool(debiased)}
+        if effects:
+            fit_kw.update(auto_df=bool(auto_df), count_effects=bool(count_effects))
         if cov_type == "unadjusted" or cov_type == "robust":
             fit_kw["cov_type"] = cov_type
         elif cov_type == "driscoll-kraay":
@@ -371,6 +435,7 @@ class PanelRegression:
         else:
             fit_kw["cov_type"] = "clustered"
             fit_kw.update(self._cluster_kw(options["cluster"]))
+            fit_kw["group_debias"] = bool(group_debias)
         result = model.fit(**fit_kw)
         return PanelResults(
             result,

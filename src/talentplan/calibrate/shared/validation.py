@@ -32,6 +32,7 @@ __all__ = [
     "check_integer_like",
     "check_numeric",
     "check_rank",
+    "check_time_kind",
     "drop_missing",
     "panel_info",
     "period_step",
@@ -144,6 +145,31 @@ def check_identifier_types(values: pd.Index, column: str) -> None:
             column=column,
             value=first,
         )
+
+
+def check_time_kind(values: pd.Index, column: str) -> None:
+    """Raise unless a time identifier holds numbers (years, say) or dates.
+
+    Text periods (``"2001Q1"``, ``"a"``) have no order the estimators can trust.
+
+    Raises
+    ------
+    PanelDataError
+        Naming the column, its type and an example value.
+    """
+    dtype = values.dtype
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        return
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return
+    example = _plain(values[0]) if len(values) else None
+    raise PanelDataError(
+        f"The time identifier '{column}' must hold numbers (for example years) or dates, "
+        f"but it holds {dtype} values such as {example!r}; convert it, for example with "
+        f"pd.to_numeric(data['{column}']) or pd.to_datetime(data['{column}']).",
+        column=column,
+        value=example,
+    )
 
 
 def check_integer_like(values: pd.Series, column: str, *, what: str) -> None:
