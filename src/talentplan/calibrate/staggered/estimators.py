@@ -293,11 +293,11 @@ def _cell(
             f"too few comparison units ({int(ctrl.sum())}) to regress on the "
             f"{x.shape[1] - 1} covariate(s) and a constant"
         )
-    elif (
-        method in ("dr", "reg")
-        and np.linalg.cond(x[ctrl].T @ x[ctrl]) > 1 / np.finfo(float).eps
-        and len(names) == x.shape[1] - 1
+    elif method in ("dr", "reg") and (
+        np.linalg.cond(x[ctrl].T @ x[ctrl]) > 1 / np.finfo(float).eps
     ):
+        if len(names) != x.shape[1] - 1:
+            names = tuple(f"covariate {j}" for j in range(1, x.shape[1]))
         reason = _collinear_reason(x[ctrl], names)
     else:
         try:
