@@ -368,18 +368,6 @@ class DynamicPanelGMM:
             raise CalibrationError(
                 f"under-identified: {n_z} instruments for {k} parameters; add lags or instruments"
             )
-        if n_z > groups.size:
-            remedy = "collapse=True or a smaller max_instrument_lag"
-            if self._collapse:
-                remedy = "a smaller max_instrument_lag (the instruments are already collapsed)"
-            warnings.warn(
-                f"{n_z} instruments for {groups.size} groups (entities): the two-step "
-                "weights use a generalized inverse and the Hansen test is weakened (a "
-                "p-value near 1 is then no evidence that the instruments are valid). Use "
-                f"{remedy} to bring the instruments below the number of groups",
-                TooManyInstrumentsWarning,
-                stacklevel=5,
-            )
         zhz = s.z.T @ (s.h @ s.z)
         rank = int(np.linalg.matrix_rank(zhz, hermitian=True))
         if rank < n_z:
@@ -437,8 +425,20 @@ class DynamicPanelGMM:
                 f"({', '.join(s.regressors)}). Add entities, or use steps=1 with "
                 "cov_type='unadjusted' knowingly"
             )
-        core = GMMCore(s)
         n_z = s.z.shape[1]
+        if n_z > n_groups:
+            remedy = "collapse=True or a smaller max_instrument_lag"
+            if self._collapse:
+                remedy = "a smaller max_instrument_lag (the instruments are already collapsed)"
+            warnings.warn(
+                f"{n_z} instruments for {n_groups} groups (entities): the two-step "
+                "weights use a generalized inverse and the Hansen test is weakened (a "
+                "p-value near 1 is then no evidence that the instruments are valid). Use "
+                f"{remedy} to bring the instruments below the number of groups",
+                TooManyInstrumentsWarning,
+                stacklevel=2,
+            )
+        core = GMMCore(s)
         if steps == 2 and n_z <= n_groups:
             rank = int(np.linalg.matrix_rank(core.omega1, hermitian=True))
             if rank < n_z:
