@@ -2,7 +2,8 @@
 
 Usage::
 
-    python benchmarks/ladder.py [--only NAME ...] [--methods monolithic] [--time-limit S]
+    python benchmarks/ladder.py [--only NAME ...] [--methods monolithic,decomposition]
+                                [--time-limit S]
                                 [--gap G] [--json FILE] [--baseline-max-counties N]
                                 [--no-baseline] [--kill-after S] [--memory-limit GIB]
 
@@ -21,7 +22,8 @@ in this run, never against absolute thresholds (the machines are shared and nois
 A method is a function registered by name in :data:`METHODS`; it builds and solves an
 instance and reports into a :class:`Recorder` (sizes, timings, status, the progress of the
 best plan). ``monolithic`` is the whole MIP, compiled to matrices and solved by HiGHS;
-another method (``decomposition``) plugs in by adding a function to :data:`METHODS`.
+``decomposition`` prices the rows that join the counties and solves one MIP per county on
+a pool of worker processes, one per core (:mod:`talentplan.solver.decomposition`).
 
 A run that passes ``--kill-after`` seconds of wall time is killed and recorded with the
 stage it had reached; one that runs out of memory (``--memory-limit``, or the kernel's
@@ -283,10 +285,76 @@ def run_baseline(instance: Any, limits: Limits, rec: Recorder) -> None:
     )
 
 
+def run_decomposition(instance: Any, limits: Limits, rec: Recorder) -> None:
+    """Solve by county (:mod:`talentplan.solver.decomposition`) on every core.
+
+    The county subproblems run in worker processes (one per core): their peak memory is
+    recorded beside the main process's (``peak_rss_workers_bytes``, the largest worker's),
+    and ``peak_rss_total_bytes`` adds the workers' peaks to the main process's (an upper
+    bound: the peaks need not coincide).
+    """
+    import resource
+
+    from talentplan.solver.blocks import county_owners
+    from talentplan.solver.deadline import Deadline
+    from talentplan.solver.decomposition import solve_by_blocks
+    from talentplan.solver.matrix import compile_model
+    from talentplan.solver.methods import default_workers
+
+    rec.stage("building")
+    f = build_pyomo(instance, rec)
+    rec.stage("compiling")
+    t0 = time.perf_counter()
+    cm = compile_model(f.model)
+    compile_seconds = time.perf_counter() - t0
+    binary = (cm.col_upper <= 1) & (cm.col_lower >= 0) & cm.integer
+    counties = f.data.counties
+    workers = default_workers(len(counties), None)
+    rec.set(
+        compile_seconds=compile_seconds,
+        build_seconds=f.build_seconds + compile_seconds,
+        n_variables=int(cm.n_cols),
+        n_binaries=int(binary.sum()),
+        n_integers=int(cm.integer.sum() - binary.sum()),
+        n_constraints=int(cm.n_rows),
+        n_workers=workers,
+    )
+    rec.stage("solving")
+    solve_start = time.perf_counter()
+
+    def progress(stage: str, _seconds: float, objective: float, bound: float) -> None:
+        if stage == "plan":
+            rec.progress(time.perf_counter() - solve_start, objective, bound)
+
+    run = solve_by_blocks(
+        cm,
+        county_owners(cm.columns, counties),
+        len(counties),
+        deadline=Deadline(limits.time_limit),
+        mip_gap=limits.gap,
+        workers=workers,
+        progress=progress,
+    )
+    worker_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    rec.set(
+        status=run.status.value,
+        solver_status=f"{run.rounds} rounds; " + "; ".join(run.notes),
+        solve_seconds=run.seconds,
+        objective=finite(run.objective),
+        bound=finite(run.bound),
+        gap=finite(run.gap),
+        rounds=run.rounds,
+        coupling_rows=run.n_coupling_rows,
+        peak_rss_workers_bytes=worker_peak if workers > 1 else 0,
+        peak_rss_total_bytes=own_peak + (workers * worker_peak if workers > 1 else 0),
+    )
+
+
 Method = Callable[[Any, Limits, Recorder], None]
 
-METHODS: dict[str, Method] = {"monolithic": run_monolithic}
-"""Methods by name. A new method (``decomposition``) is one more entry."""
+METHODS: dict[str, Method] = {"monolithic": run_monolithic, "decomposition": run_decomposition}
+"""Methods by name."""
 
 ALL_RUNNERS: dict[str, Method] = {**METHODS, BASELINE: run_baseline}
 

@@ -115,6 +115,29 @@ def test_unknown_instance_and_bad_option():
     assert "--mip-gap -1.0" in result.output
 
 
+def test_solve_by_decomposition_says_so_and_a_bad_method_is_named(tmp_path):
+    out = tmp_path / "o"
+    result = run(
+        "solve",
+        "qingyuan",
+        "--method",
+        "decomposition",
+        "--mip-gap",
+        "0.01",
+        "-q",
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["method"] == "decomposition"
+    assert summary["method_reason"] == "asked for"
+    assert summary["gap"] <= 0.01
+    bad = runner.invoke(app, ["solve", "qingyuan", "--method", "by-hand", "-q", "--out", str(out)])
+    assert bad.exit_code == 2
+    assert "--method" in bad.output and "decomposition" in bad.output
+
+
 def test_validate_export_roundtrip_and_datasets(tmp_path):
     assert "valid" in run("validate", "models/qingyuan").output
     book = tmp_path / "q.xlsx"

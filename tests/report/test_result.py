@@ -19,6 +19,8 @@ from tests.model.tiny import tiny_instance
 
 SUMMARY_KEYS = {
     "status",
+    "method",
+    "method_reason",
     "objective",
     "bound",
     "gap",

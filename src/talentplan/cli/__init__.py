@@ -54,7 +54,10 @@ InstanceArg = Annotated[
         "workbook, or synthetic:N[:SEED]."
     ),
 ]
-ThreadsOption = Annotated[Optional[int], typer.Option(help="Solver threads.")]  # noqa: UP045
+ThreadsOption = Annotated[
+    Optional[int],  # noqa: UP045
+    typer.Option(help="Solver threads (with --method decomposition: worker processes)."),
+]
 GapOfEachSolve = Annotated[float, typer.Option(help="Relative gap of each solve.")]
 QuietRunOption = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress line and no table.")
@@ -119,6 +122,13 @@ def solve(
     solver_log: Annotated[
         bool, typer.Option("--solver-log", help="Show HiGHS's own log on stderr.")
     ] = False,
+    method: Annotated[
+        str,
+        typer.Option(
+            help="auto, monolithic or decomposition (by county, on a process pool; "
+            "--threads worker processes). auto decomposes from 100 counties."
+        ),
+    ] = "auto",
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress line and no summary table.")
     ] = False,
@@ -146,7 +156,7 @@ def solve(
     check_out_folder(out_dir, "solve")
     try:
         options = SolveOptions(
-            time_limit, mip_gap, threads, objective, step_values, warm_start, solver_log
+            time_limit, mip_gap, threads, objective, step_values, warm_start, solver_log, method
         )
     except OptionError as exc:
         fail("error", flag_message(exc), ExitCode.BAD_INPUT)

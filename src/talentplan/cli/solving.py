@@ -107,6 +107,7 @@ def progress_line(p: Progress, name: str) -> str:
             "compiling": "compiling the matrices",
             "first plan": "finding a first plan",
             "prices": "shadow prices",
+            "county prices": "pricing the rows that join the counties",
             "simulating": "simulating the plan",
         }
         doing = f"pricing {p.stage}" if p.stage else f"solving {name}"

@@ -27,7 +27,10 @@ bureau then still funds subsidies only as far as their outside share (``1 - sigm
 
 Every term is linear in the inflows, so the model stays a MIP, and the coupling between
 counties is one row per type and year (``pool``): a decomposition by county prices it by
-that row's dual, the value of one more unit of talent in the shared pool.
+that row's dual, the value of one more unit of talent in the shared pool
+(:mod:`talentplan.solver.decomposition`). ``pool[k, t]`` is bounded above by its largest
+possible value, every county poaching at its caps (``ModelData.pool_ub``): implied by
+the rows, it changes no optimum, and it keeps the pool's term of a Lagrangian bound finite.
 """
 
 from __future__ import annotations
@@ -120,7 +123,11 @@ def add_competition(m: pyo.ConcreteModel, d: ModelData) -> None:
         return poached(c, k, t) / others if others > 0 else 0
 
     m.pool_idx = [(k, t) for k in types for t in T]
-    m.pool = pyo.Var(m.pool_idx, domain=pyo.NonNegativeReals)
+    # The bound is implied (every county poaching at its caps); it keeps the pool's
+    # price finite where the rows that define it are relaxed (the decomposition).
+    m.pool = pyo.Var(
+        m.pool_idx, domain=pyo.NonNegativeReals, bounds=lambda _, k, t: (0.0, d.pool_ub[k])
+    )
     m.pool_def = pyo.Constraint(
         m.pool_idx,
         rule=lambda _, k, t: m.pool[k, t] == sum(per_stock(c, k, t) for c in d.counties),

@@ -97,6 +97,8 @@ class ModelData:
     """Initial stock of each type in the whole plan area."""
     max_drain: dict[tuple[str, str], float] = field(default_factory=dict)
     """Most talent of a type other counties' programs can draw from a county in a year."""
+    pool_ub: dict[str, float] = field(default_factory=dict)
+    """Most the competition pool of each type can hold: every county poaching at its caps."""
     stock_lb: dict[tuple[str, str, int], float] = field(default_factory=dict)
     """Lower bounds on stocks: the initial stock decayed by the full attrition."""
 
@@ -473,6 +475,7 @@ def _stock_bounds(d: ModelData) -> None:
             if d.others_stock(c, k) > 0
         }
         pool = sum(share.values())
+        d.pool_ub[k] = pool
         for c in d.counties:
             d.max_drain[c, k] = d.s0[c, k] * (pool - share.get(c, 0.0))
     for c in d.counties:

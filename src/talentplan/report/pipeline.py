@@ -143,6 +143,7 @@ def solve(
     step_values: bool = False,
     warm_start: bool = True,
     solver_log: bool = False,
+    method: str = "auto",
     progress: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
     deadline: Deadline | None = None,
@@ -175,6 +176,12 @@ def solve(
         what it found.
     solver_log
         Write HiGHS's own log to standard error.
+    method
+        ``auto`` (default: decomposition from 100 counties), ``monolithic`` or
+        ``decomposition`` (prices on the rows that join the counties, one MIP per county
+        on a process pool; :mod:`talentplan.solver.decomposition`). With decomposition,
+        ``threads`` is the number of worker processes. ``summary["method"]`` says which
+        ran and why.
     progress
         Called about once a second, and at each change of phase, with a
         :class:`~talentplan.solver.highs.Progress`.
@@ -213,7 +220,7 @@ def solve(
     """
     deadline = deadline if deadline is not None else Deadline(time_limit)
     options = SolveOptions(
-        time_limit, mip_gap, threads, objective, step_values, warm_start, solver_log
+        time_limit, mip_gap, threads, objective, step_values, warm_start, solver_log, method
     )
     solution = solve_instance(instance, options, progress, stop, deadline)
     if progress is not None:
@@ -291,6 +298,10 @@ def allocation_result(
             "notes": list(seed.notes) if seed is not None else [],
         },
         "plan_source": run.source,
+        "method": run.method,
+        "method_reason": run.method_reason,
+        "method_notes": list(run.notes),
+        "decomposition": dict(run.extra) if run.method == "decomposition" else {},
         "skipped": list(solution.skipped),
         "budget_use": solution.budget_use.to_dict("records"),
         "instance_hash": instance.hash(),

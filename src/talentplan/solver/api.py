@@ -28,6 +28,7 @@ from talentplan.solver.deadline import MIN_SOLVER_SECONDS, Deadline
 from talentplan.solver.explain import explain_infeasibility
 from talentplan.solver.highs import Progress, SolverRun, load_values, solve_formulation
 from talentplan.solver.matrix import new_highs
+from talentplan.solver.methods import METHODS, choose_method, solve_by_counties
 from talentplan.solver.readback import allocation_table, budget_use, model_sizes, shadow_prices
 from talentplan.solver.status import SolveStatus
 from talentplan.solver.steps import step_values
@@ -89,7 +90,8 @@ class SolveOptions:
     mip_gap
         Relative optimality gap at which to stop, in [0, 1).
     threads
-        Solver threads (>= 1); None: HiGHS's choice.
+        Solver threads (>= 1); None: HiGHS's choice. With decomposition, the number of
+        worker processes for the county subproblems (None: every core).
     objective
         ``talent_index``, ``min_cost`` or ``equity``; None: the scenario's.
     step_values
@@ -101,6 +103,10 @@ class SolveOptions:
         limit returns at least that plan.
     solver_log
         Write HiGHS's own log to standard error.
+    method
+        ``auto`` (by the number of counties), ``monolithic`` (the whole MIP to HiGHS)
+        or ``decomposition`` (by county, :mod:`talentplan.solver.decomposition`); see
+        :mod:`talentplan.solver.methods`.
 
     Raises
     ------
@@ -115,6 +121,7 @@ class SolveOptions:
     step_values: bool = False
     warm_start: bool = True
     solver_log: bool = False
+    method: str = "auto"
 
     def __post_init__(self) -> None:
         """Check every option against its admissible range."""
@@ -128,6 +135,7 @@ class SolveOptions:
         check_choice("step_values", self.step_values, (False, True))
         check_choice("warm_start", self.warm_start, (False, True))
         check_choice("solver_log", self.solver_log, (False, True))
+        check_choice("method", self.method, METHODS)
 
 
 AFTER_SOLVE_SECONDS_PER_COLUMN = 2e-5
@@ -191,17 +199,31 @@ def solve_instance(
     formulation = build_model(instance, options.objective)
     logger.info("built %s in %.2fs", instance.scenario.name, formulation.build_seconds)
     reserve = after_solve_seconds(_n_columns(formulation))
-    run = solve_formulation(
-        formulation,
-        mip_gap=options.mip_gap,
-        threads=options.threads,
-        progress=progress,
-        stop=stop,
-        deadline=deadline,
-        reserve=reserve,
-        warm_start=options.warm_start,
-        solver_log=options.solver_log,
-    )
+    method, reason = choose_method(options.method, len(instance.counties))
+    logger.info("method %s (%s)", method, reason)
+    if method == "decomposition":
+        run = solve_by_counties(
+            formulation,
+            mip_gap=options.mip_gap,
+            threads=options.threads,
+            deadline=deadline,
+            reserve=reserve,
+            progress=progress,
+            stop=stop,
+        )
+    else:
+        run = solve_formulation(
+            formulation,
+            mip_gap=options.mip_gap,
+            threads=options.threads,
+            progress=progress,
+            stop=stop,
+            deadline=deadline,
+            reserve=reserve,
+            warm_start=options.warm_start,
+            solver_log=options.solver_log,
+        )
+    run.method, run.method_reason = method, reason
     if run.status == SolveStatus.INFEASIBLE:
         # The explanation may take as long again as the solve was allowed (60 s by default).
         explanation = explain_infeasibility(
@@ -229,8 +251,11 @@ def solve_instance(
                 if run.seed is not None
                 else ""
             )
+            if run.notes:
+                seeded = f" ({'; '.join(run.notes)})"
+            solver = "the decomposition" if run.method == "decomposition" else "HiGHS"
             raise NoSolutionError(
-                f"HiGHS stopped ({run.highs_status}) after {run.solve_seconds:.1f}s without any "
+                f"{solver} stopped ({run.highs_status}) after {run.solve_seconds:.1f}s without any "
                 f"feasible plan{seeded}: give a longer time_limit, a larger mip_gap, or a "
                 "smaller instance (fewer counties or years)."
             )

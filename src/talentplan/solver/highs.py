@@ -46,8 +46,9 @@ class Progress:
     matrices), ``first plan`` (the seed heuristic), ``presolve`` and ``root LP`` (HiGHS
     before its first bound), ``search`` (branch and bound: ``objective``, ``bound`` and
     ``gap`` are the best plan's model value, the bound and their gap; NaN or infinite
-    before they exist), ``prices`` (the shadow-price LP), ``simulating`` (the plan played
-    with the exact curves).
+    before they exist), ``prices`` (the shadow-price LP), ``county prices`` (the
+    decomposition's price rounds, :mod:`talentplan.solver.decomposition`), ``simulating``
+    (the plan played with the exact curves).
     """
 
     seconds: float
@@ -77,8 +78,14 @@ class SolverRun:
     seed: Seed | None = None
     """The seed plan HiGHS started from (None: not tried)."""
     source: str = "highs"
-    """Where the plan comes from: ``highs``, or ``seed`` when HiGHS stopped before
-    returning one and the seed plan stands."""
+    """Where the plan comes from: ``highs``, ``seed`` when HiGHS stopped before
+    returning one and the seed plan stands, or ``decomposition``."""
+    method: str = "monolithic"
+    """``monolithic`` or ``decomposition`` (:mod:`talentplan.solver.methods`)."""
+    method_reason: str = ""
+    """Why that method ran."""
+    notes: tuple[str, ...] = ()
+    """What the method noticed on the way, in plain words."""
 
     @property
     def has_plan(self) -> bool:

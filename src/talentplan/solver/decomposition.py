@@ -1,0 +1,935 @@
+r"""Decomposition by county: Lagrangian prices on the few rows that join the counties.
+
+The counties of an instance share only the rows of :mod:`talentplan.solver.blocks`: what
+each funding group pays for each program and year, plan-wide caps and floors, the
+competition pool and the graduate pool (the *coupling* rows, :math:`C`), and the
+plan-wide columns (funding, carry-over, city-wide programs, the pool: :math:`G`) with
+their own rows (the yearly budgets). Everything else is a county's own block
+:math:`X_k`. In minimisation form (:math:`\tilde c = \pm c`):
+
+.. math::
+
+    \min \sum_k \tilde c_k x_k + \tilde c_G x_G
+    \quad\text{s.t.}\quad l_C \le \sum_k A_{Ck} x_k + A_{CG} x_G \le u_C,\;
+    x_k \in X_k(x_G),\; x_G \in X_G .
+
+A county block may hold global columns (its *linking* columns: the pool in its stock
+balance, the city-wide programs in its retention); the block keeps a private copy
+:math:`z_k` of them, and :math:`z_k = x_G` is relaxed too.
+
+**The bound.** For prices :math:`y` on the coupling rows and :math:`m_k` on the copies,
+
+.. math::
+
+    L(y, m) = \sum_k \min_{(x_k, z_k) \in X_k} \big[(\tilde c_k - A_{Ck}^\top y) x_k
+              + m_k z_k\big]
+            + \min_{x_G \in X_G} \big(\tilde c_G - A_{CG}^\top y - \textstyle\sum_k m_k\big) x_G
+            + \sum_{r \in C} y_r\, b_r ,
+
+with :math:`b_r = l_r` where :math:`y_r > 0` and :math:`u_r` where :math:`y_r < 0`, is at
+most the optimum for every :math:`y, m` (each relaxed term is :math:`\le 0` at a feasible
+plan). Each block term is a small MIP; its HiGHS dual bound is used, so :math:`L` stays a
+bound when a block stops short of optimality. :math:`y` comes from the restricted master
+LP below (the best of the rounds, by the LP value of :math:`L`). For a continuous linking
+column (the pool), :math:`m_k = -d_k`, the reduced cost of the block's copy in its LP with
+the copies fixed, so that a block gains nothing, to first order, from moving it; the pool
+has an upper bound from the data (every county poaching at its caps), so the global term
+stays finite. An integer linking column (a city-wide program) is held at :math:`\pi`
+(opened from the first year when the global rows allow) and its copies are priced
+:math:`m_k = 0`: a block's LP reduced cost on a 0/1 column held by big-M rows is no
+measure of what opening it is worth, and :math:`L` is a bound for any :math:`m`.
+
+**The prices** (Dantzig-Wolfe column generation). With the linking columns held at
+values :math:`\pi`, the master LP chooses a convex combination of the plans proposed so
+far by each block (:math:`\lambda_{kj}`), the global columns (their cost
+:math:`\tilde c_G + \sum_k d_k` carries the blocks' first-order response to them), and
+penalised slacks on the coupling rows; its row duals price the next round of block LPs,
+smoothed towards the best prices so far (Wentges). HiGHS keeps the master between rounds
+and goes on from its basis by the primal simplex as columns join. Rounds stop when the
+master LP and the best Lagrangian value meet or the time share is spent; :math:`\pi` is
+then moved to the master's values and the rounds repeat (at most ``MAX_PASSES`` times).
+
+**The plan.** Each block's MIP at the final prices (the bound's) gives an integer plan;
+with the copies back at :math:`\pi` and the integers fixed, its LP gives a proposal, and
+so do LPs with the same integers at prices 30% lower and higher (a block's spending at
+other prices of money). The master LP over these proposals weighs each county's integer
+*patterns*. With thousands of counties and a few hundred coupling rows, its solution
+splits at most as many counties between patterns as there are coupling rows (a
+Shapley-Folkman argument), so the rounding that follows touches a share of the counties
+that shrinks as counties are added: a county the LP did not split keeps its pattern (its
+proposals of that pattern mixed as the LP mixed them: their integers are equal, so the
+mix keeps the county's rows); a split county takes its weighted pattern with the fewest
+units and sites. Where that breaks a coupling row, the counties that use the broken rows
+most (and the split ones) are *re-balanced*: their continuous columns and the global
+columns re-solved as one LP with every other county held (when the broken rows hold any
+continuous column), then *re-decided*: a MIP over a few of them, started from the
+re-balanced plan. The blocks whose linking columns the plan moved are re-solved at the
+new values with their decisions and coupling-row columns fixed, the plan is checked
+against every row of the full model, and its objective is the model's.
+
+The gap certified is that plan's objective against the best :math:`L` of the rounds.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+
+from talentplan.solver.blocks import GLOBAL, Blocks, split_blocks
+from talentplan.solver.deadline import MIN_SOLVER_SECONDS, Deadline
+from talentplan.solver.heuristic import FEASIBILITY_TOLERANCE
+from talentplan.solver.matrix import FEASIBLE, INF, CompiledModel, new_highs, to_highs
+from talentplan.solver.status import SolveStatus
+from talentplan.solver.subproblems import (
+    FIXED,
+    LP,
+    MIP,
+    BlockAnswer,
+    BlockData,
+    BlockPool,
+    Request,
+    block_data,
+)
+
+__all__ = ["DecompositionRun", "solve_by_blocks"]
+
+logger = logging.getLogger(__name__)
+
+MAX_PASSES = 3
+"""Most passes of the price rounds, each with the linking columns at new values."""
+
+PRICE_TOLERANCE = 1e-5
+"""Price rounds stop when the blocks' best reduced costs sum to less than this share of
+the master's objective."""
+
+PRICE_SHARE = 0.45
+"""Most of the time left that the price rounds (every pass together) may take."""
+
+RESTRICTED_SHARE = 0.25
+"""Most of the time left that one re-balancing LP or re-deciding MIP may take."""
+
+FREE_LP_COLUMNS = 120_000
+"""Most columns of the counties whose continuous columns are re-balanced together (an LP)
+when the counties' plans do not fit the coupling rows."""
+
+FREE_MIP_COLUMNS = 6_000
+"""Most columns of the counties re-decided together (a MIP) when re-balancing fails."""
+
+BLOCK_GAP_SHARE = 0.25
+"""Share of the requested gap that the county MIPs of a bound may leave open, in all."""
+
+MAX_BLOCK_SECONDS = 10.0
+"""Most seconds one county MIP of a bound round may take."""
+
+SMOOTHING = 0.7
+"""Weight of the best prices so far in the prices of the next round (Wentges smoothing)."""
+
+SPREAD = (0.7, 1.3)
+"""Factors on the final prices at which each block's integer plan is also costed."""
+
+
+@dataclass
+class DecompositionRun:
+    """What the decomposition returned, in the model's own sense and units.
+
+    Attributes
+    ----------
+    status
+        ``optimal`` (gap reached), ``time_limit``, ``interrupted``, ``infeasible`` (a
+        county's own rules cannot hold) or ``error``.
+    values
+        The plan (every column), feasible for the full model; None without one.
+    objective, bound, gap
+        The plan's objective, the best Lagrangian bound, their relative gap.
+    rounds
+        Block rounds solved (each a solve of every county).
+    n_coupling_rows
+        Rows that join counties (what the prices are on).
+    trace
+        ``(seconds, objective, bound)`` after each master MIP.
+    notes
+        What happened, in plain words.
+    """
+
+    status: SolveStatus
+    values: np.ndarray | None
+    objective: float
+    bound: float
+    gap: float
+    rounds: int
+    n_coupling_rows: int
+    seconds: float
+    trace: list[tuple[float, float, float]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class _Stopped(Exception):
+    """The deadline passed or a stop was asked for between rounds."""
+
+
+def relative_gap(objective: float, bound: float) -> float:
+    """``|bound - objective| / |objective|``; ``inf`` unless both are finite."""
+    if not (math.isfinite(objective) and math.isfinite(bound)):
+        return math.inf
+    return abs(bound - objective) / max(abs(objective), 1e-10)
+
+
+class _Proposals:
+    """Plans proposed by the blocks, with what each costs and uses of the coupling rows."""
+
+    def __init__(self, data: list[BlockData]) -> None:
+        self.data = data
+        self.block: list[int] = []
+        self.x: list[np.ndarray] = []
+        self.cost: list[float] = []
+        self.use: list[sp.csc_array] = []
+        self.pattern: list[int] = []
+        self._patterns: dict[tuple[int, bytes], int] = {}
+
+    def __len__(self) -> int:
+        return len(self.block)
+
+    def add(self, answer: BlockAnswer) -> int:
+        """Keep a block's plan; its *pattern* is the block and its integer values."""
+        b = self.data[answer.block]
+        assert answer.x is not None
+        own = answer.x[: b.n_own]
+        key = (answer.block, np.round(own[b.integer[: b.n_own]]).tobytes())
+        self.block.append(answer.block)
+        self.x.append(own)
+        self.cost.append(float(b.cost[: b.n_own] @ own))
+        self.use.append(sp.csc_array((b.coupling @ own).reshape(-1, 1)))
+        self.pattern.append(self._patterns.setdefault(key, len(self._patterns)))
+        return len(self.block) - 1
+
+    def use_matrix(self, index: list[int], n_rows: int) -> sp.csc_array:
+        """Coupling-row use of the proposals ``index``, as columns of ``n_rows`` rows."""
+        if not index:
+            return sp.csc_array((n_rows, 0))
+        use = sp.hstack([self.use[i] for i in index], format="csc")
+        use.resize((n_rows, len(index)))
+        return use
+
+
+def _indicator(rows: np.ndarray, n_rows: int, value: float = 1.0) -> sp.csc_array:
+    """Columns with ``value`` in row ``rows[j]`` of column ``j``."""
+    return sp.csc_array(
+        (np.full(rows.size, value), (rows, np.arange(rows.size))), shape=(n_rows, rows.size)
+    )
+
+
+class _MasterLP:
+    """The restricted master LP, kept in one HiGHS object that proposals join as columns.
+
+    Rows: the coupling rows, the global rows and one convexity row per block. Columns:
+    the global columns (their cost carries the blocks' response to the continuous
+    linking columns; integer linking columns are held at ``pi``), slacks up and down on
+    the coupling rows at a penalty, and one weight per proposal. HiGHS keeps its basis
+    between runs, so each round starts from the last round's optimum.
+    """
+
+    def __init__(self, solve: _Solve) -> None:
+        self.solve = solve
+        nC, nR, nG, nK = solve.nC, solve.nR, solve.nG, solve.nK
+        self.n_rows = nC + nR + nK
+        G_part = sp.vstack([solve.A_CG, solve.A_RG], format="csc")
+        G_part.resize((self.n_rows, nG))
+        slack = sp.eye_array(nC, format="csc")
+        slack.resize((self.n_rows, nC))
+        A = sp.csc_array(sp.hstack([G_part, slack, -slack], format="csc"))
+        low_G, up_G = solve.low_G.copy(), solve.up_G.copy()
+        held = solve.linked & solve.int_G
+        low_G[held] = up_G[held] = solve.pi[solve.blocks.global_columns][held]
+        R_rows = solve.blocks.global_rows
+        sub = CompiledModel(
+            A=A,
+            cost=np.zeros(A.shape[1]),
+            offset=0.0,
+            maximize=False,
+            col_lower=np.concatenate([low_G, np.zeros(2 * nC)]),
+            col_upper=np.concatenate([up_G, np.full(2 * nC, INF)]),
+            integer=np.zeros(A.shape[1], dtype=bool),
+            row_lower=np.concatenate([solve.low_C, solve.cm.row_lower[R_rows], np.ones(nK)]),
+            row_upper=np.concatenate([solve.up_C, solve.cm.row_upper[R_rows], np.ones(nK)]),
+            columns=[],
+            rows=[],
+        )
+        self.h = to_highs(sub, integer=False)
+        # Columns join a solved master: its basis stays primal feasible, so the primal
+        # simplex goes on from it where the dual simplex would start over.
+        self.h.setOptionValue("simplex_strategy", 4)
+        self.index: list[int] = []
+        reach = sp.csr_array(abs(solve.A_CG))
+        self.reach = [
+            (
+                r,
+                reach.indices[reach.indptr[r] : reach.indptr[r + 1]],
+                reach.data[reach.indptr[r] : reach.indptr[r + 1]],
+            )
+            for r in np.flatnonzero(np.diff(reach.indptr))
+        ]
+
+    def add(self, index: list[int]) -> None:
+        """Add the proposals ``index`` as columns."""
+        if not index:
+            return
+        p = self.solve.proposals
+        blocks = np.array([p.block[i] for i in index], dtype=np.int64)
+        base = self.solve.nC + self.solve.nR
+        A = sp.csc_array(p.use_matrix(index, self.n_rows) + _indicator(base + blocks, self.n_rows))
+        n = len(index)
+        self.h.addCols(
+            n,
+            np.array([p.cost[i] for i in index]),
+            np.zeros(n),
+            np.full(n, INF),
+            A.nnz,
+            A.indptr[:-1].astype(np.int32),
+            A.indices.astype(np.int32),
+            A.data.astype(float),
+        )
+        self.index += index
+
+    def run(self, time_limit: float | None = None) -> Any:
+        """Solve with the current costs of the global columns and slacks."""
+        solve = self.solve
+        linking_cost = solve.linking_cost()
+        # A slack must cost more than the global columns that could fill its row (the
+        # pool, whose cost carries every county's response to it).
+        filler = np.zeros(solve.nC)
+        for r, cols, coefs in self.reach:
+            filler[r] = float(np.max(np.abs(linking_cost[cols]) / coefs))
+        penalty = np.maximum(solve.penalty, 10.0 * filler)
+        cost = np.concatenate([linking_cost, penalty, penalty])
+        self.h.changeColsCost(cost.size, np.arange(cost.size, dtype=np.int32), cost)
+        self.h.setOptionValue("time_limit", INF if time_limit is None else float(time_limit))
+        self.h.run()
+        return self.h
+
+
+class _Solve:
+    """One decomposition solve: its data, its pool of blocks and its best plan so far."""
+
+    def __init__(
+        self,
+        cm: CompiledModel,
+        blocks: Blocks,
+        pool: BlockPool,
+        data: list[BlockData],
+        deadline: Deadline,
+        mip_gap: float,
+        tell: Callable[[str, float, float], None],
+        stop: threading.Event | None,
+    ) -> None:
+        self.cm, self.blocks, self.pool, self.data = cm, blocks, pool, data
+        self.deadline, self.mip_gap, self.tell, self.stop = deadline, mip_gap, tell, stop
+        self.sign = -1.0 if cm.maximize else 1.0
+        self.cost = self.sign * cm.cost
+        A = sp.csr_array(cm.A)
+        C, R, G = blocks.coupling_rows, blocks.global_rows, blocks.global_columns
+        self.A_CG = sp.csc_array(A[C][:, G])
+        self.A_RG = sp.csc_array(A[R][:, G])
+        self.low_C, self.up_C = cm.row_lower[C], cm.row_upper[C]
+        self.low_G, self.up_G = cm.col_lower[G], cm.col_upper[G]
+        self.int_G = cm.integer[G]
+        self.nC, self.nR, self.nG, self.nK = C.size, R.size, G.size, blocks.n_blocks
+        self.penalty = 1e4 * max(float(np.max(np.abs(self.cost), initial=1.0)), 1.0)
+        self.global_position = {int(j): i for i, j in enumerate(G)}
+        self.linked = np.zeros(G.size, dtype=bool)
+        for link in blocks.linking:
+            self.linked[[self.global_position[int(j)] for j in link]] = True
+        self.pi = np.clip(np.zeros(cm.n_cols), cm.col_lower, cm.col_upper)
+        self.hold_integer_linking()
+        self.d: dict[int, np.ndarray] = {}
+        self.proposals = _Proposals(data)
+        self.rounds = 0
+        self.converged = False
+        self.master_value = math.nan
+        self.round_seconds: dict[tuple[str, bool], float] = {}
+        self.best_bound = -math.inf  # minimisation form
+        self.best_values: np.ndarray | None = None
+        self.best_objective = math.inf  # minimisation form, without the offset
+        self.trace: list[tuple[float, float, float]] = []
+        self.notes: list[str] = []
+
+    # -- helpers ---------------------------------------------------------------------
+    def check_time(self, needed: float = MIN_SOLVER_SECONDS) -> None:
+        if self.stop is not None and self.stop.is_set():
+            raise _Stopped("interrupted")
+        if self.deadline.bounded and not self.deadline.allows(needed):
+            raise _Stopped("time_limit")
+
+    def round(self, request: Request) -> list[BlockAnswer]:
+        """Solve every block once; refuse to start a round that would pass the deadline.
+
+        A round of a kind takes about as long as the last one of that kind did, so one
+        that would not fit in what is left is not started (the MIP rounds' blocks also
+        get a time limit each).
+        """
+        expected = self.round_seconds.get((request.kind, request.free), 0.0)
+        self.check_time(max(MIN_SOLVER_SECONDS, expected))
+        start = time.perf_counter()
+        self.rounds += 1
+        answers = self.pool.solve(request)
+        seconds = time.perf_counter() - start
+        self.round_seconds[request.kind, request.free] = seconds
+        free = " free" if request.free else ""
+        logger.info("round %d (%s%s): %.1fs", self.rounds, request.kind, free, seconds)
+        for a in answers:
+            if a.infeasible and request.kind != FIXED:
+                raise _Infeasible(
+                    f"county block {a.block} has no plan that keeps its own rules"
+                    + ("" if request.free else " at the plan-wide values tried")
+                )
+        return answers
+
+    def hold_integer_linking(self) -> None:
+        """Hold the integer linking columns at their upper bounds when the global rows allow.
+
+        The city-wide programs reach every county; on a plan area of many counties
+        opening them at once is what a plan does. When the global rows forbid it (a cap
+        of zero, say) they are held at their lower bounds.
+        """
+        G = self.blocks.global_columns
+        held = self.linked & self.int_G
+        trial = np.where(held, self.up_G, np.clip(0.0, self.low_G, self.up_G))
+        if not np.all(np.isfinite(trial)):
+            return
+        activity = self.A_RG @ trial
+        R = self.blocks.global_rows
+        if np.all(activity >= self.cm.row_lower[R] - 1e-9) and np.all(
+            activity <= self.cm.row_upper[R] + 1e-9
+        ):
+            self.pi[G[held]] = self.up_G[held]
+
+    def keep_responses(self, answers: list[BlockAnswer]) -> None:
+        """Keep each block's first-order response ``d_k`` to its continuous linking columns.
+
+        Integer linking columns (the city-wide programs) get none: a block's LP reduced
+        cost on a 0/1 column held by big-M rows is no estimate of what opening it is
+        worth. They are held at ``pi`` instead, and their copies are priced 0 in the bound.
+        """
+        for a in answers:
+            if a.copy_reduced_costs is not None:
+                whole = self.cm.integer[self.blocks.linking[a.block]]
+                self.d[a.block] = np.where(whole, 0.0, a.copy_reduced_costs)
+
+    def linking_cost(self) -> np.ndarray:
+        """Master cost of each global column: its own plus the blocks' response to it."""
+        cost = self.cost[self.blocks.global_columns].copy()
+        for k, d in self.d.items():
+            for j, v in zip(self.blocks.linking[k], d, strict=True):
+                cost[self.global_position[int(j)]] += v
+        return cost
+
+    def sane(self, y: np.ndarray) -> np.ndarray:
+        """Prices with the sign each coupling row's finite bounds allow."""
+        y = np.where(np.isfinite(self.low_C), y, np.minimum(y, 0.0))
+        return np.where(np.isfinite(self.up_C), y, np.maximum(y, 0.0))
+
+    # -- the master ------------------------------------------------------------------
+    def master(self, index: list[int], time_limit: float | None = None) -> Any:
+        """Solve a fresh master LP over the proposals ``index`` (see :class:`_MasterLP`)."""
+        master = _MasterLP(self)
+        master.add(index)
+        return master.run(time_limit)
+
+    # -- the stages ------------------------------------------------------------------
+    def price_rounds(self, y: np.ndarray, budget: float | None) -> np.ndarray:
+        """Column generation on the block LPs at ``self.pi``; the final prices.
+
+        Prices are smoothed (Wentges): each round prices the blocks at
+        ``SMOOTHING * centre + (1 - SMOOTHING) * master``, where the centre is the price
+        of the best Lagrangian value so far; a round that finds no column of negative
+        reduced cost at the master's prices is priced at the master's prices next.
+        Rounds stop when the master LP and the best Lagrangian value meet.
+        """
+        start = time.perf_counter()
+        index: list[int] = []
+        master = _MasterLP(self)
+        y_master, sigma = y, np.zeros(self.nK)
+        centre: np.ndarray | None = None
+        best = -math.inf
+        smoothing = SMOOTHING
+        while True:
+            y_try = y_master if centre is None else smoothing * centre + (1 - smoothing) * y_master
+            answers = self.round(Request(LP, y_try, self.pi, mip_gap=self.mip_gap))
+            self.keep_responses(answers)
+            value = sum(a.value for a in answers if a.ok)
+            if all(a.ok for a in answers):
+                lagrangian = value + self.global_term(y_try, integer=False) + self.constant(y_try)
+                if lagrangian > best:
+                    best, centre = lagrangian, y_try
+            added, first, new = 0, not index, []
+            for a in answers:
+                if a.ok and a.x is not None:
+                    i = self.proposals.add(a)
+                    reduced = (
+                        self.proposals.cost[i]
+                        - float((self.proposals.use[i].T @ y_master)[0])
+                        - sigma[a.block]
+                    )
+                    if first or reduced < -1e-9 * (1 + abs(a.value)):
+                        new.append(i)
+                        added += 1
+            index += new
+            master.add(new)
+            smoothing = SMOOTHING if added else 0.0
+            h = master.run()
+            z = float(h.getInfo().objective_function_value)
+            self.master_value = z
+            duals = np.asarray(h.getSolution().row_dual)
+            y_master, sigma = self.sane(duals[: self.nC]), duals[self.nC + self.nR :]
+            self.master_G = np.asarray(h.getSolution().col_value)[: self.nG]
+            self.lp_index = index
+            self.price_master = master
+            self.tell("prices", self.sign * z + self.cm.offset, self.sign * best + self.cm.offset)
+            if z - best <= PRICE_TOLERANCE * (1 + abs(z)) or (not added and centre is None):
+                self.converged = True
+                break
+            if budget is not None and time.perf_counter() - start > budget:
+                self.notes.append("price rounds stopped at their share of the time limit")
+                self.converged = False
+                break
+        return centre if centre is not None else y_master
+
+    def constant(self, y: np.ndarray) -> float:
+        """``sum_r y_r b_r``: each coupling row's bound on the side its price is on."""
+        low = np.where(y > 0, self.low_C, 0.0)
+        up = np.where(y < 0, self.up_C, 0.0)
+        return float(np.sum(np.where(y > 0, y * low, 0.0)) + np.sum(np.where(y < 0, y * up, 0.0)))
+
+    def move_linking(self) -> float:
+        """Move the linking columns to the master's values; the largest relative move."""
+        G = self.blocks.global_columns
+        new = np.where(self.int_G, self.pi[G], self.master_G)
+        old = self.pi[G]
+        move = float(np.max(np.abs(new - old) / (1 + np.abs(old)), initial=0.0))
+        self.pi[G] = np.clip(new, self.low_G, self.up_G)
+        return move
+
+    def bound(self, y: np.ndarray) -> tuple[float, list[BlockAnswer]]:
+        """Return the Lagrangian bound at ``y`` and the blocks' integer plans that gave it."""
+        lp = self.round(Request(LP, y, self.pi, mip_gap=self.mip_gap))
+        self.keep_responses(lp)
+        copy_costs = {k: -d for k, d in self.d.items()}
+        # Each block's MIP may stop BLOCK_GAP_SHARE of the gap asked for short of its
+        # optimum, in objective units: the bound then loses at most that share in all.
+        scale = abs(self.master_value) if math.isfinite(self.master_value) else 0.0
+        absolute = BLOCK_GAP_SHARE * self.mip_gap * scale / max(self.nK, 1)
+        per_block = None
+        if self.deadline.bounded:
+            per_block = min(
+                MAX_BLOCK_SECONDS,
+                max(0.05, 0.5 * self.deadline.remaining() * self.pool.workers / max(self.nK, 1)),
+            )
+        answers = self.round(
+            Request(
+                MIP,
+                y,
+                self.pi,
+                free=True,
+                copy_costs=copy_costs,
+                mip_gap=1e-6,
+                mip_abs_gap=absolute if absolute > 0 else None,
+                time_limit=per_block,
+            )
+        )
+        blocks_part = sum(a.bound for a in answers)
+        G_part = self.global_term(y)
+        return blocks_part + G_part + self.constant(y), answers
+
+    def global_term(self, y: np.ndarray, integer: bool = True) -> float:
+        """``min (c_G - A_CG' y + sum_k d_k) x_G`` over the global rows and bounds."""
+        cost = self.linking_cost() - self.A_CG.T @ y
+        nG, nR = self.nG, self.nR
+        if nG == 0:
+            return 0.0
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = nG, nR
+        lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, self.low_G, self.up_G
+        R = self.blocks.global_rows
+        lp.row_lower_, lp.row_upper_ = self.cm.row_lower[R], self.cm.row_upper[R]
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = self.A_RG.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = self.A_RG.indices.astype(np.int32)
+        lp.a_matrix_.value_ = self.A_RG.data.astype(float)
+        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = nG, nR
+        if integer and self.int_G.any():
+            lp.integrality_ = [
+                highspy.HighsVarType.kInteger if f else highspy.HighsVarType.kContinuous
+                for f in self.int_G
+            ]
+        h = new_highs()
+        h.passModel(lp)
+        h.setOptionValue("mip_rel_gap", 0.0)
+        h.run()
+        status = h.getModelStatus()
+        if status == highspy.HighsModelStatus.kOptimal:
+            info = h.getInfo()
+            whole = integer and self.int_G.any()
+            return float(info.mip_dual_bound if whole else info.objective_function_value)
+        return -math.inf
+
+    def plans(self, y: np.ndarray, integer_plans: list[BlockAnswer]) -> list[int]:
+        """Proposals from each block's integer plan, costed at ``y`` and around it."""
+        integers: dict[int, np.ndarray] = {}
+        for a in integer_plans:
+            if a.x is not None:
+                b = self.data[a.block]
+                integers[a.block] = np.round(a.x[: b.n_own][b.integer[: b.n_own]])
+        missing = [k for k in range(self.nK) if k not in integers]
+        if missing:
+            raise _Infeasible(f"{len(missing)} county blocks found no integer plan in time")
+        index = []
+        for factor in (1.0, *SPREAD):
+            answers = self.round(Request(FIXED, factor * y, self.pi, integers=integers))
+            for a in answers:
+                if a.ok and a.x is not None:
+                    index.append(self.proposals.add(a))
+        return index
+
+    def choose(self, index: list[int]) -> None:
+        """Make a plan from the whole proposals ``index``; keep it when it is the best.
+
+        The master LP over these proposals weighs each county's patterns; each county
+        takes its heaviest pattern (with its proposals of that pattern mixed as the LP
+        mixed them). With many counties and few coupling rows, all but a few counties
+        have one pattern already (Shapley-Folkman). The counties that were split between
+        patterns, then those that use the rows the rounding broke most, are freed and
+        solved together with every other county held (:meth:`restricted`).
+        """
+        self.check_time()
+        h = self.master(index, self.deadline.budget(0.0, 0.5))
+        if h.getInfo().primal_solution_status != FEASIBLE:
+            self.notes.append("the master LP over the county plans did not solve in time")
+            return
+        col = np.asarray(h.getSolution().col_value)
+        nG, nC = self.nG, self.nC
+        weights = col[nG + 2 * nC : nG + 2 * nC + len(index)]
+        pattern_weight: dict[int, float] = {}
+        for i, w in zip(index, weights, strict=True):
+            q = self.proposals.pattern[i]
+            pattern_weight[q] = pattern_weight.get(q, 0.0) + w
+        # A county the LP did not split takes its one pattern; a split county takes,
+        # among its weighted patterns, the one with the fewest units, sites and
+        # alliances: every integer decision uses money or a cap, so rounding down keeps
+        # the plan-wide limits that rounding to the heaviest pattern would break.
+        best: dict[int, int] = {}
+        units: dict[int, float] = {}
+        heaviest: dict[int, float] = {}
+        for i in index:
+            k, q = self.proposals.block[i], self.proposals.pattern[i]
+            b = self.data[k]
+            units[q] = float(self.proposals.x[i][b.integer[: b.n_own]].sum())
+            heaviest[k] = max(heaviest.get(k, 0.0), pattern_weight[q])
+        for i in index:
+            k, q = self.proposals.block[i], self.proposals.pattern[i]
+            if pattern_weight[q] <= 1e-9 and k in best:
+                continue
+            if heaviest[k] >= 1 - 1e-6:
+                better = pattern_weight[q] > pattern_weight.get(best.get(k, -1), -1.0)
+            else:
+                better = pattern_weight[q] > 1e-9 and units[q] < units.get(
+                    best.get(k, -1), math.inf
+                )
+            if k not in best or better:
+                best[k] = q
+        x = np.zeros(self.cm.n_cols)
+        G = self.blocks.global_columns
+        x[G] = col[:nG]
+        x[G[self.int_G]] = np.round(x[G[self.int_G]])
+        for i, w in zip(index, weights, strict=True):
+            k, q = self.proposals.block[i], self.proposals.pattern[i]
+            if q == best[k] and w > 0:
+                x[self.blocks.columns[k]] += (w / pattern_weight[q]) * self.proposals.x[i]
+        for k in range(self.nK):
+            if k not in best:  # no weight anywhere: its first proposal
+                i = next(i for i in index if self.proposals.block[i] == k)
+                x[self.blocks.columns[k]] = self.proposals.x[i]
+        split = np.array([1.0 - pattern_weight.get(best.get(k, -1), 0.0) for k in range(self.nK)])
+        activity = self.cm.A @ x
+        C = self.blocks.coupling_rows
+        low, up = self.cm.row_lower[C], self.cm.row_upper[C]
+        broken = (activity[C] < low - 1e-7 * (1 + np.abs(low))) | (
+            activity[C] > up + 1e-7 * (1 + np.abs(up))
+        )
+        if broken.any() or np.any(split > 1e-6):
+            use = np.abs(sp.csr_array(self.cm.A)[C[broken]]).T @ np.ones(int(broken.sum()))
+            per_block = np.array([use[c].sum() for c in self.blocks.columns])
+            # Continuous columns can mend only rows that hold some (not a cap on units).
+            broken_rows = sp.csr_array(self.cm.A)[C[broken]]
+            mendable = not broken.any() or bool(
+                np.any(
+                    ~self.cm.integer[broken_rows.indices]
+                    & (self.blocks.owners[broken_rows.indices] != GLOBAL)
+                )
+            )
+            self.check_time()
+            kept = x.copy()
+            balanced = mendable and self.restricted(
+                x, np.lexsort((-per_block, ~(split > 1e-6))), whole=False
+            )
+            if not balanced:
+                x[:] = kept
+            # Re-decide counties too: those in the rows still broken first, then the split
+            # ones. From the re-balanced plan when there is one: HiGHS starts from it, so
+            # this can only improve it.
+            self.check_time()
+            order = np.lexsort((~(split > 1e-6), -per_block))
+            if not self.restricted(x, order, whole=True, start=balanced) and not balanced:
+                return
+        self.repair(x)
+        worst, where = violation_row(self.cm, x)
+        if worst > FEASIBILITY_TOLERANCE:
+            self.notes.append(f"an assembled plan broke {where} by {worst:.3g}; it was not kept")
+            return
+        value = float(self.cost @ x)
+        if value < self.best_objective:
+            self.best_objective, self.best_values = value, x
+        self.trace.append((self.deadline.elapsed(), self.model_value(), self.model_bound()))
+
+    def restricted(
+        self, x: np.ndarray, order: np.ndarray, whole: bool, start: bool = False
+    ) -> bool:
+        """Re-solve the first counties of ``order`` and the global columns together.
+
+        Every other county is held at its values in ``x``; the problem has the freed
+        counties' rows, the coupling rows and the global rows, with the held counties'
+        part of each row moved to its bounds. Without ``whole`` the freed counties keep
+        their integer decisions and only their continuous columns move (an LP, so many
+        counties can be freed: ``FREE_LP_COLUMNS``); with it they are re-decided too (a
+        MIP over ``FREE_MIP_COLUMNS``, started from ``x`` when ``start``: ``x`` is then
+        feasible). ``x`` takes the solution; False when there was none in time.
+        """
+        sizes = np.array([c.size for c in self.blocks.columns])
+        most = FREE_MIP_COLUMNS if whole else FREE_LP_COLUMNS
+        free = order[np.cumsum(sizes[order]) <= max(most, sizes[order[0]])]
+        cols = np.concatenate([*(self.blocks.columns[k] for k in free), self.blocks.global_columns])
+        rows = np.concatenate(
+            [
+                *(self.blocks.rows[k] for k in free),
+                self.blocks.coupling_rows,
+                self.blocks.global_rows,
+            ]
+        )
+        held = np.ones(self.cm.n_cols, dtype=bool)
+        held[cols] = False
+        A = sp.csr_array(self.cm.A)[rows]
+        activity = A[:, held] @ x[held] if held.any() else np.zeros(rows.size)
+        freed = set(int(k) for k in free)
+        held_response = np.zeros(self.cm.n_cols)
+        for k, d in self.d.items():
+            if k not in freed:
+                held_response[self.blocks.linking[k]] += d
+        lower, upper = self.cm.col_lower[cols].copy(), self.cm.col_upper[cols].copy()
+        integer = self.cm.integer[cols]
+        if not whole:
+            lower[integer] = upper[integer] = np.round(x[cols[integer]])
+        sub = CompiledModel(
+            A=sp.csc_array(A[:, cols]),
+            cost=self.cost[cols] + held_response[cols],
+            offset=0.0,
+            maximize=False,
+            col_lower=lower,
+            col_upper=upper,
+            integer=integer,
+            row_lower=self.cm.row_lower[rows] - activity,
+            row_upper=self.cm.row_upper[rows] - activity,
+            columns=[],
+            rows=[],
+        )
+        h = to_highs(sub, integer=whole)
+        if start:
+            begin = highspy.HighsSolution()
+            begin.col_value = x[cols].tolist()
+            h.setSolution(begin)
+        budget = self.deadline.budget(0.0, RESTRICTED_SHARE) if self.deadline.bounded else None
+        h.setOptionValue("mip_rel_gap", self.mip_gap / 4)
+        if budget is not None:
+            h.setOptionValue("time_limit", float(budget))
+        h.run()
+        kind = "re-decided" if whole else "re-balanced"
+        if h.getInfo().primal_solution_status != FEASIBLE or (
+            not whole and h.getModelStatus() != highspy.HighsModelStatus.kOptimal
+        ):
+            self.notes.append(
+                f"{free.size} counties could not be {kind} to fit the coupling rows"
+                f" ({h.modelStatusToString(h.getModelStatus())})"
+            )
+            return False
+        logger.info("%d counties %s to fit the coupling rows", free.size, kind)
+        x[cols] = np.asarray(h.getSolution().col_value)
+        x[cols[integer]] = np.round(x[cols[integer]])
+        return True
+
+    def repair(self, x: np.ndarray) -> None:
+        """Re-solve the blocks whose linking columns moved, at the plan's own values."""
+        moved = [
+            k
+            for k in range(self.nK)
+            if self.blocks.linking[k].size
+            and np.any(np.abs(x[self.blocks.linking[k]] - self.pi[self.blocks.linking[k]]) > 1e-9)
+        ]
+        if not moved:
+            return
+        integers, coupled = {}, {}
+        for k in range(self.nK):
+            b, own = self.data[k], x[self.blocks.columns[k]]
+            integers[k] = np.round(own[b.integer[: b.n_own]])
+            coupled[k] = own[np.flatnonzero(np.diff(b.coupling.indptr))]
+        answers = self.round(
+            Request(FIXED, np.zeros(self.nC), x, integers=integers, fix_coupled=coupled)
+        )
+        for a in answers:
+            if a.block in moved and a.ok and a.x is not None:
+                x[self.blocks.columns[a.block]] = a.x[: self.data[a.block].n_own]
+
+    def model_value(self) -> float:
+        if self.best_values is None:
+            return math.nan
+        return self.sign * self.best_objective + self.cm.offset
+
+    def model_bound(self) -> float:
+        if not math.isfinite(self.best_bound):
+            return self.sign * math.inf
+        return self.sign * self.best_bound + self.cm.offset
+
+    # -- the whole -------------------------------------------------------------------
+    def run(self) -> str:
+        y = np.zeros(self.nC)
+        whole: list[int] = []
+        # One share of the time for every pass of price rounds together.
+        ends = self.deadline.elapsed() + self.deadline.remaining() * PRICE_SHARE
+        for npass in range(MAX_PASSES):
+            self.proposals = _Proposals(self.data)
+            budget = ends - self.deadline.elapsed() if self.deadline.bounded else None
+            y = self.price_rounds(y, budget)
+            # Another pass starts the proposals over: worth it only after one that
+            # converged (on a large instance the time is better spent on this one).
+            if not self.converged or self.move_linking() < 1e-3 or npass == MAX_PASSES - 1:
+                break
+            if self.deadline.bounded and self.deadline.elapsed() >= ends:
+                break
+        while True:
+            bound, integer_plans = self.bound(y)
+            self.best_bound = max(self.best_bound, bound)
+            new_whole = self.plans(y, integer_plans)
+            whole += new_whole
+            self.choose(whole)
+            gap = relative_gap(self.model_value(), self.model_bound())
+            self.tell("plan", self.model_value(), self.model_bound())
+            if gap <= self.mip_gap:
+                return "optimal"
+            # Another round: the integer plans join the master LP, whose prices move.
+            self.price_master.add(new_whole)
+            h = self.price_master.run()
+            y = self.sane(np.asarray(h.getSolution().row_dual)[: self.nC])
+
+
+def violation_row(cm: CompiledModel, x: np.ndarray) -> tuple[float, str]:
+    """Return the largest relative violation at ``x`` of a row, a bound or integrality, and where.
+
+    The measure is :func:`talentplan.solver.heuristic.violation`'s.
+    """
+    activity = cm.A @ x
+    worst, where = 0.0, ""
+    for value, lower, upper, what in (
+        (activity, cm.row_lower, cm.row_upper, "row"),
+        (x, cm.col_lower, cm.col_upper, "column"),
+    ):
+        scale_low = 1 + np.abs(np.where(np.isfinite(lower), lower, 0.0))
+        scale_up = 1 + np.abs(np.where(np.isfinite(upper), upper, 0.0))
+        below = np.where(np.isfinite(lower), (lower - value) / scale_low, 0.0)
+        above = np.where(np.isfinite(upper), (value - upper) / scale_up, 0.0)
+        gap = np.maximum(below, above)
+        if gap.size and gap.max() > worst:
+            j = int(np.argmax(gap))
+            worst = float(gap[j])
+            names = cm.rows if what == "row" else cm.columns
+            where = f"{what} {names[j].name}" if names else f"{what} {j}"
+    whole = np.abs(x - np.round(x)) * cm.integer
+    if whole.size and whole.max() > worst:
+        j = int(np.argmax(whole))
+        worst, where = float(whole[j]), f"integrality of {cm.columns[j].name}"
+    return worst, where
+
+
+class _Infeasible(Exception):
+    """A county's own rules, or the coupling rows, admit no plan."""
+
+
+def solve_by_blocks(
+    cm: CompiledModel,
+    owners: np.ndarray,
+    n_blocks: int,
+    *,
+    deadline: Deadline,
+    mip_gap: float = 1e-4,
+    workers: int = 1,
+    progress: Callable[[str, float, float, float], None] | None = None,
+    stop: threading.Event | None = None,
+) -> DecompositionRun:
+    """Solve ``cm`` by its county blocks; see the module's docstring for the method.
+
+    Parameters
+    ----------
+    cm
+        The compiled model.
+    owners, n_blocks
+        Block of each column (:func:`~talentplan.solver.blocks.county_owners`), and
+        how many blocks there are.
+    deadline
+        The call's deadline: the rounds stop when it passes, with the best plan so far.
+    mip_gap
+        Stop when the certified gap is at most this.
+    workers
+        Processes that solve the blocks (1: in this process).
+    progress
+        Called after each round with the stage, elapsed seconds, the best plan's
+        objective and the best bound (the model's sense; NaN before they exist).
+    stop
+        Set it to stop after the running round, with the best plan so far.
+    """
+    start = time.perf_counter()
+    blocks = split_blocks(cm, owners, n_blocks)
+    data = block_data(cm, blocks, blocks.coupling_rows)
+
+    def tell(stage: str, objective: float, bound: float) -> None:
+        if progress is not None:
+            progress(stage, deadline.elapsed(), objective, bound)
+
+    status = "error"
+    with BlockPool(data, workers) as pool:
+        solve = _Solve(cm, blocks, pool, data, deadline, mip_gap, tell, stop)
+        try:
+            status = solve.run()
+        except _Stopped as why:
+            status = str(why)
+        except _Infeasible as why:
+            solve.notes.append(str(why))
+            status = "infeasible"
+        except KeyboardInterrupt:
+            status = "interrupted"
+    objective, bound = solve.model_value(), solve.model_bound()
+    return DecompositionRun(
+        status=SolveStatus(status),
+        values=solve.best_values,
+        objective=objective,
+        bound=bound,
+        gap=relative_gap(objective, bound),
+        rounds=solve.rounds,
+        n_coupling_rows=blocks.coupling_rows.size,
+        seconds=time.perf_counter() - start,
+        trace=solve.trace,
+        notes=solve.notes,
+    )

@@ -1,0 +1,146 @@
+"""The two ways to solve a formulation, and which one ``method="auto"`` takes.
+
+- ``monolithic``: the whole MIP to HiGHS, seeded with a first plan
+  (:func:`talentplan.solver.highs.solve_formulation`). Best up to about a hundred
+  counties, where HiGHS closes the gap itself.
+- ``decomposition``: prices on the rows that join the counties, one small MIP per county
+  on a process pool, and a plan assembled from the counties' plans
+  (:mod:`talentplan.solver.decomposition`). Its gap shrinks as counties are added, and
+  its work grows about linearly with them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Callable
+
+from talentplan.model.build import Formulation
+from talentplan.solver.blocks import county_owners
+from talentplan.solver.deadline import MIN_SOLVER_SECONDS, Deadline
+from talentplan.solver.decomposition import solve_by_blocks
+from talentplan.solver.highs import Progress, SolverRun, fixed_lp_duals
+from talentplan.solver.matrix import compile_model
+
+__all__ = ["METHODS", "choose_method", "solve_by_counties"]
+
+METHODS = ("auto", "monolithic", "decomposition")
+"""The values of ``method``."""
+
+AUTO_DECOMPOSITION_COUNTIES = 100
+"""``auto`` decomposes from this many counties. At a 60 s limit on a two-core machine,
+synthetic(122) ends at a 0.4% gap by decomposition and 5.6% monolithic; qingyuan (8)
+solves monolithic in seconds (``benchmarks/results``)."""
+
+INLINE_BLOCKS = 64
+"""Below this many counties the county subproblems run in the calling process: starting
+worker processes would take longer than the work."""
+
+
+def choose_method(method: str, n_counties: int) -> tuple[str, str]:
+    """Return the method to run and why, in plain words.
+
+    Parameters
+    ----------
+    method
+        ``auto``, ``monolithic`` or ``decomposition``.
+    n_counties
+        Counties of the instance.
+    """
+    if method != "auto":
+        return method, "asked for"
+    if n_counties >= AUTO_DECOMPOSITION_COUNTIES:
+        return "decomposition", (
+            f"auto: {n_counties} counties (decomposition from {AUTO_DECOMPOSITION_COUNTIES})"
+        )
+    return "monolithic", (
+        f"auto: {n_counties} counties (monolithic below {AUTO_DECOMPOSITION_COUNTIES})"
+    )
+
+
+def default_workers(n_counties: int, threads: int | None) -> int:
+    """Worker processes for the county subproblems: ``threads``, else every core."""
+    if threads is not None:
+        return threads
+    if n_counties < INLINE_BLOCKS:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def solve_by_counties(
+    formulation: Formulation,
+    *,
+    mip_gap: float,
+    threads: int | None,
+    deadline: Deadline,
+    reserve: float = 0.0,
+    shadow_prices: bool = True,
+    progress: Callable[[Progress], None] | None = None,
+    stop: threading.Event | None = None,
+) -> SolverRun:
+    """Solve ``formulation`` by decomposition and report it as a :class:`SolverRun`.
+
+    Parameters
+    ----------
+    formulation
+        The built model.
+    mip_gap
+        Stop at this certified gap.
+    threads
+        Worker processes for the county subproblems (None: :func:`default_workers`).
+    deadline, reserve
+        The call's deadline, and the seconds to keep back for the work after this one.
+    shadow_prices
+        Also solve the LP with the integers fixed, for the row duals, when time allows.
+    progress, stop
+        As :func:`talentplan.solver.highs.solve_formulation` takes them.
+    """
+    tell = progress if progress is not None else (lambda _: None)
+    tell(Progress(deadline.elapsed(), math.nan, math.nan, math.inf, phase="compiling"))
+    cm = compile_model(formulation.model)
+    counties = formulation.data.counties
+    owners = county_owners(cm.columns, counties)
+    inner = Deadline(None if deadline.limit is None else max(deadline.remaining() - reserve, 0.0))
+
+    def report(stage: str, seconds: float, objective: float, bound: float) -> None:
+        gap = abs(bound - objective) / max(abs(objective), 1e-10)
+        phase = "county prices" if stage == "prices" else "search"
+        gap = gap if math.isfinite(gap) else math.inf
+        tell(Progress(deadline.elapsed(), objective, bound, gap, phase=phase))
+
+    result = solve_by_blocks(
+        cm,
+        owners,
+        len(counties),
+        deadline=inner,
+        mip_gap=mip_gap,
+        workers=default_workers(len(counties), threads),
+        progress=report,
+        stop=stop,
+    )
+    run = SolverRun(
+        status=result.status,
+        highs_status=f"decomposition: {result.status.value} after {result.rounds} rounds",
+        objective=result.objective,
+        bound=result.bound,
+        gap=result.gap,
+        values=result.values,
+        solve_seconds=result.seconds,
+        compiled=cm,
+        source="decomposition",
+        extra={
+            "rounds": float(result.rounds),
+            "coupling_rows": float(result.n_coupling_rows),
+        },
+        notes=tuple(result.notes),
+    )
+    if result.values is not None and shadow_prices:
+        if deadline.bounded and not deadline.allows(reserve + MIN_SOLVER_SECONDS):
+            deadline.skip("shadow prices: no time left for the LP with the integers fixed")
+        else:
+            tell(Progress(deadline.elapsed(), math.nan, math.nan, math.inf, phase="prices"))
+            run.row_duals = fixed_lp_duals(cm, result.values, time_limit=deadline.budget(reserve))
+            if run.row_duals is None and deadline.bounded:
+                deadline.skip("shadow prices: the LP with the integers fixed did not finish")
+    return run
