@@ -87,7 +87,7 @@ import scipy.sparse as sp
 from talentplan.solver.blocks import GLOBAL, Blocks, split_blocks
 from talentplan.solver.deadline import MIN_SOLVER_SECONDS, Deadline
 from talentplan.solver.heuristic import FEASIBILITY_TOLERANCE
-from talentplan.solver.matrix import FEASIBLE, INF, CompiledModel, new_highs, to_highs
+from talentplan.solver.matrix import FEASIBLE, INF, CompiledModel, to_highs
 from talentplan.solver.status import SolveStatus
 from talentplan.solver.subproblems import (
     FIXED,
@@ -551,26 +551,24 @@ class _Solve:
     def global_term(self, y: np.ndarray, integer: bool = True) -> float:
         """``min (c_G - A_CG' y + sum_k d_k) x_G`` over the global rows and bounds."""
         cost = self.linking_cost() - self.A_CG.T @ y
-        nG, nR = self.nG, self.nR
+        nG = self.nG
         if nG == 0:
             return 0.0
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = nG, nR
-        lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, self.low_G, self.up_G
         R = self.blocks.global_rows
-        lp.row_lower_, lp.row_upper_ = self.cm.row_lower[R], self.cm.row_upper[R]
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = self.A_RG.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = self.A_RG.indices.astype(np.int32)
-        lp.a_matrix_.value_ = self.A_RG.data.astype(float)
-        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = nG, nR
-        if integer and self.int_G.any():
-            lp.integrality_ = [
-                highspy.HighsVarType.kInteger if f else highspy.HighsVarType.kContinuous
-                for f in self.int_G
-            ]
-        h = new_highs()
-        h.passModel(lp)
+        model = CompiledModel(
+            A=self.A_RG,
+            cost=cost,
+            offset=0.0,
+            maximize=False,
+            col_lower=self.low_G,
+            col_upper=self.up_G,
+            integer=self.int_G,
+            row_lower=self.cm.row_lower[R],
+            row_upper=self.cm.row_upper[R],
+            columns=[],
+            rows=[],
+        )
+        h = to_highs(model, integer=integer)
         h.setOptionValue("mip_rel_gap", 0.0)
         h.run()
         status = h.getModelStatus()

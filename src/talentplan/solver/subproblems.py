@@ -29,7 +29,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from talentplan.solver.matrix import CompiledModel, new_highs
+from talentplan.solver.matrix import CompiledModel, to_highs
 
 __all__ = ["BlockAnswer", "BlockData", "BlockPool", "Request", "block_data"]
 
@@ -158,22 +158,20 @@ class BlockSolver:
 
     @staticmethod
     def _load(b: BlockData) -> highspy.Highs:
-        lp = highspy.HighsLp()
-        n_cols, n_rows = b.A.shape[1], b.A.shape[0]
-        lp.num_col_, lp.num_row_ = n_cols, n_rows
-        lp.col_cost_ = b.cost
-        lp.col_lower_ = b.col_lower
-        lp.col_upper_ = b.col_upper
-        lp.row_lower_ = b.row_lower
-        lp.row_upper_ = b.row_upper
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = b.A.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = b.A.indices.astype(np.int32)
-        lp.a_matrix_.value_ = b.A.data.astype(float)
-        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n_cols, n_rows
-        h = new_highs()
-        h.passModel(lp)
-        return h
+        model = CompiledModel(
+            A=b.A,
+            cost=b.cost,
+            offset=0.0,
+            maximize=False,
+            col_lower=b.col_lower,
+            col_upper=b.col_upper,
+            integer=b.integer,
+            row_lower=b.row_lower,
+            row_upper=b.row_upper,
+            columns=[],
+            rows=[],
+        )
+        return to_highs(model, integer=False)
 
     def solve(self, request: Request) -> list[BlockAnswer]:
         """Answer ``request`` for every block held here."""
