@@ -365,10 +365,21 @@ def test_solver_log_goes_to_stderr_and_leaves_stdout_alone(tiny: Path, tmp_path:
 
 @pytest.mark.slow
 def test_a_plan_stopped_early_says_its_gap_in_plain_words(tmp_path: Path) -> None:
-    # synthetic(100) at 30 s for the whole command: the build, the seed plan and a few
-    # seconds of HiGHS, stopped long before a 1% gap; the plan comes with a warning.
+    # synthetic(100) at 30 s for the whole command, solved whole (auto would decompose
+    # it): the build, the seed plan and a few seconds of HiGHS, stopped long before a 1%
+    # gap; the plan comes with a warning.
     out = tmp_path / "o"
-    run = talentplan("solve", "synthetic:100", "--time-limit", "30", "--quiet", "--out", str(out))
+    run = talentplan(
+        "solve",
+        "synthetic:100",
+        "--method",
+        "monolithic",
+        "--time-limit",
+        "30",
+        "--quiet",
+        "--out",
+        str(out),
+    )
     assert run.returncode == 0, run.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "time_limit"

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing as mp
+import signal
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -226,7 +227,12 @@ class BlockSolver:
 
 
 def _serve(blocks: list[BlockData], conn: Connection) -> None:
-    """Run a worker process: build its subproblems, answer requests until told to stop."""
+    """Run a worker process: build its subproblems, answer requests until told to stop.
+
+    Ctrl-C reaches the whole process group; the main process decides what it means (stop
+    after this round), so a worker ignores it.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     solver = BlockSolver(blocks)
     conn.send("ready")
     while True:
