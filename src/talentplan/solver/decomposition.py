@@ -587,7 +587,8 @@ class _Solve:
                 integers[a.block] = np.round(a.x[: b.n_own][b.integer[: b.n_own]])
         missing = [k for k in range(self.nK) if k not in integers]
         if missing:
-            raise _Infeasible(f"{len(missing)} county blocks found no integer plan in time")
+            self.notes.append(f"{len(missing)} counties found no integer plan in their time")
+            return []
         index = []
         for factor in (1.0, *SPREAD):
             answers = self.round(Request(FIXED, factor * y, self.pi, integers=integers))
@@ -606,6 +607,8 @@ class _Solve:
         patterns, then those that use the rows the rounding broke most, are freed and
         solved together with every other county held (:meth:`restricted`).
         """
+        if len({self.proposals.block[i] for i in index}) < self.nK:
+            return  # a county without any whole plan yet
         self.check_time()
         h = self.master(index, self.deadline.budget(0.0, 0.5))
         if h.getInfo().primal_solution_status != FEASIBLE:
