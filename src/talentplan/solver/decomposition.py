@@ -86,7 +86,8 @@ import scipy.sparse as sp
 
 from talentplan.solver.blocks import GLOBAL, Blocks, split_blocks
 from talentplan.solver.deadline import MIN_SOLVER_SECONDS, Deadline
-from talentplan.solver.heuristic import FEASIBILITY_TOLERANCE
+from talentplan.solver.heuristic import FEASIBILITY_TOLERANCE, worst_violation
+from talentplan.solver.highs import relative_gap
 from talentplan.solver.matrix import FEASIBLE, INF, CompiledModel, to_highs
 from talentplan.solver.status import SolveStatus
 from talentplan.solver.subproblems import (
@@ -174,13 +175,6 @@ class DecompositionRun:
 
 class _Stopped(Exception):
     """The deadline passed or a stop was asked for between rounds."""
-
-
-def relative_gap(objective: float, bound: float) -> float:
-    """``|bound - objective| / |objective|``; ``inf`` unless both are finite."""
-    if not (math.isfinite(objective) and math.isfinite(bound)):
-        return math.inf
-    return abs(bound - objective) / max(abs(objective), 1e-10)
 
 
 class _Proposals:
@@ -690,7 +684,7 @@ class _Solve:
             if not self.restricted(x, order, whole=True, start=balanced) and not balanced:
                 return
         self.repair(x)
-        worst, where = violation_row(self.cm, x)
+        worst, where = worst_violation(self.cm, x)
         if worst > FEASIBILITY_TOLERANCE:
             self.notes.append(f"an assembled plan broke {where} by {worst:.3g}; it was not kept")
             return
@@ -835,34 +829,6 @@ class _Solve:
             self.price_master.add(new_whole)
             h = self.price_master.run()
             y = self.sane(np.asarray(h.getSolution().row_dual)[: self.nC])
-
-
-def violation_row(cm: CompiledModel, x: np.ndarray) -> tuple[float, str]:
-    """Return the largest relative violation at ``x`` of a row, a bound or integrality, and where.
-
-    The measure is :func:`talentplan.solver.heuristic.violation`'s.
-    """
-    activity = cm.A @ x
-    worst, where = 0.0, ""
-    for value, lower, upper, what in (
-        (activity, cm.row_lower, cm.row_upper, "row"),
-        (x, cm.col_lower, cm.col_upper, "column"),
-    ):
-        scale_low = 1 + np.abs(np.where(np.isfinite(lower), lower, 0.0))
-        scale_up = 1 + np.abs(np.where(np.isfinite(upper), upper, 0.0))
-        below = np.where(np.isfinite(lower), (lower - value) / scale_low, 0.0)
-        above = np.where(np.isfinite(upper), (value - upper) / scale_up, 0.0)
-        gap = np.maximum(below, above)
-        if gap.size and gap.max() > worst:
-            j = int(np.argmax(gap))
-            worst = float(gap[j])
-            names = cm.rows if what == "row" else cm.columns
-            where = f"{what} {names[j].name}" if names else f"{what} {j}"
-    whole = np.abs(x - np.round(x)) * cm.integer
-    if whole.size and whole.max() > worst:
-        j = int(np.argmax(whole))
-        worst, where = float(whole[j]), f"integrality of {cm.columns[j].name}"
-    return worst, where
 
 
 class _Infeasible(Exception):

@@ -39,7 +39,7 @@ import scipy.sparse as sp
 
 from talentplan.solver.matrix import CompiledModel, to_highs
 
-__all__ = ["Seed", "repair_integers", "seed_plan", "violation"]
+__all__ = ["Seed", "repair_integers", "seed_plan", "violation", "worst_violation"]
 
 logger = logging.getLogger(__name__)
 
@@ -101,20 +101,33 @@ def violation(cm: CompiledModel, x: np.ndarray) -> float:
     Rows and bounds are measured as ``max(0, lower - value, value - upper) / (1 + |bound|)``;
     integrality as the distance of an integer column to the nearest whole number.
     """
+    return worst_violation(cm, x)[0]
+
+
+def worst_violation(cm: CompiledModel, x: np.ndarray) -> tuple[float, str]:
+    """Return :func:`violation` and where it is: a row, a column's bound or its integrality."""
     activity = cm.A @ x
-    worst = 0.0
-    for value, lower, upper in (
-        (activity, cm.row_lower, cm.row_upper),
-        (x, cm.col_lower, cm.col_upper),
+    worst, where = 0.0, ""
+    for value, lower, upper, what in (
+        (activity, cm.row_lower, cm.row_upper, "row"),
+        (x, cm.col_lower, cm.col_upper, "column"),
     ):
         has_low, has_up = np.isfinite(lower), np.isfinite(upper)
         below = np.where(has_low, (lower - value) / (1 + np.abs(np.where(has_low, lower, 0))), 0)
         above = np.where(has_up, (value - upper) / (1 + np.abs(np.where(has_up, upper, 0))), 0)
-        worst = max(worst, float(np.max(below, initial=0.0)), float(np.max(above, initial=0.0)))
+        gap = np.maximum(below, above)
+        if gap.size and gap.max() > worst:
+            j = int(np.argmax(gap))
+            worst = float(gap[j])
+            names = cm.rows if what == "row" else cm.columns
+            where = f"{what} {names[j].name}" if names else f"{what} {j}"
     if cm.integer.any():
-        whole = x[cm.integer]
-        worst = max(worst, float(np.max(np.abs(whole - np.round(whole)), initial=0.0)))
-    return worst
+        off = np.abs(x - np.round(x)) * cm.integer
+        j = int(np.argmax(off))
+        if off[j] > worst:
+            worst = float(off[j])
+            where = f"integrality of {cm.columns[j].name}" if cm.columns else f"integrality {j}"
+    return worst, where
 
 
 def _integer_rows(cm: CompiledModel) -> tuple[sp.csr_array, np.ndarray]:

@@ -93,7 +93,8 @@ class SolverRun:
         return self.values is not None
 
 
-def _relative_gap(objective: float, bound: float) -> float:
+def relative_gap(objective: float, bound: float) -> float:
+    """``|bound - objective| / |objective|``; ``inf`` unless both are finite."""
     if not (math.isfinite(objective) and math.isfinite(bound)):
         return math.inf
     return abs(bound - objective) / max(abs(objective), 1e-10)
@@ -202,7 +203,7 @@ def solve_formulation(
             if math.isfinite(bound):
                 relaxed = sign * min(sign * bound, sign * relaxed)
             bound = relaxed
-    gap = _relative_gap(objective, bound) if values is not None else math.inf
+    gap = relative_gap(objective, bound) if values is not None else math.inf
     run = SolverRun(
         status=status,
         highs_status=h.modelStatusToString(model_status),
@@ -217,14 +218,26 @@ def solve_formulation(
         source=source,
     )
     if values is not None and shadow_prices:
-        if deadline.bounded and not deadline.allows(reserve + MIN_SOLVER_SECONDS):
-            deadline.skip("shadow prices: no time left for the LP with the integers fixed")
-        else:
-            tell(_phase(deadline, "prices"))
-            run.row_duals = fixed_lp_duals(cm, values, time_limit=deadline.budget(reserve))
-            if run.row_duals is None and deadline.bounded:
-                deadline.skip("shadow prices: the LP with the integers fixed did not finish")
+        price_plan(run, deadline, reserve, tell)
     return run
+
+
+def price_plan(
+    run: SolverRun, deadline: Deadline, reserve: float, tell: Callable[[Progress], None]
+) -> None:
+    """Set ``run.row_duals`` from the LP with the plan's integers fixed, if time allows.
+
+    Skipped, and recorded in ``deadline.skipped``, when the deadline leaves no time for
+    the LP or the LP does not finish.
+    """
+    assert run.values is not None
+    if deadline.bounded and not deadline.allows(reserve + MIN_SOLVER_SECONDS):
+        deadline.skip("shadow prices: no time left for the LP with the integers fixed")
+        return
+    tell(_phase(deadline, "prices"))
+    run.row_duals = fixed_lp_duals(run.compiled, run.values, time_limit=deadline.budget(reserve))
+    if run.row_duals is None and deadline.bounded:
+        deadline.skip("shadow prices: the LP with the integers fixed did not finish")
 
 
 def _phase(deadline: Deadline, phase: str) -> Progress:
@@ -270,7 +283,7 @@ class _Watch:
             if self.phase != "search":
                 self.tell(_phase(self.deadline, self.phase))
                 return
-            self.tell(Progress(now, primal, dual, _relative_gap(primal, dual)))
+            self.tell(Progress(now, primal, dual, relative_gap(primal, dual)))
 
         h.cbLogging.subscribe(on_log)
         h.cbMipInterrupt.subscribe(on_mip)
@@ -341,7 +354,7 @@ def subscribe_progress(
             return
         last[0] = now
         primal, dual = float(out.mip_primal_bound), float(out.mip_dual_bound)
-        progress(Progress(now, primal, dual, _relative_gap(primal, dual), stage))
+        progress(Progress(now, primal, dual, relative_gap(primal, dual), stage))
 
     h.cbMipInterrupt.subscribe(report)
 

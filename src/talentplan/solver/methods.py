@@ -18,9 +18,9 @@ from collections.abc import Callable
 
 from talentplan.model.build import Formulation
 from talentplan.solver.blocks import county_owners
-from talentplan.solver.deadline import MIN_SOLVER_SECONDS, Deadline
+from talentplan.solver.deadline import Deadline
 from talentplan.solver.decomposition import solve_by_blocks
-from talentplan.solver.highs import Progress, SolverRun, fixed_lp_duals
+from talentplan.solver.highs import Progress, SolverRun, price_plan, relative_gap
 from talentplan.solver.matrix import compile_model
 
 __all__ = ["METHODS", "choose_method", "solve_by_counties"]
@@ -104,9 +104,8 @@ def solve_by_counties(
     inner = Deadline(None if deadline.limit is None else max(deadline.remaining() - reserve, 0.0))
 
     def report(stage: str, seconds: float, objective: float, bound: float) -> None:
-        gap = abs(bound - objective) / max(abs(objective), 1e-10)
         phase = "county prices" if stage == "prices" else "search"
-        gap = gap if math.isfinite(gap) else math.inf
+        gap = relative_gap(objective, bound)
         tell(Progress(deadline.elapsed(), objective, bound, gap, phase=phase))
 
     result = solve_by_blocks(
@@ -136,11 +135,5 @@ def solve_by_counties(
         notes=tuple(result.notes),
     )
     if result.values is not None and shadow_prices:
-        if deadline.bounded and not deadline.allows(reserve + MIN_SOLVER_SECONDS):
-            deadline.skip("shadow prices: no time left for the LP with the integers fixed")
-        else:
-            tell(Progress(deadline.elapsed(), math.nan, math.nan, math.inf, phase="prices"))
-            run.row_duals = fixed_lp_duals(cm, result.values, time_limit=deadline.budget(reserve))
-            if run.row_duals is None and deadline.bounded:
-                deadline.skip("shadow prices: the LP with the integers fixed did not finish")
+        price_plan(run, deadline, reserve, tell)
     return run
