@@ -58,11 +58,15 @@ class DynamicPanelGMMResults(EstimationResults):
         cov_type: CovType,
         options: Mapping[str, object],
         core: GMMCore | None = None,
+        h: int = 3,
+        small: bool = False,
     ) -> None:
         self._s = system
         self._steps = steps
         self._cov_type: CovType = cov_type
-        self._core = GMMCore(system) if core is None else core
+        self._h = h
+        self._small = small
+        self._core = GMMCore(system, h) if core is None else core
         # a private copy: the results describe the model as it was fitted
         self._options = copy.deepcopy(dict(options))
         self._method: str = str(self._options["method"])
@@ -81,7 +85,13 @@ class DynamicPanelGMMResults(EstimationResults):
     @property
     def provenance_options(self) -> dict[str, object]:
         """Estimator options to record in calibration provenance."""
-        return {**self.options, "steps": self._steps, "cov_type": self._cov_type}
+        return {
+            **self.options,
+            "steps": self._steps,
+            "cov_type": self._cov_type,
+            "h": self._h,
+            "small": self._small,
+        }
 
     @property
     def steps(self) -> int:
@@ -93,6 +103,30 @@ class DynamicPanelGMMResults(EstimationResults):
         """``"robust"`` or ``"unadjusted"``, as fitted."""
         return self._cov_type
 
+    @property
+    def h(self) -> int:
+        """The one-step weighting structure (1, 2 or 3, as ``xtabond2``'s ``h()``)."""
+        return self._h
+
+    @property
+    def small(self) -> bool:
+        """Whether small-sample (t and F) inference was requested."""
+        return self._small
+
+    @property
+    def df_resid(self) -> int | None:
+        """Degrees of freedom of the t statistics; None (normal inference) unless ``small``.
+
+        With ``small``, ``groups - 1`` for the robust covariances (they sum over
+        entities, as a clustered covariance) and ``observations - parameters`` for the
+        unadjusted ones, as ``xtabond2``.
+        """
+        if not self._small:
+            return None
+        if self._cov_type == "robust":
+            return self.n_groups - 1
+        return self.nobs - len(self._beta)
+
     @cached_property
     def _beta(self) -> np.ndarray:
         return self._core.beta(self._steps)
@@ -103,7 +137,26 @@ class DynamicPanelGMMResults(EstimationResults):
 
     @cached_property
     def _cov(self) -> np.ndarray:
-        return self._core.cov(self._steps, self._cov_type == "robust")
+        cov = self._core.cov(self._steps, self._cov_type == "robust")
+        return cov * self.small_sample_factor
+
+    @property
+    def small_sample_factor(self) -> float:
+        """The factor ``small`` scales the covariance by (1.0 without ``small``).
+
+        As ``xtabond2``'s ``small``: ``(N - 1) / (N - k) * G / (G - 1)`` for the robust
+        covariances, the finite-sample factor of a covariance clustered by entity, and
+        ``N / (N - k)`` for the unadjusted ones, with ``N`` = :attr:`nobs`, ``k``
+        parameters and ``G`` = :attr:`n_groups`.
+        """
+        if not self._small:
+            return 1.0
+        n, k, g = self.nobs, len(self._beta), self.n_groups
+        if n <= k:
+            return float("nan")
+        if self._cov_type == "robust":
+            return (n - 1) / (n - k) * g / (g - 1)
+        return n / (n - k)
 
     @property
     def params(self) -> pd.Series:
@@ -187,8 +240,31 @@ class DynamicPanelGMMResults(EstimationResults):
     # --- specification tests -----------------------------------------------------------
     @cached_property
     def sargan(self) -> SpecificationTest:
-        """Sargan test from the one-step residuals, valid under homoskedasticity."""
-        stat = self._core.sargan()
+        """Sargan test from the one-step residuals, valid under homoskedasticity.
+
+        As ``xtabond2`` reports it: the error variance is the differenced one-step
+        residuals' sum of squares over ``2 n`` (see :meth:`sargan_test`).
+        """
+        return self.sargan_test()
+
+    def sargan_test(self, dof_correction: bool = False) -> SpecificationTest:
+        """Sargan test of the overidentifying restrictions from the one-step residuals.
+
+        Parameters
+        ----------
+        dof_correction
+            False (the default): the error variance divides the differenced one-step
+            residuals' sum of squares by ``2 n``, as ``xtabond2``; True: by
+            ``2 (n - k)``, as Stata's ``estat sargan`` after ``xtabond``. ``n`` counts
+            the differenced equations, ``k`` the parameters.
+
+        Returns
+        -------
+        SpecificationTest
+            The statistic, chi-square with ``instruments - parameters`` degrees of
+            freedom under homoskedastic errors.
+        """
+        stat = self._core.sargan(bool(dof_correction))
         df = self.n_instruments - len(self._beta)
         return SpecificationTest("Sargan", stat, float(stats.chi2.sf(stat, df)), df)
 
