@@ -416,6 +416,7 @@ def test_more_instruments_than_groups_warns_with_both_counts() -> None:
     with pytest.warns(TooManyInstrumentsWarning, match=r"57 instruments for 15 groups.*collapse"):
         res = model.fit(steps=2)
     assert res.n_instruments == 57 and res.n_groups == 15
+    assert "Warning: 57 instruments exceed 15 groups" in str(res)  # and the summary says so
     collapsed = DynamicPanelGMM(df, "y", 1, exog="x", entity="unit", time="period", collapse=True)
     with warnings.catch_warnings():
         warnings.simplefilter("error", TooManyInstrumentsWarning)

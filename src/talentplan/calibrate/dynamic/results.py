@@ -171,11 +171,14 @@ class DynamicPanelGMMResults(EstimationResults):
 
     @property
     def tstats(self) -> pd.Series:
-        """Estimates divided by their standard errors (z statistics)."""
-        return super().tstats.rename("z_stat")
+        """Estimates divided by their standard errors (z statistics; t with ``small``)."""
+        return super().tstats.rename("t_stat" if self._small else "z_stat")
 
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        """Return normal-based confidence intervals at ``level`` (strictly between 0 and 1)."""
+        """Return confidence intervals at ``level`` (strictly between 0 and 1).
+
+        Normal-based, or Student-t with :attr:`df_resid` degrees of freedom with ``small``.
+        """
         return super().conf_int(level)
 
     @property
@@ -275,6 +278,54 @@ class DynamicPanelGMMResults(EstimationResults):
         df = self.n_instruments - len(self._beta)
         return SpecificationTest("Hansen J", stat, float(stats.chi2.sf(stat, df)), df)
 
+    @cached_property
+    def wald(self) -> SpecificationTest:
+        """Joint test that every coefficient but the constant is zero.
+
+        Wald chi-square with as many degrees of freedom as coefficients tested; with
+        ``small`` the F statistic (chi-square over its degrees of freedom) with
+        (coefficients, :attr:`df_resid`) degrees of freedom, as ``xtabond2``. Uses the
+        covariance of :attr:`cov`.
+        """
+        keep = [i for i, name in enumerate(self._s.regressors) if name != "const"]
+        b = self._beta[keep]
+        v = self._cov[np.ix_(keep, keep)]
+        q = len(keep)
+        try:
+            chi2 = float(b @ np.linalg.solve(v, b))
+        except np.linalg.LinAlgError:
+            chi2 = float("nan")
+        df_r = self.df_resid
+        if df_r is None:
+            return SpecificationTest("Wald chi2", chi2, float(stats.chi2.sf(chi2, q)), q)
+        f = chi2 / q
+        return SpecificationTest(f"F({q}, {df_r})", f, float(stats.f.sf(f, q, df_r)), q)
+
+    @property
+    def warnings(self) -> list[str]:
+        """Plain statements of the specification problems these results show.
+
+        One line each when the Hansen test rejects the overidentifying restrictions at 5%,
+        when the Arellano-Bond AR(2) test rejects no second-order autocorrelation in
+        differences at 5%, or when there are more instruments than groups; the summary
+        prints them. Empty when none applies.
+        """
+        out: list[str] = []
+        hansen, ar2 = self.hansen, self.ar2
+        if np.isfinite(hansen.pvalue) and hansen.pvalue < 0.05:
+            out.append(f"Hansen test rejects the instruments at 5% (p = {hansen.pvalue:.4f})")
+        if np.isfinite(ar2.pvalue) and ar2.pvalue < 0.05:
+            out.append(
+                f"AR(2) in differences rejects at 5% (p = {ar2.pvalue:.4f}): "
+                "lag-2 instruments are invalid"
+            )
+        if self.n_instruments > self.n_groups:
+            out.append(
+                f"{self.n_instruments} instruments exceed {self.n_groups} groups: "
+                "the Hansen test is weakened"
+            )
+        return out
+
     def ar_test(self, order: int) -> SpecificationTest:
         """Test for autocorrelation of ``order`` in the differenced residuals (Arellano-Bond).
 
@@ -315,14 +366,23 @@ class DynamicPanelGMMResults(EstimationResults):
             cov = "robust" if self._steps == 1 else "Windmeijer-corrected robust"
         else:
             cov = "unadjusted"
+        if self._small:
+            cov += f", small-sample (t with {self.df_resid} df)"
         lo, avg, hi = self.obs_per_group
+        wald = self.wald
+        wald_text = (
+            f"{wald.name} = {wald.stat:.2f}, p = {wald.pvalue:.4f}"
+            if self._small
+            else f"chi2({wald.df}) = {wald.stat:.2f}, p = {wald.pvalue:.4f}"
+        )
         header = [
-            ("Estimator", f"{name} GMM, {step}"),
+            ("Estimator", f"{name} GMM, {step}, h = {self._h}"),
             ("Covariance", cov),
             ("Observations", str(self.nobs)),
             ("Groups", str(self.n_groups)),
             ("Obs per group (min/avg/max)", f"{lo} / {avg:.3f} / {hi}"),
             ("Instruments", str(self.n_instruments)),
+            ("Wald" if not self._small else "F test", wald_text),
             ("AR(1)", f"z = {self.ar1.stat:.4f}, p = {self.ar1.pvalue:.4f}"),
             ("AR(2)", f"z = {self.ar2.stat:.4f}, p = {self.ar2.pvalue:.4f}"),
             (
@@ -334,13 +394,15 @@ class DynamicPanelGMMResults(EstimationResults):
                 f"chi2({self.hansen.df}) = {self.hansen.stat:.3f}, p = {self.hansen.pvalue:.4f}",
             ),
         ]
+        header += [("Warning", text) for text in self.warnings]
         ci = self.conf_int()
+        stat, pcol = ("t", "p>|t|") if self._small else ("z", "p>|z|")
         table = pd.DataFrame(
             {
                 "coef": self.params,
                 "std_err": self.std_errors,
-                "z": self.tstats,
-                "p>|z|": self.pvalues,
+                stat: self.tstats,
+                pcol: self.pvalues,
                 "ci_lower": ci["lower"],
                 "ci_upper": ci["upper"],
             }
