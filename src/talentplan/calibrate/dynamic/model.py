@@ -10,7 +10,17 @@ lagged levels; system GMM (Arellano and Bover 1995; Blundell and Bond 1998) adds
 level equations instrumented with lagged differences, which stays informative when
 the series are persistent.
 
-Conventions follow Stata's ``xtabond``/``xtdpdsys``:
+Instruments. A GMM-style specification ``gmm(v, lag(lo hi))`` (Roodman 2009) gives the
+moment conditions
+
+    E[v_i,t-s * (e_it - e_i,t-1)] = 0,   s = lo, ..., hi      (differenced equation)
+    E[(v_i,t-lo+1 - v_i,t-lo) * (mu_i + e_it)] = 0             (level equation)
+
+with one instrument column per period and lag, or per lag when collapsed; an
+iv-style specification ``iv(x, eq())`` gives ``E[(x_it - x_i,t-1)(e_it - e_i,t-1)] = 0``
+and/or ``E[x_it (mu_i + e_it)] = 0``, one column. ``gmm`` and ``iv`` name them per
+variable, as ``xtabond2`` does; without them the defaults follow Stata's
+``xtabond``/``xtdpdsys``:
 
 * strictly exogenous regressors (``exog``) instrument themselves in first
   differences, one column each, in the differenced equation;
@@ -20,12 +30,23 @@ Conventions follow Stata's ``xtabond``/``xtdpdsys``:
   the predetermined ones, and the constant;
 * with ``method="difference"`` and ``constant=True`` a column of ones enters the
   *differenced* equation (equivalent to a linear trend in levels), as ``xtabond``
-  does; in system GMM the constant enters the level equation;
+  does; in system GMM the constant enters the level equation.
+
+Estimation. One-step GMM weights the moments by ``(Z'HZ)^-1``, ``H`` the covariance of
+the stacked errors up to scale under i.i.d. errors (``fit(h=...)``, as ``xtabond2``'s
+``h()``: ``h=3``, the default, as ``xtabond2``, includes the covariances between a
+differenced and a level equation; ``h=2`` leaves them out, as ``xtdpdsys``; ``h=1`` is
+the identity); two-step GMM by the inverse of ``sum_i Z_i'u_i u_i'Z_i`` from the
+one-step residuals. ``fit(small=True)`` gives ``xtabond2``'s small-sample t and F
+inference. The Sargan statistic divides by ``2 n`` as ``xtabond2``
+(``sargan_test(dof_correction=True)``: ``2 (n - k)``, as ``xtabond``'s
+``estat sargan``). Further conventions:
+
 * lags are taken by actual time. The time index must be integer-like (years); one
   lag is one time step, the greatest common divisor of the gaps between observed
   periods (so biennial years lag by two years, as with Stata's ``xtset, delta(2)``); an
   observation whose lag falls in a gap has no lag, so it drops out of the equations
-  that need that lag, and missing instrument lags are set to zero;
+  that need that lag, and missing instrument values (lags or iv-style) are set to zero;
 * GMM rests on many entities (groups). Fewer than two entities with equations, or, for
   the robust covariance and two-step weights (which sum moments over entities), no more
   entities than parameters, raise :class:`~talentplan.errors.TooFewEntitiesError`; more

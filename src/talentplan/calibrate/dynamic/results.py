@@ -2,9 +2,12 @@
 
 :class:`DynamicPanelGMMResults` exposes the one- or two-step estimates with their
 covariance (inference from :class:`~talentplan.calibrate.shared.results.EstimationResults`,
-normal rather than Student-t), the sample counts Stata's ``xtabond``/``xtdpdsys``
-report, and the Arellano-Bond, Sargan and Hansen specification tests as
-:class:`SpecificationTest` records. The matrix algebra lives in
+normal, or Student-t with ``xtabond2``'s small-sample scaling when fitted with
+``small=True``), the sample counts Stata's ``xtabond``/``xtdpdsys``/``xtabond2``
+report, the Wald (or F) test of the slopes, and the Arellano-Bond, Sargan and Hansen
+specification tests as :class:`SpecificationTest` records; the summary prints a
+warning line for each of these tests that rejects the model at 5% and when
+instruments outnumber groups. The matrix algebra lives in
 :mod:`talentplan.calibrate.dynamic.gmm`.
 """
 
@@ -235,8 +238,9 @@ class DynamicPanelGMMResults(EstimationResults):
         """Names of the instrument columns.
 
         ``y:L2@2003`` is lag 2 of ``y`` in the 2003 equations (``y:L2`` when collapsed),
-        ``D.y:L1@2003`` a lagged difference for the level equations, ``D.x`` the
-        difference of a strictly exogenous regressor, ``const`` the constant.
+        ``D.y:L1@2003`` a lagged difference for the level equations, ``D.x`` an
+        iv-style difference in the differenced equations, ``x`` an iv-style level in the
+        level equations, ``x[both]`` the two in one column, ``const`` the constant.
         """
         return list(self._s.instruments)
 
