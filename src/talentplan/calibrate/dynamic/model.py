@@ -161,7 +161,7 @@ def _gmm_spec(variable: object, value: object, collapse: bool) -> GMMStyle:
             raise CalibrationError(
                 f"gmm: the spec under key {variable!r} names variable {spec.variable!r}"
             )
-    elif isinstance(value, tuple) and len(value) in (2, 3):
+    elif isinstance(value, (tuple, list)) and len(value) in (2, 3):
         flag = value[2] if len(value) == 3 else None
         if flag not in (None, "collapse"):
             raise CalibrationError(

@@ -14,6 +14,7 @@ instruments outnumber groups. The matrix algebra lives in
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -87,9 +88,17 @@ class DynamicPanelGMMResults(EstimationResults):
 
     @property
     def provenance_options(self) -> dict[str, object]:
-        """Estimator options to record in calibration provenance."""
+        """Estimator options to record in calibration provenance (JSON-ready).
+
+        The instrument specifications ``gmm`` and ``iv`` appear as lists of dicts.
+        """
+        opts = self.options
+        for key in ("gmm", "iv"):
+            specs = opts.get(key)
+            if isinstance(specs, list):
+                opts[key] = [dataclasses.asdict(spec) for spec in specs]
         return {
-            **self.options,
+            **opts,
             "steps": self._steps,
             "cov_type": self._cov_type,
             "h": self._h,
