@@ -142,6 +142,36 @@ def test_dynamic_with_time_dummies_matches_direct(panel):
     )
 
 
+def test_dynamic_instrument_specs_and_weighting_from_toml(panel, tmp_path):
+    spec = CalibrationSpec.from_string(
+        _one(
+            'name = "stock"\nestimator = "dynamic"\ndependent = "log_stock"\nexog = ["centre"]\n'
+            'options = { lags = 1, method = "system", gmm = { log_stock = [2, 3, "collapse"] },'
+            ' iv = { centre = "diff" } }\nfit = { steps = 2, h = 2, small = true }',
+            'name = "centre"\nkey = "centre:eng:platform"\ntransform = "exp_minus_one"\n',
+        )
+    )
+    results, params = quiet(lambda: run_calibration(panel, spec))
+    direct = quiet(
+        lambda: DynamicPanelGMM(
+            panel, "log_stock", 1, exog=["centre"], entity="county", time="year",
+            method="system", gmm={"log_stock": (2, 3, "collapse")}, iv={"centre": "diff"},
+        ).fit(steps=2, h=2, small=True)
+    )  # fmt: skip
+    assert results["stock"].params["centre"] == pytest.approx(direct.params["centre"], rel=1e-12)
+    assert results["stock"].std_errors["centre"] == pytest.approx(
+        direct.std_errors["centre"], rel=1e-12
+    )
+    opts = results["stock"].provenance_options
+    assert opts["h"] == 2 and opts["small"] is True
+    assert opts["gmm"] == [
+        {"variable": "log_stock", "lo": 2, "hi": 3, "collapse": True, "equation": "both"}
+    ]
+    out = tmp_path / "params.json"
+    params.to_json(out)
+    assert json.loads(out.read_text())  # the provenance, specs included, is JSON
+
+
 def test_staggered_simple_aggregate_and_negate(panel):
     spec = CalibrationSpec.from_string(
         _one(

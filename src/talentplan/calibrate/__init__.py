@@ -6,7 +6,8 @@ The package is organised by model family, as linearmodels is:
   effects, random effects, between, first difference), :class:`PanelIV` (2SLS/GMM with
   absorbed effects), and the specification tests :func:`hausman` and :func:`mundlak`;
 - :mod:`~talentplan.calibrate.dynamic`: :class:`DynamicPanelGMM` (Arellano-Bond
-  difference and Blundell-Bond system GMM);
+  difference and Blundell-Bond system GMM, with ``xtabond2``'s instrument
+  specifications :class:`GMMStyle` and :class:`IVStyle`);
 - :mod:`~talentplan.calibrate.staggered`: :class:`StaggeredDiD` (Callaway-Sant'Anna
   group-time effects);
 - :mod:`~talentplan.calibrate.spatial`: :class:`SpilloverPanel` (spatial lags and
@@ -50,6 +51,8 @@ _LAZY = {
     "DynamicPanelGMM": "talentplan.calibrate.dynamic.model",
     "DynamicPanelGMMResults": "talentplan.calibrate.dynamic.results",
     "SpecificationTest": "talentplan.calibrate.dynamic.results",
+    "GMMStyle": "talentplan.calibrate.dynamic.instruments",
+    "IVStyle": "talentplan.calibrate.dynamic.instruments",
     # staggered/
     "StaggeredDiD": "talentplan.calibrate.staggered.model",
     "StaggeredDiDResults": "talentplan.calibrate.staggered.results",
@@ -102,7 +105,9 @@ __all__ = [
     "DynamicPanelGMMResults",
     "EstimationResults",
     "EstimationSpec",
+    "GMMStyle",
     "HausmanResult",
+    "IVStyle",
     "MundlakResult",
     "PanelIV",
     "PanelIVResults",
@@ -147,6 +152,7 @@ if TYPE_CHECKING:
         simulated_panel_spec,
     )
     from talentplan.calibrate.bridge.transforms import TRANSFORMS, ParameterMap
+    from talentplan.calibrate.dynamic.instruments import GMMStyle, IVStyle
     from talentplan.calibrate.dynamic.model import DynamicPanelGMM
     from talentplan.calibrate.dynamic.results import DynamicPanelGMMResults, SpecificationTest
     from talentplan.calibrate.panel.model import PanelIV, PanelRegression

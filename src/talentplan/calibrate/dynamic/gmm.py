@@ -14,7 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
-from talentplan.calibrate.dynamic.instruments import StackedSystem
+from talentplan.calibrate.dynamic.instruments import StackedSystem, h_matrix
 
 __all__ = ["GMMCore", "by_entity", "lagged_diff_resid"]
 
@@ -29,11 +29,12 @@ def by_entity(values: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
 class GMMCore:
     """Matrix algebra shared by the estimates, covariances and tests."""
 
-    def __init__(self, s: StackedSystem) -> None:
+    def __init__(self, s: StackedSystem, h: int = 3) -> None:
         self.s = s
+        self.h = h_matrix(s, h)
         self.zx = s.z.T @ s.x
         self.zy = s.z.T @ s.y
-        self.zhz = s.z.T @ (s.h @ s.z)
+        self.zhz = s.z.T @ (self.h @ s.z)
         self.w1 = np.linalg.pinv(self.zhz, hermitian=True)
         self.beta1 = self._solve(self.w1)
         self.u1 = s.y - s.x @ self.beta1
@@ -43,10 +44,11 @@ class GMMCore:
         self.beta2 = self._solve(self.w2)
         self.u2 = s.y - s.x @ self.beta2
         d = s.is_diff
-        n_d = int(d.sum())
+        self.n_diff = int(d.sum())
         k = s.x.shape[1]
         # sigma^2 of the idiosyncratic error from the differenced one-step residuals
-        self.sigma2 = float(self.u1[d] @ self.u1[d]) / (2.0 * max(n_d - k, 1))
+        self.ssr1_diff = float(self.u1[d] @ self.u1[d])
+        self.sigma2 = self.ssr1_diff / (2.0 * max(self.n_diff - k, 1))
 
     def _solve(self, w: np.ndarray) -> np.ndarray:
         a = self.zx.T @ w @ self.zx
@@ -102,10 +104,16 @@ class GMMCore:
         return v2 + d @ v2 + v2 @ d.T + d @ self.v1_robust @ d.T
 
     # --- specification test statistics --------------------------------------------------
-    def sargan(self) -> float:
-        """Compute the Sargan statistic from the one-step residuals (homoskedastic errors)."""
+    def sargan(self, dof_correction: bool = False) -> float:
+        """Compute the Sargan statistic from the one-step residuals (homoskedastic errors).
+
+        ``(Z'u)' (Z'HZ)^-1 (Z'u) / sigma^2`` with ``sigma^2 = u_d'u_d / (2 n_d)`` from the
+        ``n_d`` differenced one-step residuals (``xtabond2``), or ``/ (2 (n_d - k))``
+        with ``dof_correction`` (Stata's ``estat sargan`` after ``xtabond``).
+        """
         zu = self.s.z.T @ self.u1
-        return float(zu @ self.w1 @ zu) / self.sigma2
+        sigma2 = self.sigma2 if dof_correction else self.ssr1_diff / (2.0 * max(self.n_diff, 1))
+        return float(zu @ self.w1 @ zu) / sigma2
 
     def hansen(self) -> float:
         """Compute the Hansen J statistic from the two-step residuals."""
@@ -128,7 +136,7 @@ class GMMCore:
         else:
             a, bread = self.w2, self.v2_unadjusted
         if not robust and steps == 1:
-            hw = s.h @ w
+            hw = self.h @ w
             ww = self.sigma2 * float(w @ hw)
             zw = self.sigma2 * (s.z.T @ hw)
         else:

@@ -8,17 +8,21 @@ between its observed periods (1 for annual data, 2 for biennial years), as Stata
 ``xtset ..., delta()``. Rows of the stacked system are the first-differenced equations and, for
 system GMM, the level equations, ordered by entity.
 
-GMM-style instruments follow Arellano and Bond (1991) and Blundell and Bond (1998):
-one column per (period, lag) pair, or one column per lag when collapsed
-(Roodman 2009); missing lags are replaced by zeros. Strictly exogenous regressors
-instrument the differenced equation with their own first difference ("iv-style"),
-as in Stata's ``xtabond``/``xtdpdsys``; the level equation is instrumented by the
-lagged differences and the constant only.
+GMM-style instruments follow Arellano and Bond (1991) and Blundell and Bond (1998),
+one :class:`GMMStyle` specification per variable as ``xtabond2``'s ``gmm()``
+(Roodman 2009): lags ``lo`` to ``hi`` of the variable in levels instrument the
+differenced equation, one column per (period, lag) pair, or one column per lag when
+collapsed; the difference lagged ``lo - 1`` instruments the level equation, one column
+per period (one in all when collapsed). Missing lags are replaced by zeros.
+:class:`IVStyle` specifications are ``xtabond2``'s ``iv()``: one column holding the
+first difference of the variable in the differenced equation and/or its level in the
+level equation. The one-step weighting structure ``H`` is :func:`h_matrix`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -27,7 +31,65 @@ import scipy.sparse as sp
 from talentplan.calibrate.shared.validation import period_step
 from talentplan.errors import PanelDataError
 
-__all__ = ["PanelGrid", "StackedSystem", "build_grid", "build_system"]
+__all__ = [
+    "Equation",
+    "GMMStyle",
+    "IVStyle",
+    "PanelGrid",
+    "StackedSystem",
+    "WeightH",
+    "build_grid",
+    "build_system",
+    "h_matrix",
+]
+
+Equation = Literal["diff", "level", "both"]
+"""The equations an instrument enters: differenced, level, or both (system GMM)."""
+WeightH = Literal[1, 2, 3]
+"""One-step weighting structures, as ``xtabond2``'s ``h()`` (see :func:`h_matrix`)."""
+
+
+@dataclass(frozen=True)
+class GMMStyle:
+    """A GMM-style instrument specification, as ``xtabond2``'s ``gmm(var, lag(lo hi))``.
+
+    Parameters
+    ----------
+    variable
+        The column whose lags instrument.
+    lo, hi
+        The lags of ``variable`` in levels that instrument the differenced equation,
+        ``1 <= lo <= hi``; ``hi=None`` takes every available lag. The level equation
+        (system GMM) is instrumented by the first difference lagged ``lo - 1``.
+    collapse
+        One column per lag instead of one per (period, lag) pair (Roodman 2009).
+    equation
+        ``"both"`` (the default), ``"diff"`` or ``"level"``: which equations get these
+        instruments; in difference GMM only the differenced one exists.
+    """
+
+    variable: str
+    lo: int
+    hi: int | None = None
+    collapse: bool = False
+    equation: Equation = "both"
+
+
+@dataclass(frozen=True)
+class IVStyle:
+    """An iv-style instrument specification, as ``xtabond2``'s ``iv(var, eq())``.
+
+    Parameters
+    ----------
+    variable
+        The column that instruments itself: its first difference in the differenced
+        equation, its level in the level equation.
+    equation
+        ``"diff"``, ``"level"`` or ``"both"``; with ``"both"`` the two share one column.
+    """
+
+    variable: str
+    equation: Equation = "both"
 
 
 @dataclass(frozen=True)
@@ -50,11 +112,15 @@ class StackedSystem:
     group: np.ndarray  # (n_rows,) entity position
     period: np.ndarray  # (n_rows,) integer period
     is_diff: np.ndarray  # (n_rows,) True for differenced equations
-    h: sp.csr_matrix  # one-step weighting structure (block diagonal by entity)
     regressors: list[str]
     instruments: list[str]
     entities: pd.Index  # entity labels, by position (the values of ``group``)
     step: int = 1  # the time step of ``period``: one lag is this many time units
+
+    @property
+    def tpos(self) -> np.ndarray:
+        """Positions of the rows on the panel's time grid (one lag is one position)."""
+        return (self.period - self.period.min()) // self.step
 
     @property
     def n_entities(self) -> int:
@@ -144,22 +210,24 @@ def build_system(
     grid: PanelGrid,
     dependent: str,
     lags: int,
-    exog: list[str],
-    predetermined: list[str],
-    endogenous: list[str],
+    regressors: list[str],
+    gmm: list[GMMStyle],
+    iv: list[IVStyle],
     method: str,
-    collapse: bool,
-    max_instrument_lag: int | None,
     constant: bool,
 ) -> StackedSystem:
-    """Stack the differenced (and, for system GMM, level) equations with instruments."""
+    """Stack the differenced (and, for system GMM, level) equations with instruments.
+
+    ``gmm`` and ``iv`` are the instrument specifications, already validated; the
+    constant instruments the level equation in system GMM and the differenced one in
+    difference GMM (where it is a regressor of the differenced equation).
+    """
     v = grid.values
-    regs = exog + predetermined + endogenous
     n_t = len(grid.periods)
     ylev = v[dependent]
     # regressors in levels, on the grid
-    xlev = [_lag(ylev, lag) for lag in range(1, lags + 1)] + [v[c] for c in regs]
-    names = [f"L{lag}.{dependent}" for lag in range(1, lags + 1)] + regs
+    xlev = [_lag(ylev, lag) for lag in range(1, lags + 1)] + [v[c] for c in regressors]
+    names = [f"L{lag}.{dependent}" for lag in range(1, lags + 1)] + regressors
 
     # --- differenced equations -----------------------------------------------------------
     dy = _diff(ylev)
@@ -189,7 +257,6 @@ def build_system(
         names = [*names, "const"]
 
     # --- instruments ------------------------------------------------------------------
-    deep = n_t if max_instrument_lag is None else max_instrument_lag
     zd_parts: list[np.ndarray] = []
     zl_parts: list[np.ndarray] = []
     znames: list[str] = []
@@ -199,24 +266,42 @@ def build_system(
         zl_parts.append(l_block)
         znames.extend(labels)
 
-    gmm_specs = [(dependent, ylev, 2)]
-    gmm_specs += [(c, v[c], 1) for c in predetermined]
-    gmm_specs += [(c, v[c], 2) for c in endogenous]
-    for label, src, first in gmm_specs:
-        lag_list = list(range(first, max(first, deep) + 1))
-        lag_list = [s for s in lag_list if s < n_t]
-        block, labels = _gmm_block(src, de, dt, lag_list, collapse, f"{label}:", grid.periods)
-        add(block, np.zeros((nl, block.shape[1])), labels)
-    if system:
-        for label, src, first in gmm_specs:
-            # level equations: the difference dated one period after the first
-            # usable level lag (D.L1 for the dependent and endogenous, D for predetermined)
+    for g in gmm:
+        if g.equation in ("diff", "both"):
+            hi = n_t - 1 if g.hi is None else min(g.hi, n_t - 1)
+            lag_list = list(range(g.lo, hi + 1))
             block, labels = _gmm_block(
-                _diff(src), le, lt, [first - 1], collapse, f"D.{label}:", grid.periods
+                v[g.variable], de, dt, lag_list, g.collapse, f"{g.variable}:", grid.periods
             )
-            add(np.zeros((nd, block.shape[1])), block, labels)
-    for c in exog:
-        add(_diff(v[c])[de, dt][:, None], np.zeros((nl, 1)), [f"D.{c}"])
+            add(block, np.zeros((nl, block.shape[1])), labels)
+    if system:
+        for g in gmm:
+            if g.equation in ("level", "both"):
+                # the difference dated one period after the first usable level lag
+                block, labels = _gmm_block(
+                    _diff(v[g.variable]),
+                    le,
+                    lt,
+                    [g.lo - 1],
+                    g.collapse,
+                    f"D.{g.variable}:",
+                    grid.periods,
+                )
+                add(np.zeros((nd, block.shape[1])), block, labels)
+    for spec in iv:
+        src = v[spec.variable]
+        in_diff = spec.equation in ("diff", "both")
+        in_level = system and spec.equation in ("level", "both")
+        d_col = _diff(src)[de, dt] if in_diff else np.zeros(nd)
+        l_col = src[le, lt] if in_level else np.zeros(nl)
+        label = {"diff": f"D.{spec.variable}", "level": spec.variable}.get(
+            spec.equation, f"{spec.variable}[both]"
+        )
+        add(
+            np.where(np.isfinite(d_col), d_col, 0.0)[:, None],
+            np.where(np.isfinite(l_col), l_col, 0.0)[:, None],
+            [label],
+        )
     if constant:
         if system:
             add(np.zeros((nd, 1)), np.ones((nl, 1)), ["const"])
@@ -235,7 +320,6 @@ def build_system(
     order = np.lexsort((period_pos, ~is_diff, group))
     y, x, z = y[order], x[order], z[order]
     group, period_pos, is_diff = group[order], period_pos[order], is_diff[order]
-    h = _h_matrix(group, period_pos, is_diff)
     return StackedSystem(
         y=y,
         x=x,
@@ -243,7 +327,6 @@ def build_system(
         group=group,
         period=grid.periods[period_pos],
         is_diff=is_diff,
-        h=h,
         regressors=names,
         instruments=znames,
         entities=grid.entities,
@@ -251,31 +334,51 @@ def build_system(
     )
 
 
-def _h_matrix(group: np.ndarray, tpos: np.ndarray, is_diff: np.ndarray) -> sp.csr_matrix:
-    """Build the one-step weighting structure: MA(1) in differences, identity in levels.
+def h_matrix(s: StackedSystem, h: int) -> sp.csr_matrix:
+    """Build the one-step weighting structure ``H`` (block diagonal by entity).
 
-    For the differenced rows of an entity, 2 on the diagonal and -1 between rows one
-    period apart (by actual time); for level rows the identity; no cross terms between
-    the two blocks (as in DPD for Ox and Stata's ``xtdpdsys``).
+    ``H`` is the covariance of the transformed errors up to scale, as ``xtabond2``'s
+    ``h()`` (Roodman 2009):
+
+    * ``h=1``: the identity;
+    * ``h=2``: for the differenced rows of an entity 2 on the diagonal and -1 between
+      rows one period apart (by actual time), the identity for its level rows, and no
+      cross terms (DPD for Ox, Stata's ``xtabond`` and ``xtdpdsys``);
+    * ``h=3``: ``h=2`` plus the cross terms that i.i.d. errors imply between the two
+      equations, ``cov(e_t - e_t-1, e_t) = 1`` and ``cov(e_t - e_t-1, e_t-1) = -1``
+      (``xtabond2``'s default). In difference GMM ``h=2`` and ``h=3`` coincide.
     """
-    n = len(group)
+    n = len(s.group)
+    if h == 1:
+        return sp.identity(n, format="csr")
+    is_diff = s.is_diff
+    tpos = s.tpos
     rows = [np.arange(n)]
     cols = [np.arange(n)]
     vals = [np.where(is_diff, 2.0, 1.0)]
-    idx = np.flatnonzero(is_diff)
-    if idx.size:
-        n_t = int(tpos.max()) + 2
-        key = group[idx].astype(np.int64) * n_t + tpos[idx]
-        sorter = np.argsort(key)
-        prev = key - 1
-        pos = np.searchsorted(key[sorter], prev)
-        pos = np.clip(pos, 0, len(key) - 1)
-        hit = key[sorter][pos] == prev
-        a = idx[hit]
-        b = idx[sorter[pos[hit]]]
-        rows += [a, b]
-        cols += [b, a]
-        vals += [-np.ones(a.size), -np.ones(a.size)]
+    span = int(tpos.max()) + 2 if n else 1
+    key = s.group.astype(np.int64) * span + tpos
+    d_idx = np.flatnonzero(is_diff)
+    l_idx = np.flatnonzero(~is_diff)
+    pairs = [(d_idx, d_idx, 1, -1.0)]  # differenced rows one period apart
+    if h == 3:
+        pairs += [(d_idx, l_idx, 0, 1.0), (d_idx, l_idx, 1, -1.0)]
+    for a_idx, b_idx, shift, value in pairs:
+        if a_idx.size == 0 or b_idx.size == 0:
+            continue
+        a, b = _match(key[a_idx] - shift, key[b_idx])
+        ra, rb = a_idx[a], b_idx[b]
+        rows += [ra, rb]
+        cols += [rb, ra]
+        vals += [np.full(ra.size, value), np.full(ra.size, value)]
     return sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
     )
+
+
+def _match(targets: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return positions ``(i, j)`` with ``targets[i] == keys[j]`` (``keys`` unique)."""
+    sorter = np.argsort(keys)
+    pos = np.clip(np.searchsorted(keys[sorter], targets), 0, len(keys) - 1)
+    hit = keys[sorter][pos] == targets
+    return np.flatnonzero(hit), sorter[pos[hit]]

@@ -2,15 +2,19 @@
 
 :class:`DynamicPanelGMMResults` exposes the one- or two-step estimates with their
 covariance (inference from :class:`~talentplan.calibrate.shared.results.EstimationResults`,
-normal rather than Student-t), the sample counts Stata's ``xtabond``/``xtdpdsys``
-report, and the Arellano-Bond, Sargan and Hansen specification tests as
-:class:`SpecificationTest` records. The matrix algebra lives in
+normal, or Student-t with ``xtabond2``'s small-sample scaling when fitted with
+``small=True``), the sample counts Stata's ``xtabond``/``xtdpdsys``/``xtabond2``
+report, the Wald (or F) test of the slopes, and the Arellano-Bond, Sargan and Hansen
+specification tests as :class:`SpecificationTest` records; the summary prints a
+warning line for each of these tests that rejects the model at 5% and when
+instruments outnumber groups. The matrix algebra lives in
 :mod:`talentplan.calibrate.dynamic.gmm`.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -58,11 +62,15 @@ class DynamicPanelGMMResults(EstimationResults):
         cov_type: CovType,
         options: Mapping[str, object],
         core: GMMCore | None = None,
+        h: int = 3,
+        small: bool = False,
     ) -> None:
         self._s = system
         self._steps = steps
         self._cov_type: CovType = cov_type
-        self._core = GMMCore(system) if core is None else core
+        self._h = h
+        self._small = small
+        self._core = GMMCore(system, h) if core is None else core
         # a private copy: the results describe the model as it was fitted
         self._options = copy.deepcopy(dict(options))
         self._method: str = str(self._options["method"])
@@ -80,8 +88,22 @@ class DynamicPanelGMMResults(EstimationResults):
 
     @property
     def provenance_options(self) -> dict[str, object]:
-        """Estimator options to record in calibration provenance."""
-        return {**self.options, "steps": self._steps, "cov_type": self._cov_type}
+        """Estimator options to record in calibration provenance (JSON-ready).
+
+        The instrument specifications ``gmm`` and ``iv`` appear as lists of dicts.
+        """
+        opts = self.options
+        for key in ("gmm", "iv"):
+            specs = opts.get(key)
+            if isinstance(specs, list):
+                opts[key] = [dataclasses.asdict(spec) for spec in specs]
+        return {
+            **opts,
+            "steps": self._steps,
+            "cov_type": self._cov_type,
+            "h": self._h,
+            "small": self._small,
+        }
 
     @property
     def steps(self) -> int:
@@ -93,6 +115,30 @@ class DynamicPanelGMMResults(EstimationResults):
         """``"robust"`` or ``"unadjusted"``, as fitted."""
         return self._cov_type
 
+    @property
+    def h(self) -> int:
+        """The one-step weighting structure (1, 2 or 3, as ``xtabond2``'s ``h()``)."""
+        return self._h
+
+    @property
+    def small(self) -> bool:
+        """Whether small-sample (t and F) inference was requested."""
+        return self._small
+
+    @property
+    def df_resid(self) -> int | None:
+        """Degrees of freedom of the t statistics; None (normal inference) unless ``small``.
+
+        With ``small``, ``groups - 1`` for the robust covariances (they sum over
+        entities, as a clustered covariance) and ``observations - parameters`` for the
+        unadjusted ones, as ``xtabond2``.
+        """
+        if not self._small:
+            return None
+        if self._cov_type == "robust":
+            return self.n_groups - 1
+        return self.nobs - len(self._beta)
+
     @cached_property
     def _beta(self) -> np.ndarray:
         return self._core.beta(self._steps)
@@ -103,7 +149,26 @@ class DynamicPanelGMMResults(EstimationResults):
 
     @cached_property
     def _cov(self) -> np.ndarray:
-        return self._core.cov(self._steps, self._cov_type == "robust")
+        cov = self._core.cov(self._steps, self._cov_type == "robust")
+        return cov * self.small_sample_factor
+
+    @property
+    def small_sample_factor(self) -> float:
+        """The factor ``small`` scales the covariance by (1.0 without ``small``).
+
+        As ``xtabond2``'s ``small``: ``(N - 1) / (N - k) * G / (G - 1)`` for the robust
+        covariances, the finite-sample factor of a covariance clustered by entity, and
+        ``N / (N - k)`` for the unadjusted ones, with ``N`` = :attr:`nobs`, ``k``
+        parameters and ``G`` = :attr:`n_groups`.
+        """
+        if not self._small:
+            return 1.0
+        n, k, g = self.nobs, len(self._beta), self.n_groups
+        if n <= k:
+            return float("nan")
+        if self._cov_type == "robust":
+            return (n - 1) / (n - k) * g / (g - 1)
+        return n / (n - k)
 
     @property
     def params(self) -> pd.Series:
@@ -118,11 +183,14 @@ class DynamicPanelGMMResults(EstimationResults):
 
     @property
     def tstats(self) -> pd.Series:
-        """Estimates divided by their standard errors (z statistics)."""
-        return super().tstats.rename("z_stat")
+        """Estimates divided by their standard errors (z statistics; t with ``small``)."""
+        return super().tstats.rename("t_stat" if self._small else "z_stat")
 
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        """Return normal-based confidence intervals at ``level`` (strictly between 0 and 1)."""
+        """Return confidence intervals at ``level`` (strictly between 0 and 1).
+
+        Normal-based, or Student-t with :attr:`df_resid` degrees of freedom with ``small``.
+        """
         return super().conf_int(level)
 
     @property
@@ -179,16 +247,40 @@ class DynamicPanelGMMResults(EstimationResults):
         """Names of the instrument columns.
 
         ``y:L2@2003`` is lag 2 of ``y`` in the 2003 equations (``y:L2`` when collapsed),
-        ``D.y:L1@2003`` a lagged difference for the level equations, ``D.x`` the
-        difference of a strictly exogenous regressor, ``const`` the constant.
+        ``D.y:L1@2003`` a lagged difference for the level equations, ``D.x`` an
+        iv-style difference in the differenced equations, ``x`` an iv-style level in the
+        level equations, ``x[both]`` the two in one column, ``const`` the constant.
         """
         return list(self._s.instruments)
 
     # --- specification tests -----------------------------------------------------------
     @cached_property
     def sargan(self) -> SpecificationTest:
-        """Sargan test from the one-step residuals, valid under homoskedasticity."""
-        stat = self._core.sargan()
+        """Sargan test from the one-step residuals, valid under homoskedasticity.
+
+        As ``xtabond2`` reports it: the error variance is the differenced one-step
+        residuals' sum of squares over ``2 n`` (see :meth:`sargan_test`).
+        """
+        return self.sargan_test()
+
+    def sargan_test(self, dof_correction: bool = False) -> SpecificationTest:
+        """Sargan test of the overidentifying restrictions from the one-step residuals.
+
+        Parameters
+        ----------
+        dof_correction
+            False (the default): the error variance divides the differenced one-step
+            residuals' sum of squares by ``2 n``, as ``xtabond2``; True: by
+            ``2 (n - k)``, as Stata's ``estat sargan`` after ``xtabond``. ``n`` counts
+            the differenced equations, ``k`` the parameters.
+
+        Returns
+        -------
+        SpecificationTest
+            The statistic, chi-square with ``instruments - parameters`` degrees of
+            freedom under homoskedastic errors.
+        """
+        stat = self._core.sargan(bool(dof_correction))
         df = self.n_instruments - len(self._beta)
         return SpecificationTest("Sargan", stat, float(stats.chi2.sf(stat, df)), df)
 
@@ -198,6 +290,54 @@ class DynamicPanelGMMResults(EstimationResults):
         stat = self._core.hansen()
         df = self.n_instruments - len(self._beta)
         return SpecificationTest("Hansen J", stat, float(stats.chi2.sf(stat, df)), df)
+
+    @cached_property
+    def wald(self) -> SpecificationTest:
+        """Joint test that every coefficient but the constant is zero.
+
+        Wald chi-square with as many degrees of freedom as coefficients tested; with
+        ``small`` the F statistic (chi-square over its degrees of freedom) with
+        (coefficients, :attr:`df_resid`) degrees of freedom, as ``xtabond2``. Uses the
+        covariance of :attr:`cov`.
+        """
+        keep = [i for i, name in enumerate(self._s.regressors) if name != "const"]
+        b = self._beta[keep]
+        v = self._cov[np.ix_(keep, keep)]
+        q = len(keep)
+        try:
+            chi2 = float(b @ np.linalg.solve(v, b))
+        except np.linalg.LinAlgError:
+            chi2 = float("nan")
+        df_r = self.df_resid
+        if df_r is None:
+            return SpecificationTest("Wald chi2", chi2, float(stats.chi2.sf(chi2, q)), q)
+        f = chi2 / q
+        return SpecificationTest(f"F({q}, {df_r})", f, float(stats.f.sf(f, q, df_r)), q)
+
+    @property
+    def warnings(self) -> list[str]:
+        """Plain statements of the specification problems these results show.
+
+        One line each when the Hansen test rejects the overidentifying restrictions at 5%,
+        when the Arellano-Bond AR(2) test rejects no second-order autocorrelation in
+        differences at 5%, or when there are more instruments than groups; the summary
+        prints them. Empty when none applies.
+        """
+        out: list[str] = []
+        hansen, ar2 = self.hansen, self.ar2
+        if np.isfinite(hansen.pvalue) and hansen.pvalue < 0.05:
+            out.append(f"Hansen test rejects the instruments at 5% (p = {hansen.pvalue:.4f})")
+        if np.isfinite(ar2.pvalue) and ar2.pvalue < 0.05:
+            out.append(
+                f"AR(2) in differences rejects at 5% (p = {ar2.pvalue:.4f}): "
+                "lag-2 instruments are invalid"
+            )
+        if self.n_instruments > self.n_groups:
+            out.append(
+                f"{self.n_instruments} instruments exceed {self.n_groups} groups: "
+                "the Hansen test is weakened"
+            )
+        return out
 
     def ar_test(self, order: int) -> SpecificationTest:
         """Test for autocorrelation of ``order`` in the differenced residuals (Arellano-Bond).
@@ -239,14 +379,23 @@ class DynamicPanelGMMResults(EstimationResults):
             cov = "robust" if self._steps == 1 else "Windmeijer-corrected robust"
         else:
             cov = "unadjusted"
+        if self._small:
+            cov += f", small-sample (t with {self.df_resid} df)"
         lo, avg, hi = self.obs_per_group
+        wald = self.wald
+        wald_text = (
+            f"{wald.name} = {wald.stat:.2f}, p = {wald.pvalue:.4f}"
+            if self._small
+            else f"chi2({wald.df}) = {wald.stat:.2f}, p = {wald.pvalue:.4f}"
+        )
         header = [
-            ("Estimator", f"{name} GMM, {step}"),
+            ("Estimator", f"{name} GMM, {step}, h = {self._h}"),
             ("Covariance", cov),
             ("Observations", str(self.nobs)),
             ("Groups", str(self.n_groups)),
             ("Obs per group (min/avg/max)", f"{lo} / {avg:.3f} / {hi}"),
             ("Instruments", str(self.n_instruments)),
+            ("Wald" if not self._small else "F test", wald_text),
             ("AR(1)", f"z = {self.ar1.stat:.4f}, p = {self.ar1.pvalue:.4f}"),
             ("AR(2)", f"z = {self.ar2.stat:.4f}, p = {self.ar2.pvalue:.4f}"),
             (
@@ -258,13 +407,15 @@ class DynamicPanelGMMResults(EstimationResults):
                 f"chi2({self.hansen.df}) = {self.hansen.stat:.3f}, p = {self.hansen.pvalue:.4f}",
             ),
         ]
+        header += [("Warning", text) for text in self.warnings]
         ci = self.conf_int()
+        stat, pcol = ("t", "p>|t|") if self._small else ("z", "p>|z|")
         table = pd.DataFrame(
             {
                 "coef": self.params,
                 "std_err": self.std_errors,
-                "z": self.tstats,
-                "p>|z|": self.pvalues,
+                stat: self.tstats,
+                pcol: self.pvalues,
                 "ci_lower": ci["lower"],
                 "ci_upper": ci["upper"],
             }
