@@ -15,6 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from talentplan.calibrate.dynamic.instruments import StackedSystem, h_matrix
+from talentplan.errors import CollinearityError
 
 __all__ = ["GMMCore", "by_entity", "lagged_diff_resid"]
 
@@ -40,9 +41,6 @@ class GMMCore:
         self.u1 = s.y - s.x @ self.beta1
         self.zu1 = by_entity(s.z * self.u1[:, None], s.group, s.n_entities)
         self.omega1 = self.zu1.T @ self.zu1
-        self.w2 = np.linalg.pinv(self.omega1, hermitian=True)
-        self.beta2 = self._solve(self.w2)
-        self.u2 = s.y - s.x @ self.beta2
         d = s.is_diff
         self.n_diff = int(d.sum())
         k = s.x.shape[1]
@@ -50,9 +48,30 @@ class GMMCore:
         self.ssr1_diff = float(self.u1[d] @ self.u1[d])
         self.sigma2 = self.ssr1_diff / (2.0 * max(self.n_diff - k, 1))
 
+    @cached_property
+    def w2(self) -> np.ndarray:
+        """Two-step weight matrix, the (generalized) inverse of the one-step moment covariance."""
+        return np.asarray(np.linalg.pinv(self.omega1, hermitian=True))
+
+    @cached_property
+    def beta2(self) -> np.ndarray:
+        """Two-step estimates."""
+        return self._solve(self.w2)
+
+    @cached_property
+    def u2(self) -> np.ndarray:
+        """Two-step residuals."""
+        return np.asarray(self.s.y - self.s.x @ self.beta2)
+
     def _solve(self, w: np.ndarray) -> np.ndarray:
         a = self.zx.T @ w @ self.zx
-        return np.linalg.solve(a, self.zx.T @ w @ self.zy)
+        try:
+            beta = np.linalg.solve(a, self.zx.T @ w @ self.zy)
+        except np.linalg.LinAlgError:
+            beta = None
+        if beta is None or not np.all(np.isfinite(beta)):
+            raise _collinear(self.s.regressors)
+        return np.asarray(beta)
 
     # --- estimates and covariances ------------------------------------------------------
     def beta(self, steps: int) -> np.ndarray:
@@ -72,7 +91,7 @@ class GMMCore:
     @cached_property
     def bread1(self) -> np.ndarray:
         """Inverse of ``X'Z W1 Z'X``, the bread of the one-step covariances."""
-        return np.linalg.inv(self.zx.T @ self.w1 @ self.zx)
+        return _inv(self.zx.T @ self.w1 @ self.zx, self.s.regressors)
 
     @cached_property
     def v1_robust(self) -> np.ndarray:
@@ -88,7 +107,7 @@ class GMMCore:
     @cached_property
     def v2_unadjusted(self) -> np.ndarray:
         """Conventional two-step covariance, ``(X'Z W2 Z'X)^-1``."""
-        return np.linalg.inv(self.zx.T @ self.w2 @ self.zx)
+        return _inv(self.zx.T @ self.w2 @ self.zx, self.s.regressors)
 
     @cached_property
     def v2_windmeijer(self) -> np.ndarray:
@@ -147,6 +166,26 @@ class GMMCore:
         cov = self.cov(steps, robust)
         var = ww - 2.0 * float(xw @ bread @ self.zx.T @ a @ zw) + float(xw @ cov @ xw)
         return num / np.sqrt(var) if var > 0 else np.nan
+
+
+def _inv(a: np.ndarray, names: list[str]) -> np.ndarray:
+    """Invert ``X'Z W Z'X``, or raise :class:`CollinearityError` when it is singular."""
+    try:
+        out = np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        out = None
+    if out is None or not np.all(np.isfinite(out)):
+        raise _collinear(names)
+    return np.asarray(out)
+
+
+def _collinear(names: list[str]) -> CollinearityError:
+    return CollinearityError(
+        "The instrumented regressors are collinear in this sample (X'Z W Z'X is "
+        f"singular): the instruments do not identify all of {', '.join(names)}. Drop a "
+        "regressor that is constant or duplicates another after differencing, or use "
+        "more entities or periods."
+    )
 
 
 def lagged_diff_resid(s: StackedSystem, u: np.ndarray, order: int) -> np.ndarray:

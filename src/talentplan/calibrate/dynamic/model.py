@@ -680,6 +680,7 @@ class DynamicPanelGMM:
                     "entities: some instruments vary in too few entities. Drop or "
                     "collapse them, or use steps=1"
                 )
+        core.beta(int(steps))  # a singular system raises CollinearityError here, not later
         return DynamicPanelGMMResults(
             s, int(steps), cov_type, self.options, core=core, h=int(h), small=bool(small)
         )

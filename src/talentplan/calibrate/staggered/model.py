@@ -64,6 +64,7 @@ from talentplan.calibrate.staggered.results import (
 from talentplan.errors import (
     CalibrationError,
     EstimationWarning,
+    NotEstimableError,
     PanelDataError,
     TooFewClustersError,
     UnbalancedPanelError,
@@ -374,6 +375,20 @@ class StaggeredDiD:
         Returns
         -------
         StaggeredDiDResults
+
+        Raises
+        ------
+        NotEstimableError
+            No group-time cell can be formed (no treated group with periods before and
+            after treatment).
+        TooFewClustersError
+            ``clustervars`` leaves fewer than two clusters.
+
+        Warns
+        -----
+        EstimationWarning
+            For cells that cannot be estimated (NaN, with the reason) and for estimated
+            cells whose standard error is NaN (a numerically zero influence function).
         """
         check_choice("base_period", base_period, BasePeriod, error=CalibrationError)
         check_choice("boot_weights", boot_weights, BootWeights, error=CalibrationError)
@@ -389,6 +404,12 @@ class StaggeredDiD:
         cells, psi = estimate_cells(
             panel, self.control, self.method, int(anticipation), base_period
         )
+        if cells.empty:
+            raise NotEstimableError(
+                "No group-time cell can be formed: no treated group has a period before "
+                f"and a period after its treatment among the {len(panel.periods)} periods "
+                "used."
+            )
         if np.all(panel.periods == np.round(panel.periods)):
             cells = cells.astype({"group": "int64", "time": "int64", "event_time": "int64"})
         n = len(panel.entities)
@@ -405,6 +426,7 @@ class StaggeredDiD:
             bse, bcrit = bootstrap_se(np.nan_to_num(sums), boot.draws(sums.shape[0]), alpha, n)
             se = np.where(np.isnan(se), np.nan, bse)
             crit = bcrit if uniform_band else crit
+        _warn_zero_se(cells, se, panel, int(anticipation), base_period)
         cells["se"] = se
         cells["ci_lower"] = cells["att"] - crit * se
         cells["ci_upper"] = cells["att"] + crit * se
@@ -428,3 +450,35 @@ class StaggeredDiD:
             weights=self.weights,
             clustervar=self.clustervar,
         )
+
+
+def _warn_zero_se(
+    cells: pd.DataFrame,
+    se: np.ndarray,
+    panel: WidePanel,
+    anticipation: int,
+    base_period: str,
+) -> None:
+    """Warn about estimated ATT(g,t) whose standard error is NaN (a vanishing influence function).
+
+    The reference cells of a universal base period (zero by construction) are left out.
+    """
+    grp = cells["group"].to_numpy(dtype=float)
+    tim = cells["time"].to_numpy(dtype=float)
+    att = cells["att"].to_numpy(dtype=float)
+    bad = np.isfinite(att) & ~np.isfinite(se)
+    if base_period == "universal":
+        for g in np.unique(grp):
+            base = panel.periods[panel.periods + anticipation < g][-1]
+            bad &= ~((grp == g) & (tim == base))
+    if not bad.any():
+        return
+    shown = ", ".join(f"(group {g:g}, time {t:g})" for g, t in zip(grp[bad], tim[bad], strict=True))
+    warnings.warn(
+        f"{int(bad.sum())} ATT(g,t) have no usable standard error (NaN): their influence "
+        "function is numerically zero, as with a single unit or identical units in the "
+        f"treated and comparison groups, or too few clusters: {shown}. Their confidence "
+        "intervals are NaN; do not read the estimates as exact.",
+        EstimationWarning,
+        stacklevel=3,
+    )

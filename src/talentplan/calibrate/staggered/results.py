@@ -8,6 +8,7 @@ Wald pre-trend test (:class:`PreTrendTest`) and the aggregations of R ``did``'s
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -27,7 +28,7 @@ from talentplan.calibrate.staggered.estimators import (
     cluster_sums,
     se_from_sums,
 )
-from talentplan.errors import CalibrationError, NotEstimableError
+from talentplan.errors import CalibrationError, EstimationWarning, NotEstimableError
 
 __all__ = ["AggregatedEffects", "PreTrendTest", "StaggeredDiDResults"]
 
@@ -376,6 +377,14 @@ class StaggeredDiDResults(EstimationResults):
             crit = bcrit if self.boot.uniform_band and kind != "simple" else crit
         se = np.nan if not np.isfinite(se) or se <= _TINY else float(se)
         table_se = np.where(table_se <= _TINY, np.nan, table_se)
+        if np.isfinite(agg.att) and not np.isfinite(se):
+            warnings.warn(
+                f"The {kind} aggregate has no usable standard error (NaN): its influence "
+                "function is numerically zero (for example a single unit, or identical "
+                "units, in the treated and comparison groups). Do not read it as exact.",
+                EstimationWarning,
+                stacklevel=2,
+            )
         label = {"simple": "kind", "group": "group", "dynamic": "event_time", "calendar": "time"}[
             kind
         ]
