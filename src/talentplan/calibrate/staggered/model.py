@@ -106,7 +106,11 @@ class StaggeredDiD:
         Column of sampling weights (R ``did``'s ``weightsname``): non-negative, with a
         positive mean, and constant within entity. They weight the units in every
         ATT(g,t) (normalised to mean one among the cell's units, as ``DRDID`` does) and
-        the group shares of the aggregations.
+        the group shares of the aggregations. As in R, the influence function of the
+        estimated shares is ``w_i 1{G_i = g} - p_g`` (the mean weight taken as known),
+        so with unequal weights an aggregate's standard error differs slightly from
+        that of duplicating each unit ``w_i`` times; the ATT(g,t), their standard errors
+        and all point estimates agree with duplication.
     clustervars
         A column to cluster the standard errors on besides the entity (R ``did``'s
         ``clustervars``): one name, or a list of at most two of which one is the
