@@ -282,6 +282,7 @@ class DynamicPanelGMMResults(EstimationResults):
             freedom under homoskedastic errors.
         """
         from scipy import stats
+
         stat = self._core.sargan(bool(dof_correction))
         df = self.n_instruments - len(self._beta)
         return SpecificationTest("Sargan", stat, float(stats.chi2.sf(stat, df)), df)
@@ -290,6 +291,7 @@ class DynamicPanelGMMResults(EstimationResults):
     def hansen(self) -> SpecificationTest:
         """Hansen J test from the two-step estimates (robust to heteroskedasticity)."""
         from scipy import stats
+
         stat = self._core.hansen()
         df = self.n_instruments - len(self._beta)
         return SpecificationTest("Hansen J", stat, float(stats.chi2.sf(stat, df)), df)
@@ -304,6 +306,7 @@ class DynamicPanelGMMResults(EstimationResults):
         covariance of :attr:`cov`.
         """
         from scipy import stats
+
         keep = [i for i, name in enumerate(self._s.regressors) if name != "const"]
         b = self._beta[keep]
         v = self._cov[np.ix_(keep, keep)]
@@ -358,6 +361,7 @@ class DynamicPanelGMMResults(EstimationResults):
             The z statistic and its two-sided normal p-value.
         """
         from scipy import stats
+
         if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
             raise CalibrationError(f"order must be a positive integer, got {order!r}")
         order = int(order)

@@ -100,6 +100,7 @@ class EstimationResults(DisplayMixin):
     def pvalues(self) -> pd.Series:
         """Two-sided p-values of zero coefficients."""
         from scipy import stats
+
         t = np.abs(self.tstats.to_numpy())
         df = self.df_resid
         p = 2 * (stats.t.sf(t, df) if df is not None else stats.norm.sf(t))
@@ -114,6 +115,7 @@ class EstimationResults(DisplayMixin):
             Coverage, strictly between 0 and 1.
         """
         from scipy import stats
+
         check_level(level)
         q = 0.5 + level / 2
         df = self.df_resid
