@@ -16,7 +16,9 @@ collapsed; the difference lagged ``lo - 1`` instruments the level equation, one 
 per period (one in all when collapsed). Missing lags are replaced by zeros.
 :class:`IVStyle` specifications are ``xtabond2``'s ``iv()``: one column holding the
 first difference of the variable in the differenced equation and/or its level in the
-level equation. The one-step weighting structure ``H`` is :func:`h_matrix`.
+level equation. The instrument matrix is sparse (CSR): an uncollapsed column is zero
+outside its period. The one-step weighting structure ``H`` is :func:`h_matrix`
+(:func:`h_structure` gives its entries and :func:`z_h_z` forms ``Z'HZ`` from them).
 """
 
 from __future__ import annotations
