@@ -25,6 +25,7 @@ __all__ = [
     "TooFewClustersError",
     "TooFewEntitiesError",
     "TooManyInstrumentsWarning",
+    "UnbalancedPanelError",
     "UnbalancedPanelWarning",
 ]
 
@@ -178,6 +179,14 @@ class PanelDataError(CalibrationError):
         self.column = column
         self.value = value
         super().__init__(message)
+
+
+class UnbalancedPanelError(PanelDataError):
+    """An estimator that needs a balanced panel got entities missing some periods.
+
+    The message counts the entities that miss a period and shows how to keep only the
+    entities observed in every period.
+    """
 
 
 class TooFewEntitiesError(CalibrationError):

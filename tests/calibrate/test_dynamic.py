@@ -488,3 +488,39 @@ def test_mixed_kind_entity_ids_refused_at_construction(other: object) -> None:
     with pytest.raises(PanelDataError, match="'unit' mixes kinds of values") as err:
         DynamicPanelGMM(df, "y", 1, exog="x", entity="unit", time="period")
     assert err.value.column == "unit"
+
+
+# --- sparse instruments: the products equal the dense formulas -------------------------
+
+
+@pytest.mark.parametrize("method", ["difference", "system"])
+@pytest.mark.parametrize("h", [1, 2, 3])
+def test_sparse_products_equal_the_dense_formulas(simulated_panel, method, h):
+    import scipy.sparse as sp
+
+    from talentplan.calibrate.dynamic.gmm import GMMCore
+    from talentplan.calibrate.dynamic.instruments import h_matrix
+
+    model = DynamicPanelGMM(
+        simulated_panel, "log_stock", 1, exog=["centre", "wage"], entity="county",
+        time="year", method=method, gmm={"log_stock": (2, 4)}, iv={"wage": "both"},
+    )  # fmt: skip
+    s = model._system
+    assert sp.issparse(s.z) and s.z.nnz < 0.5 * np.prod(s.z.shape)
+    core = GMMCore(s, h)
+    z, x, group, n = s.z.toarray(), s.x, s.group, s.n_entities
+    hd = h_matrix(s, h).toarray()
+    np.testing.assert_allclose(core.zhz, z.T @ hd @ z, rtol=1e-12, atol=1e-9)
+    zu1 = np.zeros((n, z.shape[1]))
+    np.add.at(zu1, group, z * core.u1[:, None])
+    np.testing.assert_allclose(core.zu1, zu1, rtol=1e-12, atol=1e-12)
+    # Windmeijer's correction from the per-entity blocks Z_i'X_i, built densely here
+    zx_ent = np.zeros((n, z.shape[1], x.shape[1]))
+    np.add.at(zx_ent, group, z[:, :, None] * x[:, None, :])
+    g = core.w2 @ (z.T @ core.u2)
+    c = zu1 @ g
+    dom_g = np.einsum("nlk,n->lk", zx_ent, c) + zu1.T @ np.einsum("nlk,l->nk", zx_ent, g)
+    v2 = core.v2_unadjusted
+    d = v2 @ core.zx.T @ core.w2 @ dom_g
+    dense = v2 + d @ v2 + v2 @ d.T + d @ core.v1_robust @ d.T
+    np.testing.assert_allclose(core.v2_windmeijer, dense, rtol=1e-10)

@@ -73,6 +73,33 @@ def test_import_loads_neither_linearmodels_nor_scipy() -> None:
     assert out.split() == ["False", "False"]
 
 
+def test_constructing_dynamic_gmm_does_not_import_scipy_stats() -> None:
+    # scipy.stats takes seconds to import cold; only p-values and critical values need it
+    code = (
+        "import sys, numpy as np, pandas as pd\n"
+        "import talentplan.calibrate as c\n"
+        "df = pd.DataFrame({'id': np.repeat(np.arange(30), 6), 't': np.tile(np.arange(6), 30),\n"
+        "                   'y': np.random.default_rng(0).normal(size=180)})\n"
+        "model = c.DynamicPanelGMM(df, 'y', entity='id', time='t', method='system')\n"
+        "print('constructed', 'scipy.stats' in sys.modules)\n"
+        "print('--- constructed', file=sys.stderr, flush=True)\n"
+        "model.fit(steps=2).pvalues\n"
+        "print('p-values', 'scipy.stats' in sys.modules)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split("\n")[:2] == ["constructed False", "p-values True"]
+    # -X importtime lists the modules as they are imported: scipy.stats comes only after
+    # the estimator was constructed, when the fit asked for p-values
+    phases = run.stderr.split("--- constructed")
+    before, after = ({ln.rsplit("|", 1)[-1].strip() for ln in p.splitlines()} for p in phases)
+    assert "talentplan.calibrate.dynamic.gmm" in before
+    assert not [m for m in before if m.split(".")[:2] == ["scipy", "stats"]]
+    assert [m for m in after if m.split(".")[:2] == ["scipy", "stats"]]
+
+
 def test_moved_regret_names_warn_and_resolve() -> None:
     from talentplan.scenarios import regret
 

@@ -189,6 +189,35 @@ def test_staggered_simple_aggregate_and_negate(panel):
     assert params.std_errors.iloc[0] == pytest.approx(att.se, rel=1e-8)
 
 
+def test_staggered_takes_weights_and_clustervars(panel):
+    data = panel.assign(
+        w=1.0 + (panel["county"].str[-1:].astype(int) % 3), province=panel["county"].str[:3]
+    )
+    spec = CalibrationSpec.from_string(
+        _one(
+            'name = "did"\nestimator = "staggered"\ndependent = "log_outflow_rate"\n'
+            'group = "centre_year"\nweights = "w"\naggregate = "dynamic"\n'
+            'options = { clustervars = "province" }',
+            'name = "0"\nkey = "centre:eng:retention"\n',
+        )
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, params = run_calibration(data, spec)
+        res = StaggeredDiD(
+            data, "log_outflow_rate", "county", "year", "centre_year", weights="w",
+            clustervars="province",
+        ).fit()  # fmt: skip
+        agg = res.aggregate("dynamic")
+        plain = StaggeredDiD(data, "log_outflow_rate", "county", "year", "centre_year").fit()
+    assert res.n_clusters < res.nobs
+    assert params.estimates.iloc[0] == pytest.approx(agg.table.loc[0, "att"], rel=1e-12)
+    assert params.std_errors.iloc[0] == pytest.approx(agg.table.loc[0, "se"], rel=1e-8)
+    assert agg.table.loc[0, "att"] != pytest.approx(
+        plain.aggregate("dynamic").table.loc[0, "att"], rel=1e-6
+    )
+
+
 def test_spillover_builds_weights_from_coordinates(panel):
     spec = CalibrationSpec.from_string(
         _one(

@@ -19,7 +19,6 @@ R_MANUAL
 from __future__ import annotations
 
 import dataclasses
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -34,7 +33,8 @@ from talentplan.errors import (
     MissingValuesWarning,
     NotEstimableError,
     PanelDataError,
-    UnbalancedPanelWarning,
+    TooFewClustersError,
+    UnbalancedPanelError,
 )
 from tests.calibrate.helpers import quiet
 
@@ -502,25 +502,26 @@ def test_results_interface(fits):
 # --- data handling -----------------------------------------------------------------------
 
 
-def test_unbalanced_panel_drops_entities(mpdta, fits):
+def test_unbalanced_panel_raises_with_the_count_and_how_to_balance(mpdta):
     gap = mpdta.drop(index=mpdta.index[(mpdta.countyreal == 8001) & (mpdta.year == 2005)])
-    with pytest.warns(UnbalancedPanelWarning, match="8001"):
-        res = _fit(gap)
-    ref = _fit(mpdta[mpdta.countyreal != 8001])
+    with pytest.raises(UnbalancedPanelError, match=r"1 of 500 entities.*8001") as err:
+        _fit(gap)
+    assert "drops 1 entities" in str(err.value) and "transform('size')" in str(err.value)
+    # the recipe in the message balances the panel: it keeps the other 499 entities
+    n = gap["year"].nunique()
+    balanced = gap[gap.groupby("countyreal")["year"].transform("size") == n]
+    res = _fit(balanced)
     assert res.nobs == 499
-    pd.testing.assert_frame_equal(res.att_gt, ref.att_gt)
+    pd.testing.assert_frame_equal(res.att_gt, _fit(mpdta[mpdta.countyreal != 8001]).att_gt)
 
 
-def test_missing_values_are_counted_and_dropped(mpdta):
+def test_missing_values_are_counted_then_the_gap_is_an_unbalanced_panel(mpdta):
     bad = mpdta.copy()
     bad.loc[bad.index[:3], "lemp"] = np.nan
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        res = _fit(bad)
-    kinds = {type(w.message) for w in caught}
-    assert MissingValuesWarning in kinds and UnbalancedPanelWarning in kinds
-    assert any("3 of 2500 rows" in str(w.message) for w in caught)
-    assert res.nobs == 500 - bad.loc[bad.index[:3], "countyreal"].nunique()
+    hit = bad.loc[bad.index[:3], "countyreal"].nunique()
+    with pytest.warns(MissingValuesWarning, match="3 of 2500 rows"):
+        with pytest.raises(UnbalancedPanelError, match=f"{hit} of 500 entities"):
+            _fit(bad)
 
 
 def test_groups_without_never_treated(mpdta):
@@ -680,3 +681,207 @@ def test_non_integer_group_raises_naming_column_and_value(mpdta):
     with pytest.raises(PanelDataError, match=r"'first.treat'.*whole numbers.*2005.5") as err:
         StaggeredDiD(bad, "lemp", "countyreal", "year", "first.treat")
     assert err.value.column == "first.treat" and err.value.value == 2005.5
+
+
+# --- clustering beyond the entity and sampling weights ------------------------------------
+
+
+def _tiny(seed=3, n=12, periods=(1, 2, 3)):
+    """12 units in 4 clusters (states), groups 0 and 3, no covariates."""
+    rng = np.random.default_rng(seed)
+    g = np.array([0, 3] * (n // 2))
+    state = np.repeat(np.arange(n // 3), 3)
+    rows = [
+        (i, t, g[i], state[i], rng.normal() + 0.2 * t + (g[i] > 0 and t >= g[i]))
+        for i in range(n)
+        for t in periods
+    ]
+    return pd.DataFrame(rows, columns=["id", "t", "g", "state", "y"])
+
+
+def test_clustering_on_the_entity_or_a_copy_of_it_is_the_default(mpdta, fits):
+    ref = fits[("never_treated", "dr", None)]
+    by_name = StaggeredDiD(
+        mpdta, "lemp", "countyreal", "year", "first.treat", clustervars=["countyreal"]
+    ).fit()
+    pd.testing.assert_frame_equal(by_name.att_gt, ref.att_gt)
+    assert by_name.clustervar is None
+    copy = mpdta.assign(county_copy=mpdta["countyreal"].astype(str))
+    by_copy = StaggeredDiD(
+        copy, "lemp", "countyreal", "year", "first.treat", clustervars="county_copy"
+    ).fit()
+    assert by_copy.n_clusters == 500
+    np.testing.assert_allclose(by_copy.att_gt["se"], ref.att_gt["se"], rtol=1e-12)
+    for kind in ("simple", "dynamic"):
+        a, b = by_copy.aggregate(kind), ref.aggregate(kind)
+        assert a.se == pytest.approx(b.se, rel=1e-12)
+        np.testing.assert_allclose(a.table["se"], b.table["se"], rtol=1e-12)
+    assert by_copy.pretrend_test.stat == pytest.approx(ref.pretrend_test.stat, rel=1e-10)
+
+
+def test_cluster_robust_variance_by_hand_on_a_tiny_panel():
+    df = _tiny()
+    res = StaggeredDiD(df, "y", "id", "t", "g", clustervars=["id", "state"]).fit()
+    assert res.clustervar == "state" and res.n_clusters == 4
+    wide = df.pivot(index="id", columns="t", values="y")
+    g = df.groupby("id")["g"].first()
+    state = df.groupby("id")["state"].first()
+    d = (g == 3).astype(float)
+    n = len(wide)
+    cells = res.att_gt.set_index(["group", "time"])
+    for base, t in ((1, 2), (2, 3)):  # the pre-treatment cell (3, 2) and the post cell (3, 3)
+        dy = wide[t] - wide[base]
+        m1, m0 = dy[d == 1].mean(), dy[d == 0].mean()
+        p1 = d.mean()
+        psi = d * (dy - m1) / p1 - (1 - d) * (dy - m0) / (1 - p1)
+        s_c = psi.groupby(state).sum()
+        assert cells.loc[(3, t), "att"] == pytest.approx(m1 - m0, rel=1e-12)
+        assert cells.loc[(3, t), "se"] == pytest.approx(np.sqrt((s_c**2).sum()) / n, rel=1e-12)
+        unclustered = np.sqrt((psi**2).sum()) / n
+        assert cells.loc[(3, t), "se"] != pytest.approx(unclustered, rel=1e-3)
+    post = res.aggregate("simple")
+    # one treated group and one post cell: the simple effect is that cell, its SE clustered
+    assert post.att == pytest.approx(cells.loc[(3, 3), "att"], rel=1e-12)
+    assert post.se == pytest.approx(cells.loc[(3, 3), "se"], rel=1e-9)
+
+
+def _duplicate(df, copies, id_col="id"):
+    """Each unit i appears copies[i] times under ids 100 i + c; ``orig`` keeps the old id."""
+    ids = df[id_col].unique()
+    parts = []
+    for i, k in zip(ids, copies, strict=True):
+        unit = df[df[id_col] == i]
+        for c in range(k):
+            parts.append(unit.assign(orig=i, **{id_col: 100 * i + c}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_perfectly_correlated_clusters_scale_the_se_by_the_root_of_their_size(simulated):
+    sub = simulated[simulated["id"] < 300]
+    k = 4
+    dup = _duplicate(sub, [k] * 300)
+    model = dict(control="not_yet_treated", method="dr", covariates=["x"])
+    base = StaggeredDiD(sub, "y", "id", "t", "g", **model).fit()
+    naive = StaggeredDiD(dup, "y", "id", "t", "g", **model).fit()
+    clustered = StaggeredDiD(dup, "y", "id", "t", "g", clustervars="orig", **model).fit()
+    np.testing.assert_allclose(naive.att_gt["att"], base.att_gt["att"], rtol=1e-9)
+    # copies have identical influence functions: clustering them multiplies the SE by
+    # sqrt(k) and gives back the SE of the panel without copies
+    np.testing.assert_allclose(clustered.att_gt["se"], np.sqrt(k) * naive.att_gt["se"], rtol=1e-9)
+    np.testing.assert_allclose(clustered.att_gt["se"], base.att_gt["se"], rtol=1e-9)
+    for kind in ("simple", "group", "dynamic", "calendar"):
+        a, b = clustered.aggregate(kind), base.aggregate(kind)
+        assert a.se == pytest.approx(b.se, rel=1e-9)
+        np.testing.assert_allclose(a.table["se"], b.table["se"], rtol=1e-9)
+    assert clustered.pretrend_test.stat == pytest.approx(base.pretrend_test.stat, rel=1e-8)
+
+
+def test_clustered_bootstrap_draws_one_multiplier_per_cluster(simulated):
+    sub = simulated[simulated["id"] < 300]
+    dup = _duplicate(sub, [3] * 300)
+    kw = dict(bootstrap=True, n_boot=999, seed=11)
+    base = StaggeredDiD(sub, "y", "id", "t", "g").fit(**kw)
+    clustered = StaggeredDiD(dup, "y", "id", "t", "g", clustervars="orig").fit(**kw)
+    # 300 clusters of identical copies: the same multipliers on the same cluster sums
+    np.testing.assert_allclose(clustered.att_gt["se"], base.att_gt["se"], rtol=1e-9)
+    assert clustered.aggregate("dynamic").se == pytest.approx(base.aggregate("dynamic").se)
+    assert "clustered by orig (300 clusters)" in clustered.summary
+
+
+def test_integer_weights_equal_duplicated_units(simulated):
+    sub = simulated[simulated["id"] < 240]
+    copies = np.random.default_rng(1).integers(1, 4, size=240)
+    weighted = sub.assign(w=copies[sub["id"].to_numpy()])
+    dup = _duplicate(sub, copies)
+    for method in ("dr", "ipw", "reg"):
+        model = dict(control="not_yet_treated", method=method, covariates=["x"])
+        wres = StaggeredDiD(weighted, "y", "id", "t", "g", weights="w", **model).fit()
+        dres = StaggeredDiD(dup, "y", "id", "t", "g", clustervars="orig", **model).fit()
+        plain = StaggeredDiD(sub, "y", "id", "t", "g", **model).fit()
+        np.testing.assert_allclose(wres.att_gt["att"], dres.att_gt["att"], rtol=1e-8, atol=1e-12)
+        np.testing.assert_allclose(wres.att_gt["se"], dres.att_gt["se"], rtol=1e-8)
+        assert not np.allclose(wres.att_gt["att"], plain.att_gt["att"], rtol=1e-4)
+        for kind in ("simple", "group", "dynamic", "calendar"):
+            a, b = wres.aggregate(kind), dres.aggregate(kind)
+            assert a.att == pytest.approx(b.att, rel=1e-8)
+            np.testing.assert_allclose(a.table["att"], b.table["att"], rtol=1e-8)
+        # per-group effects carry no estimated-share term, so their SEs match too
+        np.testing.assert_allclose(
+            wres.aggregate("group").table["se"], dres.aggregate("group").table["se"], rtol=1e-8
+        )
+
+
+def test_weights_of_one_equal_the_unweighted_fit(mpdta, fits):
+    for key in (("never_treated", "dr", "lpop"), ("not_yet_treated", "reg", "lpop")):
+        control, method, cov = key
+        res = StaggeredDiD(
+            mpdta.assign(w=1.0),
+            "lemp",
+            "countyreal",
+            "year",
+            "first.treat",
+            control=control,
+            method=method,
+            covariates=[cov],
+            weights="w",
+        ).fit()
+        pd.testing.assert_frame_equal(res.att_gt, fits[key].att_gt)
+        for kind in ("simple", "group", "dynamic", "calendar"):
+            a, b = res.aggregate(kind), fits[key].aggregate(kind)
+            assert (a.att, a.se) == (b.att, b.se)
+            pd.testing.assert_frame_equal(a.table, b.table)
+
+
+def test_scaling_the_weights_changes_nothing(mpdta):
+    w = np.random.default_rng(2).uniform(0.5, 2.0, 500)
+    data = mpdta.assign(w=w[pd.factorize(mpdta["countyreal"])[0]])
+    fit = lambda c: StaggeredDiD(  # noqa: E731
+        data.assign(w=c * data["w"]), "lemp", "countyreal", "year", "first.treat", weights="w"
+    ).fit()
+    a, b = fit(1.0), fit(7.5)
+    np.testing.assert_allclose(a.att_gt["att"], b.att_gt["att"], rtol=1e-10)
+    np.testing.assert_allclose(a.att_gt["se"], b.att_gt["se"], rtol=1e-10)
+    assert a.aggregate("dynamic").se == pytest.approx(b.aggregate("dynamic").se, rel=1e-10)
+
+
+def test_time_varying_weights_and_clusters_are_refused_naming_the_unit(mpdta):
+    data = mpdta.assign(w=1.0, state=mpdta["countyreal"] // 1000)
+    data.loc[(data.countyreal == 8019) & (data.year == 2006), ["w", "state"]] = [2.0, 99]
+    with pytest.raises(PanelDataError, match=r"weights column 'w'.*entity 8019") as err:
+        StaggeredDiD(data, "lemp", "countyreal", "year", "first.treat", weights="w")
+    assert err.value.column == "w" and err.value.value == 8019
+    with pytest.raises(PanelDataError, match=r"cluster column 'state'.*entity 8019"):
+        StaggeredDiD(data, "lemp", "countyreal", "year", "first.treat", clustervars="state")
+
+
+def test_bad_weights_and_clustervars_raise(mpdta):
+    neg = mpdta.assign(w=1.0)
+    neg.loc[neg.countyreal == 8001, "w"] = -1.0
+    with pytest.raises(PanelDataError, match="non-negative"):
+        StaggeredDiD(neg, "lemp", "countyreal", "year", "first.treat", weights="w")
+    with pytest.raises(CalibrationError, match="at most one cluster variable"):
+        StaggeredDiD(
+            mpdta.assign(a=1, b=2),
+            "lemp",
+            "countyreal",
+            "year",
+            "first.treat",
+            clustervars=["a", "b"],
+        )
+    with pytest.raises(PanelDataError, match="not found"):
+        StaggeredDiD(mpdta, "lemp", "countyreal", "year", "first.treat", clustervars="nope")
+    with pytest.raises(TooFewClustersError, match="1 cluster"):
+        StaggeredDiD(
+            mpdta.assign(one=1), "lemp", "countyreal", "year", "first.treat", clustervars="one"
+        ).fit()
+
+
+def test_rows_missing_a_cluster_or_weight_are_counted(mpdta):
+    data = mpdta.assign(w=1.0, state=(mpdta["countyreal"] // 1000).astype(float))
+    data.loc[data.countyreal == 8001, "state"] = np.nan
+    data.loc[data.countyreal == 8019, "w"] = np.nan
+    with pytest.warns(MissingValuesWarning, match=r"10 of 2500 rows.*w: 5.*state \(cluster\): 5"):
+        res = StaggeredDiD(
+            data, "lemp", "countyreal", "year", "first.treat", weights="w", clustervars="state"
+        ).fit()
+    assert res.nobs == 498

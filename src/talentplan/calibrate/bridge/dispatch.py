@@ -72,7 +72,14 @@ def fit_estimation(e: EstimationSpec, entity: str, time: str, data: pd.DataFrame
         )
     elif e.estimator == "staggered":
         model = cls(
-            data, e.dependent, ent, tim, v["group"], covariates=v.get("covariates"), **e.options
+            data,
+            e.dependent,
+            ent,
+            tim,
+            v["group"],
+            covariates=v.get("covariates"),
+            weights=v.get("weights"),
+            **e.options,
         )
         return model.fit(**e.fit).aggregate(e.extra["aggregate"])
     else:

@@ -43,7 +43,11 @@ VARIABLES: Mapping[str, Mapping[str, tuple[bool, bool]]] = MappingProxyType(
             "predetermined": (False, True),
             "endogenous": (False, True),
         },
-        "staggered": {"group": (True, False), "covariates": (False, True)},
+        "staggered": {
+            "group": (True, False),
+            "covariates": (False, True),
+            "weights": (False, False),
+        },
         "spillover": {
             "exog": (True, True),
             "lags": (False, True),

@@ -39,10 +39,12 @@ Variables per estimator (lists of column names unless noted):
   there, and from period ``lags + 1`` for ``method = "system"``, whose level equations
   start there. Common shocks otherwise bias the estimator.
 - ``staggered`` (:class:`~talentplan.calibrate.staggered.model.StaggeredDiD`): ``group`` (a
-  column name, first treated period, 0 = never) and optional ``covariates``; the
+  column name, first treated period, 0 = never), optional ``covariates`` and optional
+  ``weights`` (a column of sampling weights); the
   spec-only ``aggregate`` (``"simple"`` by default, or ``"group"``, ``"dynamic"``,
   ``"calendar"``) picks the aggregation whose effects are mapped; ``"simple"`` names its
-  one effect ``overall``.
+  one effect ``overall``. ``options`` takes the constructor's ``control``, ``method``
+  and ``clustervars`` (a column to cluster on besides the entity).
 - ``spillover`` (:class:`~talentplan.calibrate.spatial.model.SpilloverPanel`): ``exog``,
   optional ``lags`` (spatially lagged regressors) and ``core_terms``; ``coords`` (two
   columns with each entity's coordinates) and a ``weights`` table (options of

@@ -16,13 +16,15 @@ collapsed; the difference lagged ``lo - 1`` instruments the level equation, one 
 per period (one in all when collapsed). Missing lags are replaced by zeros.
 :class:`IVStyle` specifications are ``xtabond2``'s ``iv()``: one column holding the
 first difference of the variable in the differenced equation and/or its level in the
-level equation. The one-step weighting structure ``H`` is :func:`h_matrix`.
+level equation. The instrument matrix is sparse (CSR): an uncollapsed column is zero
+outside its period. The one-step weighting structure ``H`` is :func:`h_matrix`
+(:func:`h_structure` gives its entries and :func:`z_h_z` forms ``Z'HZ`` from them).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -41,6 +43,8 @@ __all__ = [
     "build_grid",
     "build_system",
     "h_matrix",
+    "h_structure",
+    "z_h_z",
 ]
 
 Equation = Literal["diff", "level", "both"]
@@ -108,7 +112,7 @@ class StackedSystem:
 
     y: np.ndarray  # (n_rows,)
     x: np.ndarray  # (n_rows, k)
-    z: np.ndarray  # (n_rows, n_instruments)
+    z: sp.csr_matrix  # (n_rows, n_instruments), sparse: GMM-style columns are mostly zero
     group: np.ndarray  # (n_rows,) entity position
     period: np.ndarray  # (n_rows,) integer period
     is_diff: np.ndarray  # (n_rows,) True for differenced equations
@@ -175,6 +179,10 @@ def _diff(a: np.ndarray) -> np.ndarray:
     return a - _lag(a, 1)
 
 
+#: Sparse instrument columns as coordinates: (rows, columns, values), each an array.
+Triplets: TypeAlias = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
 def _gmm_block(
     source: np.ndarray,
     rows_e: np.ndarray,
@@ -183,27 +191,48 @@ def _gmm_block(
     collapse: bool,
     label: str,
     periods: np.ndarray,
-) -> tuple[np.ndarray, list[str]]:
-    """Build GMM-style columns from ``source`` lagged by each of ``lags`` at the given rows."""
+) -> tuple[Triplets, list[str]]:
+    """Build GMM-style columns from ``source`` lagged by each of ``lags`` at the given rows.
+
+    Returns the non-zero entries as coordinates (row among the given rows, column of
+    the block, value) and the column names: an uncollapsed column is non-zero only in
+    the rows of its period.
+    """
     n = len(rows_e)
+    rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
     names: list[str] = []
     for s in lags:
-        vals = _lag(source, s)[rows_e, rows_t]
-        vals = np.where(np.isfinite(vals), vals, 0.0)
-        if collapse:
-            cols.append(vals)
+        lagged = _lag(source, s)[rows_e, rows_t]
+        lagged = np.where(np.isfinite(lagged), lagged, 0.0)
+        first = len(names)
+        if collapse:  # one column per lag
+            col_of_row = np.zeros(n, dtype=np.int32)
             names.append(f"{label}L{s}")
-            continue
-        for t in np.unique(rows_t):
-            col = np.zeros(n)
-            mask = rows_t == t
-            col[mask] = vals[mask]
-            cols.append(col)
-            names.append(f"{label}L{s}@{periods[t]}")
-    if not cols:
-        return np.zeros((n, 0)), []
-    return np.column_stack(cols), names
+        else:  # one column per lag and period
+            present, inverse = np.unique(rows_t, return_inverse=True)
+            col_of_row = inverse.astype(np.int32)
+            names.extend(f"{label}L{s}@{periods[t]}" for t in present)
+        nz = np.flatnonzero(lagged).astype(np.int32)
+        rows.append(nz)
+        cols.append(first + col_of_row[nz])
+        vals.append(lagged[nz])
+    return _cat(rows, cols, vals), names
+
+
+def _cat(rows: list[np.ndarray], cols: list[np.ndarray], vals: list[np.ndarray]) -> Triplets:
+    if not rows:
+        empty = np.zeros(0, dtype=np.int32)
+        return empty, empty, np.zeros(0)
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+
+
+def _column(values: np.ndarray) -> Triplets:
+    """One instrument column as coordinates, missing values as zeros."""
+    values = np.where(np.isfinite(values), values, 0.0)
+    nz = np.flatnonzero(values).astype(np.int32)
+    return nz, np.zeros(nz.size, dtype=np.int32), values[nz]
 
 
 def build_system(
@@ -256,14 +285,25 @@ def build_system(
         x = np.column_stack([x, const])
         names = [*names, "const"]
 
-    # --- instruments ------------------------------------------------------------------
-    zd_parts: list[np.ndarray] = []
-    zl_parts: list[np.ndarray] = []
+    # --- instruments (sparse: most GMM-style columns are zero outside one period) -------
+    # Rows are ordered by entity, differenced equations first, then by period; the
+    # instruments are gathered as coordinates and assembled once, in that order.
+    group = np.concatenate([de, le])
+    period_pos = np.concatenate([dt, lt])
+    is_diff = np.concatenate([np.ones(nd, bool), np.zeros(nl, bool)])
+    order = np.lexsort((period_pos, ~is_diff, group))
+    position = np.empty(nd + nl, dtype=np.int32)  # 32-bit indices: half the memory
+    position[order] = np.arange(nd + nl, dtype=np.int32)
+    z_rows: list[np.ndarray] = []
+    z_cols: list[np.ndarray] = []
+    z_vals: list[np.ndarray] = []
     znames: list[str] = []
 
-    def add(d_block: np.ndarray, l_block: np.ndarray, labels: list[str]) -> None:
-        zd_parts.append(d_block)
-        zl_parts.append(l_block)
+    def add(block: Triplets, labels: list[str], *, level: bool, first: int | None = None) -> None:
+        rows, cols, vals = block
+        z_rows.append(position[rows + nd] if level else position[rows])
+        z_cols.append(cols + np.int32(len(znames) if first is None else first))
+        z_vals.append(vals)
         znames.extend(labels)
 
     for g in gmm:
@@ -273,7 +313,7 @@ def build_system(
             block, labels = _gmm_block(
                 v[g.variable], de, dt, lag_list, g.collapse, f"{g.variable}:", grid.periods
             )
-            add(block, np.zeros((nl, block.shape[1])), labels)
+            add(block, labels, level=False)
     if system:
         for g in gmm:
             if g.equation in ("level", "both"):
@@ -287,38 +327,33 @@ def build_system(
                     f"D.{g.variable}:",
                     grid.periods,
                 )
-                add(np.zeros((nd, block.shape[1])), block, labels)
+                add(block, labels, level=True)
     for spec in iv:
         src = v[spec.variable]
         in_diff = spec.equation in ("diff", "both")
         in_level = system and spec.equation in ("level", "both")
-        d_col = _diff(src)[de, dt] if in_diff else np.zeros(nd)
-        l_col = src[le, lt] if in_level else np.zeros(nl)
         label = {"diff": f"D.{spec.variable}", "level": spec.variable}.get(
             spec.equation, f"{spec.variable}[both]"
         )
-        add(
-            np.where(np.isfinite(d_col), d_col, 0.0)[:, None],
-            np.where(np.isfinite(l_col), l_col, 0.0)[:, None],
-            [label],
-        )
+        d_part = _column(_diff(src)[de, dt]) if in_diff else _column(np.zeros(nd))
+        l_part = _column(src[le, lt]) if in_level else _column(np.zeros(nl))
+        column = len(znames)
+        add(d_part, [label], level=False)
+        add(l_part, [], level=True, first=column)  # the same column in the level rows
     if constant:
-        if system:
-            add(np.zeros((nd, 1)), np.ones((nl, 1)), ["const"])
-        else:
-            add(np.ones((nd, 1)), np.zeros((0, 1)), ["const"])
-    z = np.vstack([np.column_stack(zd_parts), np.column_stack(zl_parts)])
-
-    group = np.concatenate([de, le])
-    period_pos = np.concatenate([dt, lt])
-    is_diff = np.concatenate([np.ones(nd, bool), np.zeros(nl, bool)])
+        const_part = _column(np.ones(nl if system else nd))
+        add(const_part, ["const"], level=system)
+    rows, cols, vals = _cat(z_rows, z_cols, z_vals)
+    for parts in (z_rows, z_cols, z_vals):
+        parts.clear()  # free the pieces now that they are concatenated
     # keep instrument columns that are not identically zero in the sample
-    live = np.any(z != 0.0, axis=0)
-    z = z[:, live]
+    live = np.bincount(cols, minlength=len(znames)) > 0
+    new_col = (np.cumsum(live) - 1).astype(np.int32)
+    z = sp.csr_matrix((vals, (rows, new_col[cols])), shape=(nd + nl, int(live.sum())))
+    del rows, cols, vals
+    z.sort_indices()
     znames = [n for n, keep in zip(znames, live, strict=True) if keep]
-    # order rows by entity, differenced equations first, then by period
-    order = np.lexsort((period_pos, ~is_diff, group))
-    y, x, z = y[order], x[order], z[order]
+    y, x = y[order], x[order]
     group, period_pos, is_diff = group[order], period_pos[order], is_diff[order]
     return StackedSystem(
         y=y,
@@ -334,6 +369,36 @@ def build_system(
     )
 
 
+def h_structure(
+    s: StackedSystem, h: int
+) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, float]]]:
+    """Return the diagonal of ``H`` and its off-diagonal pairs ``(rows_a, rows_b, value)``.
+
+    Each pair stands for the two symmetric entries ``H[a, b] = H[b, a] = value``; see
+    :func:`h_matrix` for the structures.
+    """
+    n = len(s.group)
+    if h == 1:
+        return np.ones(n), []
+    is_diff = s.is_diff
+    tpos = s.tpos
+    diag = np.where(is_diff, 2.0, 1.0)
+    span = int(tpos.max()) + 2 if n else 1
+    key = s.group.astype(np.int64) * span + tpos
+    d_idx = np.flatnonzero(is_diff)
+    l_idx = np.flatnonzero(~is_diff)
+    pairs = [(d_idx, d_idx, 1, -1.0)]  # differenced rows one period apart
+    if h == 3:
+        pairs += [(d_idx, l_idx, 0, 1.0), (d_idx, l_idx, 1, -1.0)]
+    out: list[tuple[np.ndarray, np.ndarray, float]] = []
+    for a_idx, b_idx, shift, value in pairs:
+        if a_idx.size == 0 or b_idx.size == 0:
+            continue
+        a, b = _match(key[a_idx] - shift, key[b_idx])
+        out.append((a_idx[a], b_idx[b], value))
+    return diag, out
+
+
 def h_matrix(s: StackedSystem, h: int) -> sp.csr_matrix:
     """Build the one-step weighting structure ``H`` (block diagonal by entity).
 
@@ -347,33 +412,37 @@ def h_matrix(s: StackedSystem, h: int) -> sp.csr_matrix:
     * ``h=3``: ``h=2`` plus the cross terms that i.i.d. errors imply between the two
       equations, ``cov(e_t - e_t-1, e_t) = 1`` and ``cov(e_t - e_t-1, e_t-1) = -1``
       (``xtabond2``'s default). In difference GMM ``h=2`` and ``h=3`` coincide.
+
+    The estimator itself forms ``Z'HZ`` from :func:`h_structure` without building ``H``.
     """
     n = len(s.group)
     if h == 1:
         return sp.identity(n, format="csr")
-    is_diff = s.is_diff
-    tpos = s.tpos
+    diag, pairs = h_structure(s, h)
     rows = [np.arange(n)]
     cols = [np.arange(n)]
-    vals = [np.where(is_diff, 2.0, 1.0)]
-    span = int(tpos.max()) + 2 if n else 1
-    key = s.group.astype(np.int64) * span + tpos
-    d_idx = np.flatnonzero(is_diff)
-    l_idx = np.flatnonzero(~is_diff)
-    pairs = [(d_idx, d_idx, 1, -1.0)]  # differenced rows one period apart
-    if h == 3:
-        pairs += [(d_idx, l_idx, 0, 1.0), (d_idx, l_idx, 1, -1.0)]
-    for a_idx, b_idx, shift, value in pairs:
-        if a_idx.size == 0 or b_idx.size == 0:
-            continue
-        a, b = _match(key[a_idx] - shift, key[b_idx])
-        ra, rb = a_idx[a], b_idx[b]
+    vals = [diag]
+    for ra, rb, value in pairs:
         rows += [ra, rb]
         cols += [rb, ra]
         vals += [np.full(ra.size, value), np.full(ra.size, value)]
     return sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
     )
+
+
+def z_h_z(z: sp.csr_matrix, s: StackedSystem, h: int) -> np.ndarray:
+    """Compute ``Z'HZ`` (dense) from the sparse instruments without building ``H``.
+
+    ``Z' diag(H) Z`` plus, for each off-diagonal pair structure, ``value (Z_a'Z_b +
+    Z_b'Z_a)`` with ``Z_a``, ``Z_b`` the matched rows.
+    """
+    diag, pairs = h_structure(s, h)
+    out = np.asarray((z.T @ sp.csr_matrix(z.multiply(diag[:, None]))).toarray())
+    for ra, rb, value in pairs:
+        cross = np.asarray((z[ra].T @ z[rb]).toarray())
+        out += value * (cross + cross.T)
+    return out
 
 
 def _match(targets: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -514,9 +514,8 @@ class DynamicPanelGMM:
             )
         grid = build_grid(frame, self._entity, self._time, [*self._columns, *self._inst_columns])
         sizes = frame.groupby(self._entity).size()
-        spans = frame.groupby(self._entity)[self._time].agg(
-            lambda s: round(s.max() - s.min()) // grid.step + 1
-        )
+        bounds = frame.groupby(self._entity)[self._time].agg(["min", "max"])
+        spans = (bounds["max"] - bounds["min"]).round().astype("int64") // grid.step + 1
         if sizes.nunique() > 1 or (spans != sizes).any() or spans.nunique() > 1:
             gaps = int((spans != sizes).sum())
             warnings.warn(
@@ -680,6 +679,7 @@ class DynamicPanelGMM:
                     "entities: some instruments vary in too few entities. Drop or "
                     "collapse them, or use steps=1"
                 )
+        core.beta(int(steps))  # a singular system raises CollinearityError here, not later
         return DynamicPanelGMMResults(
             s, int(steps), cov_type, self.options, core=core, h=int(h), small=bool(small)
         )

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
+# scipy.stats is imported where p-values and critical values are computed: importing it
+# takes seconds on a cold start, and constructing an estimator should not pay for it.
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from talentplan.calibrate.dynamic.gmm import GMMCore
 from talentplan.calibrate.dynamic.instruments import StackedSystem
@@ -280,6 +281,8 @@ class DynamicPanelGMMResults(EstimationResults):
             The statistic, chi-square with ``instruments - parameters`` degrees of
             freedom under homoskedastic errors.
         """
+        from scipy import stats
+
         stat = self._core.sargan(bool(dof_correction))
         df = self.n_instruments - len(self._beta)
         return SpecificationTest("Sargan", stat, float(stats.chi2.sf(stat, df)), df)
@@ -287,6 +290,8 @@ class DynamicPanelGMMResults(EstimationResults):
     @cached_property
     def hansen(self) -> SpecificationTest:
         """Hansen J test from the two-step estimates (robust to heteroskedasticity)."""
+        from scipy import stats
+
         stat = self._core.hansen()
         df = self.n_instruments - len(self._beta)
         return SpecificationTest("Hansen J", stat, float(stats.chi2.sf(stat, df)), df)
@@ -300,6 +305,8 @@ class DynamicPanelGMMResults(EstimationResults):
         (coefficients, :attr:`df_resid`) degrees of freedom, as ``xtabond2``. Uses the
         covariance of :attr:`cov`.
         """
+        from scipy import stats
+
         keep = [i for i, name in enumerate(self._s.regressors) if name != "const"]
         b = self._beta[keep]
         v = self._cov[np.ix_(keep, keep)]
@@ -353,6 +360,8 @@ class DynamicPanelGMMResults(EstimationResults):
         SpecificationTest
             The z statistic and its two-sided normal p-value.
         """
+        from scipy import stats
+
         if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
             raise CalibrationError(f"order must be a positive integer, got {order!r}")
         order = int(order)

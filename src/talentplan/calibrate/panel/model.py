@@ -16,7 +16,7 @@ bandwidth is :func:`driscoll_kraay_bandwidth` unless one is given.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -45,7 +45,12 @@ from talentplan.calibrate.shared.validation import (
     prepare_panel,
     transform_design,
 )
-from talentplan.errors import CalibrationError, TooFewClustersError, TooFewEntitiesError
+from talentplan.errors import (
+    CalibrationError,
+    NotEstimableError,
+    TooFewClustersError,
+    TooFewEntitiesError,
+)
 
 __all__ = [
     "MIN_CLUSTERS",
@@ -113,6 +118,22 @@ def _difference_periods(index: pd.MultiIndex) -> int:
     ent = pd.factorize(index.get_level_values(0))[0]
     has_previous = (ent[1:] == ent[:-1]) & (pos[1:] - pos[:-1] == 1)
     return int(np.unique(pos[1:][has_previous]).size)
+
+
+def _fit_or_explain(fit: Callable[[], Any], name: str) -> Any:
+    """Run a linearmodels fit, turning its data errors into :class:`NotEstimableError`.
+
+    The checks before the fit catch the usual problems with their own messages; what
+    is left (no residual degrees of freedom on a tiny panel, a singular matrix from
+    degenerate data) is reported with linearmodels' reason and the estimator's name.
+    """
+    try:
+        return fit()
+    except (ValueError, np.linalg.LinAlgError, ZeroDivisionError) as err:
+        raise NotEstimableError(
+            f"The {name} estimator cannot be fitted on these data: {err} Use more "
+            "entities or periods, or fewer regressors and effects."
+        ) from err
 
 
 def _check_cluster(cluster: Sequence[str]) -> tuple[str, ...]:
@@ -368,6 +389,9 @@ class PanelRegression:
             Inadmissible options: for example ``group_debias=True`` without clustered
             errors, or ``auto_df``/``count_effects`` with an estimator without
             absorbed effects.
+        NotEstimableError
+            linearmodels cannot fit the model on these data (no residual degrees of
+            freedom, a singular matrix); the message gives its reason.
         """
         check_choice("cov_type", cov_type, CovType, error=CalibrationError)
         key = _check_fit_options(cluster, min_clusters, bandwidth, kernel)
@@ -436,7 +460,7 @@ class PanelRegression:
             fit_kw["cov_type"] = "clustered"
             fit_kw.update(self._cluster_kw(options["cluster"]))
             fit_kw["group_debias"] = bool(group_debias)
-        result = model.fit(**fit_kw)
+        result = _fit_or_explain(lambda: model.fit(**fit_kw), ESTIMATORS[est][0])
         return PanelResults(
             result,
             estimator=est,
@@ -588,6 +612,8 @@ class PanelIV:
         ------
         TooFewClustersError
             Fewer than ``min_clusters`` clusters in a clustering dimension.
+        NotEstimableError
+            linearmodels cannot fit the model on these data; the message gives its reason.
         """
         check_choice("cov_type", cov_type, BasicCovType, error=CalibrationError)
         key = _check_fit_options(cluster, min_clusters)
@@ -604,10 +630,12 @@ class PanelIV:
             key = ()
         if self._estimator == "2sls":
             model: Any = IV2SLS(y, exog, endog, instr)
-            res = model.fit(cov_type=cov_type, debiased=True, **kw)
         else:
             model = IVGMM(y, exog, endog, instr, weight_type=cov_type, **kw)
-            res = model.fit(cov_type=cov_type, debiased=True, **kw)
+        res = _fit_or_explain(
+            lambda: model.fit(cov_type=cov_type, debiased=True, **kw),
+            f"panel IV ({self._estimator})",
+        )
         n, k = int(res.nobs), len(res.params)
         extra = 0
         if self._entity_effects and "entity" not in key:

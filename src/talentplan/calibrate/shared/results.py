@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any, Literal, Protocol
 
+# scipy.stats is imported where p-values and critical values are computed: importing it
+# takes seconds on a cold start, and constructing an estimator should not pay for it.
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from talentplan._display import DisplayMixin
 from talentplan._options import check_choice
@@ -98,6 +99,8 @@ class EstimationResults(DisplayMixin):
     @property
     def pvalues(self) -> pd.Series:
         """Two-sided p-values of zero coefficients."""
+        from scipy import stats
+
         t = np.abs(self.tstats.to_numpy())
         df = self.df_resid
         p = 2 * (stats.t.sf(t, df) if df is not None else stats.norm.sf(t))
@@ -111,6 +114,8 @@ class EstimationResults(DisplayMixin):
         level
             Coverage, strictly between 0 and 1.
         """
+        from scipy import stats
+
         check_level(level)
         q = 0.5 + level / 2
         df = self.df_resid

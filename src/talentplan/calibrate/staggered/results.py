@@ -8,6 +8,7 @@ Wald pre-trend test (:class:`PreTrendTest`) and the aggregations of R ``did``'s
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -24,8 +25,10 @@ from talentplan.calibrate.staggered.estimators import (
     aggregate_cells,
     bootstrap_draws,
     bootstrap_se,
+    cluster_sums,
+    se_from_sums,
 )
-from talentplan.errors import CalibrationError, NotEstimableError
+from talentplan.errors import CalibrationError, EstimationWarning, NotEstimableError
 
 __all__ = ["AggregatedEffects", "PreTrendTest", "StaggeredDiDResults"]
 
@@ -77,6 +80,8 @@ class AggregatedEffects(DisplayMixin):
         ``"simple"`` one row, the overall effect.
     influence, table_influence
         Per-entity influence functions of ``att`` and of the table's effects.
+    clustervar
+        The variable the standard errors are clustered on besides the entity, or None.
     """
 
     kind: str
@@ -88,6 +93,8 @@ class AggregatedEffects(DisplayMixin):
     alpha: float = 0.05
     critical_value: float = float(stats.norm.ppf(0.975))
     bootstrap: bool = False
+    clustervar: str | None = None
+    _cluster: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         """Keep private, read-only copies of the table and the influence functions."""
@@ -95,6 +102,8 @@ class AggregatedEffects(DisplayMixin):
         object.__setattr__(self, "_table", self._table.copy())
         object.__setattr__(self, "_influence", _frozen(self._influence))
         object.__setattr__(self, "_table_influence", _frozen(self._table_influence))
+        if self._cluster is not None:
+            object.__setattr__(self, "_cluster", _frozen(self._cluster))
 
     @property
     def table(self) -> pd.DataFrame:
@@ -138,11 +147,12 @@ class AggregatedEffects(DisplayMixin):
 
     @property
     def cov(self) -> pd.DataFrame:
-        """Influence-function covariance of the table's effects."""
+        """Influence-function covariance of the table's effects (clustered as the fit)."""
         psi = self._table_influence
         n = psi.shape[0]
+        sums = cluster_sums(psi, self._cluster)
         idx = self._table.index
-        return pd.DataFrame(psi.T @ psi / n**2, index=idx, columns=idx)
+        return pd.DataFrame(sums.T @ sums / n**2, index=idx, columns=idx)
 
     @property
     def nobs(self) -> int:
@@ -185,6 +195,11 @@ class StaggeredDiDResults(EstimationResults):
         confidence interval at level ``1 - alpha``.
     influence
         Per-entity influence functions, (n entities, number of ATT(g,t)).
+    weights
+        The sampling-weights column, or None.
+    clustervar
+        The variable the standard errors are clustered on besides the entity, or None
+        (clustered by entity).
     """
 
     _att_gt: pd.DataFrame
@@ -201,6 +216,10 @@ class StaggeredDiDResults(EstimationResults):
     alpha: float
     critical_value: float
     boot: _Boot | None = None
+    weights: str | None = None
+    clustervar: str | None = None
+    _unit_weights: np.ndarray | None = field(default=None, repr=False)
+    _cluster: np.ndarray | None = field(default=None, repr=False)
 
     title = "Group-time average treatment effects"
 
@@ -210,6 +229,10 @@ class StaggeredDiDResults(EstimationResults):
         object.__setattr__(self, "_att_gt", self._att_gt.copy())
         object.__setattr__(self, "_influence", _frozen(self._influence))
         object.__setattr__(self, "_unit_group", _frozen(self._unit_group))
+        for name in ("_unit_weights", "_cluster"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _frozen(value))
 
     @property
     def att_gt(self) -> pd.DataFrame:
@@ -235,6 +258,21 @@ class StaggeredDiDResults(EstimationResults):
         return len(self.entities)
 
     @property
+    def unit_weights(self) -> np.ndarray | None:
+        """Each entity's sampling weight, normalised to mean one, or None (a copy)."""
+        return None if self._unit_weights is None else self._unit_weights.copy()
+
+    @property
+    def clusters(self) -> np.ndarray | None:
+        """Each entity's cluster code ``0..G-1``, or None when clustered by entity (a copy)."""
+        return None if self._cluster is None else self._cluster.copy()
+
+    @property
+    def n_clusters(self) -> int:
+        """Number of clusters of the standard errors (the entities when not clustered)."""
+        return self.nobs if self._cluster is None else int(self._cluster.max()) + 1
+
+    @property
     def params(self) -> pd.Series:
         """ATT(g,t) named like ``ATT(g=2004,t=2005)`` (a new Series on every access)."""
         names = [
@@ -252,9 +290,9 @@ class StaggeredDiDResults(EstimationResults):
 
     @property
     def cov(self) -> pd.DataFrame:
-        """Influence-function covariance of the ATT(g,t), clustered by entity."""
-        psi = self._influence
-        cov = psi.T @ psi / self.nobs**2
+        """Influence-function covariance of the ATT(g,t), clustered by entity or ``clustervar``."""
+        sums = cluster_sums(self._influence, self._cluster)
+        cov = sums.T @ sums / self.nobs**2
         return pd.DataFrame(cov, index=self.params.index, columns=self.params.index)
 
     @cached_property
@@ -320,22 +358,33 @@ class StaggeredDiDResults(EstimationResults):
                 min_e=min_e,
                 max_e=max_e,
                 balance_e=balance_e,
+                unit_weights=self._unit_weights,
             )
         except NotEstimableError:
             raise
         except ValueError as err:
             raise CalibrationError(f"Cannot aggregate: {err}.") from err
         n = self.nobs
-        se = np.sqrt(np.mean(agg.inf**2) / n)
-        table_se = np.sqrt(np.mean(agg.table_inf**2, axis=0) / n)
+        sums = cluster_sums(agg.inf, self._cluster)
+        table_sums = cluster_sums(agg.table_inf, self._cluster)
+        se = float(se_from_sums(sums, n))
+        table_se = se_from_sums(table_sums, n)
         crit = float(stats.norm.ppf(1 - self.alpha / 2))
         if self.boot is not None:
-            draws = self.boot.draws(n)
-            se = bootstrap_se(np.nan_to_num(agg.inf[:, None]), draws, self.alpha)[0][0]
-            table_se, bcrit = bootstrap_se(np.nan_to_num(agg.table_inf), draws, self.alpha)
+            draws = self.boot.draws(self.n_clusters)
+            se = bootstrap_se(np.nan_to_num(sums[:, None]), draws, self.alpha, n)[0][0]
+            table_se, bcrit = bootstrap_se(np.nan_to_num(table_sums), draws, self.alpha, n)
             crit = bcrit if self.boot.uniform_band and kind != "simple" else crit
         se = np.nan if not np.isfinite(se) or se <= _TINY else float(se)
         table_se = np.where(table_se <= _TINY, np.nan, table_se)
+        if np.isfinite(agg.att) and not np.isfinite(se):
+            warnings.warn(
+                f"The {kind} aggregate has no usable standard error (NaN): its influence "
+                "function is numerically zero (for example a single unit, or identical "
+                "units, in the treated and comparison groups). Do not read it as exact.",
+                EstimationWarning,
+                stacklevel=2,
+            )
         label = {"simple": "kind", "group": "group", "dynamic": "event_time", "calendar": "time"}[
             kind
         ]
@@ -358,6 +407,8 @@ class StaggeredDiDResults(EstimationResults):
             alpha=self.alpha,
             critical_value=crit,
             bootstrap=self.boot is not None,
+            clustervar=self.clustervar,
+            _cluster=self._cluster,
         )
 
     def _summary_tables(self) -> tuple[str, list[tuple[str, str]], list[pd.DataFrame]]:
@@ -366,12 +417,17 @@ class StaggeredDiDResults(EstimationResults):
             "ipw": "inverse probability weighting",
             "reg": "outcome regression",
         }
-        inference = "analytic (influence function, clustered by entity)"
+        by = (
+            "entity"
+            if self.clustervar is None
+            else f"{self.clustervar} ({self.n_clusters} clusters)"
+        )
+        inference = f"analytic (influence function, clustered by {by})"
         if self.boot is not None:
             band = ", uniform band" if self.boot.uniform_band else ""
             inference = (
                 f"multiplier bootstrap ({self.boot.n_boot} {self.boot.weights} draws, "
-                f"seed {self.boot.seed}{band})"
+                f"seed {self.boot.seed}{band}, clustered by {by})"
             )
         pt = self.pretrend_test
         header = [
@@ -379,6 +435,7 @@ class StaggeredDiDResults(EstimationResults):
             ("Method", names[self.method]),
             ("Comparison group", self.control.replace("_", " ")),
             ("Covariates", ", ".join(self.covariates) or "none"),
+            ("Sampling weights", self.weights or "none"),
             ("Entities", str(self.nobs)),
             ("Periods", f"{self.periods[0]:g}-{self.periods[-1]:g} ({len(self.periods)})"),
             ("Base period", self.base_period),
