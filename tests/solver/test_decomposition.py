@@ -104,13 +104,19 @@ def test_worker_processes_answer_as_the_calling_process_does():
     data = block_data(cm, blocks, blocks.coupling_rows)
     pi = np.clip(np.zeros(cm.n_cols), cm.col_lower, cm.col_upper)
     y = np.full(blocks.coupling_rows.size, 0.5)
-    answers = {}
+    answers, some = {}, {}
     for workers in (1, 2):
         with BlockPool(data, workers) as pool:
             answers[workers] = pool.solve(Request(LP, y, pi))
+            some[workers] = pool.solve(Request(LP, y, pi, only=frozenset({1, 4, 5})))
     assert [a.block for a in answers[2]] == list(range(len(data)))
     for one, two in zip(answers[1], answers[2], strict=True):
         assert one.value == pytest.approx(two.value, rel=1e-9)
+    # A request for some blocks is answered by those blocks alone, as the full round did.
+    for workers in (1, 2):
+        assert [a.block for a in some[workers]] == [1, 4, 5]
+        for a in some[workers]:
+            assert a.value == pytest.approx(answers[1][a.block].value, rel=1e-9)
 
 
 def test_a_stop_request_ends_the_rounds_with_what_there_is():

@@ -39,6 +39,9 @@ stays finite. An integer linking column (a city-wide program) is held at :math:`
 :math:`m_k = 0`: a block's LP reduced cost on a 0/1 column held by big-M rows is no
 measure of what opening it is worth, and :math:`L` is a bound for any :math:`m`.
 
+A county MIP that stops at its time limit without a plan or a bound is tried again with
+ten times the time; a round in which some county still has no bound gives no bound.
+
 **The prices** (Dantzig-Wolfe column generation). With the linking columns held at
 values :math:`\pi`, the master LP chooses a convex combination of the plans proposed so
 far by each block (:math:`\lambda_{kj}`), the global columns (their cost
@@ -59,13 +62,21 @@ Shapley-Folkman argument), so the rounding that follows touches a share of the c
 that shrinks as counties are added: a county the LP did not split keeps its pattern (its
 proposals of that pattern mixed as the LP mixed them: their integers are equal, so the
 mix keeps the county's rows); a split county takes its weighted pattern with the fewest
-units and sites. Where that breaks a coupling row, the counties that use the broken rows
-most (and the split ones) are *re-balanced*: their continuous columns and the global
-columns re-solved as one LP with every other county held (when the broken rows hold any
-continuous column), then *re-decided*: a MIP over a few of them, started from the
-re-balanced plan. The blocks whose linking columns the plan moved are re-solved at the
-new values with their decisions and coupling-row columns fixed, the plan is checked
-against every row of the full model, and its objective is the model's.
+units and sites. Rows on whole units alone (a city's cap on sites, say) that this breaks
+are mended first by taking units back (:func:`~talentplan.solver.heuristic.repair_integers`,
+falling back to the minimal decisions where the rows go round in circles). Where a
+coupling row is still broken, or a county was split, every county's continuous columns
+are *settled*: with the integers held, what is left is an LP with the same blocks, and
+the same column generation solves it exactly, from each county's LP at the bound's prices
+(the counties' fixed-integer LPs propose, the master prices, until the master needs no
+slack and nothing better is proposed); a county's proposals share its integers and see
+the linking columns at :math:`\pi`, where the master holds them too, so the master's mix
+of them is a plan. When that fails in its time, the counties that use the
+broken rows most are *re-balanced* with every other county held (one LP), and then
+*re-decided*: a MIP over a few of them, started from the re-balanced plan. The blocks
+whose linking columns the plan moved are re-solved at the new values with their
+decisions and coupling-row columns fixed, the plan is checked against every row of the
+full model, and its objective is the model's.
 
 The gap certified is that plan's objective against the best :math:`L` of the rounds.
 """
@@ -77,16 +88,21 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from talentplan.solver.blocks import GLOBAL, Blocks, split_blocks
+from talentplan.solver.blocks import Blocks, split_blocks
 from talentplan.solver.deadline import MIN_SOLVER_SECONDS, Deadline
-from talentplan.solver.heuristic import FEASIBILITY_TOLERANCE, worst_violation
+from talentplan.solver.heuristic import (
+    FEASIBILITY_TOLERANCE,
+    minimal_point,
+    repair_integers,
+    worst_violation,
+)
 from talentplan.solver.highs import relative_gap
 from talentplan.solver.matrix import FEASIBLE, INF, CompiledModel, to_highs
 from talentplan.solver.status import SolveStatus
@@ -110,10 +126,17 @@ MAX_PASSES = 3
 
 PRICE_TOLERANCE = 1e-5
 """Price rounds stop when the blocks' best reduced costs sum to less than this share of
-the master's objective."""
+the master's objective, or to ``PRICE_GAP_SHARE`` of the gap asked for if that is more."""
+
+PRICE_GAP_SHARE = 0.1
+"""Share of the gap asked for that the prices may leave between the master LP and the
+best Lagrangian value: prices finer than the gap asked for buy nothing the plan keeps."""
 
 PRICE_SHARE = 0.45
 """Most of the time left that the price rounds (every pass together) may take."""
+
+SETTLE_SHARE = 0.25
+"""Most of the time left that re-balancing every county's continuous columns may take."""
 
 RESTRICTED_SHARE = 0.25
 """Most of the time left that one re-balancing LP or re-deciding MIP may take."""
@@ -226,12 +249,13 @@ class _MasterLP:
 
     Rows: the coupling rows, the global rows and one convexity row per block. Columns:
     the global columns (their cost carries the blocks' response to the continuous
-    linking columns; integer linking columns are held at ``pi``), slacks up and down on
+    linking columns; integer linking columns are held at ``pi``, and with
+    ``hold_linking`` every linking column is), slacks up and down on
     the coupling rows at a penalty, and one weight per proposal. HiGHS keeps its basis
     between runs, so each round starts from the last round's optimum.
     """
 
-    def __init__(self, solve: _Solve) -> None:
+    def __init__(self, solve: _Solve, hold_linking: bool = False) -> None:
         self.solve = solve
         nC, nR, nG, nK = solve.nC, solve.nR, solve.nG, solve.nK
         self.n_rows = nC + nR + nK
@@ -241,7 +265,7 @@ class _MasterLP:
         slack.resize((self.n_rows, nC))
         A = sp.csc_array(sp.hstack([G_part, slack, -slack], format="csc"))
         low_G, up_G = solve.low_G.copy(), solve.up_G.copy()
-        held = solve.linked & solve.int_G
+        held = solve.linked if hold_linking else solve.linked & solve.int_G
         low_G[held] = up_G[held] = solve.pi[solve.blocks.global_columns][held]
         R_rows = solve.blocks.global_rows
         sub = CompiledModel(
@@ -336,6 +360,11 @@ class _Solve:
         self.low_G, self.up_G = cm.col_lower[G], cm.col_upper[G]
         self.int_G = cm.integer[G]
         self.nC, self.nR, self.nG, self.nK = C.size, R.size, G.size, blocks.n_blocks
+        self.price_tolerance = max(PRICE_TOLERANCE, PRICE_GAP_SHARE * mip_gap)
+        self.row_scale = np.fmax(
+            np.where(np.isfinite(self.low_C), np.abs(self.low_C), 0.0),
+            np.where(np.isfinite(self.up_C), np.abs(self.up_C), 0.0),
+        )
         self.penalty = 1e4 * max(float(np.max(np.abs(self.cost), initial=1.0)), 1.0)
         self.global_position = {int(j): i for i, j in enumerate(G)}
         self.linked = np.zeros(G.size, dtype=bool)
@@ -430,6 +459,32 @@ class _Solve:
         y = np.where(np.isfinite(self.low_C), y, np.minimum(y, 0.0))
         return np.where(np.isfinite(self.up_C), y, np.maximum(y, 0.0))
 
+    def propose(
+        self,
+        answers: list[BlockAnswer],
+        y: np.ndarray,
+        sigma: np.ndarray,
+        tolerance: float,
+        every: bool = False,
+    ) -> list[int]:
+        """Keep the blocks' plans; those worth a master column (all of them with ``every``).
+
+        A plan is worth a column when its reduced cost at the master's prices ``y`` and
+        convexity duals ``sigma`` is below ``-tolerance`` times its priced value.
+        """
+        new = []
+        for a in answers:
+            if a.ok and a.x is not None:
+                i = self.proposals.add(a)
+                reduced = (
+                    self.proposals.cost[i]
+                    - float((self.proposals.use[i].T @ y)[0])
+                    - sigma[a.block]
+                )
+                if every or reduced < -tolerance * (1 + abs(a.value)):
+                    new.append(i)
+        return new
+
     # -- the master ------------------------------------------------------------------
     def master(self, index: list[int], time_limit: float | None = None) -> Any:
         """Solve a fresh master LP over the proposals ``index`` (see :class:`_MasterLP`)."""
@@ -461,24 +516,19 @@ class _Solve:
             value = sum(a.value for a in answers if a.ok)
             if all(a.ok for a in answers):
                 lagrangian = value + self.global_term(y_try, integer=False) + self.constant(y_try)
-                if lagrangian > best:
+                if math.isfinite(lagrangian) and lagrangian > best:
                     best, centre = lagrangian, y_try
-            added, first, new = 0, not index, []
-            for a in answers:
-                if a.ok and a.x is not None:
-                    i = self.proposals.add(a)
-                    reduced = (
-                        self.proposals.cost[i]
-                        - float((self.proposals.use[i].T @ y_master)[0])
-                        - sigma[a.block]
-                    )
-                    if first or reduced < -1e-9 * (1 + abs(a.value)):
-                        new.append(i)
-                        added += 1
+            new = self.propose(answers, y_master, sigma, every=not index, tolerance=1e-9)
+            added = len(new)
             index += new
             master.add(new)
             smoothing = SMOOTHING if added else 0.0
-            h = master.run()
+            h = master.run(self.deadline.remaining() if self.deadline.bounded else None)
+            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                ended = h.modelStatusToString(h.getModelStatus())
+                self.notes.append(f"price rounds stopped: the master LP ended {ended}")
+                self.converged = False
+                break
             z = float(h.getInfo().objective_function_value)
             self.master_value = z
             duals = np.asarray(h.getSolution().row_dual)
@@ -487,7 +537,7 @@ class _Solve:
             self.lp_index = index
             self.price_master = master
             self.tell("prices", self.sign * z + self.cm.offset, self.sign * best + self.cm.offset)
-            if z - best <= PRICE_TOLERANCE * (1 + abs(z)) or (not added and centre is None):
+            if z - best <= self.price_tolerance * (1 + abs(z)) or (not added and centre is None):
                 self.converged = True
                 break
             if budget is not None and time.perf_counter() - start > budget:
@@ -526,18 +576,30 @@ class _Solve:
                 MAX_BLOCK_SECONDS,
                 max(0.05, 0.5 * self.deadline.remaining() * self.pool.workers / max(self.nK, 1)),
             )
-        answers = self.round(
-            Request(
-                MIP,
-                y,
-                self.pi,
-                free=True,
-                copy_costs=copy_costs,
-                mip_gap=1e-6,
-                mip_abs_gap=absolute if absolute > 0 else None,
-                time_limit=per_block,
-            )
+        request = Request(
+            MIP,
+            y,
+            self.pi,
+            free=True,
+            copy_costs=copy_costs,
+            mip_gap=1e-6,
+            mip_abs_gap=absolute if absolute > 0 else None,
+            time_limit=per_block,
         )
+        answers = self.round(request)
+        # A county that ran out of its time before a plan (or a bound) gets another try
+        # with ten times as long: a round waits for its slowest county anyway.
+        short = frozenset(a.block for a in answers if a.x is None or not math.isfinite(a.bound))
+        if short and per_block is not None:
+            self.check_time()
+            again = min(10.0 * per_block, MAX_BLOCK_SECONDS, self.deadline.remaining() / 2)
+            retried = self.pool.solve(replace(request, only=short, time_limit=again))
+            for a in retried:
+                answers[a.block] = a
+        # The Lagrangian is a bound only when every county's term is bounded.
+        if any(not math.isfinite(a.bound) and not a.infeasible for a in answers):
+            self.notes.append("a county MIP ended without a bound: that round gave no bound")
+            return -math.inf, answers
         blocks_part = sum(a.bound for a in answers)
         G_part = self.global_term(y)
         return blocks_part + G_part + self.constant(y), answers
@@ -591,7 +653,7 @@ class _Solve:
                     index.append(self.proposals.add(a))
         return index
 
-    def choose(self, index: list[int]) -> None:
+    def choose(self, index: list[int], y: np.ndarray) -> None:
         """Make a plan from the whole proposals ``index``; keep it when it is the best.
 
         The master LP over these proposals weighs each county's patterns; each county
@@ -652,6 +714,11 @@ class _Solve:
                 i = next(i for i in index if self.proposals.block[i] == k)
                 x[self.blocks.columns[k]] = self.proposals.x[i]
         split = np.array([1.0 - pattern_weight.get(best.get(k, -1), 0.0) for k in range(self.nK)])
+        # Caps on units across counties (a city's sites, say) hold integer columns only:
+        # no continuous column can mend them, so whole units are taken back first.
+        if repair_integers(self.cm, x, fallback=minimal_point(self.cm)) is None:
+            self.notes.append("the counties' units could not be brought within the caps")
+            return
         activity = self.cm.A @ x
         C = self.blocks.coupling_rows
         low, up = self.cm.row_lower[C], self.cm.row_upper[C]
@@ -661,19 +728,26 @@ class _Solve:
         if broken.any() or np.any(split > 1e-6):
             use = np.abs(sp.csr_array(self.cm.A)[C[broken]]).T @ np.ones(int(broken.sum()))
             per_block = np.array([use[c].sum() for c in self.blocks.columns])
-            # Continuous columns can mend only rows that hold some (not a cap on units).
+            # Continuous columns (a county's or the plan-wide funding) can mend only rows
+            # that hold some (not a cap on units).
             broken_rows = sp.csr_array(self.cm.A)[C[broken]]
-            mendable = not broken.any() or bool(
-                np.any(
-                    ~self.cm.integer[broken_rows.indices]
-                    & (self.blocks.owners[broken_rows.indices] != GLOBAL)
-                )
+            continuous = sp.csr_array(
+                (
+                    (~self.cm.integer[broken_rows.indices]).astype(float),
+                    broken_rows.indices,
+                    broken_rows.indptr,
+                ),
+                shape=broken_rows.shape,
             )
+            mendable = bool(np.all(continuous.sum(axis=1) > 0))
             self.check_time()
             kept = x.copy()
-            balanced = mendable and self.restricted(
-                x, np.lexsort((-per_block, ~(split > 1e-6))), whole=False
-            )
+            balanced = mendable and self.settle(x, index, y)
+            if not balanced and mendable:
+                x[:] = kept
+                balanced = self.restricted(
+                    x, np.lexsort((-per_block, ~(split > 1e-6))), whole=False
+                )
             if not balanced:
                 x[:] = kept
             # Re-decide counties too: those in the rows still broken first, then the split
@@ -692,6 +766,84 @@ class _Solve:
         if value < self.best_objective:
             self.best_objective, self.best_values = value, x
         self.trace.append((self.deadline.elapsed(), self.model_value(), self.model_bound()))
+
+    def settle(self, x: np.ndarray, index: list[int], y: np.ndarray) -> bool:
+        """Re-balance the continuous columns of every county with its integers held.
+
+        With each county's integers fixed at their values in ``x``, what is left is an
+        LP in the same block structure, and column generation solves it exactly: the
+        master over the proposals with these integers (each county's LP at ``y`` and
+        those of ``index``, to begin with) prices the coupling rows, each county's LP
+        with its integers fixed proposes its best continuous plan at those prices, until
+        the master needs no slack and the counties propose nothing better (or
+        ``SETTLE_SHARE`` of the time left is spent). A county's proposals share its
+        integers and see the linking columns at ``pi``, where the master holds them too,
+        so the master's mix of them keeps the county's rows: its solution is a plan.
+        ``x`` takes it; False when the master still needs a slack (the integers
+        break a row that no continuous column can mend).
+        """
+        integers = {}
+        for k in range(self.nK):
+            b = self.data[k]
+            integers[k] = np.round(x[self.blocks.columns[k]][b.integer[: b.n_own]])
+        # The first columns: each county's LP at the prices ``y`` with its integers held,
+        # and the proposals of ``index`` with the same integers.
+        first = [
+            self.proposals.add(a)
+            for a in self.round(Request(FIXED, y, self.pi, integers=integers))
+            if a.ok and a.x is not None
+        ]
+        for i in index:
+            k = self.proposals.block[i]
+            own_int = self.proposals.x[i][self.data[k].integer[: self.data[k].n_own]]
+            if np.array_equal(np.round(own_int), integers[k]):
+                first.append(i)
+        if len({self.proposals.block[i] for i in first}) < self.nK:
+            self.notes.append("a county has no continuous plan at the units chosen for it")
+            return False
+        master = _MasterLP(self, hold_linking=True)
+        master.add(first)
+        budget = self.deadline.budget(0.0, SETTLE_SHARE)
+        start = time.perf_counter()
+        nG, nC = self.nG, self.nC
+        while True:
+            h = master.run(self.deadline.remaining() if self.deadline.bounded else None)
+            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                return False
+            col = np.asarray(h.getSolution().col_value)
+            duals = np.asarray(h.getSolution().row_dual)
+            slack = col[nG : nG + nC] + col[nG + nC : nG + 2 * nC]
+            feasible = bool(np.all(slack <= 1e-7 * (1.0 + self.row_scale)))
+            z = float(h.getInfo().objective_function_value)
+            if budget is not None and time.perf_counter() - start > budget:
+                break
+            if not self.deadline.allows(
+                self.round_seconds.get((FIXED, False), 0.0) + MIN_SOLVER_SECONDS
+            ):
+                break
+            y, sigma = self.sane(duals[:nC]), duals[nC + self.nR :]
+            answers = self.round(Request(FIXED, y, self.pi, integers=integers))
+            new = self.propose(answers, y, sigma, tolerance=self.price_tolerance)
+            lagrangian = sum(a.value for a in answers if a.ok)
+            lagrangian += self.global_term(y, integer=False) + self.constant(y)
+            converged = z - lagrangian <= self.price_tolerance * (1 + abs(z))
+            if not new or (feasible and converged):
+                break
+            master.add(new)
+        if not feasible:
+            self.notes.append("the counties' continuous columns could not mend the coupling rows")
+            return False
+        weights = col[nG + 2 * nC : nG + 2 * nC + len(master.index)]
+        for k in range(self.nK):
+            x[self.blocks.columns[k]] = 0.0
+        for i, w in zip(master.index, weights, strict=True):
+            if w > 0:
+                x[self.blocks.columns[self.proposals.block[i]]] += w * self.proposals.x[i]
+        G = self.blocks.global_columns
+        x[G] = col[:nG]
+        x[G[self.int_G]] = np.round(x[G[self.int_G]])
+        logger.info("settled the counties' continuous columns (%d proposals)", len(master.index))
+        return True
 
     def restricted(
         self, x: np.ndarray, order: np.ndarray, whole: bool, start: bool = False
@@ -820,7 +972,7 @@ class _Solve:
             self.best_bound = max(self.best_bound, bound)
             new_whole = self.plans(y, integer_plans)
             whole += new_whole
-            self.choose(whole)
+            self.choose(whole, y)
             gap = relative_gap(self.model_value(), self.model_bound())
             self.tell("plan", self.model_value(), self.model_bound())
             if gap <= self.mip_gap:

@@ -39,7 +39,7 @@ import scipy.sparse as sp
 
 from talentplan.solver.matrix import CompiledModel, to_highs
 
-__all__ = ["Seed", "repair_integers", "seed_plan", "violation", "worst_violation"]
+__all__ = ["Seed", "minimal_point", "repair_integers", "seed_plan", "violation", "worst_violation"]
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +137,18 @@ def _integer_rows(cm: CompiledModel) -> tuple[sp.csr_array, np.ndarray]:
     touches_integer = (A[:, cm.integer] != 0).sum(axis=1)
     keep = np.flatnonzero((np.asarray(on_continuous) == 0) & (np.asarray(touches_integer) > 0))
     return sp.csr_array(A[keep]), keep
+
+
+def minimal_point(cm: CompiledModel) -> np.ndarray:
+    """Every integer column at its lowest whole value at or above 0; continuous ones at 0.
+
+    With :func:`repair_integers` it gives the *minimal* plan: the decisions no rule asks
+    for left out.
+    """
+    x = np.zeros(cm.n_cols)
+    base = np.where(np.isfinite(cm.col_lower), cm.col_lower, 0.0)[cm.integer]
+    x[cm.integer] = np.minimum(np.ceil(np.maximum(base, 0.0) - 1e-9), cm.col_upper[cm.integer])
+    return x
 
 
 def repair_integers(
@@ -408,9 +420,7 @@ def seed_plan(
     candidates: list[tuple[str, np.ndarray]] = []
     if not cm.integer.any():
         return Seed(None, notes=("no integer columns: nothing to seed",))
-    base = np.where(np.isfinite(cm.col_lower), cm.col_lower, 0.0)
-    minimal = np.ceil(np.maximum(base[cm.integer], 0.0) - 1e-9)
-    minimal = np.minimum(minimal, cm.col_upper[cm.integer])
+    minimal = minimal_point(cm)[cm.integer]
     x, reduced, note = _candidate(cm, minimal, time_limit, "minimal")
     lp_seconds = time.perf_counter() - start
     notes.append(note)

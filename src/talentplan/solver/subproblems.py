@@ -115,6 +115,8 @@ class Request:
     mip_gap, mip_abs_gap, time_limit
         For each block's MIP: it stops at either gap (the absolute one in the units of
         the objective; None: HiGHS's default) or at the time limit.
+    only
+        The blocks to answer (None: every block).
     """
 
     kind: str
@@ -127,6 +129,7 @@ class Request:
     mip_gap: float = 1e-4
     mip_abs_gap: float | None = None
     time_limit: float | None = None
+    only: frozenset[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -175,8 +178,12 @@ class BlockSolver:
         return to_highs(model, integer=False)
 
     def solve(self, request: Request) -> list[BlockAnswer]:
-        """Answer ``request`` for every block held here."""
-        return [self._solve(b, h, request) for b, h in zip(self.blocks, self.highs, strict=True)]
+        """Answer ``request`` for every block held here (those of ``request.only``)."""
+        return [
+            self._solve(b, h, request)
+            for b, h in zip(self.blocks, self.highs, strict=True)
+            if request.only is None or b.block in request.only
+        ]
 
     def _solve(self, b: BlockData, h: highspy.Highs, r: Request) -> BlockAnswer:
         n = b.A.shape[1]
@@ -218,7 +225,7 @@ class BlockSolver:
             bound = float(info.mip_dual_bound) if not infeasible else math.inf
             ok = has_x
         else:
-            ok = status == _OPTIMAL
+            ok = status == _OPTIMAL and has_x and math.isfinite(value)
             bound = value if ok else -math.inf
         reduced = None
         if ok and r.kind != MIP and not r.free and n > b.n_own:
@@ -271,7 +278,7 @@ class BlockPool:
                 raise RuntimeError("a subproblem worker failed to start")
 
     def solve(self, request: Request) -> list[BlockAnswer]:
-        """Answers of every block, in block order."""
+        """Answers of every block asked for, in block order."""
         if self._local is not None:
             return self._local.solve(request)
         for _, conn in self._procs:
