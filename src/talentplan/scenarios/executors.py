@@ -60,7 +60,8 @@ class Outcome(Generic[R]):
         Why the task failed (a worker died twice, or the function raised); None when
         it succeeded.
     attempts
-        Times the task was started and charged (1, or 2 after a worker died under it).
+        Times the task was started: 1, or more when a worker died under it (a task
+        lost beside others is started again without being charged for it).
     """
 
     index: int
@@ -146,7 +147,8 @@ class LocalPool:
         """
         queue: deque[int] = deque(range(len(tasks)))
         alone: deque[int] = deque()  # tasks lost beside others: rerun one at a time
-        charged = [0] * len(tasks)
+        charged = [0] * len(tasks)  # deaths known to be the task's own
+        started = [0] * len(tasks)
         pool = self._pool()
         running: dict[Future[R], int] = {}
         try:
@@ -157,6 +159,7 @@ class LocalPool:
                 while len(running) < limit and (alone or queue) and not (alone and running):
                     n = alone.popleft() if alone else queue.popleft()
                     running[pool.submit(fn, tasks[n])] = n
+                    started[n] += 1
                 done, _ = wait(running, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
                 broken = False
                 lost = []
@@ -169,13 +172,11 @@ class LocalPool:
                         lost.append(n)
                         continue
                     except Exception as exc:  # the function raised: no point running it again
-                        charged[n] += 1
                         reason = f"{type(exc).__name__}: {exc}"
                         logger.warning("task %d failed: %s", n, reason)
-                        yield Outcome(n, None, reason, charged[n])
+                        yield Outcome(n, None, reason, started[n])
                         continue
-                    charged[n] += 1
-                    yield Outcome(n, value, None, charged[n])
+                    yield Outcome(n, value, None, started[n])
                 if not broken:
                     continue
                 # Every task in flight is lost with the pool; start a new one.
@@ -191,7 +192,7 @@ class LocalPool:
                 if charged[n] >= 2:
                     reason = "its worker process died twice (killed, out of memory, or crashed)"
                     logger.warning("task %d failed: %s", n, reason)
-                    yield Outcome(n, None, reason, charged[n])
+                    yield Outcome(n, None, reason, started[n])
                 else:
                     logger.warning("task %d: its worker process died; running it again", n)
                     alone.appendleft(n)
