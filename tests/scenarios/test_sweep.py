@@ -14,7 +14,7 @@ import pytest
 
 import talentplan as tp
 from talentplan.errors import InstanceValidationError, OptionError, ParameterPathError
-from talentplan.scenarios.executors import LocalPool
+from talentplan.scenarios.executors import LocalPool, Outcome
 from talentplan.scenarios.grid import make_grid, parse_range
 from talentplan.scenarios.sweep import ROW_FILE, SCENARIOS, sweep
 
@@ -227,3 +227,38 @@ def test_a_stopped_pool_returns_at_once_and_starts_nothing():
     stop = threading.Event()
     stop.set()
     assert list(LocalPool(1).run(die_or_double, [(1, "")], stop=stop)) == []
+
+
+class LosesOneTask:
+    """An executor that runs tasks in this process and reports one as lost twice."""
+
+    workers = 1
+
+    def __init__(self, lost: int | None) -> None:
+        self.lost = lost
+        self.ran: list[int] = []
+
+    def run(self, fn, tasks, *, stop=None):
+        for n, task in enumerate(tasks):
+            if n == self.lost:
+                yield Outcome(n, None, "its worker process died twice", 2)
+                continue
+            self.ran.append(n)
+            yield Outcome(n, fn(task))
+
+
+def test_a_failed_scenario_is_recorded_with_its_reason_and_tried_again_next_run(qingyuan, tmp_path):
+    scales = [0.5, 1.0]
+    first = sweep(qingyuan, tmp_path, budget_scale=scales, executor=LosesOneTask(1), **OPTIONS)
+    table = first.table
+    assert list(table["status"]) == ["optimal", "failed"]
+    assert table["reason"].iloc[1] == "its worker process died twice"
+    assert table["attempts"].iloc[1] == 2 and table["folder"].iloc[1] == ""
+    assert first.status.value == "error" and first.summary["failed"] == 1
+    with pytest.raises(FileNotFoundError, match="no plan"):
+        first.plan(1)
+    again = LosesOneTask(None)
+    second = sweep(qingyuan, tmp_path, budget_scale=scales, executor=again, **OPTIONS)
+    assert len(again.ran) == 1  # only the failed scenario is run; the done one is read back
+    assert list(second.table["status"]) == ["optimal", "optimal"]
+    assert list(second.table["reused"]) == [True, False]

@@ -471,6 +471,7 @@ def sweep(
             where = Path(task.folder)
             if outcome.value is None:
                 row = {"key": task.key, "status": FAILED, "reason": outcome.error or ""}
+                where.mkdir(parents=True, exist_ok=True)  # a worker that died never made it
                 atomic_write_text(where / ROW_FILE, json.dumps(row, indent=1))
             else:
                 row = dict(outcome.value)
