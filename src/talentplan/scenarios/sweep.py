@@ -109,9 +109,16 @@ class SweepProgress:
 
 @dataclass(frozen=True)
 class _Task:
-    """One scenario to solve, as sent to a worker process."""
+    """One scenario to solve, as sent to a worker process.
 
-    instance: Instance
+    It carries the base instance and the point, not the scenario's instance: every task
+    refers to the one base instance, so the caller holds one copy however many
+    scenarios wait, and the worker rebuilds the scenario's instance (checked already).
+    """
+
+    base: Instance
+    grid: Grid
+    point: Mapping[str, Any]
     objective: str
     key: str
     folder: str
@@ -120,7 +127,12 @@ class _Task:
     counties: tuple[str, ...]
 
 
-def scenario_key(instance: Instance, objective: str, options: SolveOptions) -> str:
+def scenario_key(
+    instance: Instance,
+    objective: str,
+    options: SolveOptions,
+    provenance: Mapping[str, str] | None = None,
+) -> str:
     """Return the hash that names a scenario's result: what the answer depends on.
 
     Parameters
@@ -132,13 +144,16 @@ def scenario_key(instance: Instance, objective: str, options: SolveOptions) -> s
         The objective solved.
     options
         The solver options (time limit, gap, threads, method, warm start).
+    provenance
+        :func:`~talentplan.solver.api.versions` (default: read now); of it the
+        talentplan and HiGHS versions enter the key.
 
     Returns
     -------
     str
         A sha256 hex digest.
     """
-    v = versions()
+    v = versions() if provenance is None else provenance
     content = {
         "instance": instance.hash(),
         "objective": objective,
@@ -178,7 +193,8 @@ def _solve_scenario(task: _Task) -> dict[str, Any]:
     folder.mkdir(parents=True, exist_ok=True)
     row: dict[str, Any] = {"key": task.key, "reason": ""}
     try:
-        result = solve(task.instance, objective=task.objective, **task.options)
+        instance = task.grid.apply(task.base, task.point)
+        result = solve(instance, objective=task.objective, **task.options)
     except InfeasiblePlanError as exc:
         row.update(status=SolveStatus.INFEASIBLE.value, reason=exc.explanation)
     except NoSolutionError as exc:
@@ -419,9 +435,10 @@ def sweep(
     rows: list[dict[str, Any] | None] = [None] * len(points)
     tasks: list[_Task] = []
     waiting: dict[str, list[int]] = {}
+    provenance = versions()
     for n, point in enumerate(points):
-        inst = grid.apply(instance, point)
-        key = scenario_key(inst, point["objective_name"], options)
+        inst = grid.apply(instance, point)  # checks the point's values before any solve
+        key = scenario_key(inst, point["objective_name"], options, provenance)
         where = folder / SCENARIOS / key[:16]
         earlier = _read_row(where, key)
         if earlier is not None:
@@ -431,7 +448,9 @@ def sweep(
             waiting[key] = []
             tasks.append(
                 _Task(
-                    inst,
+                    instance,
+                    grid,
+                    point,
                     point["objective_name"],
                     key,
                     str(where),
@@ -457,8 +476,8 @@ def sweep(
             return
         remaining = sum(len(waiting[t.key]) for t in tasks) - finished
         elapsed = time.perf_counter() - began
-        rate = solve_time / max(finished, 1) / max(n_workers, 1)
-        left = rate * remaining if finished else math.nan
+        # Wall time per scenario so far (the workers' parallelism is in it).
+        left = solve_time / finished * remaining if finished else math.nan
         progress(
             SweepProgress(len(points), reused + finished, failed, reused, remaining, elapsed, left)
         )
@@ -527,7 +546,7 @@ def sweep(
         "mip_gap": mip_gap,
         "threads_per_solve": 1,
         "method": method,
-        "versions": versions(),
+        "versions": provenance,
     }
     result = SweepResult(status=status, _table=table, summary=_frozen(summary), folder=folder)
     result.to_dir()
