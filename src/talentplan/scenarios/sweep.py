@@ -324,7 +324,31 @@ class SweepResult(DisplayMixin):
             ("seconds", f"{s['seconds']:.1f}"),
         ]
         shown = [*s["columns"], "status", "objective", "gap", "spend_total", "useful_final"]
-        return "Sweep", header, [self._table.set_index("scenario")[shown[0:]]]
+        return "Sweep", header, [self._table.set_index("scenario")[shown]]
+
+
+def _table(
+    points: Sequence[Mapping[str, Any]],
+    rows: Sequence[Mapping[str, Any] | None],
+    grid: Grid,
+    folder: Path,
+) -> pd.DataFrame:
+    """Assemble the sweep's table: one row per point, in grid order (see SweepResult.table)."""
+    frame_rows = []
+    for n, point in enumerate(points):
+        row = rows[n] or {"status": SKIPPED, "reused": False, "attempts": 0, "reason": ""}
+        key = str(row.get("key", ""))
+        has_plan = bool(key) and (folder / SCENARIOS / key[:16] / "summary.json").is_file()
+        where = f"{SCENARIOS}/{key[:16]}" if has_plan else ""
+        frame_rows.append({"scenario": n, **point, **row, "folder": where})
+    table = pd.DataFrame(frame_rows)
+    spend = sorted(c for c in table.columns if str(c).startswith("spend_") and c != "spend_total")
+    table = table.reindex(columns=[*_FIRST, *grid.columns, *_ACCOUNT, *spend, *_LAST])
+    table["reused"] = table["reused"].astype(bool)
+    table["attempts"] = table["attempts"].fillna(0).astype(int)
+    for column in ("reason", "folder", "key"):
+        table[column] = table[column].fillna("").astype(str)
+    return table
 
 
 def _overall(statuses: Counter[str], interrupted: bool) -> SolveStatus:
@@ -501,23 +525,7 @@ def sweep(
             solve_time = time.perf_counter() - started
             report()
     interrupted = any(r is None for r in rows)
-    frame_rows = []
-    for n, point in enumerate(points):
-        row = rows[n] or {"status": SKIPPED, "reused": False, "attempts": 0, "reason": ""}
-        key = row.get("key", "")
-        has_plan = (folder / SCENARIOS / key[:16] / "summary.json").is_file() if key else False
-        frame_rows.append(
-            {"scenario": n, **point, **row, "folder": f"{SCENARIOS}/{key[:16]}" if has_plan else ""}
-        )
-    table = pd.DataFrame(frame_rows)
-    spend = sorted(c for c in table.columns if str(c).startswith("spend_") and c != "spend_total")
-    columns = [*_FIRST, *grid.columns, *_ACCOUNT, *spend, *_LAST]
-    table = table.reindex(columns=columns)
-    table["reused"] = table["reused"].astype(bool)
-    table["attempts"] = table["attempts"].fillna(0).astype(int)
-    table["reason"] = table["reason"].fillna("").astype(str)
-    table["folder"] = table["folder"].fillna("").astype(str)
-    table["key"] = table["key"].fillna("").astype(str)
+    table = _table(points, rows, grid, folder)
     statuses = Counter(str(s) for s in table["status"])
     status = _overall(statuses, interrupted)
     summary = {
