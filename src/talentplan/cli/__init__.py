@@ -441,6 +441,13 @@ def sweep(
         Optional[int],  # noqa: UP045
         typer.Option(help="Worker processes, one solver thread each (default: every core)."),
     ] = None,
+    scheduler: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help="Run on this Dask scheduler (tcp://host:8786) instead of local processes; "
+            "needs talentplan[dask] and --out on a file system the workers share."
+        ),
+    ] = None,
     time_limit: Annotated[
         float | None,
         typer.Option(help="Seconds per scenario; a stopped solve keeps its plan and gap."),
@@ -484,6 +491,16 @@ def sweep(
         )
     except OptionError as exc:
         fail("error", flag_message(exc), ExitCode.BAD_INPUT)
+    executor = None
+    if scheduler is not None:
+        from talentplan.scenarios.executors import DaskExecutor
+
+        try:
+            executor = DaskExecutor(scheduler)
+        except OptionError as exc:
+            fail("error", str(exc), ExitCode.BAD_INPUT)
+        except (OSError, TimeoutError) as exc:
+            fail("error", f"--scheduler {scheduler}: cannot connect ({exc})", ExitCode.BAD_INPUT)
     # The sweep creates --out once every scenario's instance is valid.
     status = None if quiet else err.status(f"sweeping {inst.scenario.name} ...")
 
@@ -504,11 +521,15 @@ def sweep(
                     workers=workers,
                     time_limit=time_limit,
                     mip_gap=mip_gap,
+                    executor=executor,
                     progress=show,
                     stop=stop,
                 )
             except OSError as exc:
                 fail("cannot write", f"--out {out_dir}: {exc}", ExitCode.OUTPUT)
+            finally:
+                if executor is not None:
+                    executor.close()
     finish_run(
         result,
         out_dir,

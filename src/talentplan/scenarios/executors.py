@@ -17,6 +17,15 @@ threads). Workers ignore SIGINT: Ctrl-C in a terminal reaches every process of t
 group, and it is the caller, not the workers, that decides to stop. When a worker dies
 with several tasks in flight, the pool cannot tell which task killed it; the tasks lost
 are then run one at a time, so each death is charged to the task that caused it.
+
+:class:`DaskExecutor` runs them on a Dask cluster given by its scheduler's address
+(the optional extra ``dask``: ``pip install talentplan[dask]``). There the scheduler
+decides how often a task whose worker died is run again: its
+``distributed.scheduler.allowed-failures`` (Dask's default 3; set it to 1 on the
+scheduler for this module's "once more"); a task past it is a failure with the reason.
+Start the workers with one thread each (``dask worker ADDRESS --nthreads 1``), since a
+solve is not meant to share its process, and give them the sweep's folder on a shared
+file system: the workers write the plans.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -35,7 +45,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from talentplan._options import check_number
 
-__all__ = ["Executor", "LocalPool", "Outcome", "default_workers"]
+__all__ = ["DaskExecutor", "Executor", "LocalPool", "Outcome", "default_workers"]
 
 logger = logging.getLogger(__name__)
 
@@ -207,3 +217,95 @@ def _end(pool: ProcessPoolExecutor, *, abandon: bool) -> None:
             if process.is_alive():
                 process.terminate()
     pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor:
+    """Run tasks on a Dask cluster (see the module for what the scheduler decides).
+
+    Parameters
+    ----------
+    scheduler
+        The scheduler's address (``tcp://host:8786``), or a ``distributed.Client``
+        (then left open by :meth:`close`).
+
+    Raises
+    ------
+    OptionError
+        When Dask's ``distributed`` is not installed (the extra ``dask``).
+    """
+
+    def __init__(self, scheduler: Any) -> None:
+        try:
+            from distributed import Client
+        except ImportError:
+            from talentplan.errors import OptionError
+
+            raise OptionError(
+                "scheduler: running on a Dask cluster needs dask and distributed; "
+                "install them with pip install 'talentplan[dask]'.",
+                option="scheduler",
+                value=scheduler,
+                expected="a scheduler address with dask and distributed installed",
+            ) from None
+        self._own = not isinstance(scheduler, Client)
+        self.client = Client(scheduler) if self._own else scheduler
+        threads = self.client.nthreads()
+        if any(n > 1 for n in threads.values()):
+            logger.warning(
+                "Dask workers with more than one thread run solves side by side in one "
+                "process; start them with --nthreads 1"
+            )
+        self.workers = max(1, sum(threads.values()))
+
+    def run(
+        self,
+        fn: Callable[[Any], R],
+        tasks: Sequence[Any],
+        *,
+        stop: threading.Event | None = None,
+    ) -> Iterator[Outcome[R]]:
+        """Yield an :class:`Outcome` per task as each finishes (see the module's contract).
+
+        At most as many tasks are in flight as the cluster has worker threads. Once
+        ``stop`` is set the tasks not finished are cancelled and the run returns; a task
+        already running on a worker may still finish and write its result. The
+        ``attempts`` of an outcome are 1, or 2 for a task the scheduler gave up on.
+        """
+        from distributed.scheduler import KilledWorker
+
+        queue = deque(range(len(tasks)))
+        pending: dict[Any, int] = {}
+        try:
+            while queue or pending:
+                if stop is not None and stop.is_set():
+                    return
+                # As many tasks in flight as the cluster has threads: a worker that dies
+                # takes only its own task with it, and nothing waits in a worker's queue.
+                slots = max(1, sum(self.client.nthreads().values()))
+                while queue and len(pending) < slots:
+                    n = queue.popleft()
+                    pending[self.client.submit(fn, tasks[n], pure=False, retries=0)] = n
+                done = [f for f in pending if f.done()]
+                if not done:
+                    time.sleep(POLL_SECONDS)
+                    continue
+                for future in done:
+                    n = pending.pop(future)
+                    try:
+                        value = future.result()
+                    except KilledWorker as exc:
+                        reason = f"its worker process died too often ({exc})"
+                        yield Outcome(n, None, reason, 2)
+                        continue
+                    except Exception as exc:
+                        yield Outcome(n, None, f"{type(exc).__name__}: {exc}", 1)
+                        continue
+                    yield Outcome(n, value, None, 1)
+        finally:
+            if pending:
+                self.client.cancel(list(pending))
+
+    def close(self) -> None:
+        """Close the client this executor opened (not one it was given)."""
+        if self._own:
+            self.client.close()
