@@ -445,7 +445,7 @@ def sweep(
         Optional[str],  # noqa: UP045
         typer.Option(
             help="Run on this Dask scheduler (tcp://host:8786) instead of local processes; "
-            "needs talentplan[dask] and --out on a file system the workers share."
+            "needs the optional extra dask, and --out on a file system the workers share."
         ),
     ] = None,
     time_limit: Annotated[
