@@ -36,6 +36,8 @@ _LAZY = {
     "AlternativesResult": "talentplan.scenarios.alternatives",
     "sensitivity": "talentplan.scenarios.sensitivity",
     "SensitivityResult": "talentplan.scenarios.sensitivity",
+    "sweep": "talentplan.scenarios.sweep",
+    "SweepResult": "talentplan.scenarios.sweep",
 }
 _MODULES = {
     "datasets": "talentplan.datasets",
@@ -53,6 +55,7 @@ __all__ = [
     "SensitivityResult",
     "SimulationResult",
     "SolveStatus",
+    "SweepResult",
     "__version__",
     "alternatives",
     "build_model",
@@ -65,6 +68,7 @@ __all__ = [
     "sensitivity",
     "simulate",
     "solve",
+    "sweep",
     "write_instance",
 ]
 
@@ -78,6 +82,7 @@ if TYPE_CHECKING:
     from talentplan.scenarios.alternatives import AlternativesResult, alternatives
     from talentplan.scenarios.frontier import pareto_frontier
     from talentplan.scenarios.sensitivity import SensitivityResult, sensitivity
+    from talentplan.scenarios.sweep import SweepResult, sweep
     from talentplan.simulation import SimulationResult, simulate
     from talentplan.solver.status import SolveStatus
 

@@ -17,6 +17,7 @@ __all__ = [
     "NotEstimableError",
     "OptionError",
     "PanelDataError",
+    "ParameterPathError",
     "SingularWeightMatrixError",
     "SolverError",
     "SpecificationWarning",
@@ -62,6 +63,16 @@ class OptionError(TalentPlanError, ValueError):
         self.value = value
         self.expected = expected
         super().__init__(message)
+
+
+class ParameterPathError(OptionError):
+    """A dotted path names no parameter of the instance.
+
+    Paths look like ``scenario.discount_rate`` or ``programs.cash_subsidy.unit_cost``
+    (:mod:`talentplan.data.edit`). The message says which part of the path is wrong and
+    what it could be; ``option``, ``value`` and ``expected`` are set as for
+    :class:`OptionError`.
+    """
 
 
 # --- planning instances -------------------------------------------------------------------

@@ -5,7 +5,8 @@ within the gap, or the best at the time limit); 1 no plan (infeasible, or none f
 time); 2 bad input; 3 solver failure; 4 the output cannot be written (checked before
 any work); 130 interrupted (Ctrl-C or SIGTERM; the best plan so far, or for
 ``alternatives`` the ranges so far and for ``sensitivity`` the rows so far, is written,
-marked ``interrupted``). Heavy libraries are imported inside the commands, so
+marked ``interrupted``; for ``sweep`` the scenarios finished, kept for the next run).
+Heavy libraries are imported inside the commands, so
 ``talentplan --help`` is instant.
 """
 
@@ -32,6 +33,7 @@ from talentplan.cli.solving import (
     finish_run,
     progress_line,
     status_updater,
+    sweep_line,
     write_result,
 )
 
@@ -404,6 +406,155 @@ def sensitivity(
         "of sensitivity.csv",
         done="the rows computed",
     )
+
+
+@app.command()
+def sweep(
+    instance: InstanceArg,
+    out_dir: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Folder for sweep.csv, summary.json and scenarios/KEY/ (the plans)."
+        ),
+    ] = Path("out"),
+    budget_scale: Annotated[
+        str,
+        typer.Option(help="Budget scales: START:STOP:N (N evenly spaced) or V1,V2,..."),
+    ] = "1",
+    objective: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Objectives, comma-separated (default: the scenario's)."),
+    ] = None,
+    min_coverage: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Equity floors: START:STOP:N or V1,V2,... (default: the scenario's)."),
+    ] = None,
+    param: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            "--param",
+            help="An instance parameter and its values, dotted.path=V1,V2,... "
+            "(scenario.KEY, TABLE.COLUMN or TABLE.KEY.COLUMN); repeat for several.",
+        ),
+    ] = None,
+    workers: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(help="Worker processes, one solver thread each (default: every core)."),
+    ] = None,
+    scheduler: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help="Run on this Dask scheduler (tcp://host:8786) instead of local processes; "
+            "needs the optional extra dask, and --out on a file system the workers share."
+        ),
+    ] = None,
+    time_limit: Annotated[
+        float | None,
+        typer.Option(help="Seconds per scenario; a stopped solve keeps its plan and gap."),
+    ] = None,
+    mip_gap: GapOfEachSolve = 1e-4,
+    quiet: QuietRunOption = False,
+) -> None:
+    """Solve every combination of the values given; one row and one plan per scenario.
+
+    Writes sweep.csv (one row per scenario: the values varied, status, objective, bound,
+    gap, timings, spend by program and by county, final useful talent) and summary.json
+    into --out, and each plan, as solve --out writes it, into --out/scenarios/KEY/.
+    Scenarios already solved there are not solved again: run the same command after an
+    interruption and only the rest are solved. Ctrl-C or SIGTERM stops the sweep and
+    writes the table of the scenarios finished, marked interrupted; Ctrl-C again quits at
+    once.
+    """
+    from talentplan.errors import OptionError
+    from talentplan.scenarios.grid import make_grid, parse_list, parse_range
+    from talentplan.scenarios.sweep import SWEEP_FILES, SweepProgress
+    from talentplan.scenarios.sweep import sweep as run_sweep
+    from talentplan.solver.api import SolveOptions
+
+    check_out_folder(out_dir, "sweep")
+    try:
+        SolveOptions(time_limit, mip_gap, 1)
+        scales = parse_range("budget_scale", budget_scale)
+        floors = None if min_coverage is None else parse_range("min_coverage", min_coverage)
+        objectives = None if objective is None else parse_list(objective)
+        params = dict(_parse_param(p) for p in param or [])
+        if workers is not None:
+            from talentplan._options import check_number
+
+            check_number("workers", workers, low=1, integer=True)
+    except OptionError as exc:
+        fail("error", flag_message(exc), ExitCode.BAD_INPUT)
+    inst = _load(instance)
+    try:
+        make_grid(
+            inst, budget_scale=scales, objective=objectives, min_coverage=floors, params=params
+        )
+    except OptionError as exc:
+        fail("error", flag_message(exc), ExitCode.BAD_INPUT)
+    executor = None
+    if scheduler is not None:
+        from talentplan.scenarios.executors import DaskExecutor
+
+        try:
+            executor = DaskExecutor(scheduler)
+        except OptionError as exc:
+            fail("error", str(exc), ExitCode.BAD_INPUT)
+        except (OSError, TimeoutError) as exc:
+            fail("error", f"--scheduler {scheduler}: cannot connect ({exc})", ExitCode.BAD_INPUT)
+    # The sweep creates --out once every scenario's instance is valid.
+    status = None if quiet else err.status(f"sweeping {inst.scenario.name} ...")
+
+    def show(p: SweepProgress) -> None:
+        if status is not None:
+            status.update(sweep_line(p, inst.scenario.name))
+
+    with stop_on_signals() as stop:
+        with exit_on_named_errors(stop, status):
+            try:
+                result = run_sweep(
+                    inst,
+                    out_dir,
+                    budget_scale=scales,
+                    objective=objectives,
+                    min_coverage=floors,
+                    params=params,
+                    workers=workers,
+                    time_limit=time_limit,
+                    mip_gap=mip_gap,
+                    executor=executor,
+                    progress=show,
+                    stop=stop,
+                )
+            except OSError as exc:
+                fail("cannot write", f"--out {out_dir}: {exc}", ExitCode.OUTPUT)
+            finally:
+                if executor is not None:
+                    executor.close()
+    finish_run(
+        result,
+        out_dir,
+        SWEEP_FILES,
+        quiet=quiet,
+        failed="scenario(s) have no plan (infeasible, solver error, or a worker that died "
+        "twice); see the status and reason columns of sweep.csv",
+        done="the scenarios finished (run the same command again to solve the rest)",
+    )
+
+
+def _parse_param(text: str) -> tuple[str, tuple[str, ...]]:
+    """Split ``--param dotted.path=V1,V2,...`` into the path and its values."""
+    from talentplan.errors import OptionError
+    from talentplan.scenarios.grid import parse_list
+
+    path, sign, values = text.partition("=")
+    if not sign or not path.strip() or not values.strip():
+        raise OptionError(
+            f"params={text!r} is not admissible; expected dotted.path=V1,V2,...",
+            option="params",
+            value=text,
+            expected="dotted.path=V1,V2,... (e.g. scenario.discount_rate=0.03,0.05)",
+        )
+    return path.strip(), parse_list(values)
 
 
 @app.command()

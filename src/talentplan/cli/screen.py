@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from talentplan.errors import OptionError
+from talentplan.errors import OptionError, ParameterPathError
 
 __all__ = ["ExitCode", "err", "fail", "flag_message", "note", "out"]
 
@@ -40,7 +40,12 @@ class ExitCode(IntEnum):
     """Stopped by Ctrl-C or SIGTERM; the best plan so far is written, marked interrupted."""
 
 
-FLAGS = {"factor": "--budget-scale", "n_points": "--points", "parameters": "--parameter"}
+FLAGS = {
+    "factor": "--budget-scale",
+    "n_points": "--points",
+    "parameters": "--parameter",
+    "params": "--param",
+}
 """Options whose command-line flag is not their Python name with dashes."""
 
 
@@ -59,6 +64,8 @@ def flag_message(exc: OptionError) -> str:
     if exc.option is None:
         return str(exc)
     flag = FLAGS.get(exc.option, "--" + exc.option.replace("_", "-"))
+    if isinstance(exc, ParameterPathError):  # its message says which part is wrong
+        return f"{flag} {exc}"
     return f"{flag} {exc.value}: expected {exc.expected}"
 
 

@@ -1,6 +1,6 @@
 """What the solving commands do with the package's named errors: one exit code each.
 
-``solve``, ``alternatives`` and ``sensitivity`` run one or more solves under
+``solve``, ``alternatives``, ``sensitivity`` and ``sweep`` run one or more solves under
 :func:`~talentplan.cli.interrupts.stop_on_signals` with a status line; every named error
 they can meet maps to the same exit code (:class:`~talentplan.cli.screen.ExitCode`).
 """
@@ -119,6 +119,23 @@ def progress_line(p: Progress, name: str) -> str:
     return f"{doing}: {p.seconds:6.1f}s  model best {best}  bound {bound}  gap {gap}"
 
 
+def sweep_line(p: Any, name: str) -> str:
+    """Say where a sweep stands, for the status line: done, failed, remaining, time left.
+
+    Examples
+    --------
+    >>> from talentplan.scenarios.sweep import SweepProgress
+    >>> sweep_line(SweepProgress(6, 3, 1, 2, 3, 12.5, 30.2), "x")
+    'sweeping x: 3 of 6 done (2 reused), 1 failed, 3 remaining, about 30s left (12s so far)'
+    """
+    left = f"about {p.seconds_left:.0f}s left" if math.isfinite(p.seconds_left) else "time left -"
+    reused = f" ({p.reused} reused)" if p.reused else ""
+    return (
+        f"sweeping {name}: {p.done} of {p.total} done{reused}, {p.failed} failed, "
+        f"{p.remaining} remaining, {left} ({p.elapsed:.0f}s so far)"
+    )
+
+
 def status_updater(status: Status | None, name: str) -> Callable[[Any], None]:
     """Return a progress callback for runs of many solves: phase, or stage, best and bound."""
 
@@ -151,7 +168,8 @@ def finish_run(
     if not quiet:
         out.print(str(result))
         out.print(f"\nwritten to {out_dir}/: " + ", ".join(files))
-    n = sum(k for s, k in result.summary["statuses"].items() if s in ("error", "infeasible"))
+    failures = ("error", "infeasible", "failed")
+    n = sum(k for s, k in result.summary["statuses"].items() if s in failures)
     if n:
         note("warning", f"{n} {failed}")
     if result.status.value == "interrupted":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +104,44 @@ class AllocationResult(DisplayMixin):
         names = [n for n in RESULT_FILES if report or n != "report.html"]
         files = {name: produce[name]() for name in names}
         return write_file_set(path, files)
+
+    @classmethod
+    def from_dir(cls, path: str | Path) -> AllocationResult:
+        """Read back a result that :meth:`to_dir` wrote into the folder ``path``.
+
+        Numbers that JSON cannot hold were written as null: a null ``gap`` reads back
+        as infinite (no finite bound), a null ``objective`` or ``bound`` as NaN.
+
+        Raises
+        ------
+        FileNotFoundError
+            When ``path`` holds no complete set (``summary.json`` is written last).
+        """
+        folder = Path(path)
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        text = {"county": str, "program": str, "industry": str, "talent_type": str}
+
+        def table(name: str) -> pd.DataFrame:
+            frame = pd.read_csv(folder / name, keep_default_na=False, na_values=[""])
+            for column in frame.columns.intersection(list(text)):
+                frame[column] = frame[column].fillna("").astype(str)
+            return frame
+
+        def number(value: Any, missing: float) -> float:
+            return missing if value is None else float(value)
+
+        return cls(
+            status=SolveStatus(summary["status"]),
+            objective=number(summary.get("objective"), math.nan),
+            bound=number(summary.get("bound"), math.nan),
+            gap=number(summary.get("gap"), math.inf),
+            mip_objective=number(summary.get("mip_objective"), math.nan),
+            allocation=table("allocation.csv"),
+            talent=table("talent.csv"),
+            shadow_prices=table("shadow_prices.csv"),
+            budget_use=table("budget_use.csv"),
+            summary=summary,
+        )
 
     def _summary_tables(self) -> tuple[str, list[tuple[str, str]], list[pd.DataFrame]]:
         header = headline(self)

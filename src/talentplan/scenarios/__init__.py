@@ -5,22 +5,28 @@ near-optimal alternatives (:mod:`~talentplan.scenarios.alternatives`: how far ea
 program's spending can move among plans almost as good as the optimum) and the
 estimate-then-optimise regret (:mod:`~talentplan.scenarios.regret`: simulate a panel,
 calibrate, plan with the estimates, score under the truth) and the sensitivity of the
-plan to each response parameter (:mod:`~talentplan.scenarios.sensitivity`).
+plan to each response parameter (:mod:`~talentplan.scenarios.sensitivity`); sweeps
+over a grid of budget scales, objectives, equity floors and instance parameters
+(:mod:`~talentplan.scenarios.sweep`), run by an executor
+(:mod:`~talentplan.scenarios.executors`: a local process pool) and cached on disk.
 """
 
 from talentplan.scenarios.alternatives import AlternativesResult, alternatives
 from talentplan.scenarios.frontier import Frontier, pareto_frontier
 from talentplan.scenarios.regret import RegretReport, end_to_end_regret, plan_regret
 from talentplan.scenarios.sensitivity import SensitivityResult, sensitivity
+from talentplan.scenarios.sweep import SweepResult, sweep
 
 __all__ = [
     "AlternativesResult",
     "Frontier",
     "RegretReport",
     "SensitivityResult",
+    "SweepResult",
     "alternatives",
     "end_to_end_regret",
     "pareto_frontier",
     "plan_regret",
     "sensitivity",
+    "sweep",
 ]
