@@ -102,6 +102,7 @@ def test_a_sweep_resumes_with_only_the_scenarios_missing(budget_sweep, qingyuan,
     np.testing.assert_allclose(resumed.table["objective"], budget_sweep.table["objective"])
 
 
+@pytest.mark.slow
 def test_a_stopped_sweep_keeps_what_finished_and_the_next_run_does_the_rest(qingyuan, tmp_path):
     scales = SCALES[:4]
     stop = threading.Event()
@@ -131,6 +132,7 @@ def test_a_stopped_sweep_keeps_what_finished_and_the_next_run_does_the_rest(qing
     assert not list(tmp_path.rglob(".*tmp*"))  # nothing half-written left behind
 
 
+@pytest.mark.slow
 def test_two_workers_give_what_one_worker_gives(budget_sweep, qingyuan, tmp_path):
     one = sweep(qingyuan, tmp_path, budget_scale=SCALES[::2], workers=1, **OPTIONS)
     two = budget_sweep.table.iloc[::2].reset_index(drop=True)
@@ -139,6 +141,7 @@ def test_two_workers_give_what_one_worker_gives(budget_sweep, qingyuan, tmp_path
     pd.testing.assert_frame_equal(one.table[columns], two[columns])
 
 
+@pytest.mark.slow
 def test_other_axes_and_dotted_parameters_become_columns(qingyuan, tmp_path):
     res = sweep(
         qingyuan,
@@ -211,6 +214,7 @@ def die_or_double(task: tuple[int, str]) -> int:
     return 2 * n
 
 
+@pytest.mark.slow
 def test_a_task_whose_worker_dies_is_run_once_more_and_then_recorded_as_failed(tmp_path):
     tasks = [(0, ""), (1, "always"), (2, ""), (3, f"once:{tmp_path / 'marker'}"), (4, "raise")]
     outcomes = {o.index: o for o in LocalPool(2).run(die_or_double, tasks)}

@@ -9,7 +9,7 @@ from talentplan.scenarios.executors import DaskExecutor
 from talentplan.scenarios.sweep import sweep
 from tests.scenarios.test_sweep import OPTIONS, die_or_double
 
-pytestmark = pytest.mark.extra("dask")
+# dask and distributed are in the dev extra: CI runs these tests (a skip would fail it).
 distributed = pytest.importorskip("distributed")
 dask = pytest.importorskip("dask")
 

@@ -80,6 +80,7 @@ def test_the_lagrangian_bound_holds_at_any_prices(case):
             assert model_bound >= mono.objective - 1e-6 * abs(mono.objective)
 
 
+@pytest.mark.slow
 def test_decomposition_agrees_with_the_monolithic_optimum_within_its_certified_gap(case):
     cm, owners, n, mono = case
     run = solve_by_blocks(cm, owners, n, deadline=Deadline(120), mip_gap=1e-3)
