@@ -101,6 +101,7 @@ def test_an_interrupt_keeps_the_scenarios_done_and_a_rerun_solves_the_rest(
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
+    assert "scenarios finished so far are kept" in stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "interrupted" and summary["skipped"] >= 1
     done = 6 - summary["skipped"]

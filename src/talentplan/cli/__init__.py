@@ -508,7 +508,8 @@ def sweep(
         if status is not None:
             status.update(sweep_line(p, inst.scenario.name))
 
-    with stop_on_signals() as stop:
+    keeps = "the scenarios finished so far are kept, and running it again solves the rest"
+    with stop_on_signals(keeps) as stop:
         with exit_on_named_errors(stop, status):
             try:
                 result = run_sweep(

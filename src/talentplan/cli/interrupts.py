@@ -22,8 +22,16 @@ __all__ = ["stop_on_signals"]
 
 
 @contextmanager
-def stop_on_signals() -> Iterator[threading.Event]:
-    """Yield an event set by the first SIGINT or SIGTERM; a second SIGINT exits at once."""
+def stop_on_signals(
+    keeps: str = "the best plan found so far will be written",
+) -> Iterator[threading.Event]:
+    """Yield an event set by the first SIGINT or SIGTERM; a second SIGINT exits at once.
+
+    Parameters
+    ----------
+    keeps
+        What the command keeps when it stops, said when the first signal comes.
+    """
     stop = threading.Event()
 
     def handle(signum: int, frame: FrameType | None) -> None:
@@ -36,8 +44,7 @@ def stop_on_signals() -> Iterator[threading.Event]:
         stop.set()
         note(
             "interrupted",
-            f"{name}: stopping; the best plan found so far will be written "
-            "(Ctrl-C again to quit at once)",
+            f"{name}: stopping; {keeps} (Ctrl-C again to quit at once)",
         )
 
     previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
