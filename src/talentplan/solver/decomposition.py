@@ -95,7 +95,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from talentplan.solver.blocks import Blocks, split_blocks
+from talentplan.solver.blocks import GLOBAL, Blocks, split_blocks
 from talentplan.solver.deadline import MIN_SOLVER_SECONDS, Deadline
 from talentplan.solver.heuristic import (
     FEASIBILITY_TOLERANCE,
@@ -407,6 +407,11 @@ class _Solve:
         self.round_seconds[request.kind, request.free] = seconds
         free = " free" if request.free else ""
         logger.info("round %d (%s%s): %.1fs", self.rounds, request.kind, free, seconds)
+        return self.refuse_infeasible(answers, request)
+
+    @staticmethod
+    def refuse_infeasible(answers: list[BlockAnswer], request: Request) -> list[BlockAnswer]:
+        """Return ``answers``; raise when a block has no plan (a fixed-integer LP may not)."""
         for a in answers:
             if a.infeasible and request.kind != FIXED:
                 raise _Infeasible(
@@ -458,6 +463,13 @@ class _Solve:
         """Prices with the sign each coupling row's finite bounds allow."""
         y = np.where(np.isfinite(self.low_C), y, np.minimum(y, 0.0))
         return np.where(np.isfinite(self.up_C), y, np.maximum(y, 0.0))
+
+    def integers_of(self, x: np.ndarray) -> dict[int, np.ndarray]:
+        """Each block's own integer columns in ``x``, rounded: what a fixed round holds."""
+        return {
+            k: np.round(x[self.blocks.columns[k]][b.integer[: b.n_own]])
+            for k, b in enumerate(self.data)
+        }
 
     def propose(
         self,
@@ -593,8 +605,8 @@ class _Solve:
         if short and per_block is not None:
             self.check_time()
             again = min(10.0 * per_block, MAX_BLOCK_SECONDS, self.deadline.remaining() / 2)
-            retried = self.pool.solve(replace(request, only=short, time_limit=again))
-            for a in retried:
+            retry = replace(request, only=short, time_limit=again)
+            for a in self.refuse_infeasible(self.pool.solve(retry), retry):
                 answers[a.block] = a
         # The Lagrangian is a bound only when every county's term is bounded.
         if any(not math.isfinite(a.bound) and not a.infeasible for a in answers):
@@ -731,15 +743,7 @@ class _Solve:
             # Continuous columns (a county's or the plan-wide funding) can mend only rows
             # that hold some (not a cap on units).
             broken_rows = sp.csr_array(self.cm.A)[C[broken]]
-            continuous = sp.csr_array(
-                (
-                    (~self.cm.integer[broken_rows.indices]).astype(float),
-                    broken_rows.indices,
-                    broken_rows.indptr,
-                ),
-                shape=broken_rows.shape,
-            )
-            mendable = bool(np.all(continuous.sum(axis=1) > 0))
+            mendable = bool(np.all((broken_rows[:, ~self.cm.integer] != 0).sum(axis=1) > 0))
             self.check_time()
             kept = x.copy()
             balanced = mendable and self.settle(x, index, y)
@@ -782,10 +786,7 @@ class _Solve:
         ``x`` takes it; False when the master still needs a slack (the integers
         break a row that no continuous column can mend).
         """
-        integers = {}
-        for k in range(self.nK):
-            b = self.data[k]
-            integers[k] = np.round(x[self.blocks.columns[k]][b.integer[: b.n_own]])
+        integers = self.integers_of(x)
         # The first columns: each county's LP at the prices ``y`` with its integers held,
         # and the proposals of ``index`` with the same integers.
         first = [
@@ -834,8 +835,7 @@ class _Solve:
             self.notes.append("the counties' continuous columns could not mend the coupling rows")
             return False
         weights = col[nG + 2 * nC : nG + 2 * nC + len(master.index)]
-        for k in range(self.nK):
-            x[self.blocks.columns[k]] = 0.0
+        x[self.blocks.owners != GLOBAL] = 0.0
         for i, w in zip(master.index, weights, strict=True):
             if w > 0:
                 x[self.blocks.columns[self.proposals.block[i]]] += w * self.proposals.x[i]
@@ -929,11 +929,10 @@ class _Solve:
         ]
         if not moved:
             return
-        integers, coupled = {}, {}
+        integers, coupled = self.integers_of(x), {}
         for k in range(self.nK):
-            b, own = self.data[k], x[self.blocks.columns[k]]
-            integers[k] = np.round(own[b.integer[: b.n_own]])
-            coupled[k] = own[np.flatnonzero(np.diff(b.coupling.indptr))]
+            own = x[self.blocks.columns[k]]
+            coupled[k] = own[np.flatnonzero(np.diff(self.data[k].coupling.indptr))]
         answers = self.round(
             Request(FIXED, np.zeros(self.nC), x, integers=integers, fix_coupled=coupled)
         )
