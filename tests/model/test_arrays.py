@@ -1,0 +1,253 @@
+"""The array build equals the Pyomo reference: same matrix up to order, same optimum.
+
+The reference is the Pyomo model compiled by Pyomo's own standard-form compiler
+(:func:`talentplan.solver.matrix.compile_model`), which knows nothing of
+:mod:`talentplan.model.arrays`. Columns and rows are aligned by their keys (component
+name and index); a row may be written with the opposite sign (``a >= b`` as
+``-a <= -b``), so each row is compared up to its sign. A failure names the families that
+differ.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+
+import highspy
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from talentplan import datasets
+from talentplan.data.instance import PolicyFloor
+from talentplan.model.arrays import ArrayModel, build_arrays
+from talentplan.model.build import build_model
+from talentplan.solver.matrix import CompiledModel, compile_model, to_highs
+
+from .tiny import tiny_instance
+
+TOL = 1e-9
+
+
+def _index(i: object) -> tuple:
+    if i is None:
+        return ()
+    return i if isinstance(i, tuple) else (i,)
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    both_inf = np.isinf(a) & np.isinf(b) & (np.sign(a) == np.sign(b))
+    with np.errstate(invalid="ignore"):
+        return both_inf | (np.abs(a - b) <= TOL * np.maximum(1.0, np.abs(b)))
+
+
+def differences(am: ArrayModel, cm: CompiledModel) -> dict[str, Counter]:
+    """What differs between the two, by family; empty when they are equal."""
+    out: dict[str, Counter] = {}
+    ref_cols = [(v.parent_component().name, _index(v.index())) for v in cm.columns]
+    ref_rows = [(r.parent_component().name, _index(r.index())) for r in cm.rows]
+    cols, rows = am.column_keys(), am.row_keys()
+    for what, mine, ref in (("columns", cols, ref_cols), ("rows", rows, ref_rows)):
+        missing = Counter(k[0] for k in set(ref) - set(mine))
+        extra = Counter(k[0] for k in set(mine) - set(ref))
+        if missing:
+            out[f"{what} missing"] = missing
+        if extra:
+            out[f"{what} extra"] = extra
+        assert len(set(mine)) == len(mine), f"duplicate {what} keys"
+    if out:
+        return out
+    col_pos = {k: n for n, k in enumerate(ref_cols)}
+    row_pos = {k: n for n, k in enumerate(ref_rows)}
+    cp = np.array([col_pos[k] for k in cols])
+    rp = np.array([row_pos[k] for k in rows])
+    col_family = np.array([k[0] for k in cols], dtype=object)
+    row_family = np.array([k[0] for k in rows], dtype=object)
+    bad: Counter = Counter()
+    bad.update(col_family[~_close(am.col_lower, cm.col_lower[cp])])
+    bad.update(col_family[~_close(am.col_upper, cm.col_upper[cp])])
+    bad.update(col_family[am.integer != cm.integer[cp]])
+    if bad:
+        out["column bounds or integrality"] = bad
+    objective: Counter = Counter(col_family[~_close(am.cost, cm.cost[cp])])
+    if objective or am.maximize != cm.maximize or abs(am.offset - cm.offset) > TOL:
+        objective["sense or offset"] += am.maximize != cm.maximize or am.offset != cm.offset
+        out["objective"] = objective
+    ref = sp.csr_array(cm.A)[rp][:, cp]
+    ref.eliminate_zeros()
+    mine_A = sp.csr_array(am.A)
+    # each row's sign: the one that makes its coefficients agree best
+    dot = np.asarray((mine_A.multiply(ref)).sum(axis=1)).ravel()
+    sign = np.where(dot < 0, -1.0, 1.0)
+    flipped = sp.diags_array(sign) @ ref
+    diff = sp.csr_array(mine_A - flipped)
+    scale = sp.csr_array(abs(mine_A) + abs(flipped))
+    scale.data = np.maximum(scale.data, 1.0)
+    diff.data = np.abs(diff.data)
+    diff = sp.csr_array(diff)
+    rows_bad = np.zeros(len(rows), dtype=bool)
+    if diff.nnz:
+        # compare |diff| against the scale entrywise (same pattern up to explicit zeros)
+        d_coo, s = diff.tocoo(), scale
+        too_big = d_coo.data > TOL * s[d_coo.row, d_coo.col]
+        rows_bad[d_coo.row[too_big]] = True
+    pattern = (mine_A != 0).astype(int) - (flipped != 0).astype(int)
+    pattern = sp.csr_array(pattern)
+    pattern.eliminate_zeros()
+    rows_bad[np.unique(pattern.tocoo().row)] = True
+    if rows_bad.any():
+        out["coefficients"] = Counter(row_family[rows_bad])
+    lo = np.where(sign > 0, cm.row_lower[rp], -cm.row_upper[rp])
+    up = np.where(sign > 0, cm.row_upper[rp], -cm.row_lower[rp])
+    bounds = ~_close(am.row_lower, lo) | ~_close(am.row_upper, up)
+    if bounds.any():
+        out["row bounds"] = Counter(row_family[bounds])
+    return out
+
+
+def rules_variant():
+    """Qingyuan with every rule the bundled data leaves out.
+
+    Prerequisites on an amount program (by a count and by a site) and on a site (by a
+    count), a source paying in two counties only (two funding groups), graduate
+    retention strong enough to keep every graduate (``all_kept``), a targets table and
+    floors on a city program and on named counties.
+    """
+    inst = datasets.load_bundled("qingyuan")
+    t = inst.tables
+    programs = t["programs"].copy()
+    needs = dict(
+        talent_station="cash_subsidy", honours="head_goose", skill_studio="one_stop_centre"
+    )
+    for p, q in needs.items():
+        programs.loc[programs["program"] == p, "requires"] = q
+    sources = t["sources"].copy()
+    sources.loc[sources["source"] == "counterpart_assistance", "counties"] = "Lianshan;Liannan"
+    responses = t["responses"].copy()
+    responses.loc[responses["effect"] == "graduate_retention", "value"] *= 6
+    targets = pd.DataFrame(
+        {
+            "county": ["Fogang", "Yingde"],
+            "talent_type": ["engineer", "rural"],
+            "target": [50.0, 80.0],
+        }
+    )
+    inst = inst.replace_tables(
+        programs=programs, sources=sources, responses=responses, targets=targets
+    )
+    floors = (
+        *inst.scenario.floors,
+        PolicyFloor(name="titles", program="title_recognition", by_year=2028),
+        PolicyFloor(
+            name="stations", program="talent_station", by_year=2026, counties=("Fogang", "Yingde")
+        ),
+    )
+    return inst.replace_scenario(floors=floors)
+
+
+RULE_FAMILIES = {
+    "uses_bound",
+    "prerequisite_spend",
+    "prerequisite",
+    "prerequisite_each",
+    "leaving_le_none",
+    "target",
+    "policy_floor",
+}
+
+
+def _instances() -> dict:
+    return {
+        "qingyuan": lambda: datasets.load_bundled("qingyuan"),
+        "qingyuan-rules": rules_variant,
+        "synthetic-12": lambda: datasets.synthetic(12, seed=3),
+        "tiny-pins-carry": lambda: tiny_instance(
+            n_years=3,
+            carry_over=True,
+            pins=[
+                dict(county="A", program="alliance", year=2026, action="min", value=1.0),
+                dict(county="B", program="station", year=2025, action="max", value=1.0),
+            ],
+        ),
+    }
+
+
+INSTANCES = _instances()
+
+
+@pytest.mark.parametrize("objective", ["talent_index", "min_cost", "equity"])
+@pytest.mark.parametrize("name", list(INSTANCES))
+def test_the_arrays_equal_the_compiled_pyomo_model(name, objective):
+    instance = INSTANCES[name]()
+    am = build_arrays(instance, objective)
+    cm = compile_model(build_model(instance, objective).model)
+    assert differences(am, cm) == {}
+
+
+def test_the_rules_variant_exercises_every_rule_family():
+    am = build_arrays(rules_variant(), "min_cost")
+    assert RULE_FAMILIES <= set(am.row_families())
+    assert len({k for k, _c, _s in _fund_keys(am)}) == 2  # two funding groups
+
+
+def _fund_keys(am: ArrayModel) -> set:
+    return {
+        (k[1][0], k[1][1], k[1][3]) for k in am.column_keys() if k[0] == "fund" and k[1][0] != "*"
+    }
+
+
+def _with_floor(instance, share):
+    return instance.replace_scenario(min_coverage=share)
+
+
+@pytest.mark.parametrize("name", ["qingyuan", "synthetic-12"])
+def test_an_equity_floor_gives_the_same_rows(name):
+    instance = _with_floor(INSTANCES[name](), 0.3)
+    am = build_arrays(instance)
+    cm = compile_model(build_model(instance).model)
+    assert "equity_floor" in set(am.row_families())
+    assert differences(am, cm) == {}
+
+
+def _solve(model) -> float:
+    h = to_highs(model)
+    h.setOptionValue("mip_rel_gap", 1e-9)
+    h.setOptionValue("time_limit", 120.0)
+    h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    return float(h.getInfo().objective_function_value)
+
+
+SOLVES = [
+    pytest.param("tiny-pins-carry", "talent_index"),
+    pytest.param("tiny-pins-carry", "min_cost"),
+    pytest.param("tiny-pins-carry", "equity"),
+    pytest.param("qingyuan", "min_cost"),
+    pytest.param("qingyuan-rules", "min_cost"),
+    pytest.param("qingyuan", "talent_index", marks=pytest.mark.slow),
+    pytest.param("qingyuan", "equity", marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize(("name", "objective"), SOLVES)
+def test_both_have_the_same_optimum(name, objective):
+    instance = INSTANCES[name]()
+    am = build_arrays(instance, objective)
+    cm = compile_model(build_model(instance, objective).model)
+    assert _solve(am) == pytest.approx(_solve(cm), rel=1e-6)
+
+
+def test_a_broken_coefficient_is_named_by_its_family():
+    instance = datasets.load_bundled("qingyuan")
+    am = build_arrays(instance)
+    cm = compile_model(build_model(instance).model)
+    rows = np.nonzero(am.row_families() == "stock_balance")[0]
+    A = sp.csr_array(am.A)
+    A.data[A.indptr[rows[3]]] *= 1.01
+    broken = replace_matrix(am, sp.csc_array(A))
+    assert differences(broken, cm) == {"coefficients": Counter({"stock_balance": 1})}
+
+
+def replace_matrix(am: ArrayModel, A: sp.csc_array) -> ArrayModel:
+    return replace(am, A=A)
