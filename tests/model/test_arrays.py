@@ -161,6 +161,10 @@ def _instances() -> dict:
     return {
         "qingyuan": lambda: datasets.load_bundled("qingyuan"),
         "qingyuan-rules": rules_variant,
+        # a coverage target qingyuan can reach (0.9, its scenario's, is infeasible)
+        "qingyuan-half": lambda: datasets.load_bundled("qingyuan").replace_scenario(
+            target_coverage=0.5
+        ),
         "synthetic-12": lambda: datasets.synthetic(12, seed=3),
         "tiny-pins-carry": lambda: tiny_instance(
             n_years=3,
@@ -177,11 +181,12 @@ INSTANCES = _instances()
 
 
 @pytest.mark.parametrize("objective", ["talent_index", "min_cost", "equity"])
-@pytest.mark.parametrize("name", list(INSTANCES))
+@pytest.mark.parametrize("name", [n for n in INSTANCES if n != "qingyuan-half"])
 def test_the_arrays_equal_the_compiled_pyomo_model(name, objective):
     instance = INSTANCES[name]()
     am = build_arrays(instance, objective)
-    cm = compile_model(build_model(instance, objective).model)
+    reference = build_model(instance, objective)  # alive while compared
+    cm = compile_model(reference.model)
     assert differences(am, cm) == {}
 
 
@@ -205,7 +210,8 @@ def _with_floor(instance, share):
 def test_an_equity_floor_gives_the_same_rows(name):
     instance = _with_floor(INSTANCES[name](), 0.3)
     am = build_arrays(instance)
-    cm = compile_model(build_model(instance).model)
+    reference = build_model(instance)  # alive while compared
+    cm = compile_model(reference.model)
     assert "equity_floor" in set(am.row_families())
     assert differences(am, cm) == {}
 
@@ -223,7 +229,7 @@ SOLVES = [
     pytest.param("tiny-pins-carry", "talent_index"),
     pytest.param("tiny-pins-carry", "min_cost"),
     pytest.param("tiny-pins-carry", "equity"),
-    pytest.param("qingyuan", "min_cost"),
+    pytest.param("qingyuan-half", "min_cost", marks=pytest.mark.slow),
     pytest.param("qingyuan-rules", "min_cost"),
     pytest.param("qingyuan", "talent_index", marks=pytest.mark.slow),
     pytest.param("qingyuan", "equity", marks=pytest.mark.slow),
@@ -234,14 +240,16 @@ SOLVES = [
 def test_both_have_the_same_optimum(name, objective):
     instance = INSTANCES[name]()
     am = build_arrays(instance, objective)
-    cm = compile_model(build_model(instance, objective).model)
+    reference = build_model(instance, objective)  # alive while compared
+    cm = compile_model(reference.model)
     assert _solve(am) == pytest.approx(_solve(cm), rel=1e-6)
 
 
 def test_a_broken_coefficient_is_named_by_its_family():
     instance = datasets.load_bundled("qingyuan")
     am = build_arrays(instance)
-    cm = compile_model(build_model(instance).model)
+    reference = build_model(instance)  # alive while compared
+    cm = compile_model(reference.model)
     rows = np.nonzero(am.row_families() == "stock_balance")[0]
     A = sp.csr_array(am.A)
     A.data[A.indptr[rows[3]]] *= 1.01
