@@ -3,9 +3,9 @@
 The reference is the Pyomo model compiled by Pyomo's own standard-form compiler
 (:func:`talentplan.solver.matrix.compile_model`), which knows nothing of
 :mod:`talentplan.model.arrays`. Columns and rows are aligned by their keys (component
-name and index); a row may be written with the opposite sign (``a >= b`` as
-``-a <= -b``), so each row is compared up to its sign. A failure names the families that
-differ.
+name and index); each row must also be written with Pyomo's orientation (``a >= b``
+with variables on both sides as ``b - a <= 0``), so that row duals mean the same. A
+failure names the families that differ.
 """
 
 from __future__ import annotations
@@ -76,30 +76,18 @@ def differences(am: ArrayModel, cm: CompiledModel) -> dict[str, Counter]:
         out["objective"] = objective
     ref = sp.csr_array(cm.A)[rp][:, cp]
     ref.eliminate_zeros()
-    mine_A = sp.csr_array(am.A)
-    # each row's sign: the one that makes its coefficients agree best
-    dot = np.asarray((mine_A.multiply(ref)).sum(axis=1)).ravel()
-    sign = np.where(dot < 0, -1.0, 1.0)
-    flipped = sp.diags_array(sign) @ ref
-    diff = sp.csr_array(mine_A - flipped)
-    scale = sp.csr_array(abs(mine_A) + abs(flipped))
-    scale.data = np.maximum(scale.data, 1.0)
-    diff.data = np.abs(diff.data)
-    diff = sp.csr_array(diff)
+    mine = sp.csr_array(am.A)
+    diff = sp.csr_array(mine - ref).tocoo()
+    scale = sp.csr_array(abs(mine) + abs(ref))
     rows_bad = np.zeros(len(rows), dtype=bool)
     if diff.nnz:
-        # compare |diff| against the scale entrywise (same pattern up to explicit zeros)
-        d_coo, s = diff.tocoo(), scale
-        too_big = d_coo.data > TOL * s[d_coo.row, d_coo.col]
-        rows_bad[d_coo.row[too_big]] = True
-    pattern = (mine_A != 0).astype(int) - (flipped != 0).astype(int)
-    pattern = sp.csr_array(pattern)
-    pattern.eliminate_zeros()
-    rows_bad[np.unique(pattern.tocoo().row)] = True
+        size = np.asarray(scale[diff.row, diff.col], dtype=float).ravel()
+        rows_bad[diff.row[np.abs(diff.data) > TOL * np.maximum(1.0, size)]] = True
+    pattern = sp.csr_array((mine != 0).astype(int) - (ref != 0).astype(int)).tocoo()
+    rows_bad[pattern.row[pattern.data != 0]] = True
     if rows_bad.any():
         out["coefficients"] = Counter(row_family[rows_bad])
-    lo = np.where(sign > 0, cm.row_lower[rp], -cm.row_upper[rp])
-    up = np.where(sign > 0, cm.row_upper[rp], -cm.row_lower[rp])
+    lo, up = cm.row_lower[rp], cm.row_upper[rp]
     bounds = ~_close(am.row_lower, lo) | ~_close(am.row_upper, up)
     if bounds.any():
         out["row bounds"] = Counter(row_family[bounds])

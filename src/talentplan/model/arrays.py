@@ -21,14 +21,14 @@ Columns (bounds as in the reference):
 
 Rows, by family (each a block of the reference model of the same name):
 
-- stays: ``x[t] - x[t-1] >= 0`` for every binary or count decision;
+- stays: ``x[t-1] - x[t] <= 0`` for every binary or count decision;
 - retention: ``retained - sum a0 eff rho w - sum eff r lev_L <= 0``,
   ``retained - (a0 - a_min) S[t-1] <= 0``, ``w - S_max z_L <= 0``,
   ``w - S[t-1] - S_min z_L <= -S_min``;
 - inflow: ``response - eff s_j spend_L <= eff (y_j - s_j x_j)`` per chord ``j``; with the
   base inflow ``B = sum eff inflow lev_L + response``, the platform boosts
-  ``v - R_max z_L <= 0``, ``v - B + o z_L <= 0``, ``v - B + (o - R_max) z_L >= -R_max``;
-- competition: ``piece_j - L_j full_j >= 0``, ``piece_{j+1} - L_{j+1} full_j <= 0``,
+  ``v - R_max z_L <= 0``, ``v - B + o z_L <= 0``, ``B - v - (o - R_max) z_L <= R_max``;
+- competition: ``L_j full_j - piece_j <= 0``, ``piece_{j+1} - L_{j+1} full_j <= 0``,
   ``spend - sum_j piece_j = 0``, ``response - eff sum_j s_j piece_j = 0`` and
   ``pool[k, t] - sum_c P[c, k, t] / O[c, k] = 0``;
 - graduates: ``local - G eff g_p z_L <= G s0``, ``leaving + G eff g_p z_L - G over
@@ -40,7 +40,9 @@ Rows, by family (each a block of the reference model of the same name):
   (``=`` with carry-over), land, cadre and energy quotas, caps, prerequisites, floors,
   pins, the equity floor and the objective's own rows (targets, coverage floor).
 
-A row with no variable is left out, as the reference leaves out a rule that compares
+Each row is written as Pyomo's compiler writes it (``a >= b`` with variables on both
+sides as ``b - a <= 0``, a constant side as a bound), so row duals mean the same on both
+paths. A row with no variable is left out, as the reference leaves out a rule that compares
 numbers; a column that appears in no row and not in the objective is left out too, as
 Pyomo's compiler does. Each column and row carries the key ``(component name, index)``
 of the reference model, so the two can be aligned.
@@ -367,9 +369,9 @@ class _Assembler:
             n = ids.shape[0]
             e, s = _grid(n, T - 1)
             index = tuple(np.broadcast_to(np.asarray(a, dtype=object), (n,))[e] for a in base)
-            rows = b.row(name, (*index, s + 1), 0.0, INF).reshape(n, T - 1)
-            b.add(rows, ids[:, 1:], 1.0)
-            b.add(rows, ids[:, :-1], -1.0)
+            rows = b.row(name, (*index, s + 1), -INF, 0.0).reshape(n, T - 1)
+            b.add(rows, ids[:, :-1], 1.0)
+            b.add(rows, ids[:, 1:], -1.0)
 
     # --- talent stocks ------------------------------------------------------------------
 
@@ -583,13 +585,13 @@ class _Assembler:
         b.add(r_open, v, 1.0)
         b.add(r_open, z, -rest[c_r])
         r_base = b.row("boost_le_base", index, -INF, 0.0)
-        r_ge = b.row("boost_ge_product", index, -rest[c_r], INF)
-        for rows, extra in ((r_base, 0.0), (r_ge, -rest[c_r])):
-            b.add(rows, v, 1.0)
-            b.add(rows, z, own[c_r] + extra)
+        r_ge = b.row("boost_ge_product", index, -INF, rest[c_r])
+        for rows, sign, extra in ((r_base, 1.0, 0.0), (r_ge, -1.0, -rest[c_r])):
+            b.add(rows, v, sign)
+            b.add(rows, z, sign * (own[c_r] + extra))
             row_of = np.full((C, T), -1, dtype=np.int64)
             row_of[c_r, t_r] = rows
-            b.add_expr(row_of, self.base[n], -1.0)
+            b.add_expr(row_of, self.base[n], -sign)
         boost = (c_r, t_r, v, np.full(len(v), gamma))
         kept = (self.inflow_ub[:, n] > 0) & (own > 0)
         return [boost, self.level(q, np.where(kept, gamma * own, 0.0), lag)]
@@ -619,9 +621,9 @@ class _Assembler:
             ci, ti, ji = _grid(C, T, J - 1)
             index = (self.cn[ci], p, ti, ji)
             full = b.var("hold_full", index, 0.0, 1.0, True, size=len(ci))
-            r1 = b.row("hold_fill_this", index, 0.0, INF)
-            b.add(r1, piece[ci, ti, ji], 1.0)
-            b.add(r1, full, -lengths[ji])
+            r1 = b.row("hold_fill_this", index, -INF, 0.0)
+            b.add(r1, full, lengths[ji])
+            b.add(r1, piece[ci, ti, ji], -1.0)
             r2 = b.row("hold_then_next", index, -INF, 0.0)
             b.add(r2, piece[ci, ti, ji + 1], 1.0)
             b.add(r2, full, -lengths[ji + 1])
