@@ -80,17 +80,13 @@ class _Block:
     def keys(self) -> list[Key]:
         if not self.index:
             return [(self.name, ())] * self.size
-        parts = [np.broadcast_to(np.asarray(a, dtype=object), (self.size,)) for a in self.index]
-        return [(self.name, tuple(_native(v) for v in k)) for k in zip(*parts, strict=True)]
-
-
-def _native(value: object) -> object:
-    """Python str/int of a numpy scalar, so keys compare with Pyomo's indices."""
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.str_):
-        return str(value)
-    return value
+        # object arrays hold Python str and int, so the keys compare with Pyomo's indices
+        parts = [
+            np.broadcast_to(np.asarray(a, dtype=object), (self.size,)).tolist()
+            for a in self.index
+        ]
+        name = self.name
+        return [(name, k) for k in zip(*parts, strict=True)]
 
 
 @dataclass
