@@ -82,8 +82,7 @@ class _Block:
             return [(self.name, ())] * self.size
         # object arrays hold Python str and int, so the keys compare with Pyomo's indices
         parts = [
-            np.broadcast_to(np.asarray(a, dtype=object), (self.size,)).tolist()
-            for a in self.index
+            np.broadcast_to(np.asarray(a, dtype=object), (self.size,)).tolist() for a in self.index
         ]
         name = self.name
         return [(name, k) for k in zip(*parts, strict=True)]

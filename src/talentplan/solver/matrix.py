@@ -116,7 +116,7 @@ def compile_formulation(formulation: Formulation, build: str = "pyomo") -> Compi
 
 
 def compile_arrays(formulation: Formulation) -> CompiledModel:
-    """The compiled model of ``formulation`` from :func:`~talentplan.model.arrays.build_arrays`.
+    """Compile ``formulation`` with :func:`~talentplan.model.arrays.build_arrays`.
 
     Columns and rows are the Pyomo variables and constraints of the array build's keys.
     """
@@ -138,7 +138,7 @@ def compile_arrays(formulation: Formulation) -> CompiledModel:
 
 
 def _components(model: pyo.ConcreteModel, keys: list[Key]) -> list:
-    """The Pyomo component data of each ``(name, index)`` key."""
+    """Return the Pyomo component data of each ``(name, index)`` key."""
     found: dict[str, object] = {}
     out = []
     for name, index in keys:
