@@ -59,7 +59,6 @@ import scipy.sparse as sp
 from talentplan._options import check_choice
 from talentplan.data.instance import Instance
 from talentplan.data.schema import ACTIVE_SPEND, Objective
-from talentplan.model.objectives import approximation_error
 from talentplan.model.prepare import ModelData, funders, prepare
 
 INF = float("inf")
@@ -102,8 +101,8 @@ class ArrayModel:
         Column bounds and integrality.
     row_lower, row_upper
         Row bounds (``-inf``/``inf`` where open).
-    data, objective, approximation_error, build_seconds
-        As in :class:`~talentplan.model.build.Formulation`.
+    data, objective, build_seconds
+        As in :class:`~talentplan.model.build.Formulation` (the build from prepared data).
     """
 
     A: sp.csc_array
@@ -117,7 +116,6 @@ class ArrayModel:
     row_upper: np.ndarray
     data: ModelData
     objective: str
-    approximation_error: float
     build_seconds: float
     _col_blocks: list[_Block] = field(repr=False, default_factory=list)
     _row_blocks: list[_Block] = field(repr=False, default_factory=list)
@@ -1121,16 +1119,22 @@ def build_arrays(
     cost = a.objective_rows()
     b = a.b
     n_rows, n_cols = b.n_rows, b.n_cols
-    A = sp.csr_array(
-        (np.concatenate(b.vals), (np.concatenate(b.ri), np.concatenate(b.ci))),
-        shape=(n_rows, n_cols),
+    # One conversion (duplicates summed); rows and columns without an entry hold none,
+    # so leaving them out only renumbers the row indices and drops empty column slots.
+    A = sp.csc_array(
+        sp.coo_array(
+            (np.concatenate(b.vals), (np.concatenate(b.ri), np.concatenate(b.ci))),
+            shape=(n_rows, n_cols),
+        )
     )
-    A.sum_duplicates()
     A.eliminate_zeros()
-    row_keep = np.nonzero(np.diff(A.indptr) > 0)[0]
-    A = sp.csc_array(A[row_keep])
+    used = np.zeros(n_rows, dtype=bool)
+    used[A.indices] = True
+    row_keep = np.nonzero(used)[0]
+    new_row = np.cumsum(used) - 1
     col_keep = np.nonzero((np.diff(A.indptr) > 0) | (cost != 0))[0]
-    A = sp.csc_array(A[:, col_keep])
+    indptr = np.concatenate([[0], A.indptr[col_keep + 1]])
+    A = sp.csc_array((A.data, new_row[A.indices], indptr), shape=(len(row_keep), len(col_keep)))
     return ArrayModel(
         A=A,
         cost=cost[col_keep],
@@ -1143,7 +1147,6 @@ def build_arrays(
         row_upper=np.concatenate(b.rup)[row_keep],
         data=d,
         objective=objective,
-        approximation_error=approximation_error(d, objective),
         build_seconds=time.perf_counter() - start,
         _col_blocks=b.cols,
         _row_blocks=b.rows,
