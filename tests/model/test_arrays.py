@@ -154,6 +154,12 @@ def _instances() -> dict:
             target_coverage=0.5
         ),
         "synthetic-12": lambda: datasets.synthetic(12, seed=3),
+        # one county: no competition, no placement pool across counties
+        "synthetic-1": lambda: datasets.synthetic(1, seed=1, n_years=2),
+        # carry-over budgets, no demand feedback
+        "qingyuan-rules-carry": lambda: rules_variant().replace_scenario(
+            carry_over=True, demand_feedback=0.0
+        ),
         "tiny-pins-carry": lambda: tiny_instance(
             n_years=3,
             carry_over=True,
@@ -188,6 +194,15 @@ def _fund_keys(am: ArrayModel) -> set:
     return {
         (k[1][0], k[1][1], k[1][3]) for k in am.column_keys() if k[0] == "fund" and k[1][0] != "*"
     }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("objective", ["talent_index", "min_cost", "equity"])
+def test_northern_guangdong_arrays_equal_its_compiled_pyomo_model(objective):
+    instance = datasets.load_bundled("northern_guangdong")
+    am = build_arrays(instance, objective)
+    reference = build_model(instance, objective)  # alive while compared
+    assert differences(am, compile_model(reference.model)) == {}
 
 
 def _with_floor(instance, share):
