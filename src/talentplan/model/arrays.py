@@ -314,6 +314,7 @@ class _Assembler:
     # --- decisions ----------------------------------------------------------------------
 
     def decisions(self) -> None:
+        """Columns of the five decision kinds; each program's level structure."""
         d, b, C, T, tt = self.d, self.b, self.C, self.T, self.tt
         stays: list[tuple[str, tuple, np.ndarray]] = []
         ci, ti = _grid(C, T)
@@ -369,6 +370,7 @@ class _Assembler:
     # --- talent stocks ------------------------------------------------------------------
 
     def stock_variables(self) -> None:
+        """``stock`` and ``useful`` columns over (c, k, t)."""
         d, b, C, K, T = self.d, self.b, self.C, self.K, self.T
         c, k, t = _grid(C, K, T)
         index = (self.cn[c], np.array(d.types, dtype=object)[k], t)
@@ -430,6 +432,7 @@ class _Assembler:
         return out
 
     def retention(self) -> None:
+        """``retained`` and ``saved_stock`` with their four row families."""
         d, b, C, K, T = self.d, self.b, self.C, self.K, self.T
         acts = d.by_kind["site"] + d.by_kind["chain"] + d.by_kind["city"]
         npresent = np.array([len(d.present[c]) for c in d.counties])
@@ -519,6 +522,7 @@ class _Assembler:
         )
 
     def inflow(self) -> None:
+        """Responses and chords; the base and total inflow of each type as entries."""
         d, b, C, T = self.d, self.b, self.C, self.T
         for p, k, _e in d.pwl:
             ts = np.arange(d.lag[p], T)
@@ -592,6 +596,7 @@ class _Assembler:
     # --- competition --------------------------------------------------------------------
 
     def competition(self) -> None:
+        """Curves held on their chords, the pool rows and each type's drain."""
         d, b, C, T = self.d, self.b, self.C, self.T
         self.drain: dict[int, tuple[np.ndarray, _Expr]] = {}
         poachers = d.poachers
@@ -666,6 +671,7 @@ class _Assembler:
         return _cat(*parts)
 
     def local_cultivation(self) -> None:
+        """``local`` graduates kept and their row."""
         d, b, C, T = self.d, self.b, self.C, self.T
         self.local = np.full((C, T), -1, dtype=np.int64)
         if d.graduate_type is None:
@@ -681,6 +687,7 @@ class _Assembler:
         b.add_expr(row_of, self.share_terms(self.G), -1.0)
 
     def placement(self) -> None:
+        """Leaving graduates, ``all_kept`` and the pool row of each year."""
         d, b, C, T = self.d, self.b, self.C, self.T
         self.placed = _EMPTY
         placers = d.placers
@@ -724,12 +731,12 @@ class _Assembler:
     # --- balance ------------------------------------------------------------------------
 
     def balance(self) -> None:
+        """Stock balance, useful talent by stock and experts, and by demand."""
         d, b, C, K, T = self.d, self.b, self.C, self.K, self.T
         c, k, t = _grid(C, K, T)
         kn = np.array(d.types, dtype=object)
         index = (self.cn[c], kn[k], t)
         keep = 1 - self.a0
-        rhs = self.m0[c, k] + np.where(t == 0, keep[c, k] * self.s0[c, k], 0.0)
         rhs = np.where(t == 0, keep[c, k] * self.s0[c, k] + self.m0[c, k], self.m0[c, k])
         rows = b.row("stock_balance", index, rhs, rhs).reshape(C, K, T)
         b.add(rows, self.stock, 1.0)
@@ -790,6 +797,7 @@ class _Assembler:
         return _cat(now, before)
 
     def budgets(self) -> None:
+        """Funding channels, the program-funded rows and the budget rows."""
         d, b, C, T = self.d, self.b, self.C, self.T
         group_no = {g: n for n, g in enumerate(d.groups)}
         gid = np.zeros(C, dtype=np.int64)
@@ -846,6 +854,7 @@ class _Assembler:
         return [p for p in d.programs if attr[p] and d.kind[p] in ("site", "chain", "count")]
 
     def land_and_cadres(self) -> None:
+        """Land quota (final year), cadre capacity and energy quota rows."""
         d, b, C, T = self.d, self.b, self.C, self.T
         quota = np.array([d.land_quota[c] for c in d.counties], dtype=float)
         rows = b.row("land_quota", (self.cn,), -INF, quota)
@@ -879,6 +888,7 @@ class _Assembler:
         return i, ids[j, t[i]]
 
     def caps_and_prerequisites(self) -> None:
+        """Plan-wide and per-city caps, ``uses`` indicators and prerequisites."""
         d, b, C, T = self.d, self.b, self.C, self.T
         for p, cap in d.cap_total.items():
             rows = b.row("cap_total", (np.full(T, p, dtype=object), self.tt), -INF, cap)
@@ -942,6 +952,7 @@ class _Assembler:
             b.add(rows[i], col, -1.0)
 
     def floors_and_pins(self) -> None:
+        """Policy floors and pinned decisions."""
         d, b = self.d, self.b
         sc = d.instance.scenario
         pos = {c: n for n, c in enumerate(d.counties)}
@@ -998,6 +1009,7 @@ class _Assembler:
         return out
 
     def equity_floor(self) -> None:
+        """Every county's final-year weighted coverage at least the floor."""
         if self.min_coverage <= 0:
             return
         fd = self.final_demand()
@@ -1006,9 +1018,10 @@ class _Assembler:
         self.weighted_final(rows, cs, 1.0)
 
     def objective_rows(self) -> np.ndarray:
+        """Add the objective's own rows and columns; return the cost of every column."""
         d, b, C, T = self.d, self.b, self.C, self.T
-        cost = np.zeros(b.n_cols + 1)
         if self.objective == "talent_index":
+            cost = np.zeros(b.n_cols)
             disc = np.asarray(d.discount, dtype=float)
             for n, k in enumerate(d.types):
                 if d.weight[k]:
@@ -1041,7 +1054,7 @@ class _Assembler:
                 share = d.instance.scenario.target_coverage
                 rows = b.row("target", (self.cn,), share * self.final_demand(), INF)
                 self.weighted_final(rows, np.arange(C), 1.0)
-            cost = np.zeros(b.n_cols + 1)
+            cost = np.zeros(b.n_cols)
             for p in d.programs:
                 _c, _t, col, val = self.cost(p)
                 np.add.at(cost, col, val)
@@ -1054,9 +1067,7 @@ class _Assembler:
             self.weighted_final(rows, cs, -1.0)
             cost = np.zeros(b.n_cols)
             cost[mc[0]] = 1.0
-        out = np.zeros(b.n_cols)
-        out[: min(len(cost), b.n_cols)] = cost[: b.n_cols]
-        return out
+        return cost
 
 
 def _join(a: np.ndarray, b: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
