@@ -76,15 +76,20 @@ class _Block:
     size: int
     index: tuple[np.ndarray, ...]
 
-    def keys(self) -> list[Key]:
+    def indices(self) -> list[tuple]:
+        """Index tuple of each member (``()`` for a single unindexed member)."""
         if not self.index:
-            return [(self.name, ())] * self.size
+            return [()] * self.size
         # object arrays hold Python str and int, so the keys compare with Pyomo's indices
         parts = [
             np.broadcast_to(np.asarray(a, dtype=object), (self.size,)).tolist() for a in self.index
         ]
+        return list(zip(*parts, strict=True))
+
+    def keys(self) -> list[Key]:
+        """``(name, index)`` of each member."""
         name = self.name
-        return [(name, k) for k in zip(*parts, strict=True)]
+        return [(name, k) for k in self.indices()]
 
 
 @dataclass
@@ -139,6 +144,15 @@ class ArrayModel:
     def row_keys(self) -> list[Key]:
         """``(constraint name, index)`` of each row, as in the Pyomo model."""
         return _select(self._row_blocks, self._row_keep)
+
+    def index_blocks(self, rows: bool = False) -> tuple[list[tuple[str, list[tuple]]], np.ndarray]:
+        """Columns (or rows) by family: ``(name, indices)`` of every member built, in order.
+
+        The second value selects the members kept in the matrix (those with an entry).
+        """
+        blocks = self._row_blocks if rows else self._col_blocks
+        keep = self._row_keep if rows else self._col_keep
+        return [(b.name, b.indices()) for b in blocks], keep
 
     def row_families(self) -> np.ndarray:
         """Name of the constraint family of each row."""

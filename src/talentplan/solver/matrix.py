@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from talentplan._options import check_choice
-from talentplan.model.arrays import Key, build_arrays
+from talentplan.model.arrays import ArrayModel, build_arrays
 from talentplan.model.build import Formulation
 
 INF = highspy.kHighsInf
@@ -132,24 +132,28 @@ def compile_arrays(formulation: Formulation) -> CompiledModel:
         integer=am.integer,
         row_lower=am.row_lower,
         row_upper=am.row_upper,
-        columns=_components(formulation.model, am.column_keys()),
-        rows=_components(formulation.model, am.row_keys()),
+        columns=_components(formulation.model, am, rows=False),
+        rows=_components(formulation.model, am, rows=True),
     )
 
 
-def _components(model: pyo.ConcreteModel, keys: list[Key]) -> list:
-    """Return the Pyomo component data of each ``(name, index)`` key."""
-    found: dict[str, object] = {}
-    out = []
-    for name, index in keys:
-        component = found.get(name)
-        if component is None:
-            component = found[name] = getattr(model, name)
-        if not index:
-            out.append(component)
+def _components(model: pyo.ConcreteModel, am: ArrayModel, rows: bool) -> list:
+    """Return the Pyomo component data of each column (or row) of ``am``."""
+    blocks, keep = am.index_blocks(rows)
+    out: list = []
+    for name, indices in blocks:
+        if not indices:
+            continue
+        component = getattr(model, name)
+        if not indices[0]:
+            out += [component] * len(indices)  # an unindexed component is its own data
+            continue
+        get = component.__getitem__
+        if len(indices[0]) == 1:
+            out += [get(i) for (i,) in indices]
         else:
-            out.append(component[index[0] if len(index) == 1 else index])  # type: ignore[index]
-    return out
+            out += [get(i) for i in indices]
+    return [out[n] for n in keep]
 
 
 def to_highs(
