@@ -66,3 +66,11 @@ def test_decomposition_by_arrays_agrees_with_decomposition_by_pyomo_within_the_g
 def test_an_unknown_build_is_refused_by_name():
     with pytest.raises(OptionError, match="build"):
         SolveOptions(build="fast")
+
+
+def test_tp_solve_takes_the_build_option():
+    from talentplan.report.pipeline import solve
+
+    instance = tiny_instance(n_years=2)
+    by = {build: solve(instance, mip_gap=0.0, build=build) for build in ("pyomo", "arrays")}
+    assert by["arrays"].mip_objective == pytest.approx(by["pyomo"].mip_objective, rel=1e-9)
