@@ -147,6 +147,7 @@ def solve(
     progress: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
     deadline: Deadline | None = None,
+    build: str = "pyomo",
 ) -> AllocationResult:
     """Find the best allocation of programs for ``instance``.
 
@@ -182,6 +183,10 @@ def solve(
         on a process pool; :mod:`talentplan.solver.decomposition`). With decomposition,
         ``threads`` is the number of worker processes. ``summary["method"]`` says which
         ran and why.
+    build
+        How the matrices given to HiGHS are made: ``pyomo`` (default, Pyomo's compiler)
+        or ``arrays`` (the same matrices from :mod:`talentplan.model.arrays`, many times
+        faster to make on large instances).
     progress
         Called about once a second, and at each change of phase, with a
         :class:`~talentplan.solver.highs.Progress`.
@@ -220,7 +225,15 @@ def solve(
     """
     deadline = deadline if deadline is not None else Deadline(time_limit)
     options = SolveOptions(
-        time_limit, mip_gap, threads, objective, step_values, warm_start, solver_log, method
+        time_limit,
+        mip_gap,
+        threads,
+        objective,
+        step_values,
+        warm_start,
+        solver_log,
+        method,
+        build,
     )
     solution = solve_instance(instance, options, progress, stop, deadline)
     if progress is not None:

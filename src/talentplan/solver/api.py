@@ -27,7 +27,7 @@ from talentplan.model.build import Formulation, build_model
 from talentplan.solver.deadline import MIN_SOLVER_SECONDS, Deadline
 from talentplan.solver.explain import explain_infeasibility
 from talentplan.solver.highs import Progress, SolverRun, load_values, solve_formulation
-from talentplan.solver.matrix import new_highs
+from talentplan.solver.matrix import BUILDS, new_highs
 from talentplan.solver.methods import METHODS, choose_method, solve_by_counties
 from talentplan.solver.readback import allocation_table, budget_use, model_sizes, shadow_prices
 from talentplan.solver.status import SolveStatus
@@ -107,6 +107,11 @@ class SolveOptions:
         ``auto`` (by the number of counties), ``monolithic`` (the whole MIP to HiGHS)
         or ``decomposition`` (by county, :mod:`talentplan.solver.decomposition`); see
         :mod:`talentplan.solver.methods`.
+    build
+        How the matrices given to HiGHS are made from the Pyomo model's data: ``pyomo``
+        (Pyomo's standard-form compiler) or ``arrays`` (the vectorised array build,
+        :mod:`talentplan.model.arrays`: the same matrices, many times faster on large
+        instances). The Pyomo model is built either way; the plan is read back from it.
 
     Raises
     ------
@@ -122,6 +127,7 @@ class SolveOptions:
     warm_start: bool = True
     solver_log: bool = False
     method: str = "auto"
+    build: str = "pyomo"
 
     def __post_init__(self) -> None:
         """Check every option against its admissible range."""
@@ -136,6 +142,7 @@ class SolveOptions:
         check_choice("warm_start", self.warm_start, (False, True))
         check_choice("solver_log", self.solver_log, (False, True))
         check_choice("method", self.method, METHODS)
+        check_choice("build", self.build, BUILDS)
 
 
 AFTER_SOLVE_SECONDS_PER_COLUMN = 2e-5
@@ -210,6 +217,7 @@ def solve_instance(
             reserve=reserve,
             progress=progress,
             stop=stop,
+            build=options.build,
         )
     else:
         run = solve_formulation(
@@ -222,6 +230,7 @@ def solve_instance(
             reserve=reserve,
             warm_start=options.warm_start,
             solver_log=options.solver_log,
+            build=options.build,
         )
     run.method, run.method_reason = method, reason
     if run.status == SolveStatus.INFEASIBLE:

@@ -22,7 +22,7 @@ import numpy as np
 from talentplan.model.build import Formulation
 from talentplan.solver.deadline import MIN_SOLVER_SECONDS, Deadline
 from talentplan.solver.heuristic import Seed, seed_plan
-from talentplan.solver.matrix import FEASIBLE, CompiledModel, compile_model, to_highs
+from talentplan.solver.matrix import FEASIBLE, CompiledModel, compile_formulation, to_highs
 from talentplan.solver.status import SolveStatus, map_status
 
 logger = logging.getLogger(__name__)
@@ -113,6 +113,7 @@ def solve_formulation(
     reserve: float = 0.0,
     warm_start: bool = True,
     solver_log: bool = False,
+    build: str = "pyomo",
 ) -> SolverRun:
     """Solve the MIP, then the LP with integers fixed for shadow prices.
 
@@ -146,11 +147,14 @@ def solve_formulation(
         Seed HiGHS with :func:`~talentplan.solver.heuristic.seed_plan` first.
     solver_log
         Write HiGHS's own log to standard error.
+    build
+        How the matrices are made: ``pyomo`` (Pyomo's compiler) or ``arrays``
+        (:func:`~talentplan.solver.matrix.compile_formulation`).
     """
     deadline = deadline if deadline is not None else Deadline(time_limit)
     tell = progress if progress is not None else (lambda _: None)
     tell(_phase(deadline, "compiling"))
-    cm = compile_model(formulation.model)
+    cm = compile_formulation(formulation, build)
     seed: Seed | None = None
     if warm_start and cm.integer.any():
         tell(_phase(deadline, "first plan"))

@@ -21,7 +21,7 @@ from talentplan.solver.blocks import county_owners
 from talentplan.solver.deadline import Deadline
 from talentplan.solver.decomposition import solve_by_blocks
 from talentplan.solver.highs import Progress, SolverRun, price_plan, relative_gap
-from talentplan.solver.matrix import compile_model
+from talentplan.solver.matrix import compile_formulation
 
 __all__ = ["METHODS", "choose_method", "solve_by_counties"]
 
@@ -78,6 +78,7 @@ def solve_by_counties(
     shadow_prices: bool = True,
     progress: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
+    build: str = "pyomo",
 ) -> SolverRun:
     """Solve ``formulation`` by decomposition and report it as a :class:`SolverRun`.
 
@@ -93,12 +94,12 @@ def solve_by_counties(
         The call's deadline, and the seconds to keep back for the work after this one.
     shadow_prices
         Also solve the LP with the integers fixed, for the row duals, when time allows.
-    progress, stop
+    progress, stop, build
         As :func:`talentplan.solver.highs.solve_formulation` takes them.
     """
     tell = progress if progress is not None else (lambda _: None)
     tell(Progress(deadline.elapsed(), math.nan, math.nan, math.inf, phase="compiling"))
-    cm = compile_model(formulation.model)
+    cm = compile_formulation(formulation, build)
     counties = formulation.data.counties
     owners = county_owners(cm.columns, counties)
     inner = Deadline(None if deadline.limit is None else max(deadline.remaining() - reserve, 0.0))
