@@ -78,6 +78,20 @@ whose linking columns the plan moved are re-solved at the new values with their
 decisions and coupling-row columns fixed, the plan is checked against every row of the
 full model, and its objective is the model's.
 
+**Sooner.** Before the county MIPs, two cheaper answers: the Lagrangian of the county
+*LPs* at the final prices (with the copies free as above) is a bound too, weaker than
+the MIPs' but a round of LPs away; and a *first plan* comes from the price rounds'
+master LP itself: each county's mix of its LP plans, its units rounded down and mended
+as above, its spending proposed by its LP with those units held (a county whose own
+rules those units break, a coverage floor say, decides them by its MIP at the same
+prices), then weighed, settled and checked like the whole plans, within
+``FIRST_PLAN_SHARE`` of the time left. Its settling leaves the continuous linking
+columns (the pool) free in the master, with the counties' first-order response as their
+cost: held at :math:`\pi`, the pool's defining rows cannot be met by counties whose units
+were rounded down, and the counties whose pool moved are re-solved at the plan's values
+as above. A time limit that ends during the county MIPs still returns that plan and that
+bound.
+
 The gap certified is that plan's objective against the best :math:`L` of the rounds.
 """
 
@@ -137,6 +151,12 @@ PRICE_SHARE = 0.45
 
 SETTLE_SHARE = 0.25
 """Most of the time left that re-balancing every county's continuous columns may take."""
+
+FIRST_PLAN_SHARE = 0.3
+"""Most of the time left that the first plan (from the price rounds) may take."""
+
+FIRST_SETTLE_SHARE = 0.6
+"""Share of the first plan's time that settling may take: it has no plan to fall back on."""
 
 RESTRICTED_SHARE = 0.25
 """Most of the time left that one re-balancing LP or re-deciding MIP may take."""
@@ -377,6 +397,7 @@ class _Solve:
         self.rounds = 0
         self.converged = False
         self.master_value = math.nan
+        self.price_master: _MasterLP | None = None
         self.round_seconds: dict[tuple[str, bool], float] = {}
         self.best_bound = -math.inf  # minimisation form
         self.best_values: np.ndarray | None = None
@@ -598,6 +619,7 @@ class _Solve:
             mip_abs_gap=absolute if absolute > 0 else None,
             time_limit=per_block,
         )
+        self.relaxed_bound(replace(request, kind=LP, time_limit=None))
         answers = self.round(request)
         # A county that ran out of its time before a plan (or a bound) gets another try
         # with ten times as long: a round waits for its slowest county anyway.
@@ -615,6 +637,21 @@ class _Solve:
         blocks_part = sum(a.bound for a in answers)
         G_part = self.global_term(y)
         return blocks_part + G_part + self.constant(y), answers
+
+    def relaxed_bound(self, request: Request) -> None:
+        """Raise the best bound to the Lagrangian of the county LPs at ``request``'s prices.
+
+        The county LPs (with the linking copies free, as in :meth:`bound`) bound the
+        county MIPs, so this is a bound too, a round of LPs cheaper than the MIPs' and
+        there before them.
+        """
+        answers = self.round(request)
+        if any(not math.isfinite(a.bound) for a in answers):
+            return
+        y = request.prices
+        value = sum(a.bound for a in answers) + self.global_term(y, integer=False)
+        self.best_bound = max(self.best_bound, value + self.constant(y))
+        self.tell("bound", self.model_value(), self.model_bound())
 
     def global_term(self, y: np.ndarray, integer: bool = True) -> float:
         """``min (c_G - A_CG' y + sum_k d_k) x_G`` over the global rows and bounds."""
@@ -665,7 +702,13 @@ class _Solve:
                     index.append(self.proposals.add(a))
         return index
 
-    def choose(self, index: list[int], y: np.ndarray) -> None:
+    def choose(
+        self,
+        index: list[int],
+        y: np.ndarray,
+        settle_share: float = SETTLE_SHARE,
+        hold_linking: bool = True,
+    ) -> None:
         """Make a plan from the whole proposals ``index``; keep it when it is the best.
 
         The master LP over these proposals weighs each county's patterns; each county
@@ -746,7 +789,7 @@ class _Solve:
             mendable = bool(np.all((broken_rows[:, ~self.cm.integer] != 0).sum(axis=1) > 0))
             self.check_time()
             kept = x.copy()
-            balanced = mendable and self.settle(x, index, y)
+            balanced = mendable and self.settle(x, index, y, settle_share, hold_linking)
             if not balanced and mendable:
                 x[:] = kept
                 balanced = self.restricted(
@@ -756,11 +799,88 @@ class _Solve:
                 x[:] = kept
             # Re-decide counties too: those in the rows still broken first, then the split
             # ones. From the re-balanced plan when there is one: HiGHS starts from it, so
-            # this can only improve it.
-            self.check_time()
-            order = np.lexsort((~(split > 1e-6), -per_block))
-            if not self.restricted(x, order, whole=True, start=balanced) and not balanced:
-                return
+            # this can only improve it (not worth its time when no county was split).
+            if not balanced or np.any(split > 1e-6):
+                self.check_time()
+                order = np.lexsort((~(split > 1e-6), -per_block))
+                if not self.restricted(x, order, whole=True, start=balanced) and not balanced:
+                    return
+        self.keep(x)
+
+    def first_plan(self, y: np.ndarray) -> list[int]:
+        """Make a plan from the price rounds' master LP, before any county MIP.
+
+        Each county's mix of its LP plans, as the master mixed them, has fractional
+        units; they are rounded down (which keeps every budget, land, cadre and cap
+        row), rows on whole units alone are mended (:func:`repair_integers`), each
+        county's LP with those units held at the prices ``y`` proposes its spending, and
+        :meth:`choose` makes a plan of these proposals as of the county MIPs' ones. The
+        plan comes a round of county MIPs sooner than the first whole one, so a short
+        time limit still returns one; the county MIPs' plans replace it when better.
+        It may take ``FIRST_PLAN_SHARE`` of the time left; without a plan by then the
+        county MIPs go on with the rest. Returns the whole proposals it made (the
+        counties' spending at the rounded units), which join the county MIPs' ones.
+        """
+        index: list[int] = []
+        master = self.price_master
+        if master is None or master.h.getInfo().primal_solution_status != FEASIBLE:
+            return index
+        self.check_time()
+        outer = self.deadline
+        if outer.bounded:
+            ends = outer.elapsed() + FIRST_PLAN_SHARE * outer.remaining()
+            self.deadline = Deadline(ends, start=outer.start)
+        before = len(self.notes)
+        try:
+            index = self.plan_from_prices(master, y)
+        except _Stopped:
+            if outer.bounded and not outer.allows(MIN_SOLVER_SECONDS):
+                raise
+            if self.stop is not None and self.stop.is_set():
+                raise
+            self.notes.append("it took its share of the time limit")
+        except _Infeasible as why:
+            self.notes.append(str(why))  # at the values held, not for the instance
+        finally:
+            self.deadline = outer
+        self.notes[before:] = [f"first plan (from the prices): {n}" for n in self.notes[before:]]
+        return index
+
+    def plan_from_prices(self, master: _MasterLP, y: np.ndarray) -> list[int]:
+        """Round the master's mix down, propose each county's spending, choose (see above)."""
+        col = np.asarray(master.h.getSolution().col_value)
+        nG, nC = self.nG, self.nC
+        weights = col[nG + 2 * nC : nG + 2 * nC + len(master.index)]
+        x = np.zeros(self.cm.n_cols)
+        for i, w in zip(master.index, weights, strict=True):
+            if w > 0:
+                x[self.blocks.columns[self.proposals.block[i]]] += w * self.proposals.x[i]
+        whole = self.cm.integer
+        low, up = self.cm.col_lower[whole], self.cm.col_upper[whole]
+        x[whole] = np.clip(np.floor(x[whole] + 1e-6), low, up)
+        if repair_integers(self.cm, x, fallback=minimal_point(self.cm)) is None:
+            self.notes.append("its units could not be brought within the caps")
+            return []
+        request = Request(FIXED, y, self.pi, integers=self.integers_of(x))
+        index = [self.proposals.add(a) for a in self.round(request) if a.ok and a.x is not None]
+        # A county whose own rules the rounded units cannot keep (a coverage floor, say)
+        # decides its units afresh: its MIP at the same prices.
+        missing = frozenset(range(self.nK)) - {self.proposals.block[i] for i in index}
+        if missing:
+            logger.info("first plan: %d counties decide their units by MIP", len(missing))
+            request = Request(
+                MIP, y, self.pi, mip_gap=self.mip_gap, time_limit=MAX_BLOCK_SECONDS, only=missing
+            )
+            answers = self.round(request)
+            index += [self.proposals.add(a) for a in answers if a.ok and a.x is not None]
+            if len({self.proposals.block[i] for i in index}) < self.nK:
+                self.notes.append("a county found no plan at the rounded units nor by its MIP")
+                return index
+        self.choose(index, y, settle_share=FIRST_SETTLE_SHARE, hold_linking=False)
+        return index
+
+    def keep(self, x: np.ndarray) -> None:
+        """Check a plan against every row of the model; keep it when it is the best."""
         self.repair(x)
         worst, where = worst_violation(self.cm, x)
         if worst > FEASIBILITY_TOLERANCE:
@@ -771,7 +891,9 @@ class _Solve:
             self.best_objective, self.best_values = value, x
         self.trace.append((self.deadline.elapsed(), self.model_value(), self.model_bound()))
 
-    def settle(self, x: np.ndarray, index: list[int], y: np.ndarray) -> bool:
+    def settle(
+        self, x: np.ndarray, index: list[int], y: np.ndarray, share: float, hold_linking: bool
+    ) -> bool:
         """Re-balance the continuous columns of every county with its integers held.
 
         With each county's integers fixed at their values in ``x``, what is left is an
@@ -780,31 +902,32 @@ class _Solve:
         those of ``index``, to begin with) prices the coupling rows, each county's LP
         with its integers fixed proposes its best continuous plan at those prices, until
         the master needs no slack and the counties propose nothing better (or
-        ``SETTLE_SHARE`` of the time left is spent). A county's proposals share its
+        ``share`` of the time left is spent). A county's proposals share its
         integers and see the linking columns at ``pi``, where the master holds them too,
         so the master's mix of them keeps the county's rows: its solution is a plan.
         ``x`` takes it; False when the master still needs a slack (the integers
         break a row that no continuous column can mend).
         """
         integers = self.integers_of(x)
-        # The first columns: each county's LP at the prices ``y`` with its integers held,
-        # and the proposals of ``index`` with the same integers.
-        first = [
-            self.proposals.add(a)
-            for a in self.round(Request(FIXED, y, self.pi, integers=integers))
-            if a.ok and a.x is not None
-        ]
+        # The first columns: the proposals of ``index`` with these integers, and each
+        # county's LP at the prices ``y`` with its integers held where it has none.
+        first = []
         for i in index:
             k = self.proposals.block[i]
             own_int = self.proposals.x[i][self.data[k].integer[: self.data[k].n_own]]
             if np.array_equal(np.round(own_int), integers[k]):
                 first.append(i)
+        missing = frozenset(range(self.nK)) - {self.proposals.block[i] for i in first}
+        if missing:
+            request = Request(FIXED, y, self.pi, integers=integers, only=missing)
+            answers = self.round(request)
+            first += [self.proposals.add(a) for a in answers if a.ok and a.x is not None]
         if len({self.proposals.block[i] for i in first}) < self.nK:
             self.notes.append("a county has no continuous plan at the units chosen for it")
             return False
-        master = _MasterLP(self, hold_linking=True)
+        master = _MasterLP(self, hold_linking=hold_linking)
         master.add(first)
-        budget = self.deadline.budget(0.0, SETTLE_SHARE)
+        budget = self.deadline.budget(0.0, share)
         start = time.perf_counter()
         nG, nC = self.nG, self.nC
         while True:
@@ -953,19 +1076,31 @@ class _Solve:
     # -- the whole -------------------------------------------------------------------
     def run(self) -> str:
         y = np.zeros(self.nC)
-        whole: list[int] = []
         # One share of the time for every pass of price rounds together.
         ends = self.deadline.elapsed() + self.deadline.remaining() * PRICE_SHARE
+        last_pass: tuple[Any, ...] | None = None
         for npass in range(MAX_PASSES):
             self.proposals = _Proposals(self.data)
             budget = ends - self.deadline.elapsed() if self.deadline.bounded else None
-            y = self.price_rounds(y, budget)
+            try:
+                y = self.price_rounds(y, budget)
+            except _Infeasible as why:
+                if last_pass is None:
+                    raise
+                # The moved linking values broke a county's own rows: that proves only
+                # that those values were a poor choice. The last pass stands.
+                self.pi, self.proposals, self.price_master, self.master_value, y = last_pass
+                self.notes.append(f"another pass of prices was dropped: {why}")
+                break
+            last_pass = (self.pi.copy(), self.proposals, self.price_master, self.master_value, y)
             # Another pass starts the proposals over: worth it only after one that
             # converged (on a large instance the time is better spent on this one).
             if not self.converged or self.move_linking() < 1e-3 or npass == MAX_PASSES - 1:
                 break
             if self.deadline.bounded and self.deadline.elapsed() >= ends:
                 break
+        whole = self.first_plan(y)
+        self.tell("plan", self.model_value(), self.model_bound())
         while True:
             bound, integer_plans = self.bound(y)
             self.best_bound = max(self.best_bound, bound)
@@ -977,6 +1112,7 @@ class _Solve:
             if gap <= self.mip_gap:
                 return "optimal"
             # Another round: the integer plans join the master LP, whose prices move.
+            assert self.price_master is not None
             self.price_master.add(new_whole)
             h = self.price_master.run()
             y = self.sane(np.asarray(h.getSolution().row_dual)[: self.nC])
