@@ -129,12 +129,12 @@ def solve_in_turn(instances, mip_gap):
 
 def test_reused_solves_match_fresh_ones_on_a_small_instance():
     base = tp.datasets.synthetic(3, seed=2, n_years=2)
-    scales = [base.scale_budget(s) for s in (0.5, 0.8, 1.2)]
+    scales = [base.scale_budget(s) for s in (0.5, 1.2)]
     floors = [base.replace_scenario(min_coverage=m) for m in (0.2, 0.1)]
     pairs, history = solve_in_turn(scales + floors, 1e-4)
     for inst, carried, fresh in pairs:
         assert_same_to_the_gap(inst, carried, fresh, 1e-4)
-    assert [h.split(" ")[0] for h in history] == ["rebuilt", "reused", "reused", "rebuilt", "reused"]
+    assert [h.split(" ")[0] for h in history] == ["rebuilt", "reused", "rebuilt", "reused"]
     # the floors fall and the budgets rise: every reused solve starts from the last plan
     assert all("started from the previous plan" in h for h in history if h.startswith("reused"))
     assert "model reuse: reused" in " ".join(pairs[1][1].summary["method_notes"])

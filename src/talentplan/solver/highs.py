@@ -224,12 +224,12 @@ def solve_compiled(
         h.setSolution(start_from)
     watch = _Watch(deadline, tell)
     watch.subscribe(h, solver_log)
-    start = time.perf_counter()
+    began = time.perf_counter()
     try:
         run_interruptibly(h, stop, tick=watch.tick)
     finally:
         watch.unsubscribe(h)  # a HiGHS object solved again gets a new watch
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - began
     model_status = h.getModelStatus()
     status = map_status(model_status)
     info = h.getInfo()

@@ -147,9 +147,7 @@ def model_changes(
         return None
     entries = (diff.row.astype(np.int64), diff.col.astype(np.int64))
     values = (
-        np.asarray(sp.csr_array(new.A)[entries], dtype=float).ravel()
-        if diff.nnz
-        else np.zeros(0)
+        np.asarray(sp.csr_array(new.A)[entries], dtype=float).ravel() if diff.nnz else np.zeros(0)
     )
     rows = np.flatnonzero((old.row_lower != new.row_lower) | (old.row_upper != new.row_upper))
     cols = np.flatnonzero((old.col_lower != new.col_lower) | (old.col_upper != new.col_upper))
@@ -161,7 +159,9 @@ def apply_changes(h: highspy.Highs, new: CompiledModel, changes: ModelChanges) -
     """Write ``changes`` into ``h``, which holds the model they were measured from."""
     if len(changes.rows):
         r = changes.rows
-        h.changeRowsBounds(len(r), r.astype(np.int32), new.row_lower[r], new.row_upper[r])
+        h.changeRowsBounds(  # type: ignore[attr-defined]
+            len(r), r.astype(np.int32), new.row_lower[r], new.row_upper[r]
+        )
     if len(changes.cols):
         c = changes.cols
         h.changeColsBounds(len(c), c.astype(np.int32), new.col_lower[c], new.col_upper[c])
