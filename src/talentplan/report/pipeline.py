@@ -18,6 +18,7 @@ from talentplan.simulation import plan_levels, play
 from talentplan.solver.api import Solution, SolveOptions, solve_instance, versions
 from talentplan.solver.deadline import Deadline
 from talentplan.solver.highs import Progress
+from talentplan.solver.reuse import ModelReuse
 
 __all__ = ["GAP_WARNING_ABOVE", "allocation_result", "gap_warning", "solve"]
 
@@ -148,6 +149,7 @@ def solve(
     stop: threading.Event | None = None,
     deadline: Deadline | None = None,
     build: str = "pyomo",
+    reuse: ModelReuse | None = None,
 ) -> AllocationResult:
     """Find the best allocation of programs for ``instance``.
 
@@ -198,6 +200,12 @@ def solve(
     deadline
         The deadline of a larger task this solve is part of (the command line's, which
         starts before the instance is read); default: ``time_limit`` from this call.
+    reuse
+        A :class:`~talentplan.solver.reuse.ModelReuse` passed to every solve of a family
+        of scenarios: the HiGHS object of the last one is changed in place when the
+        compiled models share their structure, and its plan is the start when feasible
+        (``summary["method_notes"]`` says which). The answer is the same as without it,
+        to the gap.
 
     Returns
     -------
@@ -235,7 +243,7 @@ def solve(
         method,
         build,
     )
-    solution = solve_instance(instance, options, progress, stop, deadline)
+    solution = solve_instance(instance, options, progress, stop, deadline, reuse)
     if progress is not None:
         progress(Progress(deadline.elapsed(), math.nan, math.nan, math.inf, phase="simulating"))
     result = allocation_result(instance, options, solution)

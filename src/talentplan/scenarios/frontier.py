@@ -4,6 +4,11 @@ Efficiency is the talent index; equity is the smallest final-year weighted cover
 across counties. The two ends are the talent-index optimum (and the coverage its plan
 happens to give) and the equity optimum; in between, the talent index is maximised with
 the equity floor ``min_coverage`` raised step by step.
+
+The floored points differ only in the right-hand side ``share * D_c`` of the floor rows
+``sum_k w_k U_{c,k} >= share * D_c``: they are solved in one HiGHS object changed in
+place (:mod:`talentplan.solver.reuse`), from the highest floor down, so that each plan
+is feasible under the next, lower floor and starts its branch and bound.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from talentplan.model.prepare import prepare
 from talentplan.report.pipeline import solve
 from talentplan.report.result import AllocationResult
 from talentplan.simulation import min_final_coverage
+from talentplan.solver.reuse import ModelReuse
 
 
 def min_coverage(instance: Instance, result: AllocationResult) -> float:
@@ -59,6 +65,7 @@ def pareto_frontier(
     time_limit: float | None = None,
     mip_gap: float = 1e-4,
     threads: int | None = None,
+    reuse: bool = True,
 ) -> Frontier:
     """Trace the frontier between the talent index and the smallest county coverage.
 
@@ -71,6 +78,9 @@ def pareto_frontier(
         the talent-index optimum to the equity optimum.
     time_limit, mip_gap, threads
         Passed to every :func:`talentplan.solve`.
+    reuse
+        Solve the floored points in one HiGHS object, each from the plan of the floor
+        above (:mod:`talentplan.solver.reuse`); False builds a new one for each point.
     """
     check_number("n_points", n_points, low=2, integer=True)
     options: dict[str, Any] = dict(time_limit=time_limit, mip_gap=mip_gap, threads=threads)
@@ -81,16 +91,21 @@ def pareto_frontier(
     # the model's equity optimum, not its plan's exact coverage; shave a relative 1e-6 so
     # it survives tolerances.
     high = fairest.mip_objective * (1 - 1e-6)
+    shares = [float(v) for v in np.linspace(low, max(low, high), n_points)]
+    solved: dict[int, AllocationResult] = {}
+    carried = ModelReuse() if reuse else None
+    # From the highest floor down: each plan is feasible under the next floor.
+    for n in sorted(range(len(shares)), key=lambda i: -shares[i]):
+        if shares[n] <= low + 1e-12:
+            solved[n] = best
+            continue
+        floored = instance.replace_scenario(min_coverage=shares[n])
+        solved[n] = solve(floored, objective="talent_index", reuse=carried, **options)
     rows, results = [], []
-    for share in np.linspace(low, max(low, high), n_points):
-        if share <= low + 1e-12:
-            result = best
-        else:
-            floored = instance.replace_scenario(min_coverage=float(share))
-            result = solve(floored, objective="talent_index", **options)
+    for share, result in zip(shares, (solved[n] for n in range(len(shares))), strict=True):
         rows.append(
             (
-                float(share),
+                share,
                 result.objective,
                 min_coverage(instance, result),
                 result.gap,

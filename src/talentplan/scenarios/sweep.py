@@ -25,6 +25,17 @@ objective, the solver options and the versions of talentplan and HiGHS. Hence
 
 An infeasible scenario, or one without a plan at its time limit, is a result
 (``infeasible``, ``time_limit``), not a failure.
+
+Model reuse (``reuse=True``, the default): each worker process keeps one
+:class:`~talentplan.solver.reuse.ModelReuse` for its whole life, so a scenario it
+solves after another of the same model structure (the same objective and dotted
+parameters; another budget scale or equity floor) changes the HiGHS object of the one
+before in place and starts from its plan (:mod:`talentplan.solver.reuse`, which checks
+the structure on the compiled matrices). The scenarios are handed out in the order that
+makes each plan feasible for the next: by objective and dotted parameters, then by
+falling floor and rising budget. A scenario stays one task: it is written, resumed,
+retried and reported on its own as without reuse. Its plan equals a fresh solve's to
+the gap (not to the last digit: the start differs), so reuse is not part of its key.
 """
 
 from __future__ import annotations
@@ -53,6 +64,7 @@ from talentplan.scenarios.alternatives import _frozen
 from talentplan.scenarios.executors import Executor, LocalPool, default_workers
 from talentplan.scenarios.grid import Grid, make_grid
 from talentplan.solver.api import SolveOptions, versions
+from talentplan.solver.reuse import ModelReuse
 from talentplan.solver.status import SolveStatus
 
 __all__ = [
@@ -125,6 +137,24 @@ class _Task:
     options: Mapping[str, Any]
     programs: tuple[str, ...]
     counties: tuple[str, ...]
+    reuse: bool = False
+
+
+_CARRIED: list[ModelReuse] = []
+"""The model this worker process carries from one scenario to the next (at most one)."""
+
+
+def _carried() -> ModelReuse:
+    """Return this process's :class:`ModelReuse`, made on first use."""
+    if not _CARRIED:
+        _CARRIED.append(ModelReuse())
+    return _CARRIED[0]
+
+
+def _reuse_order(point: Mapping[str, Any], grid: Grid) -> tuple[Any, ...]:
+    """Sort key of the scenarios handed out with reuse: structure, falling floor, rising budget."""
+    params = tuple(repr(point[p]) for p, _ in grid.params)
+    return (str(point["objective_name"]), params, -point["min_coverage"], point["budget_scale"])
 
 
 def scenario_key(
@@ -194,7 +224,8 @@ def _solve_scenario(task: _Task) -> dict[str, Any]:
     row: dict[str, Any] = {"key": task.key, "reason": ""}
     try:
         instance = task.grid.apply(task.base, task.point)
-        result = solve(instance, objective=task.objective, **task.options)
+        reuse = _carried() if task.reuse else None
+        result = solve(instance, objective=task.objective, reuse=reuse, **task.options)
     except InfeasiblePlanError as exc:
         row.update(status=SolveStatus.INFEASIBLE.value, reason=exc.explanation)
     except NoSolutionError as exc:
@@ -378,6 +409,7 @@ def sweep(
     executor: Executor | None = None,
     progress: Callable[[SweepProgress], None] | None = None,
     stop: threading.Event | None = None,
+    reuse: bool = True,
 ) -> SweepResult:
     """Solve ``instance`` at every point of a grid; keep each plan in ``out``.
 
@@ -412,6 +444,10 @@ def sweep(
     stop
         Once set, no scenario starts and those running are abandoned: the result holds
         what was done, with status ``interrupted``; a later call resumes.
+    reuse
+        Let each worker solve its next scenario in the HiGHS object of its last one,
+        changed in place, from that plan (see the module's notes); False builds every
+        scenario's solver afresh.
 
     Returns
     -------
@@ -481,9 +517,12 @@ def sweep(
                     solve_options,
                     programs,
                     counties,
+                    reuse,
                 )
             )
         waiting[key].append(n)
+    if reuse:
+        tasks.sort(key=lambda t: _reuse_order(t.point, grid))
     folder.mkdir(parents=True, exist_ok=True)
     reused = sum(r is not None for r in rows)
     n_workers = (
@@ -554,6 +593,7 @@ def sweep(
         "mip_gap": mip_gap,
         "threads_per_solve": 1,
         "method": method,
+        "reuse": reuse,
         "versions": provenance,
     }
     result = SweepResult(status=status, _table=table, summary=_frozen(summary), folder=folder)

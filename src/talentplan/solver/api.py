@@ -30,6 +30,7 @@ from talentplan.solver.highs import Progress, SolverRun, load_values, solve_form
 from talentplan.solver.matrix import BUILDS, new_highs
 from talentplan.solver.methods import METHODS, choose_method, solve_by_counties
 from talentplan.solver.readback import allocation_table, budget_use, model_sizes, shadow_prices
+from talentplan.solver.reuse import ModelReuse
 from talentplan.solver.status import SolveStatus
 from talentplan.solver.steps import step_values
 
@@ -173,6 +174,7 @@ def solve_instance(
     progress: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
     deadline: Deadline | None = None,
+    reuse: ModelReuse | None = None,
 ) -> Solution:
     """Build and solve the allocation MIP of ``instance``.
 
@@ -190,6 +192,10 @@ def solve_instance(
     deadline
         The deadline of the whole call (its build, solve, prices and what the caller
         does after); default: ``options.time_limit`` from now.
+    reuse
+        Solve in the HiGHS object this carries from an earlier scenario, changed in
+        place, starting from that scenario's plan when it is feasible here
+        (:mod:`talentplan.solver.reuse`); not used by the decomposition.
 
     Returns
     -------
@@ -217,6 +223,19 @@ def solve_instance(
             reserve=reserve,
             progress=progress,
             stop=stop,
+            build=options.build,
+        )
+    elif reuse is not None:
+        run = reuse.solve(
+            formulation,
+            mip_gap=options.mip_gap,
+            threads=options.threads,
+            progress=progress,
+            stop=stop,
+            deadline=deadline,
+            reserve=reserve,
+            warm_start=options.warm_start,
+            solver_log=options.solver_log,
             build=options.build,
         )
     else:

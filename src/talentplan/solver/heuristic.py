@@ -320,6 +320,46 @@ def _candidate(
     return x, reduced, f"{name}: feasible, objective {_objective(cm, x):.6g}"
 
 
+def plan_from_integers(
+    cm: CompiledModel, integers: np.ndarray, *, time_limit: float | None, name: str
+) -> Seed:
+    """Complete given integer values into a feasible plan of ``cm``, if they allow one.
+
+    The integers are repaired where they break a row of integers alone, the continuous
+    columns come from the LP with the integers fixed, and the point is checked, as for
+    the candidates of :func:`seed_plan`.
+
+    Parameters
+    ----------
+    cm
+        The compiled model.
+    integers
+        Values of the integer columns, in their order (e.g. another scenario's plan).
+    time_limit
+        Seconds for the LP (None: no limit).
+    name
+        What the candidate is, for the notes and ``Seed.method``.
+
+    Returns
+    -------
+    Seed
+        The plan, or none with the reason.
+    """
+    start = time.perf_counter()
+    x, _, note = _candidate(cm, np.round(integers), time_limit, name)
+    seconds = time.perf_counter() - start
+    if x is None:
+        return Seed(None, seconds=seconds, notes=(note,))
+    return Seed(
+        x,
+        objective=_objective(cm, x),
+        method=name,
+        seconds=seconds,
+        notes=(note,),
+        lp_seconds=seconds,
+    )
+
+
 def _improve(
     cm: CompiledModel,
     x: np.ndarray,

@@ -155,8 +155,55 @@ def solve_formulation(
     tell = progress if progress is not None else (lambda _: None)
     tell(_phase(deadline, "compiling"))
     cm = compile_formulation(formulation, build)
-    seed: Seed | None = None
-    if warm_start and cm.integer.any():
+    return solve_compiled(
+        cm,
+        mip_gap=mip_gap,
+        threads=threads,
+        progress=progress,
+        shadow_prices=shadow_prices,
+        stop=stop,
+        deadline=deadline,
+        reserve=reserve,
+        warm_start=warm_start,
+        solver_log=solver_log,
+    )
+
+
+def solve_compiled(
+    cm: CompiledModel,
+    *,
+    mip_gap: float = 1e-4,
+    threads: int | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    shadow_prices: bool = True,
+    stop: threading.Event | None = None,
+    deadline: Deadline | None = None,
+    reserve: float = 0.0,
+    warm_start: bool = True,
+    solver_log: bool = False,
+    highs: highspy.Highs | None = None,
+    start: Seed | None = None,
+) -> SolverRun:
+    """Solve a compiled MIP: the part of :func:`solve_formulation` after the compile.
+
+    Parameters
+    ----------
+    cm
+        The compiled model.
+    highs
+        A HiGHS object that already holds ``cm`` (its callbacks are replaced); default a
+        new one loaded with :func:`~talentplan.solver.matrix.to_highs`.
+    start
+        A feasible plan to start from instead of running the seed heuristic (used only
+        with ``warm_start``); it stands as the seed does when HiGHS stops without a
+        better plan.
+    mip_gap, threads, progress, shadow_prices, stop, deadline, reserve, warm_start, solver_log
+        As :func:`solve_formulation` takes them.
+    """
+    deadline = deadline if deadline is not None else Deadline(None)
+    tell = progress if progress is not None else (lambda _: None)
+    seed: Seed | None = start if warm_start else None
+    if warm_start and seed is None and cm.integer.any():
         tell(_phase(deadline, "first plan"))
         # The minimal plan may take all that is left (without it an early stop has
         # nothing); the LP relaxation's rounding only its share.
@@ -173,7 +220,7 @@ def solve_formulation(
     if shadow_prices and seed is not None and math.isfinite(seed.lp_seconds):
         if PRICES_RESERVE * seed.lp_seconds <= PRICES_SHARE * (deadline.remaining() - reserve):
             prices = PRICES_RESERVE * seed.lp_seconds
-    h = to_highs(cm)
+    h = to_highs(cm) if highs is None else highs
     configure(h, time_limit=deadline.budget(reserve + prices), mip_gap=mip_gap, threads=threads)
     if seed is not None and seed.values is not None:
         start_from = highspy.HighsSolution()
@@ -181,9 +228,12 @@ def solve_formulation(
         h.setSolution(start_from)
     watch = _Watch(deadline, tell)
     watch.subscribe(h, solver_log)
-    start = time.perf_counter()
-    run_interruptibly(h, stop, tick=watch.tick)
-    seconds = time.perf_counter() - start
+    began = time.perf_counter()
+    try:
+        run_interruptibly(h, stop, tick=watch.tick)
+    finally:
+        watch.unsubscribe(h)  # a HiGHS object solved again gets a new watch
+    seconds = time.perf_counter() - began
     model_status = h.getModelStatus()
     status = map_status(model_status)
     info = h.getInfo()
@@ -259,6 +309,7 @@ class _Watch:
         self.deadline, self.tell = deadline, tell
         self.phase = "presolve"
         self.last = 0.0
+        self._subscribed: tuple[Callable[[object], None], ...] = ()
 
     def subscribe(self, h: highspy.Highs, solver_log: bool) -> None:
         # The log is read for the phase; it reaches the console only with solver_log
@@ -291,6 +342,13 @@ class _Watch:
 
         h.cbLogging.subscribe(on_log)
         h.cbMipInterrupt.subscribe(on_mip)
+        self._subscribed = (on_log, on_mip)
+
+    def unsubscribe(self, h: highspy.Highs) -> None:
+        """Remove this watch's callbacks (not HiGHS's own interrupt handler) from ``h``."""
+        for event, fn in zip((h.cbLogging, h.cbMipInterrupt), self._subscribed, strict=False):
+            event.unsubscribe(fn)
+        self._subscribed = ()
 
     def tick(self) -> None:
         """Report the phase while HiGHS is silent (presolve, root LP)."""
@@ -305,8 +363,8 @@ def configure(
 ) -> None:
     """Set the gap, time limit and threads of a HiGHS object (None: HiGHS's default)."""
     h.setOptionValue("mip_rel_gap", float(mip_gap))
-    if time_limit is not None:
-        h.setOptionValue("time_limit", float(time_limit))
+    # Set even without a limit: a HiGHS object used again keeps its earlier one.
+    h.setOptionValue("time_limit", math.inf if time_limit is None else float(time_limit))
     if threads is not None:
         h.setOptionValue("threads", int(threads))
 
