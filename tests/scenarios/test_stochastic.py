@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 import talentplan as tp
+from talentplan.cli import app
 from talentplan.data.parameters import ResponseParameters
 from talentplan.data.provenance import Provenance
 from talentplan.data.responses import apply_parameters
@@ -43,6 +42,8 @@ ESTIMATES = [6.0, 0.5, 3.0]
 SD = [3.0, 0.2, 1.5]
 GAP = 1e-7
 
+runner = CliRunner()
+
 
 def parameters(sd_scale: float = 1.0) -> ResponseParameters:
     est = pd.Series(ESTIMATES, index=KEYS)
@@ -64,7 +65,7 @@ def close(a: float, b: float, rel: float = 1e-5) -> bool:
 @pytest.fixture(scope="module")
 def result():
     return stochastic_plan(
-        tiny_instance(), parameters(), draws=4, fresh_draws=6, seed=1, mip_gap=GAP
+        tiny_instance(), parameters(), draws=3, fresh_draws=4, seed=1, mip_gap=GAP
     )
 
 
@@ -107,8 +108,8 @@ def test_value_lies_between_each_draws_own_plan_and_wait_and_see() -> None:
     """SAA optimum >= the SAA value of each draw's own optimal plan, and <= the mean of
     the draws' own optima (perfect information)."""
     inst, rp = tiny_instance(), parameters()
-    r = stochastic_plan(inst, rp, draws=3, fresh_draws=0, seed=5, robust=False, mip_gap=GAP)
-    sample = rp.draw(3, np.random.default_rng(5))
+    r = stochastic_plan(inst, rp, draws=2, fresh_draws=0, seed=5, robust=False, mip_gap=GAP)
+    sample = rp.draw(2, np.random.default_rng(5))
     models = []
     for row in sample.to_dict("records"):
         f = build_model(apply_parameters(inst, row, clip=True))
@@ -143,7 +144,9 @@ def test_equals_enumeration_of_every_first_stage() -> None:
     cm0 = models[0].compiled
     ranges = [
         range(int(lo), int(hi) + 1)
-        for lo, hi in zip(cm0.col_lower[models[0].first], cm0.col_upper[models[0].first], strict=True)
+        for lo, hi in zip(
+            cm0.col_lower[models[0].first], cm0.col_upper[models[0].first], strict=True
+        )
     ]
     best = -np.inf
     for combo in itertools.product(*ranges):
@@ -158,6 +161,21 @@ def test_equals_enumeration_of_every_first_stage() -> None:
             total += run.objective
         best = max(best, total / len(models))
     assert close(r.summary["stochastic_value"], best, rel=1e-6)
+
+
+def test_decomposition_plan_and_bound_bracket_the_equivalent() -> None:
+    inst, rp = tiny_instance(), parameters()
+    kw = dict(draws=3, fresh_draws=0, seed=1, robust=False, mip_gap=GAP)
+    exact = stochastic_plan(inst, rp, method="equivalent", **kw).summary["stochastic_value"]
+    dec = stochastic_plan(inst, rp, method="decomposition", rounds=3, **kw)
+    s, tol = dec.summary, 1e-6 * abs(exact)
+    assert s["method"] == "decomposition"
+    assert s["point_value"] - tol <= s["stochastic_value"] <= exact + tol
+    assert s["bound"] >= exact - tol
+    # the reported value is the mean of the draws' objectives with its first stage held
+    assert close(
+        dec.comparison.set_index("plan").loc["stochastic", "saa_mean"], s["stochastic_value"]
+    )
 
 
 def test_cvar_at_one_is_the_mean() -> None:
@@ -204,7 +222,7 @@ def test_out_of_sample_of_a_random_draw_is_the_simulator_of_that_draw() -> None:
 def test_tables_and_files(result, tmp_path: Path) -> None:
     comp = result.comparison
     assert list(comp["plan"]) == ["stochastic", "robust", "point"]
-    assert len(result.out_of_sample) == 3 * 6
+    assert len(result.out_of_sample) == 3 * 4
     assert result.targets["probability"].between(0, 1).all()
     plan = result.plan("robust")
     assert not plan.empty and tp.simulate(tiny_instance(), plan).objective > 0
@@ -213,7 +231,7 @@ def test_tables_and_files(result, tmp_path: Path) -> None:
     result.to_dir(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(STOCHASTIC_FILES)
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["command"] == "stochastic" and summary["draws"] == 4
+    assert summary["command"] == "stochastic" and summary["draws"] == 3
     back = pd.read_csv(tmp_path / "stochastic.csv")
     assert np.allclose(back["oos_mean"], comp["oos_mean"])
     with pytest.raises(AttributeError):
@@ -221,21 +239,19 @@ def test_tables_and_files(result, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("option", "value"), [("draws", 0), ("fresh_draws", -1), ("alpha", 0.0), ("alpha", 1.5)]
+    ("option", "value"),
+    [
+        ("draws", 0),
+        ("fresh_draws", -1),
+        ("alpha", 0.0),
+        ("alpha", 1.5),
+        ("method", "pha"),
+        ("rounds", 0),
+    ],
 )
 def test_bad_options_are_named(option: str, value: float) -> None:
     with pytest.raises(OptionError, match=option):
         stochastic_plan(tiny_instance(), parameters(), **{option: value})
-
-
-def _command(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "talentplan", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-        timeout=600,
-    )
 
 
 def test_command_writes_the_comparison(tmp_path: Path) -> None:
@@ -243,15 +259,14 @@ def test_command_writes_the_comparison(tmp_path: Path) -> None:
     tp.write_instance(tiny_instance(), folder)
     params = parameters().to_json(tmp_path / "params.json")
     out = tmp_path / "out"
-    done = _command(
-        "stochastic", str(folder), "--params", str(params), "--draws", "2",
-        "--fresh-draws", "3", "--out", str(out), "--quiet",
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    args = ["--params", str(params), "--draws", "2", "--fresh-draws", "2", "--out", str(out)]
+    done = runner.invoke(app, ["stochastic", str(folder), *args, "--quiet"])
+    assert done.exit_code == 0, done.output
     assert sorted(p.name for p in out.iterdir()) == sorted(STOCHASTIC_FILES)
     table = pd.read_csv(out / "stochastic.csv")
     assert list(table["plan"]) == ["stochastic", "robust", "point"]
-    bad = _command("stochastic", str(folder), "--params", str(tmp_path / "gone.json"))
-    assert bad.returncode == 2 and "gone.json" in bad.stderr
-    bad = _command("stochastic", str(folder), "--params", str(params), "--draws", "0")
-    assert bad.returncode == 2 and "draws" in bad.stderr
+    assert json.loads((out / "summary.json").read_text())["command"] == "stochastic"
+    gone = runner.invoke(app, ["stochastic", str(folder), "--params", str(tmp_path / "gone.json")])
+    assert gone.exit_code == 2 and "gone.json" in gone.output
+    bad = runner.invoke(app, ["stochastic", str(folder), "--params", str(params), "--draws", "0"])
+    assert bad.exit_code == 2 and "draws" in bad.output

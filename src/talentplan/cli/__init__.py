@@ -590,6 +590,14 @@ def stochastic(
         bool,
         typer.Option(help="Out of sample, re-optimise each plan's spend under each draw."),
     ] = True,
+    method: Annotated[
+        str,
+        typer.Option(
+            help="equivalent (one MIP over all draws), decomposition (one MIP per draw and "
+            "round, Lagrangian), or auto (the equivalent up to 20 draws)."
+        ),
+    ] = "auto",
+    rounds: Annotated[int, typer.Option(help="Most rounds of the decomposition.")] = 20,
     objective: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option(help="talent_index, min_cost or equity (default: the scenario's)."),
@@ -620,7 +628,9 @@ def stochastic(
     check_out_folder(out_dir, "stochastic")
     try:
         options = SolveOptions(time_limit, mip_gap, threads, objective=objective)
-        check_options(draws=draws, fresh_draws=fresh_draws, alpha=alpha)
+        check_options(
+            draws=draws, fresh_draws=fresh_draws, alpha=alpha, method=method, rounds=rounds
+        )
     except OptionError as exc:
         fail("error", flag_message(exc), ExitCode.BAD_INPUT)
     try:
@@ -645,6 +655,8 @@ def stochastic(
                     alpha=alpha,
                     robust=robust,
                     recourse=recourse,
+                    method=method,
+                    rounds=rounds,
                     objective=options.objective,
                     time_limit=options.time_limit,
                     mip_gap=options.mip_gap,

@@ -295,6 +295,7 @@ class ArraySolve:
 def solve_arrays(
     cm: CompiledModel,
     *,
+    cost: np.ndarray | None = None,
     col_lower: np.ndarray | None = None,
     col_upper: np.ndarray | None = None,
     start: np.ndarray | None = None,
@@ -305,12 +306,12 @@ def solve_arrays(
     progress: Callable[[Progress], None] | None = None,
     stage: str = "",
 ) -> ArraySolve:
-    """Solve ``cm`` (optionally with other column bounds) with HiGHS, from ``start``.
+    """Solve ``cm`` (optionally with other costs or column bounds) with HiGHS, from ``start``.
 
     Stops cleanly on ``stop`` or Ctrl-C with the best plan so far (status
     ``interrupted``), as :func:`~talentplan.solver.highs.run_interruptibly` does.
     """
-    h = to_highs(cm, col_lower=col_lower, col_upper=col_upper)
+    h = to_highs(cm, cost=cost, col_lower=col_lower, col_upper=col_upper)
     configure(h, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
     if start is not None:
         sol = highspy.HighsSolution()

@@ -18,9 +18,10 @@ that follows from it) adapts to each draw. The sample average approximation (SAA
 
 solved as one deterministic equivalent (:mod:`~talentplan.scenarios.equivalent`: the
 draws' matrices stacked block-diagonally, their first-stage columns merged into one
-shared copy, the objective the draws' mean); ``min`` for ``min_cost``. Scenario
-decomposition for many draws (progressive hedging, a Lagrangian dual on the
-non-anticipativity rows) is not implemented: the equivalent grows with :math:`S`.
+shared copy, the objective the draws' mean); ``min`` for ``min_cost``. For many
+draws (``method="decomposition"``, or ``auto`` beyond :data:`EQUIVALENT_UP_TO`) the
+non-anticipativity rows are dualised instead and each draw solved on its own
+(:mod:`~talentplan.scenarios.lagrangian`), which gives a plan and a certified bound.
 
 **Value of the stochastic solution.** The point-estimate plan :math:`\bar y` is the
 first stage of the plan solved on the estimates :math:`\bar\theta`; held fixed, its
@@ -74,7 +75,7 @@ import pandas as pd
 
 from talentplan._display import DisplayMixin
 from talentplan._files import json_ready, write_file_set
-from talentplan._options import check_number
+from talentplan._options import check_choice, check_number
 from talentplan.data.instance import Instance
 from talentplan.data.parameters import ResponseParameters
 from talentplan.data.responses import apply_parameters
@@ -91,6 +92,7 @@ from talentplan.scenarios.equivalent import (
     solve_arrays,
     stack,
 )
+from talentplan.scenarios.lagrangian import decompose
 from talentplan.simulation import Levels, plan_levels, simulate
 from talentplan.solver.api import versions
 from talentplan.solver.highs import Progress, load_values
@@ -101,6 +103,7 @@ from talentplan.solver.status import SolveStatus
 __all__ = [
     "STOCHASTIC_FILES",
     "StochasticResult",
+    "check_method",
     "check_options",
     "cvar",
     "evaluate_plans",
@@ -119,6 +122,12 @@ STOCHASTIC_FILES = (
     "summary.json",
 )
 """The files :meth:`StochasticResult.to_dir` writes, summary last."""
+
+METHODS = ("auto", "equivalent", "decomposition")
+"""How the stochastic plan is solved: one equivalent MIP, or by scenario decomposition."""
+
+EQUIVALENT_UP_TO = 20
+"""``method="auto"`` solves the equivalent up to this many draws, else decomposes."""
 
 PLANS = ("stochastic", "robust", "point")
 """The plans compared: the SAA plan, the CVaR plan and the point-estimate plan."""
@@ -286,14 +295,33 @@ class StochasticResult(DisplayMixin):
         return "Stochastic plan over parameter draws", header, [shown]
 
 
-def check_options(*, draws: int, fresh_draws: int, alpha: float) -> None:
-    """Raise :class:`~talentplan.errors.OptionError` for inadmissible draws or ``alpha``.
+def check_options(
+    *, draws: int, fresh_draws: int, alpha: float, method: str = "auto", rounds: int = 20
+) -> None:
+    """Raise :class:`~talentplan.errors.OptionError` for an inadmissible option.
 
-    ``draws`` a whole number >= 1, ``fresh_draws`` >= 0, ``alpha`` in (0, 1].
+    ``draws`` a whole number >= 1, ``fresh_draws`` >= 0, ``alpha`` in (0, 1],
+    ``method`` one of :data:`METHODS`, ``rounds`` >= 1.
     """
     check_number("draws", draws, low=1, integer=True)
     check_number("fresh_draws", fresh_draws, low=0, integer=True)
     check_number("alpha", alpha, low=0, high=1, low_open=True)
+    check_number("rounds", rounds, low=1, integer=True)
+    check_method(method, draws)
+
+
+def check_method(method: str, draws: int) -> str:
+    """Return the method that runs for ``method`` and ``draws`` draws (see :data:`METHODS`).
+
+    Examples
+    --------
+    >>> check_method("auto", 5), check_method("auto", 100)
+    ('equivalent', 'decomposition')
+    """
+    check_choice("method", method, METHODS)
+    if method == "auto":
+        return "equivalent" if draws <= EQUIVALENT_UP_TO else "decomposition"
+    return method
 
 
 def stochastic_plan(
@@ -306,6 +334,8 @@ def stochastic_plan(
     alpha: float = 0.1,
     robust: bool = True,
     recourse: bool = True,
+    method: str = "auto",
+    rounds: int = 20,
     objective: str | None = None,
     time_limit: float | None = None,
     mip_gap: float = 1e-4,
@@ -336,6 +366,13 @@ def stochastic_plan(
     recourse
         Out of sample, re-optimise each plan's spend under each fresh draw; else play
         the plan tables (first stage and mean spend) as they are.
+    method
+        ``equivalent`` (one MIP over all draws), ``decomposition`` (the Lagrangian
+        decomposition, :mod:`~talentplan.scenarios.lagrangian`: one MIP per draw and
+        round) or ``auto``: the equivalent up to :data:`EQUIVALENT_UP_TO` draws. The
+        robust plan is always solved as an equivalent.
+    rounds
+        Most rounds of the decomposition.
     objective
         ``talent_index``, ``min_cost`` or ``equity``; default the scenario's.
     time_limit
@@ -354,7 +391,7 @@ def stochastic_plan(
     CalibrationError
         When a parameter names no response row of the instance.
     """
-    check_options(draws=draws, fresh_draws=fresh_draws, alpha=alpha)
+    check_options(draws=draws, fresh_draws=fresh_draws, alpha=alpha, method=method, rounds=rounds)
     started = time.perf_counter()
     tell = progress if progress is not None else (lambda _: None)
     solve: dict[str, Any] = {
@@ -391,26 +428,51 @@ def stochastic_plan(
         if not halted()
     ]
     statuses += [r.status for r in point_eval if r.status != SolveStatus.INFEASIBLE]
-    eq = stack(models)
-    start = None
-    if len(point_eval) == len(models) and all(r.values is not None for r in point_eval):
-        start = eq.start([r.values for r in point_eval])
-    sp_run = solve_arrays(
-        eq.compiled, start=start, progress=tell, stage=f"stochastic plan ({draws} draws)", **solve
-    )
-    statuses.append(sp_run.status)
-    if sp_run.values is None:
-        raise _no_plan(f"the stochastic plan over {draws} draws", sp_run.status)
-    sign = 1.0 if eq.compiled.maximize else -1.0
+    use = check_method(method, draws)
+    sign = 1.0 if point_model.compiled.maximize else -1.0
+    point_ok = len(point_eval) == len(models) and all(r.values is not None for r in point_eval)
+    sizes: dict[str, int] = {}
+    if use == "decomposition":
+        dec = decompose(
+            models,
+            rounds=rounds,
+            start=point_levels if point_ok else None,
+            solve=solve,
+            progress=tell,
+        )
+        statuses.append(dec.status)
+        if not dec.runs or any(r.values is None for r in dec.runs):
+            raise _no_plan(f"the stochastic plan over {draws} draws", dec.status)
+        sp_objective, sp_bound, sp_gap = dec.value, dec.bound, dec.gap
+        stochastic_values = [r.values for r in dec.runs]
+        sp_per_draw = np.array([r.objective for r in dec.runs])
+        sizes["rounds"] = dec.rounds
+    else:
+        eq = stack(models)
+        start = eq.start([r.values for r in point_eval]) if point_ok else None
+        sp_run = solve_arrays(
+            eq.compiled,
+            start=start,
+            progress=tell,
+            stage=f"stochastic plan ({draws} draws)",
+            **solve,
+        )
+        statuses.append(sp_run.status)
+        if sp_run.values is None:
+            raise _no_plan(f"the stochastic plan over {draws} draws", sp_run.status)
+        sp_objective, sp_bound, sp_gap = sp_run.objective, sp_run.bound, sp_run.gap
+        stochastic_values = [eq.local(s, sp_run.values) for s in range(len(models))]
+        sp_per_draw = eq.draw_objectives(sp_run.values)
+        sizes.update(equivalent_columns=eq.compiled.n_cols, shared_columns=eq.shared)
     per_draw: dict[str, np.ndarray] = {
-        "stochastic": eq.draw_objectives(sp_run.values),
+        "stochastic": sp_per_draw,
         "point": np.array(
             [r.objective if r.values is not None else -sign * math.inf for r in point_eval]
             + [math.nan] * (len(models) - len(point_eval))
         ),
     }
     local_values: dict[str, list[np.ndarray | None]] = {
-        "stochastic": [eq.local(s, sp_run.values) for s in range(len(models))],
+        "stochastic": list(stochastic_values),
         "point": [r.values for r in point_eval],
     }
     robust_cvar = math.nan
@@ -480,20 +542,21 @@ def stochastic_plan(
         "fresh_draws": len(fresh),
         "seed": int(seed),
         "parameters": list(params.keys),
-        "stochastic_value": sp_run.objective,
-        "bound": sp_run.bound,
-        "gap": sp_run.gap,
+        "method": use,
+        "stochastic_value": sp_objective,
+        "bound": sp_bound,
+        "gap": sp_gap,
         "point_value": point_value,
         "point_plan_objective": point_run.objective,
         "vss": sign * (sp_value - point_value),
-        "vss_bound": sign * (sp_run.bound - point_value),
+        "vss_bound": sign * (sp_bound - point_value),
         "robust_cvar": robust_cvar,
         "alpha": float(alpha),
         "recourse": bool(recourse),
         "statuses": {
             s: statuses.count(SolveStatus(s)) for s in _ORDER if SolveStatus(s) in statuses
         },
-        "columns": {"equivalent": int(eq.compiled.n_cols), "shared": int(eq.shared)},
+        "sizes": sizes,
         "seconds": time.perf_counter() - started,
         "options": {"time_limit": time_limit, "mip_gap": mip_gap, "threads": threads},
         "versions": versions(),
