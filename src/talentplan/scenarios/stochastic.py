@@ -126,6 +126,9 @@ STOCHASTIC_FILES = (
 METHODS = ("auto", "equivalent", "decomposition")
 """How the stochastic plan is solved: one equivalent MIP, or by scenario decomposition."""
 
+RECOURSE_GAP = 1e-6
+"""The most relative gap of a solve with the first stage held (scoring a plan)."""
+
 EQUIVALENT_UP_TO = 20
 """``method="auto"`` solves the equivalent up to this many draws, else decomposes."""
 
@@ -190,12 +193,15 @@ class StochasticResult(DisplayMixin):
         """One row per plan, as written to ``stochastic.csv`` (a copy).
 
         Columns: ``plan`` (``stochastic``, ``robust``, ``point``), ``saa_mean`` (its
-        mean model objective over the in-sample draws, second stage re-optimised),
+        mean model objective over the in-sample draws, its first stage held and its
+        second stage re-optimised in each at a gap of at most :data:`RECOURSE_GAP`),
         ``saa_p5`` and ``saa_cvar`` (5th percentile and CVaR at ``alpha`` of the same),
         ``infeasible_draws`` (in-sample draws without feasible spend), and out of sample
         ``oos_mean``, ``oos_p5``, ``oos_std``, ``oos_worst`` (exact simulated
-        objective), ``oos_feasible`` (share of fresh draws the plan can be played in,
-        breaking no rule) and ``oos_all_targets`` (share meeting every target).
+        objective), ``oos_diff_point`` and ``oos_diff_se`` (the mean difference to the
+        point plan draw by draw, and its standard error), ``oos_feasible`` (share of
+        fresh draws the plan can be played in, breaking no rule) and
+        ``oos_all_targets`` (share meeting every target).
         """
         return self._comparison.copy()
 
@@ -401,6 +407,10 @@ def stochastic_plan(
         "stop": stop,
     }
 
+    # every plan is scored with its first stage held at a tight gap, so that plans are
+    # compared on their first stages and not on where each solve stopped
+    held = {**solve, "mip_gap": min(mip_gap, RECOURSE_GAP)}
+
     def phase(name: str) -> None:
         tell(Progress(time.perf_counter() - started, math.nan, math.nan, math.inf, phase=name))
 
@@ -423,7 +433,7 @@ def stochastic_plan(
         raise _no_plan("the plan on the point estimates", point_run.status)
     point_levels = plan_levels_of(point_model, point_run.values)
     point_eval = [
-        _recourse(dm, point_levels, tell, f"point plan, draw {s + 1}", solve)
+        _recourse(dm, point_levels, tell, f"point plan, draw {s + 1}", held)
         for s, dm in enumerate(models)
         if not halted()
     ]
@@ -444,8 +454,7 @@ def stochastic_plan(
         if not dec.runs or any(r.values is None for r in dec.runs):
             raise _no_plan(f"the stochastic plan over {draws} draws", dec.status)
         sp_objective, sp_bound, sp_gap = dec.value, dec.bound, dec.gap
-        stochastic_values = [r.values for r in dec.runs]
-        sp_per_draw = np.array([r.objective for r in dec.runs])
+        sp_levels = dec.levels
         sizes["rounds"] = dec.rounds
     else:
         eq = stack(models)
@@ -461,11 +470,16 @@ def stochastic_plan(
         if sp_run.values is None:
             raise _no_plan(f"the stochastic plan over {draws} draws", sp_run.status)
         sp_objective, sp_bound, sp_gap = sp_run.objective, sp_run.bound, sp_run.gap
-        stochastic_values = [eq.local(s, sp_run.values) for s in range(len(models))]
-        sp_per_draw = eq.draw_objectives(sp_run.values)
+        sp_levels = plan_levels_of(models[0], eq.local(0, sp_run.values))
         sizes.update(equivalent_columns=eq.compiled.n_cols, shared_columns=eq.shared)
+    sp_runs = [
+        _recourse(dm, sp_levels, tell, f"stochastic plan, draw {s + 1}", held)
+        for s, dm in enumerate(models)
+    ]
+    statuses += [r.status for r in sp_runs]
+    stochastic_values = [r.values for r in sp_runs]
     per_draw: dict[str, np.ndarray] = {
-        "stochastic": sp_per_draw,
+        "stochastic": np.array([r.objective for r in sp_runs]),
         "point": np.array(
             [r.objective if r.values is not None else -sign * math.inf for r in point_eval]
             + [math.nan] * (len(models) - len(point_eval))
@@ -492,7 +506,7 @@ def stochastic_plan(
             robust_cvar = r_run.objective
             levels = plan_levels_of(models[0], req.local(0, r_run.values))
             runs = [
-                _recourse(dm, levels, tell, f"robust plan, draw {s + 1}", solve)
+                _recourse(dm, levels, tell, f"robust plan, draw {s + 1}", held)
                 for s, dm in enumerate(models)
             ]
             statuses += [r.status for r in runs]
@@ -518,7 +532,7 @@ def stochastic_plan(
             objective=objective,
             progress=tell,
             time_limit=time_limit,
-            mip_gap=mip_gap,
+            mip_gap=held["mip_gap"],
             threads=threads,
             stop=stop,
         )
@@ -582,7 +596,7 @@ def evaluate_plans(
     objective: str | None = None,
     progress: Callable[[Progress], None] | None = None,
     time_limit: float | None = None,
-    mip_gap: float = 1e-4,
+    mip_gap: float = 1e-6,
     threads: int | None = None,
     stop: threading.Event | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -785,6 +799,7 @@ def _comparison(
             continue
         f = np.asarray(per_draw[name], dtype=float)
         mine = oos[oos["plan"] == name]
+        diff, diff_se = _paired(oos, name)
         obj = mine["objective"].to_numpy(dtype=float)
         played = obj[np.isfinite(obj)]
         rows.append(
@@ -798,6 +813,8 @@ def _comparison(
                 "oos_p5": float(np.percentile(played, 5)) if len(played) else math.nan,
                 "oos_std": float(played.std(ddof=1)) if len(played) > 1 else math.nan,
                 "oos_worst": float(sign * (sign * played).min()) if len(played) else math.nan,
+                "oos_diff_point": diff,
+                "oos_diff_se": diff_se,
                 "oos_feasible": float(mine["feasible"].mean()) if len(mine) else math.nan,
                 "oos_all_targets": float(mine["all_targets"].mean())
                 if len(mine) and "all_targets" in mine
@@ -805,6 +822,21 @@ def _comparison(
             }
         )
     return pd.DataFrame(rows)
+
+
+def _paired(oos: pd.DataFrame, name: str) -> tuple[float, float]:
+    """Mean and standard error of ``name``'s objective minus the point plan's, draw by draw."""
+    if not len(oos):
+        return math.nan, math.nan
+    wide = oos.pivot_table(index="draw", columns="plan", values="objective", aggfunc="first")
+    if name not in wide or "point" not in wide:
+        return math.nan, math.nan
+    d = (wide[name] - wide["point"]).dropna().to_numpy(dtype=float)
+    d = d[np.isfinite(d)]
+    if not len(d):
+        return math.nan, math.nan
+    se = float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else math.nan
+    return float(d.mean()), se
 
 
 def cvar(values: np.ndarray, alpha: float, *, maximize: bool = True) -> float:
