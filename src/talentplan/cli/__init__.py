@@ -576,7 +576,7 @@ def stochastic(
         ),
     ] = Path("out"),
     draws: Annotated[
-        int, typer.Option(help="Parameter draws of the stochastic plan (deterministic equivalent).")
+        int, typer.Option(help="Parameter draws the stochastic plan is made for.")
     ] = 10,
     fresh_draws: Annotated[
         int, typer.Option(help="Fresh draws to compare the plans out of sample (0: none).")
@@ -607,7 +607,10 @@ def stochastic(
         typer.Option(help="Seconds per solve; a stopped solve keeps its plan and gap."),
     ] = None,
     mip_gap: GapOfEachSolve = 1e-4,
-    threads: ThreadsOption = None,
+    threads: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(help="Solver threads of each solve."),
+    ] = None,
     quiet: QuietRunOption = False,
 ) -> None:
     """Plan sites and counts once for many parameter draws; compare with the point plan.
