@@ -22,9 +22,9 @@ from talentplan.cli import app
 from talentplan.data.parameters import ResponseParameters
 from talentplan.data.provenance import Provenance
 from talentplan.data.responses import apply_parameters
-from talentplan.errors import OptionError
+from talentplan.errors import OptionError, SolverError
 from talentplan.model.build import build_model
-from talentplan.scenarios.equivalent import draw_model, solve_arrays
+from talentplan.scenarios.equivalent import draw_model, solve_arrays, stack
 from talentplan.scenarios.stochastic import (
     STOCHASTIC_FILES,
     cvar,
@@ -182,6 +182,15 @@ def test_cvar_at_one_is_the_mean() -> None:
     inst, rp = tiny_instance(), parameters()
     r = stochastic_plan(inst, rp, draws=3, fresh_draws=0, seed=4, alpha=1.0, mip_gap=GAP)
     assert close(r.summary["robust_cvar"], r.summary["stochastic_value"])
+
+
+def test_draws_with_different_decisions_are_refused() -> None:
+    models = []
+    for n_years in (1, 2):
+        f = build_model(tiny_instance(n_years=n_years))
+        models.append(draw_model(f, compile_model(f.model)))
+    with pytest.raises(SolverError, match="draw 1: its model lacks first-stage columns"):
+        stack(models)
 
 
 def test_cvar_by_hand() -> None:

@@ -48,6 +48,7 @@ import numpy as np
 import pyomo.environ as pyo
 import scipy.sparse as sp
 
+from talentplan.errors import SolverError
 from talentplan.model.build import Formulation
 from talentplan.simulation import Levels
 from talentplan.solver.highs import (
@@ -197,12 +198,25 @@ def stack(models: Sequence[DrawModel], *, cvar_alpha: float | None = None) -> Eq
 
     First-stage columns are matched by name across draws and merged into one shared
     column (their bounds intersected); every other column stays the draw's own.
+
+    Raises
+    ------
+    SolverError
+        When the draws' models do not have the same first-stage columns.
     """
     S = len(models)
     shared: dict[str, int] = {}
     for dm in models:
         for n in np.flatnonzero(dm.first):
             shared.setdefault(dm.names[n], len(shared))
+    for s, dm in enumerate(models):
+        have = {dm.names[n] for n in np.flatnonzero(dm.first)}
+        if len(have) != len(shared):
+            missing = sorted(set(shared) - have)[:5]
+            raise SolverError(
+                f"draw {s + 1}: its model lacks first-stage columns the other draws have "
+                f"(e.g. {missing}); the draws' models must have the same decisions."
+            )
     n_shared = len(shared)
     maps: list[np.ndarray] = []
     nxt = n_shared
