@@ -492,9 +492,10 @@ def stochastic_plan(
     robust_cvar = math.nan
     if robust and not halted():
         req = stack(models, cvar_alpha=alpha)
+        known = [v for v in local_values["stochastic"] if v is not None]
         r_run = solve_arrays(
             req.compiled,
-            start=req.start(local_values["stochastic"]),  # type: ignore[arg-type]
+            start=req.start(known) if len(known) == len(models) else None,
             progress=tell,
             stage=f"robust plan (CVaR {alpha:g})",
             **solve,
