@@ -36,6 +36,8 @@ _LAZY = {
     "AlternativesResult": "talentplan.scenarios.alternatives",
     "sensitivity": "talentplan.scenarios.sensitivity",
     "SensitivityResult": "talentplan.scenarios.sensitivity",
+    "stochastic_plan": "talentplan.scenarios.stochastic",
+    "StochasticResult": "talentplan.scenarios.stochastic",
     "sweep": "talentplan.scenarios.sweep",
     "SweepResult": "talentplan.scenarios.sweep",
 }
@@ -55,6 +57,7 @@ __all__ = [
     "SensitivityResult",
     "SimulationResult",
     "SolveStatus",
+    "StochasticResult",
     "SweepResult",
     "__version__",
     "alternatives",
@@ -68,6 +71,7 @@ __all__ = [
     "sensitivity",
     "simulate",
     "solve",
+    "stochastic_plan",
     "sweep",
     "write_instance",
 ]
@@ -82,6 +86,7 @@ if TYPE_CHECKING:
     from talentplan.scenarios.alternatives import AlternativesResult, alternatives
     from talentplan.scenarios.frontier import pareto_frontier
     from talentplan.scenarios.sensitivity import SensitivityResult, sensitivity
+    from talentplan.scenarios.stochastic import StochasticResult, stochastic_plan
     from talentplan.scenarios.sweep import SweepResult, sweep
     from talentplan.simulation import SimulationResult, simulate
     from talentplan.solver.status import SolveStatus

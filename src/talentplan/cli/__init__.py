@@ -559,6 +559,128 @@ def _parse_param(text: str) -> tuple[str, tuple[str, ...]]:
 
 
 @app.command()
+def stochastic(
+    instance: InstanceArg,
+    params: Annotated[
+        Path,
+        typer.Option(
+            "--params", help="Response parameters with their covariance (talentplan calibrate)."
+        ),
+    ],
+    out_dir: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Folder for stochastic.csv, draws.csv, out_of_sample.csv, targets.csv, "
+            "plans.csv, spend.csv and summary.json.",
+        ),
+    ] = Path("out"),
+    draws: Annotated[
+        int, typer.Option(help="Parameter draws the stochastic plan is made for.")
+    ] = 10,
+    fresh_draws: Annotated[
+        int, typer.Option(help="Fresh draws to compare the plans out of sample (0: none).")
+    ] = 50,
+    seed: Annotated[int, typer.Option(help="Seed of the draws.")] = 0,
+    alpha: Annotated[
+        float, typer.Option(help="CVaR level of the robust plan (0.1: the worst tenth).")
+    ] = 0.1,
+    robust: Annotated[bool, typer.Option(help="Also plan for the CVaR (robust plan).")] = True,
+    recourse: Annotated[
+        bool,
+        typer.Option(help="Out of sample, re-optimise each plan's spend under each draw."),
+    ] = True,
+    method: Annotated[
+        str,
+        typer.Option(
+            help="equivalent (one MIP over all draws), decomposition (one MIP per draw and "
+            "round, Lagrangian), or auto (the equivalent up to 20 draws)."
+        ),
+    ] = "auto",
+    rounds: Annotated[int, typer.Option(help="Most rounds of the decomposition.")] = 20,
+    objective: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="talent_index, min_cost or equity (default: the scenario's)."),
+    ] = None,
+    time_limit: Annotated[
+        float | None,
+        typer.Option(help="Seconds per solve; a stopped solve keeps its plan and gap."),
+    ] = None,
+    mip_gap: GapOfEachSolve = 1e-4,
+    threads: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(help="Solver threads of each solve."),
+    ] = None,
+    quiet: QuietRunOption = False,
+) -> None:
+    """Plan sites and counts once for many parameter draws; compare with the point plan.
+
+    Draws the response parameters of --params from their sampling distribution, solves
+    the two-stage plan (sites, alliances and unit counts shared, spending per draw) over
+    --draws of them, the plan on the point estimates and the plan that maximises the
+    CVaR at --alpha, and scores all three on --fresh-draws new draws with the exact
+    curves. Writes the comparison (with the value of the stochastic solution in
+    summary.json) to stochastic.csv and the rest beside it. Ctrl-C or SIGTERM stops the
+    run and writes the plans found so far, marked interrupted.
+    """
+    from talentplan.data.parameters import ResponseParameters
+    from talentplan.errors import CalibrationError, OptionError
+    from talentplan.scenarios.stochastic import STOCHASTIC_FILES, check_options, stochastic_plan
+    from talentplan.solver.api import SolveOptions
+
+    check_out_folder(out_dir, "stochastic")
+    try:
+        options = SolveOptions(time_limit, mip_gap, threads, objective=objective)
+        check_options(
+            draws=draws, fresh_draws=fresh_draws, alpha=alpha, method=method, rounds=rounds
+        )
+    except OptionError as exc:
+        fail("error", flag_message(exc), ExitCode.BAD_INPUT)
+    try:
+        estimates = ResponseParameters.from_json(params)
+    except FileNotFoundError:
+        fail("error", f"--params {params}: no such file", ExitCode.BAD_INPUT)
+    except CalibrationError as exc:
+        fail("error", f"--params {exc}", ExitCode.BAD_INPUT)
+    inst = _load(instance)
+    make_out_folder(out_dir)
+    status = None if quiet else err.status(f"building {inst.scenario.name} ...")
+    show = status_updater(status, inst.scenario.name)
+    with stop_on_signals("the plans found so far will be written") as stop:
+        with exit_on_named_errors(stop, status):
+            try:
+                result = stochastic_plan(
+                    inst,
+                    estimates,
+                    draws=draws,
+                    fresh_draws=fresh_draws,
+                    seed=seed,
+                    alpha=alpha,
+                    robust=robust,
+                    recourse=recourse,
+                    method=method,
+                    rounds=rounds,
+                    objective=options.objective,
+                    time_limit=options.time_limit,
+                    mip_gap=options.mip_gap,
+                    threads=options.threads,
+                    progress=show,
+                    stop=stop,
+                )
+            except CalibrationError as exc:
+                fail("error", f"--params {params}: {exc}", ExitCode.BAD_INPUT)
+        write_result(result, out_dir)
+    finish_run(
+        result,
+        out_dir,
+        STOCHASTIC_FILES,
+        quiet=quiet,
+        failed="solve(s) found no plan; see summary.json",
+        done="the plans found",
+    )
+
+
+@app.command()
 def simulate(
     instance: InstanceArg,
     plan: Annotated[Path, typer.Option(help="A plan CSV shaped like allocation.csv.")],
