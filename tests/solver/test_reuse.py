@@ -127,6 +127,7 @@ def solve_in_turn(instances, mip_gap):
     return pairs, reuse.history
 
 
+@pytest.mark.slow
 def test_reused_solves_match_fresh_ones_on_a_small_instance():
     base = tp.datasets.synthetic(3, seed=2, n_years=2)
     scales = [base.scale_budget(s) for s in (0.5, 1.2)]
