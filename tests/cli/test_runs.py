@@ -363,6 +363,20 @@ def test_solver_log_goes_to_stderr_and_leaves_stdout_alone(tiny: Path, tmp_path:
     assert "Presolving model" not in quiet.stderr
 
 
+def test_the_array_build_gives_the_same_optimum_and_says_so(tiny: Path, tmp_path: Path) -> None:
+    summaries = {}
+    for build in ("pyomo", "arrays"):
+        out = tmp_path / build
+        run = talentplan("solve", str(tiny), "--out", str(out), "--quiet", "--build", build)
+        assert run.returncode == 0, run.stderr
+        summaries[build] = json.loads((out / "summary.json").read_text())
+    assert summaries["arrays"]["build"] == "arrays"
+    assert summaries["arrays"]["status"] == summaries["pyomo"]["status"] == "optimal"
+    assert summaries["arrays"]["mip_objective"] == pytest.approx(
+        summaries["pyomo"]["mip_objective"], rel=2e-4
+    )
+
+
 @pytest.mark.slow
 def test_a_plan_stopped_early_says_its_gap_in_plain_words(tmp_path: Path) -> None:
     # synthetic(100) at 30 s for the whole command, solved whole (auto would decompose

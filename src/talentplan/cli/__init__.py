@@ -131,6 +131,14 @@ def solve(
             "--threads worker processes). auto decomposes from 100 counties."
         ),
     ] = "auto",
+    build: Annotated[
+        str,
+        typer.Option(
+            help="How the solver's matrices are made: pyomo (Pyomo's compiler) or arrays "
+            "(the same matrices straight from the data, many times faster on large "
+            "instances)."
+        ),
+    ] = "pyomo",
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress line and no summary table.")
     ] = False,
@@ -158,7 +166,15 @@ def solve(
     check_out_folder(out_dir, "solve")
     try:
         options = SolveOptions(
-            time_limit, mip_gap, threads, objective, step_values, warm_start, solver_log, method
+            time_limit,
+            mip_gap,
+            threads,
+            objective,
+            step_values,
+            warm_start,
+            solver_log,
+            method,
+            build,
         )
     except OptionError as exc:
         fail("error", flag_message(exc), ExitCode.BAD_INPUT)

@@ -319,6 +319,7 @@ def allocation_result(
             "notes": list(seed.notes) if seed is not None else [],
         },
         "plan_source": run.source,
+        "build": options.build,
         "method": run.method,
         "method_reason": run.method_reason,
         "method_notes": list(run.notes),
