@@ -225,21 +225,10 @@ def solve_instance(
             stop=stop,
             build=options.build,
         )
-    elif reuse is not None:
-        run = reuse.solve(
-            formulation,
-            mip_gap=options.mip_gap,
-            threads=options.threads,
-            progress=progress,
-            stop=stop,
-            deadline=deadline,
-            reserve=reserve,
-            warm_start=options.warm_start,
-            solver_log=options.solver_log,
-            build=options.build,
-        )
     else:
-        run = solve_formulation(
+        # One model, or one carried from the last scenario (model reuse).
+        solve_one = solve_formulation if reuse is None else reuse.solve
+        run = solve_one(
             formulation,
             mip_gap=options.mip_gap,
             threads=options.threads,

@@ -398,6 +398,7 @@ class _Solve:
         self.converged = False
         self.master_value = math.nan
         self.price_master: _MasterLP | None = None
+        self.copies_priced_at: np.ndarray | None = None
         self.round_seconds: dict[tuple[str, bool], float] = {}
         self.best_bound = -math.inf  # minimisation form
         self.best_values: np.ndarray | None = None
@@ -567,7 +568,6 @@ class _Solve:
             duals = np.asarray(h.getSolution().row_dual)
             y_master, sigma = self.sane(duals[: self.nC]), duals[self.nC + self.nR :]
             self.master_G = np.asarray(h.getSolution().col_value)[: self.nG]
-            self.lp_index = index
             self.price_master = master
             self.tell("prices", self.sign * z + self.cm.offset, self.sign * best + self.cm.offset)
             if z - best <= self.price_tolerance * (1 + abs(z)) or (not added and centre is None):
@@ -594,11 +594,24 @@ class _Solve:
         self.pi[G] = np.clip(new, self.low_G, self.up_G)
         return move
 
+    def copy_costs(self, y: np.ndarray) -> dict[int, np.ndarray]:
+        """Price the linking copies at ``y``; raise the bound to the county LPs' Lagrangian.
+
+        The copies' costs are the counties' LP responses at ``y`` (:meth:`keep_responses`);
+        with them, the county LPs give a bound (:meth:`relaxed_bound`). Done once for
+        each ``y``.
+        """
+        if self.copies_priced_at is not y:
+            lp = self.round(Request(LP, y, self.pi, mip_gap=self.mip_gap))
+            self.keep_responses(lp)
+            costs = {k: -d for k, d in self.d.items()}
+            self.relaxed_bound(Request(LP, y, self.pi, free=True, copy_costs=costs))
+            self.copies_priced_at = y
+        return {k: -d for k, d in self.d.items()}
+
     def bound(self, y: np.ndarray) -> tuple[float, list[BlockAnswer]]:
         """Return the Lagrangian bound at ``y`` and the blocks' integer plans that gave it."""
-        lp = self.round(Request(LP, y, self.pi, mip_gap=self.mip_gap))
-        self.keep_responses(lp)
-        copy_costs = {k: -d for k, d in self.d.items()}
+        copy_costs = self.copy_costs(y)
         # Each block's MIP may stop BLOCK_GAP_SHARE of the gap asked for short of its
         # optimum, in objective units: the bound then loses at most that share in all.
         scale = abs(self.master_value) if math.isfinite(self.master_value) else 0.0
@@ -619,7 +632,6 @@ class _Solve:
             mip_abs_gap=absolute if absolute > 0 else None,
             time_limit=per_block,
         )
-        self.relaxed_bound(replace(request, kind=LP, time_limit=None))
         answers = self.round(request)
         # A county that ran out of its time before a plan (or a bound) gets another try
         # with ten times as long: a round waits for its slowest county anyway.
@@ -790,6 +802,8 @@ class _Solve:
             self.check_time()
             kept = x.copy()
             balanced = mendable and self.settle(x, index, y, settle_share, hold_linking)
+            if balanced and not hold_linking:
+                self.hold_linking_at(x, y, settle_share)
             if not balanced and mendable:
                 x[:] = kept
                 balanced = self.restricted(
@@ -968,6 +982,26 @@ class _Solve:
         logger.info("settled the counties' continuous columns (%d proposals)", len(master.index))
         return True
 
+    def hold_linking_at(self, x: np.ndarray, y: np.ndarray, share: float) -> None:
+        """Settle ``x`` again with the continuous linking columns held at its own values.
+
+        A plan settled with the pool free in the master mixes county plans made at the
+        old pool; held at the new one, every county re-proposes and the master's mix is
+        exact (no county has to be repaired for a pool that moved). ``pi`` keeps the new
+        values when that works; else ``x`` and ``pi`` stay as they were.
+        """
+        G = self.blocks.global_columns[self.linked & ~self.int_G]
+        if G.size == 0 or np.allclose(x[G], self.pi[G]):
+            return
+        before, notes = self.pi.copy(), len(self.notes)
+        self.pi[G] = x[G]
+        trial = x.copy()
+        if self.settle(trial, [], y, share, hold_linking=True):
+            x[:] = trial
+        else:
+            self.pi = before
+            del self.notes[notes:]  # the plan stands as the free master left it
+
     def restricted(
         self, x: np.ndarray, order: np.ndarray, whole: bool, start: bool = False
     ) -> bool:
@@ -1092,6 +1126,12 @@ class _Solve:
                 self.pi, self.proposals, self.price_master, self.master_value, y = last_pass
                 self.notes.append(f"another pass of prices was dropped: {why}")
                 break
+            if last_pass is not None and self.price_master is last_pass[2]:
+                # No master of this pass ended optimal (the time ran out): the last
+                # pass's master, prices and proposals stand together.
+                self.pi, self.proposals, self.price_master, self.master_value, y = last_pass
+                self.notes.append("another pass of prices ended without a master LP")
+                break
             last_pass = (self.pi.copy(), self.proposals, self.price_master, self.master_value, y)
             # Another pass starts the proposals over: worth it only after one that
             # converged (on a large instance the time is better spent on this one).
@@ -1099,6 +1139,7 @@ class _Solve:
                 break
             if self.deadline.bounded and self.deadline.elapsed() >= ends:
                 break
+        self.copy_costs(y)  # the county LPs' bound comes first: the first plan's gap
         whole = self.first_plan(y)
         self.tell("plan", self.model_value(), self.model_bound())
         while True:
