@@ -56,6 +56,16 @@ class DynamicPanelGMMResults(EstimationResults):
 
     title = "Dynamic panel GMM results"
 
+    @property
+    def name(self) -> str:
+        """Estimator label for :func:`compare`."""
+        return f"{self.method.capitalize()} GMM"
+
+    @property
+    def fixed_effects(self) -> dict[str, bool]:
+        """The entity effect is differenced out; year effects only as regressors."""
+        return {"Entity": True, "Time": False}
+
     def __init__(
         self,
         system: StackedSystem,
@@ -65,7 +75,9 @@ class DynamicPanelGMMResults(EstimationResults):
         core: GMMCore | None = None,
         h: int = 3,
         small: bool = False,
+        dependent: str = "",
     ) -> None:
+        self._dependent = dependent
         self._s = system
         self._steps = steps
         self._cov_type: CovType = cov_type
@@ -77,6 +89,11 @@ class DynamicPanelGMMResults(EstimationResults):
         self._method: str = str(self._options["method"])
 
     # --- basic attributes -------------------------------------------------------------
+    @property
+    def dependent(self) -> str:
+        """The dependent variable's column (empty when not recorded)."""
+        return self._dependent
+
     @property
     def method(self) -> str:
         """``"difference"`` or ``"system"``, as fitted."""
@@ -418,13 +435,12 @@ class DynamicPanelGMMResults(EstimationResults):
         ]
         header += [("Warning", text) for text in self.warnings]
         ci = self.conf_int()
-        stat, pcol = ("t", "p>|t|") if self._small else ("z", "p>|z|")
         table = pd.DataFrame(
             {
-                "coef": self.params,
-                "std_err": self.std_errors,
-                stat: self.tstats,
-                pcol: self.pvalues,
+                "estimate": self.params,
+                "std_error": self.std_errors,
+                "statistic": self.tstats,
+                "p_value": self.pvalues,
                 "ci_lower": ci["lower"],
                 "ci_upper": ci["upper"],
             }
