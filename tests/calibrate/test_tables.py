@@ -170,3 +170,56 @@ def test_staggered_pretrend_prints_its_reason_not_nan(did) -> None:
 def test_compare_is_exported() -> None:
     assert cal.compare is compare
     assert "compare" in cal.__all__ and "Summary" in cal.__all__
+
+
+def test_gmm_tests_that_cannot_be_computed_say_why() -> None:
+    # one lag of y instrumented by its second lag alone (collapsed): one instrument for
+    # one coefficient, so no overidentifying restriction; four periods leave two
+    # differenced residuals per county, never two periods apart, so no AR(2) statistic
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(60):
+        mu = rng.normal()
+        y = mu + rng.normal()
+        for t in range(4):
+            y = 0.5 * y + mu + rng.normal()
+            rows.append((i, 2000 + t, y))
+    df = pd.DataFrame(rows, columns=["c", "t", "y"])
+    res = quiet(
+        lambda: DynamicPanelGMM(
+            df,
+            "y",
+            lags=1,
+            entity="c",
+            time="t",
+            constant=False,
+            collapse=True,
+            max_instrument_lag=2,
+        ).fit()
+    )
+    assert res.n_instruments == len(res.params) == 1
+    assert res.obs_per_group[2] == 2
+    text = str(res.summary)
+    assert "nan" not in text
+    assert "Hansen J: not computed: exactly identified" in text
+    assert "AR(2): not computed" in text and "residuals 2 apart" in text
+    comp = compare(res).as_text()
+    assert "nan" not in comp and "n/a: Sargan: exactly identified" in comp
+
+
+def test_staggered_summaries_without_standard_errors_say_why() -> None:
+    # one county adopting in 2002 and one never adopting, with noiseless outcomes: every
+    # influence function is zero, so no standard error exists anywhere
+    rows = [
+        (i, t, g, float(t - 2000) + float(bool(g) and t >= g))
+        for i, g in ((0, 2002), (1, 0))
+        for t in range(2000, 2004)
+    ]
+    df = pd.DataFrame(rows, columns=["id", "year", "first", "y"])
+    res = quiet(lambda: StaggeredDiD(df, "y", "id", "year", "first").fit())
+    agg = quiet(lambda: res.aggregate("simple"))
+    assert np.isnan(agg.se) and agg.att == pytest.approx(1.0)
+    assert "Std. error: not computed: the influence function" in str(agg.summary)
+    header = str(res.summary).split("\n\n")[0]
+    assert "nan" not in header
+    assert "Pre-trend test: not computed: no pre-treatment cell has a standard error" in header

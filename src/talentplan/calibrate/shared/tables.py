@@ -307,12 +307,13 @@ def _gmm_rows(result: Any) -> dict[str, tuple[float, str]]:
         p = float(test.pvalue)
         reason = ""
         if not math.isfinite(p):
-            df = getattr(test, "df", None)
-            reason = (
-                f"{row[:-4]}: no overidentifying restrictions"
-                if df == 0
-                else f"{row[:-4]}: not computable (too few periods or groups)"
-            )
+            why = getattr(test, "reason", "")
+            if not (isinstance(why, str) and why):
+                df = getattr(test, "df", None)
+                why = (
+                    "no overidentifying restrictions" if df == 0 else "the statistic is not finite"
+                )
+            reason = f"{row[:-4]}: {why}"
         out[row] = (p, reason)
     return out
 

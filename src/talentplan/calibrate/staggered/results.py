@@ -173,6 +173,13 @@ class AggregatedEffects(DisplayMixin):
 
     def _summary_tables(self) -> tuple[str, list[tuple[str, str]], list[pd.DataFrame]]:
         lo, hi = self.conf_int(1 - self.alpha)
+        if not np.isfinite(self.se):
+            why = "not computed: the influence function of the overall effect is numerically zero"
+            return (
+                f"Aggregated treatment effects ({self.kind})",
+                [("Overall ATT", f"{self.att:.6g}"), ("Std. error", why)],
+                [] if self.kind == "simple" else [self.table],
+            )
         header = [
             ("Overall ATT", f"{self.att:.6g}"),
             ("Std. error", f"{self.se:.6g}" + (" (bootstrap)" if self.bootstrap else "")),
@@ -358,7 +365,13 @@ class StaggeredDiDResults(EstimationResults):
         pre = ((cells["group"] > cells["time"]) & cells["se"].notna()).to_numpy()
         k = int(pre.sum())
         if k == 0:
-            return PreTrendTest(np.nan, 0, np.nan, "no pre-treatment cell")
+            n_pre = int((cells["group"] > cells["time"]).sum())
+            why = (
+                f"no pre-treatment cell has a standard error (of {n_pre})"
+                if n_pre
+                else "no pre-treatment cell"
+            )
+            return PreTrendTest(np.nan, 0, np.nan, why)
         att = self._att_gt["att"].to_numpy()[pre]
         v = self.cov.to_numpy()[np.ix_(pre, pre)]
         if 1 / np.linalg.cond(v) <= np.finfo(float).eps:
