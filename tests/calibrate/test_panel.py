@@ -16,7 +16,7 @@ import pytest
 from linearmodels import BetweenOLS, FirstDifferenceOLS, PanelOLS, PooledOLS, RandomEffects
 
 from talentplan.calibrate.panel.model import PanelIV, PanelRegression
-from talentplan.calibrate.shared.results import compare
+from talentplan.calibrate.shared.tables import compare
 from talentplan.errors import (
     CalibrationError,
     CollinearityError,
@@ -276,16 +276,19 @@ def test_iv_recovers_effect_under_endogenous_placement(estimator: str) -> None:
 
 def test_compare_table(grunfeld: pd.DataFrame) -> None:
     fe, re = fit(grunfeld, "fe"), fit(grunfeld, "re")
-    text = compare(fe, re, names=["FE", "RE"])
-    assert list(text.columns) == ["FE", "RE"]
-    assert list(text.index) == ["value", "capital", "const", "nobs"]
-    assert text.loc["value", "FE"] == "0.1101 (0.0119)"
-    assert text.loc["const", "FE"] == "" and text.loc["nobs", "RE"] == "200"
-    num = compare(fe, re.model_result, layout="columns")
-    assert num.columns.nlevels == 2
-    assert num.iloc[0, 0] == pytest.approx(0.110124, abs=1e-6)
+    table = compare(fe, re, names=["FE", "RE"], digits=4).table
+    assert list(table.columns) == ["FE", "RE"]
+    rows = list(dict.fromkeys(table.index.get_level_values("row")))
+    assert rows[:3] == ["value", "capital", "const"]
+    # linearmodels' FE estimate of `value` and its standard error (see the test above)
+    assert table.loc[("value", "estimate"), "FE"] == "0.1101***"
+    assert table.loc[("value", "std_error"), "FE"] == "(0.0119)"
+    assert table.loc[("const", "estimate"), "FE"] == "" and table.loc[("N", ""), "RE"] == "200"
+    # linearmodels' own results work too
+    mixed = compare(fe, re.model_result).table
+    assert mixed.loc[("N", ""), :].tolist() == ["200", "200"]
     with pytest.raises(CalibrationError, match="std_errors"):
-        compare(object())  # type: ignore[arg-type]
+        compare(object())
 
 
 def test_docstring_example_runs() -> None:

@@ -14,7 +14,8 @@ The package is organised by model family, as linearmodels is:
   core-city decay, Conley errors), with :func:`distance_weights`,
   :func:`distance_matrix` and :func:`spatial_lag`;
 - :mod:`~talentplan.calibrate.shared`: panel validation, the :class:`EstimationResults`
-  base class and :func:`compare`;
+  base class, and :func:`compare` (a multi-model table exported to text, Markdown,
+  HTML and LaTeX) with the :class:`Summary` of one result;
 - :mod:`~talentplan.calibrate.bridge`: from estimates to the model. TOML specs
   (:class:`CalibrationSpec`, :func:`run_calibration`, :func:`calibrate_command`), the
   transforms and delta method (:data:`TRANSFORMS`, :class:`ParameterMap`), and the
@@ -67,7 +68,9 @@ _LAZY = {
     "spatial_lag": "talentplan.calibrate.spatial.weights",
     # shared/
     "EstimationResults": "talentplan.calibrate.shared.results",
-    "compare": "talentplan.calibrate.shared.results",
+    "compare": "talentplan.calibrate.shared.tables",
+    "Comparison": "talentplan.calibrate.shared.tables",
+    "Summary": "talentplan.calibrate.shared.tables",
     # the data layer: parameters.py, provenance.py, responses.py
     "ResponseParameters": "talentplan.data.parameters",
     "Provenance": "talentplan.data.provenance",
@@ -100,6 +103,7 @@ __all__ = [
     "TRANSFORMS",
     "AggregatedEffects",
     "CalibrationSpec",
+    "Comparison",
     "ConleyResults",
     "DynamicPanelGMM",
     "DynamicPanelGMMResults",
@@ -122,6 +126,7 @@ __all__ = [
     "SpilloverPanel",
     "StaggeredDiD",
     "StaggeredDiDResults",
+    "Summary",
     "WaldTest",
     "apply_parameters",
     "calibrate_command",
@@ -164,7 +169,8 @@ if TYPE_CHECKING:
         hausman,
         mundlak,
     )
-    from talentplan.calibrate.shared.results import EstimationResults, compare
+    from talentplan.calibrate.shared.results import EstimationResults
+    from talentplan.calibrate.shared.tables import Comparison, Summary, compare
     from talentplan.calibrate.spatial.covariance import ConleyResults, conley_cov
     from talentplan.calibrate.spatial.model import SpilloverPanel
     from talentplan.calibrate.spatial.weights import (

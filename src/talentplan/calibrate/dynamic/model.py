@@ -681,5 +681,12 @@ class DynamicPanelGMM:
                 )
         core.beta(int(steps))  # a singular system raises CollinearityError here, not later
         return DynamicPanelGMMResults(
-            s, int(steps), cov_type, self.options, core=core, h=int(h), small=bool(small)
+            s,
+            int(steps),
+            cov_type,
+            self.options,
+            core=core,
+            h=int(h),
+            small=bool(small),
+            dependent=self._dependent,
         )

@@ -45,8 +45,37 @@ class SpecificationTest:
     pvalue: float
     df: int | None = None
 
+    @property
+    def reason(self) -> str:
+        """Why the statistic or p-value is NaN (empty when both are finite)."""
+        if np.isfinite(self.stat) and np.isfinite(self.pvalue):
+            return ""
+        wald = self.name.startswith(("Wald", "F("))
+        if self.df == 0:
+            if wald:
+                return "no coefficient besides the constant to test"
+            return "exactly identified (no overidentifying restrictions)"
+        if wald:
+            return "the covariance of the coefficients tested is singular"
+        if self.name.startswith("AR("):
+            order = self.name[3:-1]
+            return (
+                "the statistic's variance is not positive (too few periods for "
+                f"residuals {order} apart)"
+            )
+        return "the statistic is not finite"
+
+    def describe(self, stat_name: str = "stat", digits: int = 4) -> str:
+        """Return ``stat = ..., p = ...`` (with df for chi-square tests), or the reason."""
+        if self.reason:
+            return f"not computed: {self.reason}"
+        label = f"chi2({self.df})" if self.df is not None and stat_name == "chi2" else stat_name
+        return f"{label} = {self.stat:.{digits}f}, p = {self.pvalue:.4f}"
+
     def __str__(self) -> str:
         """Show the test's name, statistic, degrees of freedom and p-value on one line."""
+        if self.reason:
+            return f"{self.name}: not computed: {self.reason}"
         df = f", df={self.df}" if self.df is not None else ""
         return f"{self.name}: stat={self.stat:.4f}{df}, p={self.pvalue:.4f}"
 
@@ -55,6 +84,16 @@ class DynamicPanelGMMResults(EstimationResults):
     """Results of :class:`DynamicPanelGMM`; immutable, statistics computed lazily."""
 
     title = "Dynamic panel GMM results"
+
+    @property
+    def name(self) -> str:
+        """Estimator label for :func:`compare`."""
+        return f"{self.method.capitalize()} GMM"
+
+    @property
+    def fixed_effects(self) -> dict[str, bool]:
+        """The entity effect is differenced out; year effects only as regressors."""
+        return {"Entity": True, "Time": False}
 
     def __init__(
         self,
@@ -65,7 +104,9 @@ class DynamicPanelGMMResults(EstimationResults):
         core: GMMCore | None = None,
         h: int = 3,
         small: bool = False,
+        dependent: str = "",
     ) -> None:
+        self._dependent = dependent
         self._s = system
         self._steps = steps
         self._cov_type: CovType = cov_type
@@ -77,6 +118,11 @@ class DynamicPanelGMMResults(EstimationResults):
         self._method: str = str(self._options["method"])
 
     # --- basic attributes -------------------------------------------------------------
+    @property
+    def dependent(self) -> str:
+        """The dependent variable's column (empty when not recorded)."""
+        return self._dependent
+
     @property
     def method(self) -> str:
         """``"difference"`` or ``"system"``, as fitted."""
@@ -393,7 +439,9 @@ class DynamicPanelGMMResults(EstimationResults):
         lo, avg, hi = self.obs_per_group
         wald = self.wald
         wald_text = (
-            f"{wald.name} = {wald.stat:.2f}, p = {wald.pvalue:.4f}"
+            f"not computed: {wald.reason}"
+            if wald.reason
+            else f"{wald.name} = {wald.stat:.2f}, p = {wald.pvalue:.4f}"
             if self._small
             else f"chi2({wald.df}) = {wald.stat:.2f}, p = {wald.pvalue:.4f}"
         )
@@ -405,26 +453,19 @@ class DynamicPanelGMMResults(EstimationResults):
             ("Obs per group (min/avg/max)", f"{lo} / {avg:.3f} / {hi}"),
             ("Instruments", str(self.n_instruments)),
             ("Wald" if not self._small else "F test", wald_text),
-            ("AR(1)", f"z = {self.ar1.stat:.4f}, p = {self.ar1.pvalue:.4f}"),
-            ("AR(2)", f"z = {self.ar2.stat:.4f}, p = {self.ar2.pvalue:.4f}"),
-            (
-                "Sargan",
-                f"chi2({self.sargan.df}) = {self.sargan.stat:.3f}, p = {self.sargan.pvalue:.4f}",
-            ),
-            (
-                "Hansen J",
-                f"chi2({self.hansen.df}) = {self.hansen.stat:.3f}, p = {self.hansen.pvalue:.4f}",
-            ),
+            ("AR(1)", self.ar1.describe("z")),
+            ("AR(2)", self.ar2.describe("z")),
+            ("Sargan", self.sargan.describe("chi2", 3)),
+            ("Hansen J", self.hansen.describe("chi2", 3)),
         ]
         header += [("Warning", text) for text in self.warnings]
         ci = self.conf_int()
-        stat, pcol = ("t", "p>|t|") if self._small else ("z", "p>|z|")
         table = pd.DataFrame(
             {
-                "coef": self.params,
-                "std_err": self.std_errors,
-                stat: self.tstats,
-                pcol: self.pvalues,
+                "estimate": self.params,
+                "std_error": self.std_errors,
+                "statistic": self.tstats,
+                "p_value": self.pvalues,
                 "ci_lower": ci["lower"],
                 "ci_upper": ci["upper"],
             }

@@ -118,6 +118,15 @@ class PanelResults(_WrappedResults):
         return ESTIMATORS[self._estimator][0]
 
     @property
+    def fixed_effects(self) -> dict[str, bool]:
+        """Entity and time effects removed (first differences remove the entity's)."""
+        transform = ESTIMATORS[self._estimator][1]
+        return {
+            "Entity": transform in ("entity", "twoway", "fd"),
+            "Time": transform in ("time", "twoway"),
+        }
+
+    @property
     def dependent(self) -> str:
         """The dependent variable."""
         return self._dependent
@@ -287,6 +296,12 @@ class PanelIVResults(_WrappedResults):
     def name(self) -> str:
         """Estimator label for :func:`compare`."""
         return f"Panel IV {self._estimator.upper()}"
+
+    @property
+    def fixed_effects(self) -> dict[str, bool]:
+        """Entity and time effects absorbed."""
+        e = self._effects
+        return {"Entity": "entity" in e, "Time": "time" in e}
 
     @property
     def params(self) -> pd.Series:

@@ -1,17 +1,18 @@
-"""A small base class for estimation results, and a side-by-side comparison table.
+"""A small base class for estimation results.
 
 :class:`EstimationResults` derives standard errors, t statistics, p-values and
 confidence intervals from ``params``, ``cov`` and ``df_resid``; subclasses supply those
 three (and may override any derived statistic, as the wrappers of linearmodels results
-do to report linearmodels' own numbers). :func:`compare` lays any number of results side
-by side.
+do to report linearmodels' own numbers). Its :meth:`~EstimationResults.tidy` frame and
+summary table use the column vocabulary of :mod:`talentplan.calibrate.shared.tables`
+(``estimate``, ``std_error``, ``statistic``, ``p_value``, ``ci_lower``, ``ci_upper``),
+where :func:`compare` lays any number of results side by side.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import cached_property
-from typing import Any, Literal, Protocol
+from typing import Protocol
 
 # scipy.stats is imported where p-values and critical values are computed: importing it
 # takes seconds on a cold start, and constructing an estimator should not pay for it.
@@ -19,13 +20,10 @@ import numpy as np
 import pandas as pd
 
 from talentplan._display import DisplayMixin
-from talentplan._options import check_choice
+from talentplan.calibrate.shared.tables import Comparison, Summary, compare, tidy_frame
 from talentplan.errors import CalibrationError
 
-__all__ = ["EstimationResults", "HasEstimates", "Layout", "check_level", "compare"]
-
-Layout = Literal["text", "columns"]
-"""Layouts of :func:`compare`: text cells or numeric columns."""
+__all__ = ["Comparison", "EstimationResults", "HasEstimates", "Summary", "check_level", "compare"]
 
 
 def check_level(level: float) -> None:
@@ -130,10 +128,10 @@ class EstimationResults(DisplayMixin):
             {
                 "estimate": self.params,
                 "std_error": self.std_errors,
-                "tstat": self.tstats,
-                "pvalue": self.pvalues,
-                "lower 95%": ci["lower"],
-                "upper 95%": ci["upper"],
+                "statistic": self.tstats,
+                "p_value": self.pvalues,
+                "ci_lower": ci["lower"],
+                "ci_upper": ci["upper"],
             }
         )
 
@@ -144,109 +142,23 @@ class EstimationResults(DisplayMixin):
         return self.title, self._header(), [self._table.round(6)]
 
     @property
-    def summary(self) -> str:
-        """The results as text."""
-        return str(self)
+    def summary(self) -> Summary:
+        """The summary: prints as text, with ``as_text()``, ``as_html()``, ``as_latex()``."""
+        title, header, tables = self._summary_tables()
+        return Summary(title, tuple(header), tuple(tables))
 
+    @property
+    def fixed_effects(self) -> dict[str, bool]:
+        """Which fixed effects the estimator removes, ``{"Entity": ..., "Time": ...}``.
 
-def _name_of(result: Any, i: int) -> str:
-    for attr in ("name", "estimator", "model_name"):
-        value = getattr(result, attr, None)
-        if isinstance(value, str) and value:
-            return value
-    model = getattr(result, "model", None)
-    if model is not None:
-        return type(model).__name__
-    return f"model {i + 1}"
+        Empty when the estimator has no such notion; :func:`compare` prints the rows.
+        """
+        return {}
 
+    def tidy(self, level: float = 0.95) -> pd.DataFrame:
+        """Return one row per coefficient in the shared column vocabulary.
 
-def compare(
-    *results: HasEstimates,
-    names: Sequence[str] | None = None,
-    layout: Layout = "text",
-    digits: int = 4,
-) -> pd.DataFrame:
-    """Lay estimates of several models side by side.
-
-    Parameters
-    ----------
-    *results
-        Any results exposing ``params``, ``std_errors`` and ``nobs`` (this package's
-        results or linearmodels' own).
-    names
-        Column labels, one per result; default from each result's estimator name.
-    layout
-        ``"text"``: one column per model, cells ``"estimate (std. error)"`` and a final
-        ``nobs`` row. ``"columns"``: numeric, with column MultiIndex (model,
-        ``estimate``/``std_error``) and a ``nobs`` row (nobs in the estimate column).
-    digits
-        Decimals in the text layout.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Rows are the union of parameter names in order of first appearance, then nobs.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from types import SimpleNamespace
-    >>> a = SimpleNamespace(params=pd.Series({"x": 1.0}), std_errors=pd.Series({"x": 0.5}),
-    ...                     nobs=10)
-    >>> compare(a, names=["A"])
-                        A
-    x     1.0000 (0.5000)
-    nobs               10
-    """
-    if not results:
-        raise CalibrationError("compare() needs at least one result.")
-    for i, r in enumerate(results):
-        for attr in ("params", "std_errors", "nobs"):
-            if not hasattr(r, attr):
-                raise CalibrationError(
-                    f"Result {i + 1} ({type(r).__name__}) has no '{attr}'; compare() needs "
-                    "params, std_errors and nobs."
-                )
-    if names is None:
-        labels = [_name_of(r, i) for i, r in enumerate(results)]
-        seen: dict[str, int] = {}
-        for i, lab in enumerate(labels):
-            seen[lab] = seen.get(lab, 0) + 1
-            if seen[lab] > 1 or labels.count(lab) > 1:
-                labels[i] = f"{lab} ({i + 1})"
-    else:
-        labels = list(names)
-        if len(labels) != len(results):
-            raise CalibrationError(f"{len(labels)} names given for {len(results)} results.")
-        if len(set(labels)) != len(labels):
-            raise CalibrationError(f"names must be distinct, got {labels}.")
-    check_choice("layout", layout, Layout, error=CalibrationError)
-    order: list[str] = []
-    for r in results:
-        order += [str(p) for p in r.params.index if str(p) not in order]
-    if layout == "columns":
-        cols = {}
-        for lab, r in zip(labels, results, strict=True):
-            est = pd.Series(np.asarray(r.params, dtype=float), index=r.params.index.map(str))
-            se = pd.Series(np.asarray(r.std_errors, dtype=float), index=r.std_errors.index.map(str))
-            cols[(lab, "estimate")] = pd.concat(
-                [est.reindex(order), pd.Series({"nobs": float(r.nobs)})]
-            )
-            cols[(lab, "std_error")] = pd.concat([se.reindex(order), pd.Series({"nobs": np.nan})])
-        out = pd.DataFrame(cols)
-        out.columns = pd.MultiIndex.from_tuples(list(cols), names=["model", "statistic"])
-        return out
-    text: dict[str, list[str]] = {}
-    for lab, r in zip(labels, results, strict=True):
-        est_map = dict(
-            zip(map(str, r.params.index), np.asarray(r.params, dtype=float), strict=True)
-        )
-        se_map = dict(
-            zip(map(str, r.std_errors.index), np.asarray(r.std_errors, dtype=float), strict=True)
-        )
-        cells = [
-            f"{est_map[p]:.{digits}f} ({se_map[p]:.{digits}f})" if p in est_map else ""
-            for p in order
-        ]
-        text[lab] = [*cells, str(int(r.nobs))]
-    return pd.DataFrame(text, index=[*order, "nobs"])
+        Columns ``term``, ``estimate``, ``std_error``, ``statistic``, ``p_value``,
+        ``ci_lower`` and ``ci_upper`` (the interval at coverage ``level``).
+        """
+        return tidy_frame(self, level)

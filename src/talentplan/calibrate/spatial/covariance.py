@@ -131,6 +131,11 @@ class ConleyResults(EstimationResults):
         return "TWFE, Conley errors"
 
     @property
+    def fixed_effects(self) -> dict[str, bool]:
+        """Entity and time effects (the spillover panel is two-way fixed effects)."""
+        return {"Entity": True, "Time": True}
+
+    @property
     def cov_type(self) -> str:
         """Always ``"conley"``."""
         return "conley"

@@ -19,6 +19,7 @@ from scipy import stats
 from talentplan._display import DisplayMixin
 from talentplan._options import check_choice
 from talentplan.calibrate.shared.results import EstimationResults
+from talentplan.calibrate.shared.tables import Summary
 from talentplan.calibrate.staggered.estimators import (
     AggKind,
     BootWeights,
@@ -45,14 +46,25 @@ class PreTrendTest:
     stat, df, pvalue
         Chi-squared statistic, degrees of freedom (number of pre-treatment cells) and
         p-value. NaN when there is no pre-treatment cell or their covariance is singular.
+    reason
+        Why the statistic is NaN (empty when it is computed).
     """
 
     stat: float
     df: int
     pvalue: float
+    reason: str = ""
+
+    def describe(self) -> str:
+        """Return the statistic and p-value, or why there is none."""
+        if not np.isfinite(self.stat):
+            return f"not computed: {self.reason or 'no statistic'}"
+        return f"chi2({self.df}) = {self.stat:.4f}, p = {self.pvalue:.5f}"
 
     def __str__(self) -> str:
-        """Show the statistic, degrees of freedom and p-value on one line."""
+        """Show the statistic, degrees of freedom and p-value (or the reason) on one line."""
+        if not np.isfinite(self.stat):
+            return f"Pre-trend Wald test: {self.describe()}"
         return (
             f"Pre-trend Wald test: chi2({self.df}) = {self.stat:.4f}, p-value = {self.pvalue:.5f}"
         )
@@ -161,6 +173,13 @@ class AggregatedEffects(DisplayMixin):
 
     def _summary_tables(self) -> tuple[str, list[tuple[str, str]], list[pd.DataFrame]]:
         lo, hi = self.conf_int(1 - self.alpha)
+        if not np.isfinite(self.se):
+            why = "not computed: the influence function of the overall effect is numerically zero"
+            return (
+                f"Aggregated treatment effects ({self.kind})",
+                [("Overall ATT", f"{self.att:.6g}"), ("Std. error", why)],
+                [] if self.kind == "simple" else [self.table],
+            )
         header = [
             ("Overall ATT", f"{self.att:.6g}"),
             ("Std. error", f"{self.se:.6g}" + (" (bootstrap)" if self.bootstrap else "")),
@@ -169,6 +188,44 @@ class AggregatedEffects(DisplayMixin):
         ]
         tables = [] if self.kind == "simple" else [self.table]
         return f"Aggregated treatment effects ({self.kind})", header, tables
+
+    @property
+    def summary(self) -> Summary:
+        """The summary: prints as text, with ``as_text()``, ``as_html()``, ``as_latex()``."""
+        title, header, tables = self._summary_tables()
+        return Summary(title, tuple(header), tuple(tables))
+
+    def tidy(self) -> pd.DataFrame:
+        """Return one row per effect of the table (the overall effect for ``"simple"``).
+
+        Columns ``term``, ``estimate``, ``std_error``, ``statistic``, ``p_value``,
+        ``ci_lower`` and ``ci_upper`` (the table's interval, at level ``1 - alpha``).
+        """
+        if self.kind == "simple":
+            lo, hi = self.conf_int(1 - self.alpha)
+            att, se, low, high = [self.att], [self.se], [lo], [hi]
+            terms = ["ATT"]
+        else:
+            t = self._table
+            att, se = t["att"].to_numpy(), t["se"].to_numpy()
+            low, high = t["ci_lower"].to_numpy(), t["ci_upper"].to_numpy()
+            terms = [
+                f"{t.index.name}={v:g}" if isinstance(v, int | float | np.number) else str(v)
+                for v in t.index
+            ]
+        est, err = np.asarray(att, dtype=float), np.asarray(se, dtype=float)
+        z = est / err
+        return pd.DataFrame(
+            {
+                "term": terms,
+                "estimate": est,
+                "std_error": err,
+                "statistic": z,
+                "p_value": 2 * stats.norm.sf(np.abs(z)),
+                "ci_lower": np.asarray(low, dtype=float),
+                "ci_upper": np.asarray(high, dtype=float),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -222,6 +279,12 @@ class StaggeredDiDResults(EstimationResults):
     _cluster: np.ndarray | None = field(default=None, repr=False)
 
     title = "Group-time average treatment effects"
+    name = "Staggered DiD"
+
+    @property
+    def fixed_effects(self) -> dict[str, bool]:
+        """Group-time comparisons difference out entity and period effects."""
+        return {"Entity": True, "Time": True}
 
     def __post_init__(self) -> None:
         """Keep private, read-only copies of the cells, influence functions and groups."""
@@ -302,11 +365,25 @@ class StaggeredDiDResults(EstimationResults):
         pre = ((cells["group"] > cells["time"]) & cells["se"].notna()).to_numpy()
         k = int(pre.sum())
         if k == 0:
-            return PreTrendTest(np.nan, 0, np.nan)
+            n_pre = int((cells["group"] > cells["time"]).sum())
+            why = (
+                f"no pre-treatment cell has a standard error (of {n_pre})"
+                if n_pre
+                else "no pre-treatment cell"
+            )
+            return PreTrendTest(np.nan, 0, np.nan, why)
         att = self._att_gt["att"].to_numpy()[pre]
         v = self.cov.to_numpy()[np.ix_(pre, pre)]
         if 1 / np.linalg.cond(v) <= np.finfo(float).eps:
-            return PreTrendTest(np.nan, k, np.nan)
+            rank = int(np.linalg.matrix_rank(v))
+            return PreTrendTest(
+                np.nan,
+                k,
+                np.nan,
+                f"the covariance of the {k} pre-treatment effects is singular (rank {rank} "
+                f"of {k}, from {self.n_clusters} clusters): the groups have too few entities "
+                "to test every pre-treatment cell jointly; see the event-time aggregate",
+            )
         w = float(att @ np.linalg.solve(v, att))
         return PreTrendTest(w, k, float(stats.chi2.sf(w, k)))
 
@@ -441,7 +518,7 @@ class StaggeredDiDResults(EstimationResults):
             ("Base period", self.base_period),
             ("Anticipation", str(self.anticipation)),
             ("Standard errors", inference),
-            ("Pre-trend test", f"chi2({pt.df}) = {pt.stat:.4f}, p = {pt.pvalue:.5f}"),
+            ("Pre-trend test", pt.describe()),
         ]
         table = self._att_gt.set_index(["group", "time"]).drop(columns="post")
         return self.title, header, [table]
