@@ -1,0 +1,365 @@
+r"""Plots of plans and estimates, drawn with matplotlib from plain tables.
+
+Every function takes the table a result object carries (or a few plain series), draws on
+the matplotlib ``Axes`` given as ``ax`` (a new figure when it is ``None``) and returns that
+``Axes``; the result classes wrap them as ``plot_*`` methods. The numbers drawn are sums of
+the table and nothing else:
+
+* allocation heatmap: cell ``(c, p)`` is :math:`\sum_t \mathrm{cost}_{c,p,t}`, the spend
+  of program ``p`` in county ``c`` over the horizon (10k yuan);
+* spend bars: :math:`\sum_{p,t} \mathrm{cost}_{c,p,t}` per county, or
+  :math:`\sum_{c,t} \mathrm{cost}_{c,p,t}` per program;
+* talent lines: :math:`\sum_k v_{c,k,t}` per county ``c`` (or :math:`\sum_c v_{c,k,t}`
+  per talent type ``k``) against the year ``t``, where ``v`` is a column of the talent
+  table (``useful`` by default);
+* budget bars: per year, ``used`` stacked by source, and the slack
+  :math:`\sum_s (\mathrm{available}_{s,t} - \mathrm{used}_{s,t})` on top;
+* shadow prices: the dual price of each resource row per year;
+* coefficients: the estimate :math:`\hat\beta_j` with the interval
+  :math:`\hat\beta_j \pm z_{1-\alpha/2}\, \mathrm{se}_j` (1.96 at 95%).
+
+matplotlib is imported inside the functions, so importing talentplan does not load it.
+:func:`save_plot` writes the figure of an ``Axes`` as PNG or SVG by the file's suffix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from statistics import NormalDist
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+
+from talentplan._options import check_choice, check_number
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.ticker import FuncFormatter
+
+MONEY = "10k yuan"
+"""The unit of every money column of the result tables."""
+
+CITY_WIDE = "(city-wide)"
+"""How the empty county key of a program adopted plan-wide is shown."""
+
+
+def _axes(ax: Axes | None, size: tuple[float, float] = (8.0, 5.0)) -> Axes:
+    """Return ``ax``, or the Axes of a new figure of ``size`` inches."""
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, new = plt.subplots(figsize=size, layout="constrained")
+    return new
+
+
+def _thousands(ax: Axes, axis: Literal["x", "y"]) -> None:
+    """Label the ticks of one axis with thousands separators."""
+    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(_tick_formatter())
+
+
+def _labels(index: pd.Index, names: dict[str, str] | None) -> list[str]:
+    """Display names of the keys in ``index`` (the key itself where none is given)."""
+    names = {"": CITY_WIDE, **(names or {})}
+    return [names.get(str(key), str(key)) for key in index]
+
+
+def _legend_outside(ax: Axes, columns: int = 1) -> None:
+    """Place the legend to the right of the plot, clear of the data."""
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), ncols=columns)
+
+
+def spend_pivot(allocation: pd.DataFrame) -> pd.DataFrame:
+    """Spend (10k yuan) of each program in each county over the horizon.
+
+    Parameters
+    ----------
+    allocation
+        An allocation table with ``county``, ``program`` and ``cost`` columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Counties as rows, programs as columns (both sorted), zero where nothing is spent.
+    """
+    return allocation.pivot_table(
+        index="county", columns="program", values="cost", aggfunc="sum", fill_value=0.0
+    ).astype(float)
+
+
+def allocation_heatmap(
+    allocation: pd.DataFrame,
+    *,
+    names: dict[str, str] | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Draw the spend of each program in each county as a heatmap.
+
+    Parameters
+    ----------
+    allocation
+        An allocation table (``county``, ``program``, ``cost``).
+    names
+        Display names of counties and programs by key; keys are shown where missing.
+    ax
+        The Axes to draw on; a new figure when ``None``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes, its image holding :func:`spend_pivot` of ``allocation``.
+    """
+    pivot = spend_pivot(allocation)
+    ax = _axes(ax, (1.2 + 0.55 * max(len(pivot.columns), 4), 1.5 + 0.45 * max(len(pivot), 4)))
+    image = ax.imshow(pivot.to_numpy(), aspect="auto", cmap="viridis")
+    ax.set_xticks(range(len(pivot.columns)), _labels(pivot.columns, names))
+    ax.set_yticks(range(len(pivot.index)), _labels(pivot.index, names))
+    ax.tick_params(axis="x", labelrotation=45)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
+        label.set_rotation_mode("anchor")
+    bar = ax.figure.colorbar(image, ax=ax)
+    bar.set_label(f"spend ({MONEY})")
+    bar.formatter = _tick_formatter()
+    bar.update_ticks()
+    ax.set_xlabel("program")
+    ax.set_ylabel("county")
+    ax.set_title("Spend by county and program over the horizon")
+    return ax
+
+
+def _tick_formatter() -> FuncFormatter:
+    """Tick labels of whole numbers with thousands separators."""
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda value, _pos: f"{value:,.0f}")
+
+
+def spend_bars(
+    allocation: pd.DataFrame,
+    *,
+    by: Literal["county", "program"] = "county",
+    names: dict[str, str] | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Draw the spend over the horizon of each county or each program as bars.
+
+    Parameters
+    ----------
+    allocation
+        An allocation table (``county``, ``program``, ``cost``).
+    by
+        ``"county"`` or ``"program"``: what each bar is.
+    names
+        Display names by key.
+    ax
+        The Axes to draw on; a new figure when ``None``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes; its horizontal bars, largest on top, are the sums of ``cost``.
+    """
+    check_choice("by", by, ("county", "program"))
+    spend = allocation.groupby(by)["cost"].sum().astype(float).sort_values()
+    ax = _axes(ax, (8.0, 1.2 + 0.35 * max(len(spend), 4)))
+    ax.barh(_labels(spend.index, names), spend.to_numpy(), color="tab:blue")
+    _thousands(ax, "x")
+    ax.set_xlabel(f"spend over the horizon ({MONEY})")
+    ax.set_ylabel(by)
+    ax.set_title(f"Spend by {by}")
+    return ax
+
+
+def talent_lines(
+    talent: pd.DataFrame,
+    *,
+    by: Literal["county", "talent_type"] = "county",
+    value: str = "useful",
+    names: dict[str, str] | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Draw the talent of each county or each talent type against the year.
+
+    Parameters
+    ----------
+    talent
+        A talent table (``county``, ``talent_type``, ``year`` and the ``value`` column).
+    by
+        ``"county"`` or ``"talent_type"``: what each line is; the other key is summed.
+    value
+        The column drawn: ``"useful"``, ``"stock"`` or ``"fte"``.
+    names
+        Display names by key.
+    ax
+        The Axes to draw on; a new figure when ``None``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes, one line per key in sorted order, labelled with its display name.
+    """
+    check_choice("by", by, ("county", "talent_type"))
+    check_choice("value", value, ("useful", "stock", "fte"))
+    table = talent.pivot_table(index="year", columns=by, values=value, aggfunc="sum")
+    ax = _axes(ax)
+    for key, label in zip(table.columns, _labels(table.columns, names), strict=True):
+        ax.plot(table.index.to_numpy(), table[key].to_numpy(), marker="o", label=label)
+    _thousands(ax, "y")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("year")
+    ax.set_ylabel(f"{value} talent (people)")
+    ax.set_title(f"Talent by {by.replace('_', ' ')}")
+    _legend_outside(ax, 2 if len(table.columns) > 16 else 1)
+    return ax
+
+
+def budget_bars(budget_use: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Draw the budget used per year, stacked by source, with the slack on top.
+
+    Parameters
+    ----------
+    budget_use
+        A budget-use table (``year``, ``source``, ``used``, ``available``).
+    ax
+        The Axes to draw on; a new figure when ``None``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes; one bar container per source (label = source) and one labelled
+        ``"slack"``, in that order.
+    """
+    used = budget_use.pivot_table(index="year", columns="source", values="used", aggfunc="sum")
+    used = used.fillna(0.0)
+    available = budget_use.groupby("year")["available"].sum()
+    slack = (available - used.sum(axis=1)).clip(lower=0.0)
+    ax = _axes(ax)
+    years = [str(year) for year in used.index]
+    bottom = np.zeros(len(used))
+    for source in used.columns:
+        heights = used[source].to_numpy(dtype=float)
+        ax.bar(years, heights, bottom=bottom, label=str(source))
+        bottom += heights
+    ax.bar(
+        years, slack.to_numpy(), bottom=bottom, label="slack", color="none",
+        edgecolor="grey", hatch="//",
+    )  # fmt: skip
+    _thousands(ax, "y")
+    ax.set_xlabel("year")
+    ax.set_ylabel(f"budget ({MONEY})")
+    ax.set_title("Budget used by year and source")
+    _legend_outside(ax)
+    return ax
+
+
+def shadow_price_bars(
+    shadow_prices: pd.DataFrame,
+    *,
+    resource: str = "budget",
+    ax: Axes | None = None,
+) -> Axes:
+    """Draw the shadow price of each row of one resource per year as grouped bars.
+
+    Parameters
+    ----------
+    shadow_prices
+        A shadow-price table (``resource``, ``year``, ``name``, ``unit``, ``price``).
+    resource
+        Which resource to draw (``"budget"``, ``"land"``, ``"cadre"``, ...).
+    ax
+        The Axes to draw on; a new figure when ``None``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes; one bar container per row name (label = name), one bar per year.
+    """
+    check_choice("resource", resource, tuple(sorted(set(shadow_prices["resource"]))))
+    rows = shadow_prices[shadow_prices["resource"] == resource]
+    price = rows.pivot_table(index="year", columns="name", values="price", aggfunc="sum")
+    unit = str(rows["unit"].iloc[0]) if len(rows) else ""
+    ax = _axes(ax)
+    width = 0.8 / max(len(price.columns), 1)
+    x = np.arange(len(price.index), dtype=float)
+    for i, name in enumerate(price.columns):
+        ax.bar(x + (i - (len(price.columns) - 1) / 2) * width, price[name], width, label=name)
+    ax.set_xticks(x, [str(year) for year in price.index])
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.set_xlabel("year")
+    ax.set_ylabel(f"objective per {unit}" if unit else "shadow price")
+    ax.set_title(f"Shadow prices of {resource}")
+    if len(price.columns) <= 12:
+        _legend_outside(ax)
+    return ax
+
+
+def coefficient_plot(
+    params: pd.Series,
+    std_errors: pd.Series,
+    *,
+    level: float = 0.95,
+    ax: Axes | None = None,
+) -> Axes:
+    """Draw estimates with their normal confidence intervals, one row per coefficient.
+
+    Parameters
+    ----------
+    params, std_errors
+        Estimates and their standard errors, indexed by coefficient name.
+    level
+        Coverage of the intervals, in (0, 1).
+    ax
+        The Axes to draw on; a new figure when ``None``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes; its first line holds the estimates (x) against the row (y), and the
+        interval ends are the ``segments`` of its first line collection.
+    """
+    check_number("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    se = std_errors.reindex(params.index).to_numpy(dtype=float)
+    estimate = params.to_numpy(dtype=float)
+    ax = _axes(ax, (7.0, 1.2 + 0.4 * max(len(params), 3)))
+    rows = np.arange(len(params))[::-1].astype(float)
+    ax.hlines(rows, estimate - z * se, estimate + z * se, color="tab:blue")
+    ax.plot(estimate, rows, "o", color="tab:blue")
+    ax.axvline(0.0, color="grey", linestyle="--", linewidth=0.8)
+    ax.set_yticks(rows, [str(name) for name in params.index])
+    ax.set_xlabel(f"estimate with {level:.0%} interval")
+    ax.set_title("Coefficients")
+    return ax
+
+
+def save_plot(ax: Axes, path: str | Path, *, dpi: int = 150) -> Path:
+    """Write the figure of ``ax`` to ``path`` as PNG or SVG (by the suffix).
+
+    Parameters
+    ----------
+    ax
+        An Axes of the figure to save.
+    path
+        The file to write; its suffix, ``.png`` or ``.svg``, picks the format.
+    dpi
+        Resolution of a PNG.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    out = Path(path)
+    fmt = check_choice("suffix of path", out.suffix.lower().lstrip("."), ("png", "svg"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    from matplotlib.figure import SubFigure
+
+    figure = ax.figure
+    if isinstance(figure, SubFigure):
+        figure = figure.figure
+    figure.savefig(out, format=fmt, dpi=dpi)
+    return out
