@@ -152,3 +152,110 @@ def test_import_talentplan_does_not_load_matplotlib() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, env=os.environ, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+# --- estimates, frontier and sweep -------------------------------------------------------
+
+
+def test_estimator_coefficients_use_its_conf_int(grunfeld: pd.DataFrame) -> None:
+    from talentplan.calibrate.panel.model import PanelRegression
+
+    model = PanelRegression(
+        grunfeld, "invest", ["value", "capital"], entity="firm", time="year", estimator="fe"
+    )
+    fitted = model.fit()
+    ax = fitted.plot_coefficients(level=0.9)
+    bounds = fitted.conf_int(0.9)
+    ends = np.array([[s[0][0], s[1][0]] for s in ax.collections[0].get_segments()])
+    np.testing.assert_allclose(ends, bounds[["lower", "upper"]].to_numpy())
+    marks = ax.get_lines()[0].get_xdata()
+    # Baltagi (2013), Table 2.1, within estimator: value 0.110, capital 0.310
+    np.testing.assert_allclose(marks, [0.110, 0.310], atol=5e-4)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["value", "capital"]
+
+
+def test_event_study_draws_the_dynamic_aggregation(reference_dir: Path) -> None:
+    from talentplan.calibrate import StaggeredDiD
+
+    data = pd.read_csv(reference_dir / "mpdta.csv")
+    fitted = StaggeredDiD(data, "lemp", "countyreal", "year", "first.treat").fit()
+    ax = fitted.plot_event_study()
+    table = fitted.aggregate("dynamic").table
+    before, after = ax.collections[0], ax.collections[1]
+    events = np.concatenate([[s[0][0] for s in c.get_segments()] for c in (before, after)])
+    np.testing.assert_allclose(events, table.index.to_numpy(dtype=float))
+    assert all(s[0][0] < 0 for s in before.get_segments())
+    lows = np.concatenate([[s[0][1] for s in c.get_segments()] for c in (before, after)])
+    np.testing.assert_allclose(lows, table["ci_lower"])
+    # R did::aggte(type = "dynamic") on mpdta: event time 2 has ATT -0.1373 (se 0.0364)
+    marks = np.concatenate([line.get_ydata() for line in ax.get_lines()[:2]])
+    assert marks[list(table.index).index(2)] == pytest.approx(-0.1373, abs=5e-4)
+
+
+def test_response_parameter_bands_are_estimate_plus_minus_1_96_se() -> None:
+    from talentplan.data.parameters import ResponseParameters
+    from talentplan.data.provenance import Provenance
+
+    cov = pd.DataFrame(
+        [[0.04, 0.01], [0.01, 0.09]],
+        index=["a:b:retention", "a:b:inflow"],
+        columns=["a:b:retention", "a:b:inflow"],
+    )
+    params = ResponseParameters(
+        pd.Series({"a:b:retention": 0.5, "a:b:inflow": 2.0}),
+        cov,
+        Provenance(data_hash=None, estimator="fe"),
+    )
+    ax = params.plot_estimates()
+    ends = sorted((s[0][0], s[1][0]) for s in ax.collections[0].get_segments())
+    # sqrt(0.04) = 0.2 and sqrt(0.09) = 0.3; 1.959964 from normal tables
+    expected = sorted([(0.5 - 1.959964 * 0.2, 0.5 + 1.959964 * 0.2),
+                       (2.0 - 1.959964 * 0.3, 2.0 + 1.959964 * 0.3)])  # fmt: skip
+    np.testing.assert_allclose(ends, expected, atol=1e-6)
+
+
+def test_frontier_plot_sorts_points_by_coverage() -> None:
+    from talentplan.scenarios.frontier import Frontier
+
+    points = pd.DataFrame(
+        {"min_coverage": [0.6, 0.2, 0.4], "talent_index": [900.0, 1500.0, 1200.0]}
+    )
+    ax = Frontier(points, ()).plot()
+    line = ax.get_lines()[0]
+    np.testing.assert_allclose(line.get_xdata(), [0.2, 0.4, 0.6])
+    np.testing.assert_allclose(line.get_ydata(), [1500.0, 1200.0, 900.0])
+
+
+def _sweep_table() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "scenario": [0, 1, 2, 3],
+            "budget_scale": [1.0, 0.5, 1.5, 2.0],
+            "objective_name": ["talent_index"] * 4,
+            "objective": [150.0, 100.0, 180.0, np.nan],
+            "spend_total": [200.0, 100.0, 300.0, 0.0],
+            "spend_program:x": [50.0, 50.0, 60.0, 0.0],
+            "spend_program:y": [150.0, 50.0, 240.0, 0.0],
+        }
+    )
+
+
+def test_sweep_objective_and_marginal_value_of_money(tmp_path: Path) -> None:
+    from talentplan.scenarios.sweep import SweepResult
+    from talentplan.solver.status import SolveStatus
+
+    result = SweepResult(SolveStatus.OPTIMAL, _sweep_table(), {}, tmp_path)
+    ax = result.plot_objective()
+    line = ax.get_lines()[0]
+    np.testing.assert_allclose(line.get_xdata(), [100.0, 200.0, 300.0])
+    np.testing.assert_allclose(line.get_ydata(), [100.0, 150.0, 180.0])
+    twin = next(other for other in ax.figure.axes if other is not ax)
+    marginal = twin.get_lines()[0]
+    # by hand: (150 - 100) / (200 - 100) = 0.5 and (180 - 150) / (300 - 200) = 0.3
+    np.testing.assert_allclose(marginal.get_xdata(), [150.0, 250.0])
+    np.testing.assert_allclose(marginal.get_ydata(), [0.5, 0.3])
+    shares = result.plot_shares("program")
+    lines = {line.get_label(): line for line in shares.get_lines()}
+    np.testing.assert_allclose(lines["x"].get_xdata(), [0.5, 1.0, 1.5])
+    np.testing.assert_allclose(lines["x"].get_ydata(), [0.5, 0.25, 0.2])
+    np.testing.assert_allclose(lines["y"].get_ydata(), [0.5, 0.75, 0.8])

@@ -16,7 +16,13 @@ the table and nothing else:
   :math:`\sum_s (\mathrm{available}_{s,t} - \mathrm{used}_{s,t})` on top;
 * shadow prices: the dual price of each resource row per year;
 * coefficients: the estimate :math:`\hat\beta_j` with the interval
-  :math:`\hat\beta_j \pm z_{1-\alpha/2}\, \mathrm{se}_j` (1.96 at 95%).
+  :math:`\hat\beta_j \pm z_{1-\alpha/2}\, \mathrm{se}_j` (1.96 at 95%), or the
+  interval an estimator reports (its ``conf_int``);
+* event study: the effect by event time :math:`e` with its interval, before
+  (:math:`e < 0`) and after treatment;
+* frontier: talent index against the smallest final-year coverage of the points;
+* sweep: objective against spend, and the marginal value of money
+  :math:`\Delta f / \Delta s` between neighbouring scenarios.
 
 matplotlib is imported inside the functions, so importing talentplan does not load it.
 :func:`save_plot` writes the figure of an ``Axes`` as PNG or SVG by the file's suffix.
@@ -297,6 +303,45 @@ def shadow_price_bars(
     return ax
 
 
+def interval_plot(
+    estimates: pd.Series,
+    lower: pd.Series,
+    upper: pd.Series,
+    *,
+    label: str = "estimate with 95% interval",
+    ax: Axes | None = None,
+) -> Axes:
+    """Draw estimates with their intervals, one row per name, the first on top.
+
+    Parameters
+    ----------
+    estimates, lower, upper
+        The estimates and the ends of their intervals, indexed by name.
+    label
+        The label of the x axis.
+    ax
+        The Axes to draw on; a new figure when ``None``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes; its first line holds the estimates (x) against the row (y), and the
+        interval ends are the ``segments`` of its first line collection.
+    """
+    names = estimates.index
+    ax = _axes(ax, (7.0, 1.2 + 0.4 * max(len(names), 3)))
+    rows = np.arange(len(names))[::-1].astype(float)
+    low = lower.reindex(names).to_numpy(dtype=float)
+    high = upper.reindex(names).to_numpy(dtype=float)
+    ax.hlines(rows, low, high, color="tab:blue")
+    ax.plot(estimates.to_numpy(dtype=float), rows, "o", color="tab:blue")
+    ax.axvline(0.0, color="grey", linestyle="--", linewidth=0.8)
+    ax.set_yticks(rows, [str(name) for name in names])
+    ax.set_xlabel(label)
+    ax.set_title("Estimates")
+    return ax
+
+
 def coefficient_plot(
     params: pd.Series,
     std_errors: pd.Series,
@@ -304,7 +349,7 @@ def coefficient_plot(
     level: float = 0.95,
     ax: Axes | None = None,
 ) -> Axes:
-    """Draw estimates with their normal confidence intervals, one row per coefficient.
+    """Draw estimates with normal confidence intervals, one row per coefficient.
 
     Parameters
     ----------
@@ -318,21 +363,190 @@ def coefficient_plot(
     Returns
     -------
     matplotlib.axes.Axes
-        The Axes; its first line holds the estimates (x) against the row (y), and the
-        interval ends are the ``segments`` of its first line collection.
+        As :func:`interval_plot`, with the ends ``params -+ z * std_errors``.
     """
     check_number("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
     z = NormalDist().inv_cdf(0.5 + level / 2)
-    se = std_errors.reindex(params.index).to_numpy(dtype=float)
-    estimate = params.to_numpy(dtype=float)
-    ax = _axes(ax, (7.0, 1.2 + 0.4 * max(len(params), 3)))
-    rows = np.arange(len(params))[::-1].astype(float)
-    ax.hlines(rows, estimate - z * se, estimate + z * se, color="tab:blue")
-    ax.plot(estimate, rows, "o", color="tab:blue")
-    ax.axvline(0.0, color="grey", linestyle="--", linewidth=0.8)
-    ax.set_yticks(rows, [str(name) for name in params.index])
-    ax.set_xlabel(f"estimate with {level:.0%} interval")
-    ax.set_title("Coefficients")
+    se = std_errors.reindex(params.index).astype(float)
+    label = f"estimate with {level:.0%} interval"
+    return interval_plot(params, params - z * se, params + z * se, label=label, ax=ax)
+
+
+def event_study_plot(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Draw effects by event time with their intervals, before and after treatment.
+
+    Parameters
+    ----------
+    table
+        Indexed by event time, with ``att``, ``ci_lower`` and ``ci_upper`` columns (the
+        table of a ``"dynamic"`` aggregation of a staggered difference in differences).
+    ax
+        The Axes to draw on; a new figure when ``None``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes; its line collections hold the intervals of the event times before
+        treatment (label ``"before"``) and from it on (``"after"``), in that order, each
+        with a line of its effects of the same label.
+    """
+    ax = _axes(ax)
+    event = table.index.to_numpy(dtype=float)
+    for label, mask, colour in [
+        ("before", event < 0, "tab:grey"),
+        ("after", event >= 0, "tab:red"),
+    ]:
+        rows = table[mask]
+        ax.vlines(event[mask], rows["ci_lower"], rows["ci_upper"], color=colour, label=label)
+        ax.plot(event[mask], rows["att"].to_numpy(), "o", color=colour, label=label)
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.axvline(-0.5, color="grey", linestyle="--", linewidth=0.8)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("periods since treatment")
+    ax.set_ylabel("effect with interval")
+    ax.set_title("Event study")
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles[1::2], labels[1::2], fontsize="small")
+    return ax
+
+
+def frontier_plot(points: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Draw the efficiency-equity frontier: talent index against the smallest coverage.
+
+    Parameters
+    ----------
+    points
+        One row per solve with ``min_coverage`` and ``talent_index`` columns.
+    ax
+        The Axes to draw on; a new figure when ``None``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes; its first line holds the points sorted by coverage.
+    """
+    ordered = points.sort_values("min_coverage")
+    ax = _axes(ax, (7.0, 5.0))
+    ax.plot(
+        ordered["min_coverage"].to_numpy(dtype=float),
+        ordered["talent_index"].to_numpy(dtype=float),
+        marker="o",
+    )
+    from matplotlib.ticker import PercentFormatter
+
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    if ordered["talent_index"].abs().max() >= 1000:
+        _thousands(ax, "y")
+    ax.set_xlabel("smallest final-year coverage of any county (equity)")
+    ax.set_ylabel("talent index (efficiency)")
+    ax.set_title("Efficiency-equity frontier")
+    return ax
+
+
+def sweep_objective_plot(
+    table: pd.DataFrame, *, x: str = "spend_total", ax: Axes | None = None
+) -> Axes:
+    """Draw each sweep objective against the money spent, with the marginal value of money.
+
+    For consecutive scenarios ``i`` and ``i + 1`` by ``x`` (per objective), the marginal
+    value is :math:`(f_{i+1} - f_i) / (s_{i+1} - s_i)` where ``s`` is the spend
+    (``spend_total``, 10k yuan), drawn at the midpoint of ``x`` on a second y axis.
+
+    Parameters
+    ----------
+    table
+        A sweep table with ``objective_name``, ``objective``, ``spend_total`` and the
+        column ``x``; rows without an objective are left out.
+    x
+        The column on the x axis: ``"spend_total"`` or ``"budget_scale"``.
+    ax
+        The Axes to draw on; a new figure when ``None``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes of the objective, one line per objective name; the marginal values are
+        the lines of the twin Axes (labels ``"<name> marginal value"``).
+    """
+    check_choice("x", x, ("spend_total", "budget_scale"))
+    rows = table[table["objective"].notna()]
+    ax = _axes(ax)
+    twin = ax.twinx()
+    for name, group in rows.groupby("objective_name", sort=True):
+        group = group.sort_values(x)
+        xs = group[x].to_numpy(dtype=float)
+        value = group["objective"].to_numpy(dtype=float)
+        spend = group["spend_total"].to_numpy(dtype=float)
+        ax.plot(xs, value, marker="o", label=str(name))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            marginal = np.diff(value) / np.diff(spend)
+        twin.plot(
+            (xs[1:] + xs[:-1]) / 2, marginal, linestyle="--", marker="x",
+            label=f"{name} marginal value",
+        )  # fmt: skip
+    if x == "spend_total":
+        _thousands(ax, "x")
+        ax.set_xlabel(f"spend ({MONEY})")
+    else:
+        ax.set_xlabel("budget scale")
+    ax.set_ylabel("objective")
+    twin.set_ylabel(f"marginal value (objective per {MONEY}, dashed)")
+    ax.set_title("Objective against budget")
+    handles, labels = ax.get_legend_handles_labels()
+    more, more_labels = twin.get_legend_handles_labels()
+    ax.legend(handles + more, labels + more_labels, fontsize="small", loc="best")
+    return ax
+
+
+def sweep_shares_plot(
+    table: pd.DataFrame,
+    *,
+    by: Literal["program", "county"] = "program",
+    x: str = "budget_scale",
+    names: dict[str, str] | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Draw the share of the spend of each program (or county) across sweep scenarios.
+
+    The share of key ``p`` in scenario ``i`` is ``spend_<by>:p / spend_total``.
+
+    Parameters
+    ----------
+    table
+        A sweep table with ``spend_total``, the ``spend_<by>:KEY`` columns and ``x``;
+        rows without spend are left out.
+    by
+        ``"program"`` or ``"county"``.
+    x
+        The column on the x axis (``"budget_scale"``, ``"min_coverage"``, a dotted path).
+    names
+        Display names by key.
+    ax
+        The Axes to draw on; a new figure when ``None``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes, one line per key (label = its display name), in the order of the columns.
+    """
+    check_choice("by", by, ("program", "county"))
+    prefix = f"spend_{by}:"
+    columns = [c for c in table.columns if str(c).startswith(prefix)]
+    rows = table[table["spend_total"] > 0].sort_values(x)
+    ax = _axes(ax)
+    keys = pd.Index([str(c)[len(prefix) :] for c in columns])
+    for column, label in zip(columns, _labels(keys, names), strict=True):
+        share = (rows[column] / rows["spend_total"]).to_numpy(dtype=float)
+        ax.plot(rows[x].to_numpy(dtype=float), share, marker="o", label=label)
+    from matplotlib.ticker import PercentFormatter
+
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel(x.replace("_", " "))
+    ax.set_ylabel("share of spend")
+    ax.set_title(f"Share of spend by {by}")
+    _legend_outside(ax, 2 if len(columns) > 16 else 1)
     return ax
 
 

@@ -18,16 +18,20 @@ import os
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from talentplan import _plot
 from talentplan._display import DisplayMixin
 from talentplan._files import atomic_write_text
 from talentplan.data.parameters_file import FORMAT, FORMAT_VERSION, parse_document, read_document
 from talentplan.data.provenance import Provenance, parse_key
 from talentplan.errors import CalibrationError, TalentPlanWarning
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["ResponseParameters", "result_estimates"]
 
@@ -222,6 +226,14 @@ class ResponseParameters(DisplayMixin):
                 "std_error": np.sqrt(np.diag(self._cov)),
             }
         )
+
+    def plot_estimates(self, level: float = 0.95, *, ax: Axes | None = None) -> Axes:
+        """Draw each estimate with its normal interval at ``level`` from the covariance.
+
+        The ends are ``value -+ z * std_error``, ``z`` the normal quantile (1.96 at 95%).
+        Returns the Axes.
+        """
+        return _plot.coefficient_plot(self.estimates, self.std_errors, level=level, ax=ax)
 
     def draw(
         self, n: int, seed: int | np.random.Generator | None = None, *, clip: bool = True

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 # scipy.stats is imported where p-values and critical values are computed: importing it
 # takes seconds on a cold start, and constructing an estimator should not pay for it.
@@ -21,6 +21,9 @@ import pandas as pd
 from talentplan._display import DisplayMixin
 from talentplan._options import check_choice
 from talentplan.errors import CalibrationError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["EstimationResults", "HasEstimates", "Layout", "check_level", "compare"]
 
@@ -147,6 +150,16 @@ class EstimationResults(DisplayMixin):
     def summary(self) -> str:
         """The results as text."""
         return str(self)
+
+    def plot_coefficients(self, level: float = 0.95, *, ax: Axes | None = None) -> Axes:
+        """Draw each estimate with its :meth:`conf_int` at ``level``; return the Axes."""
+        from talentplan import _plot
+
+        bounds = self.conf_int(level)
+        label = f"estimate with {level:.0%} interval"
+        return _plot.interval_plot(
+            self.params, bounds["lower"], bounds["upper"], label=label, ax=ax
+        )
 
 
 def _name_of(result: Any, i: int) -> str:
