@@ -71,6 +71,15 @@ def _labels(index: pd.Index, names: dict[str, str] | None) -> list[str]:
     return [names.get(str(key), str(key)) for key in index]
 
 
+def _distinct_colours(ax: Axes, n: int) -> None:
+    """Give the next ``n`` lines of ``ax`` distinct colours (20 before any repeats)."""
+    if n > 10:
+        import matplotlib as mpl
+        from cycler import cycler
+
+        ax.set_prop_cycle(cycler(color=[mpl.colormaps["tab20"](i % 20) for i in range(n)]))
+
+
 def _legend_outside(ax: Axes, columns: int = 1) -> None:
     """Place the legend to the right of the plot, clear of the data."""
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), ncols=columns)
@@ -210,6 +219,7 @@ def talent_lines(
     check_choice("value", value, ("useful", "stock", "fte"))
     table = talent.pivot_table(index="year", columns=by, values=value, aggfunc="sum")
     ax = _axes(ax)
+    _distinct_colours(ax, len(table.columns))
     for key, label in zip(table.columns, _labels(table.columns, names), strict=True):
         ax.plot(table.index.to_numpy(), table[key].to_numpy(), marker="o", label=label)
     _thousands(ax, "y")
@@ -436,7 +446,7 @@ def frontier_plot(points: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     )
     from matplotlib.ticker import PercentFormatter
 
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
     if ordered["talent_index"].abs().max() >= 1000:
         _thousands(ax, "y")
     ax.set_xlabel("smallest final-year coverage of any county (equity)")
@@ -491,6 +501,8 @@ def sweep_objective_plot(
         ax.set_xlabel(f"spend ({MONEY})")
     else:
         ax.set_xlabel("budget scale")
+    if rows["objective"].abs().max() >= 1000:
+        _thousands(ax, "y")
     ax.set_ylabel("objective")
     twin.set_ylabel(f"marginal value (objective per {MONEY}, dashed)")
     ax.set_title("Objective against budget")
@@ -536,13 +548,14 @@ def sweep_shares_plot(
     columns = [c for c in table.columns if str(c).startswith(prefix)]
     rows = table[table["spend_total"] > 0].sort_values(x)
     ax = _axes(ax)
+    _distinct_colours(ax, len(columns))
     keys = pd.Index([str(c)[len(prefix) :] for c in columns])
     for column, label in zip(columns, _labels(keys, names), strict=True):
         share = (rows[column] / rows["spend_total"]).to_numpy(dtype=float)
         ax.plot(rows[x].to_numpy(dtype=float), share, marker="o", label=label)
     from matplotlib.ticker import PercentFormatter
 
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_xlabel(x.replace("_", " "))
     ax.set_ylabel("share of spend")
     ax.set_title(f"Share of spend by {by}")
