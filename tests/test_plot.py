@@ -14,7 +14,7 @@ import pytest
 
 import talentplan as tp
 from talentplan import _plot
-from talentplan.errors import OptionError
+from talentplan.errors import CalibrationError, OptionError
 from talentplan.report.result import AllocationResult
 
 
@@ -259,3 +259,42 @@ def test_sweep_objective_and_marginal_value_of_money(tmp_path: Path) -> None:
     np.testing.assert_allclose(lines["x"].get_xdata(), [0.5, 1.0, 1.5])
     np.testing.assert_allclose(lines["x"].get_ydata(), [0.5, 0.25, 0.2])
     np.testing.assert_allclose(lines["y"].get_ydata(), [0.5, 0.75, 0.8])
+
+
+def test_talent_against_demand_sums_the_demand_table(result: AllocationResult) -> None:
+    demand = tp.load_instance("qingyuan").demand
+    ax = result.plot_talent("talent_type", demand=demand)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    for kind, rows in demand.groupby("talent_type"):
+        years = sorted(set(rows["year"]))
+        need = [rows.loc[rows["year"] == year, "demand"].sum() for year in years]
+        dashed = lines[f"{kind} demand"]
+        np.testing.assert_allclose(dashed.get_ydata(), need)
+        assert dashed.get_color() == lines[str(kind)].get_color()
+
+
+def test_response_curve_band_is_the_estimate_plus_minus_z_se() -> None:
+    from talentplan.data.parameters import ResponseParameters
+    from talentplan.data.provenance import Provenance
+
+    key = "cash_subsidy:craftsman:inflow_log"
+    params = ResponseParameters(
+        pd.Series({key: 15.0}),
+        pd.DataFrame([[4.0]], index=[key], columns=[key]),
+        Provenance(data_hash=None, estimator="fe"),
+    )
+    ax = params.plot_response(key, scale=120.0, spend_max=600.0)
+    spend = ax.get_lines()[0].get_xdata()
+    curve = ax.get_lines()[0].get_ydata()
+    # by hand at spend 120 (the scale): 15 * ln 2; the band 1.959964 * 2 * ln 2 either side
+    at = int(np.flatnonzero(np.isclose(spend, 120.0))[0])
+    assert curve[at] == pytest.approx(15.0 * np.log(2.0))
+    band = ax.collections[0].get_paths()[0].vertices
+    ys = band[np.isclose(band[:, 0], 120.0), 1]
+    np.testing.assert_allclose(
+        sorted(ys),
+        [(15.0 - 1.959964 * 2.0) * np.log(2.0), (15.0 + 1.959964 * 2.0) * np.log(2.0)],
+        rtol=1e-6,
+    )
+    with pytest.raises(CalibrationError, match="inflow_log"):
+        params.plot_response("other:craftsman:retention", scale=1.0, spend_max=1.0)

@@ -11,13 +11,15 @@ the table and nothing else:
   :math:`\sum_{c,t} \mathrm{cost}_{c,p,t}` per program;
 * talent lines: :math:`\sum_k v_{c,k,t}` per county ``c`` (or :math:`\sum_c v_{c,k,t}`
   per talent type ``k``) against the year ``t``, where ``v`` is a column of the talent
-  table (``useful`` by default);
+  table (``useful`` by default), and the demand :math:`D` summed alike, dashed;
 * budget bars: per year, ``used`` stacked by source, and the slack
   :math:`\sum_s (\mathrm{available}_{s,t} - \mathrm{used}_{s,t})` on top;
 * shadow prices: the dual price of each resource row per year;
 * coefficients: the estimate :math:`\hat\beta_j` with the interval
   :math:`\hat\beta_j \pm z_{1-\alpha/2}\, \mathrm{se}_j` (1.96 at 95%), or the
   interval an estimator reports (its ``conf_int``);
+* response curve: :math:`\beta \log(1 + s/\theta)` over spend ``s`` with the band
+  :math:`(\beta \pm z\, \mathrm{se}_\beta) \log(1 + s/\theta)`;
 * event study: the effect by event time :math:`e` with its interval, before
   (:math:`e < 0`) and after treatment;
 * frontier: talent index against the smallest final-year coverage of the points;
@@ -192,6 +194,7 @@ def talent_lines(
     *,
     by: Literal["county", "talent_type"] = "county",
     value: str = "useful",
+    demand: pd.DataFrame | None = None,
     names: dict[str, str] | None = None,
     ax: Axes | None = None,
 ) -> Axes:
@@ -205,6 +208,10 @@ def talent_lines(
         ``"county"`` or ``"talent_type"``: what each line is; the other key is summed.
     value
         The column drawn: ``"useful"``, ``"stock"`` or ``"fte"``.
+    demand
+        A demand table (``county``, ``talent_type``, ``year``, ``demand``; an instance's
+        ``demand``), summed the same way and drawn dashed in each line's colour (label
+        ``"<name> demand"``); none when ``None``.
     names
         Display names by key.
     ax
@@ -221,14 +228,23 @@ def talent_lines(
     ax = _axes(ax)
     _distinct_colours(ax, len(table.columns))
     for key, label in zip(table.columns, _labels(table.columns, names), strict=True):
-        ax.plot(table.index.to_numpy(), table[key].to_numpy(), marker="o", label=label)
+        (line,) = ax.plot(table.index.to_numpy(), table[key].to_numpy(), marker="o", label=label)
+        if demand is not None:
+            rows = demand[demand[by].astype(str) == str(key)]
+            need = rows.groupby("year")["demand"].sum()
+            ax.plot(
+                need.index.to_numpy(), need.to_numpy(), linestyle="--",
+                color=line.get_color(), label=f"{label} demand",
+            )  # fmt: skip
     _thousands(ax, "y")
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("year")
     ax.set_ylabel(f"{value} talent (people)")
-    ax.set_title(f"Talent by {by.replace('_', ' ')}")
+    ax.set_title(
+        f"Talent by {by.replace('_', ' ')}" + (" against demand" if demand is not None else "")
+    )
     _legend_outside(ax, 2 if len(table.columns) > 16 else 1)
     return ax
 
@@ -452,6 +468,64 @@ def frontier_plot(points: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     ax.set_xlabel("smallest final-year coverage of any county (equity)")
     ax.set_ylabel("talent index (efficiency)")
     ax.set_title("Efficiency-equity frontier")
+    return ax
+
+
+def response_curve_plot(
+    value: float,
+    std_error: float,
+    *,
+    scale: float,
+    spend_max: float,
+    level: float = 0.95,
+    label: str = "",
+    ax: Axes | None = None,
+) -> Axes:
+    r"""Draw a saturating inflow curve with the band its estimate's uncertainty gives.
+
+    The curve is :math:`f(s) = \beta \log(1 + s / \theta)` (the ``inflow_log`` effect:
+    ``value`` is :math:`\beta`, ``scale`` is :math:`\theta`); it is linear in
+    :math:`\beta`, so the band :math:`(\beta \pm z\, \mathrm{se}) \log(1 + s/\theta)`
+    is the exact pointwise interval.
+
+    Parameters
+    ----------
+    value, std_error
+        The estimate of :math:`\beta` and its standard error.
+    scale
+        :math:`\theta` (10k yuan), positive.
+    spend_max
+        The right end of the spend axis (10k yuan), positive.
+    level
+        Coverage of the band, in (0, 1).
+    label
+        What the curve is (its parameter key), for the title.
+    ax
+        The Axes to draw on; a new figure when ``None``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes; its first line is the curve on 201 spend points from 0, its first
+        collection the band.
+    """
+    check_number("scale", scale, low=0.0, low_open=True)
+    check_number("spend_max", spend_max, low=0.0, low_open=True)
+    check_number("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    spend = np.linspace(0.0, spend_max, 201)
+    shape = np.log1p(spend / scale)
+    ax = _axes(ax, (7.0, 4.5))
+    ax.plot(spend, value * shape, color="tab:blue", label="estimate")
+    ax.fill_between(
+        spend, (value - z * std_error) * shape, (value + z * std_error) * shape,
+        color="tab:blue", alpha=0.25, label=f"{level:.0%} band",
+    )  # fmt: skip
+    _thousands(ax, "x")
+    ax.set_xlabel(f"spend per county-year ({MONEY})")
+    ax.set_ylabel("inflow (people a year)")
+    ax.set_title(f"Response {label}".strip())
+    ax.legend(fontsize="small", loc="upper left")
     return ax
 
 

@@ -235,6 +235,32 @@ class ResponseParameters(DisplayMixin):
         """
         return _plot.coefficient_plot(self.estimates, self.std_errors, level=level, ax=ax)
 
+    def plot_response(
+        self,
+        key: str,
+        *,
+        scale: float,
+        spend_max: float,
+        level: float = 0.95,
+        ax: Axes | None = None,
+    ) -> Axes:
+        """Draw the ``inflow_log`` curve of ``key`` with its band at ``level``; return the Axes.
+
+        ``scale`` is the curve's scale (10k yuan; the ``scale`` of its row in the instance's
+        responses table) and ``spend_max`` the end of the spend axis; see
+        :func:`talentplan._plot.response_curve_plot`.
+        """
+        if key not in self._keys or not key.endswith(":inflow_log"):
+            raise CalibrationError(
+                f"plot_response: {key!r} is not an inflow_log estimate of these parameters "
+                f"(inflow_log keys: {[k for k in self._keys if k.endswith(':inflow_log')]})."
+            )
+        i = self._keys.index(key)
+        return _plot.response_curve_plot(
+            float(self._values[i]), float(np.sqrt(self._cov[i, i])), scale=scale,
+            spend_max=spend_max, level=level, label=key, ax=ax,
+        )  # fmt: skip
+
     def draw(
         self, n: int, seed: int | np.random.Generator | None = None, *, clip: bool = True
     ) -> pd.DataFrame:

@@ -186,11 +186,17 @@ class AllocationResult(DisplayMixin):
         by: Literal["county", "talent_type"] = "county",
         *,
         value: str = "useful",
+        demand: pd.DataFrame | None = None,
         names: dict[str, str] | None = None,
         ax: Axes | None = None,
     ) -> Axes:
-        """Draw lines of talent per year by county or by talent type; return the Axes."""
-        return _plot.talent_lines(self.talent, by=by, value=value, names=names, ax=ax)
+        """Draw lines of talent per year by county or by talent type; return the Axes.
+
+        ``demand`` (an instance's ``demand`` table) adds the demand dashed.
+        """
+        return _plot.talent_lines(
+            self.talent, by=by, value=value, demand=demand, names=names, ax=ax
+        )
 
     def plot_budgets(self, *, ax: Axes | None = None) -> Axes:
         """Draw the budget used by year and source, slack on top; return the Axes."""
