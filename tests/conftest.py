@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 pytest_plugins = ["pytester"]
+
+os.environ.setdefault("MPLBACKEND", "Agg")  # plots draw off screen, whatever the machine
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = Path(__file__).resolve().parent / "data" / "reference"

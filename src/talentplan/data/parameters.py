@@ -18,16 +18,20 @@ import os
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from talentplan import _plot
 from talentplan._display import DisplayMixin
 from talentplan._files import atomic_write_text
 from talentplan.data.parameters_file import FORMAT, FORMAT_VERSION, parse_document, read_document
 from talentplan.data.provenance import Provenance, parse_key
 from talentplan.errors import CalibrationError, TalentPlanWarning
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["ResponseParameters", "result_estimates"]
 
@@ -222,6 +226,40 @@ class ResponseParameters(DisplayMixin):
                 "std_error": np.sqrt(np.diag(self._cov)),
             }
         )
+
+    def plot_estimates(self, level: float = 0.95, *, ax: Axes | None = None) -> Axes:
+        """Draw each estimate with its normal interval at ``level`` from the covariance.
+
+        The ends are ``value -+ z * std_error``, ``z`` the normal quantile (1.96 at 95%).
+        Returns the Axes.
+        """
+        return _plot.coefficient_plot(self.estimates, self.std_errors, level=level, ax=ax)
+
+    def plot_response(
+        self,
+        key: str,
+        *,
+        scale: float,
+        spend_max: float,
+        level: float = 0.95,
+        ax: Axes | None = None,
+    ) -> Axes:
+        """Draw the ``inflow_log`` curve of ``key`` with its band at ``level``; return the Axes.
+
+        ``scale`` is the curve's scale (10k yuan; the ``scale`` of its row in the instance's
+        responses table) and ``spend_max`` the end of the spend axis; see
+        :func:`talentplan._plot.response_curve_plot`.
+        """
+        if key not in self._keys or not key.endswith(":inflow_log"):
+            raise CalibrationError(
+                f"plot_response: {key!r} is not an inflow_log estimate of these parameters "
+                f"(inflow_log keys: {[k for k in self._keys if k.endswith(':inflow_log')]})."
+            )
+        i = self._keys.index(key)
+        return _plot.response_curve_plot(
+            float(self._values[i]), float(np.sqrt(self._cov[i, i])), scale=scale,
+            spend_max=spend_max, level=level, label=key, ax=ax,
+        )  # fmt: skip
 
     def draw(
         self, n: int, seed: int | np.random.Generator | None = None, *, clip: bool = True

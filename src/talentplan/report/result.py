@@ -7,14 +7,18 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from talentplan import _plot
 from talentplan._display import DisplayMixin
 from talentplan._files import json_ready, write_file_set
 from talentplan.report.html_report import headline, render_report
 from talentplan.solver.status import SolveStatus
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["RESULT_FILES", "AllocationResult"]
 
@@ -158,6 +162,49 @@ class AllocationResult(DisplayMixin):
                 ]
             )
         return "talentplan allocation", header, tables
+
+    # --- plots (see talentplan._plot) ------------------------------------------------------
+
+    def plot_allocation(
+        self, *, names: dict[str, str] | None = None, ax: Axes | None = None
+    ) -> Axes:
+        """Draw the spend (10k yuan) of each program per county as a heatmap; return the Axes."""
+        return _plot.allocation_heatmap(self.allocation, names=names, ax=ax)
+
+    def plot_spend(
+        self,
+        by: Literal["county", "program"] = "county",
+        *,
+        names: dict[str, str] | None = None,
+        ax: Axes | None = None,
+    ) -> Axes:
+        """Draw bars of the spend over the horizon by county or by program; return the Axes."""
+        return _plot.spend_bars(self.allocation, by=by, names=names, ax=ax)
+
+    def plot_talent(
+        self,
+        by: Literal["county", "talent_type"] = "county",
+        *,
+        value: str = "useful",
+        demand: pd.DataFrame | None = None,
+        names: dict[str, str] | None = None,
+        ax: Axes | None = None,
+    ) -> Axes:
+        """Draw lines of talent per year by county or by talent type; return the Axes.
+
+        ``demand`` (an instance's ``demand`` table) adds the demand dashed.
+        """
+        return _plot.talent_lines(
+            self.talent, by=by, value=value, demand=demand, names=names, ax=ax
+        )
+
+    def plot_budgets(self, *, ax: Axes | None = None) -> Axes:
+        """Draw the budget used by year and source, slack on top; return the Axes."""
+        return _plot.budget_bars(self.budget_use, ax=ax)
+
+    def plot_shadow_prices(self, resource: str = "budget", *, ax: Axes | None = None) -> Axes:
+        """Draw grouped bars of one resource's shadow prices per year; return the Axes."""
+        return _plot.shadow_price_bars(self.shadow_prices, resource=resource, ax=ax)
 
 
 DECISION_WORDS = {

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from talentplan import _plot
 from talentplan._display import DisplayMixin
 from talentplan._options import check_number
 from talentplan.data.instance import Instance
@@ -28,6 +29,9 @@ from talentplan.report.pipeline import solve
 from talentplan.report.result import AllocationResult
 from talentplan.simulation import min_final_coverage
 from talentplan.solver.reuse import ModelReuse
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 def min_coverage(instance: Instance, result: AllocationResult) -> float:
@@ -56,6 +60,10 @@ class Frontier(DisplayMixin):
 
     def _summary_tables(self) -> tuple[str, list[tuple[str, str]], list[pd.DataFrame]]:
         return "Efficiency-equity frontier", [("points", str(len(self.points)))], [self.points]
+
+    def plot(self, *, ax: Axes | None = None) -> Axes:
+        """Draw the talent index against the smallest coverage of the points; return the Axes."""
+        return _plot.frontier_plot(self.points, ax=ax)
 
 
 def pareto_frontier(

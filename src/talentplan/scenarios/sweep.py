@@ -50,10 +50,11 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from talentplan import _plot
 from talentplan._display import DisplayMixin
 from talentplan._files import atomic_write_text, json_ready, write_file_set
 from talentplan.data.instance import Instance
@@ -66,6 +67,9 @@ from talentplan.scenarios.grid import Grid, make_grid
 from talentplan.solver.api import SolveOptions, versions
 from talentplan.solver.reuse import ModelReuse
 from talentplan.solver.status import SolveStatus
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "SWEEP_FILES",
@@ -356,6 +360,23 @@ class SweepResult(DisplayMixin):
         ]
         shown = [*s["columns"], "status", "objective", "gap", "spend_total", "useful_final"]
         return "Sweep", header, [self._table.set_index("scenario")[shown]]
+
+    def plot_objective(self, x: str = "spend_total", *, ax: Axes | None = None) -> Axes:
+        """Draw the objective against spend (or budget scale) with the marginal value of money.
+
+        Returns the Axes (see :func:`talentplan._plot.sweep_objective_plot`).
+        """
+        return _plot.sweep_objective_plot(self._table, x=x, ax=ax)
+
+    def plot_shares(
+        self,
+        by: Literal["program", "county"] = "program",
+        *,
+        x: str = "budget_scale",
+        ax: Axes | None = None,
+    ) -> Axes:
+        """Draw each program's (or county's) share of the spend against ``x``; return the Axes."""
+        return _plot.sweep_shares_plot(self._table, by=by, x=x, ax=ax)
 
 
 def _table(

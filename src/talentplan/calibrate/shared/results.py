@@ -12,7 +12,7 @@ where :func:`compare` lays any number of results side by side.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 # scipy.stats is imported where p-values and critical values are computed: importing it
 # takes seconds on a cold start, and constructing an estimator should not pay for it.
@@ -22,6 +22,9 @@ import pandas as pd
 from talentplan._display import DisplayMixin
 from talentplan.calibrate.shared.tables import Comparison, Summary, compare, tidy_frame
 from talentplan.errors import CalibrationError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["Comparison", "EstimationResults", "HasEstimates", "Summary", "check_level", "compare"]
 
@@ -146,6 +149,16 @@ class EstimationResults(DisplayMixin):
         """The summary: prints as text, with ``as_text()``, ``as_html()``, ``as_latex()``."""
         title, header, tables = self._summary_tables()
         return Summary(title, tuple(header), tuple(tables))
+
+    def plot_coefficients(self, level: float = 0.95, *, ax: Axes | None = None) -> Axes:
+        """Draw each estimate with its :meth:`conf_int` at ``level``; return the Axes."""
+        from talentplan import _plot
+
+        bounds = self.conf_int(level)
+        label = f"estimate with {level:.0%} interval"
+        return _plot.interval_plot(
+            self.params, bounds["lower"], bounds["upper"], label=label, ax=ax
+        )
 
     @property
     def fixed_effects(self) -> dict[str, bool]:

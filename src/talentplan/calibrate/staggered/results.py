@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,9 @@ from talentplan.calibrate.staggered.estimators import (
     se_from_sums,
 )
 from talentplan.errors import CalibrationError, EstimationWarning, NotEstimableError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["AggregatedEffects", "PreTrendTest", "StaggeredDiDResults"]
 
@@ -522,3 +526,20 @@ class StaggeredDiDResults(EstimationResults):
         ]
         table = self._att_gt.set_index(["group", "time"]).drop(columns="post")
         return self.title, header, [table]
+
+    def plot_event_study(
+        self,
+        *,
+        min_e: float = -np.inf,
+        max_e: float = np.inf,
+        balance_e: int | None = None,
+        ax: Axes | None = None,
+    ) -> Axes:
+        """Draw the ``"dynamic"`` :meth:`aggregate` by event time with its intervals.
+
+        Returns the Axes; the window options are those of :meth:`aggregate`.
+        """
+        from talentplan import _plot
+
+        effects = self.aggregate("dynamic", min_e=min_e, max_e=max_e, balance_e=balance_e)
+        return _plot.event_study_plot(effects.table, ax=ax)
