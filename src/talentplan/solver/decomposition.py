@@ -1123,16 +1123,23 @@ class _Solve:
                     raise
                 # The moved linking values broke a county's own rows: that proves only
                 # that those values were a poor choice. The last pass stands.
-                self.pi, self.proposals, self.price_master, self.master_value, y = last_pass
+                self.pi, self.proposals, self.price_master, self.master_value, y, self.d = last_pass
                 self.notes.append(f"another pass of prices was dropped: {why}")
                 break
             if last_pass is not None and self.price_master is last_pass[2]:
                 # No master of this pass ended optimal (the time ran out): the last
-                # pass's master, prices and proposals stand together.
-                self.pi, self.proposals, self.price_master, self.master_value, y = last_pass
+                # pass's master, prices, proposals and responses stand together.
+                self.pi, self.proposals, self.price_master, self.master_value, y, self.d = last_pass
                 self.notes.append("another pass of prices ended without a master LP")
                 break
-            last_pass = (self.pi.copy(), self.proposals, self.price_master, self.master_value, y)
+            last_pass = (
+                self.pi.copy(),
+                self.proposals,
+                self.price_master,
+                self.master_value,
+                y,
+                dict(self.d),
+            )
             # Another pass starts the proposals over: worth it only after one that
             # converged (on a large instance the time is better spent on this one).
             if not self.converged or self.move_linking() < 1e-3 or npass == MAX_PASSES - 1:
