@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from talentplan.report.county_view import format_county_table
+
 __all__ = ["describe_gap", "describe_model", "headline", "render_report"]
 
 
@@ -32,6 +34,8 @@ class SolvedPlan(Protocol):
     def budget_use(self) -> pd.DataFrame: ...
     @property
     def summary(self) -> dict[str, Any]: ...
+    @property
+    def by_county(self) -> pd.DataFrame: ...
 
 
 _STYLE = """
@@ -109,8 +113,10 @@ def describe_model(mip_objective: float, summary: dict[str, Any]) -> str:
     return f"{mip_objective:,.8g} / {bound:,.8g} (gap {gap_text})"
 
 
-def _table(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=True, float_format=lambda x: f"{x:,.2f}", border=0, na_rep="")
+def _table(frame: pd.DataFrame, classes: str | None = None) -> str:
+    return frame.to_html(
+        index=True, float_format=lambda x: f"{x:,.2f}", border=0, na_rep="", classes=classes
+    )
 
 
 def _used_up(used_up: pd.DataFrame) -> str:
@@ -136,20 +142,33 @@ def _used_up(used_up: pd.DataFrame) -> str:
     )
 
 
+def _named(frame: pd.DataFrame, names: dict[str, dict[str, str]]) -> pd.DataFrame:
+    """Replace the ids in the county, program and talent_type columns by display names."""
+    out = frame.copy()
+    for key in ("county", "program", "talent_type"):
+        if key in out and names.get(key):
+            out[key] = out[key].map(lambda v, k=key: names[k].get(str(v), v))
+    return out
+
+
 def render_report(result: SolvedPlan) -> str:
     """Render the HTML report of a solved plan as one self-contained page.
 
-    The page shows the summary, spending by program and year, final-year useful talent by
-    county and type, budget use and the largest shadow prices.
+    The page shows the summary, the plan by county (spend, programs funded, final-year
+    useful talent and coverage of demand), spending by program and year, final-year useful
+    talent by county and type, budget use and the largest shadow prices.
     """
     s = result.summary
+    names = s.get("names", {})
     alloc = result.allocation
     spend = alloc.pivot_table(
         index="program", columns="year", values="cost", aggfunc="sum", fill_value=0.0
-    )
+    ).rename(index=names.get("program", {}))
     final = result.talent[result.talent["year"] == result.talent["year"].max()]
-    talent = final.pivot_table(
-        index="county", columns="talent_type", values="useful", aggfunc="sum"
+    talent = (
+        final.pivot_table(index="county", columns="talent_type", values="useful", aggfunc="sum")
+        .rename(index=names.get("county", {}), columns=names.get("talent_type", {}))
+        .map(lambda v: f"{v:,.0f}")
     )
     prices = result.shadow_prices
     binding = prices[prices["price"].abs() > 0]
@@ -163,6 +182,10 @@ def render_report(result: SolvedPlan) -> str:
         f"<style>{_STYLE}</style></head><body>",
         f"<h1>Talent plan: {html.escape(str(s.get('instance')))}</h1>",
         f"<table class='meta'>{head}</table>",
+        "<h2>By county</h2>",
+        _table(format_county_table(result.by_county), classes="by-county"),
+        "<p>Spend over the whole horizon; coverage of demand: final-year useful talent "
+        "weighted by talent type over the weighted final-year demand.</p>",
         "<h2>Spending by program and year (10k yuan)</h2>",
         _table(spend),
         "<h2>Useful talent in the final year (persons)</h2>",
@@ -178,7 +201,7 @@ def render_report(result: SolvedPlan) -> str:
         if len(used_up)
         else "<p>The plan uses up no budget, land quota or cadre capacity.</p>",
         "<h2>Allocation</h2>",
-        _table(alloc.set_index(["year", "program", "county"])),
+        _table(_named(alloc, names).set_index(["year", "program", "county"])),
         "</body></html>",
     ]
     return "\n".join(parts)

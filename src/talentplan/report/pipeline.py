@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import Literal
 
 from talentplan.data.instance import Instance
+from talentplan.model.objectives import final_demand
+from talentplan.report.county_view import display_names
 from talentplan.report.result import AllocationResult
 from talentplan.simulation import plan_levels, play
 from talentplan.solver.api import Solution, SolveOptions, solve_instance, versions
@@ -328,6 +330,13 @@ def allocation_result(
         "budget_use": solution.budget_use.to_dict("records"),
         "instance_hash": instance.hash(),
         "seed": instance.scenario.seed,
+        "names": {
+            "county": display_names(instance.counties, "county"),
+            "program": display_names(instance.programs, "program"),
+            "talent_type": display_names(instance.talent_types, "talent_type"),
+        },
+        "final_demand": {c: final_demand(formulation.data, c) for c in formulation.data.counties},
+        "talent_weights": dict(formulation.data.weight),
         "versions": versions(),
     }
     return AllocationResult(

@@ -14,6 +14,7 @@ import pandas as pd
 from talentplan import _plot
 from talentplan._display import DisplayMixin
 from talentplan._files import json_ready, write_file_set
+from talentplan.report.county_view import county_table, format_county_table
 from talentplan.report.html_report import headline, render_report
 from talentplan.solver.status import SolveStatus
 
@@ -72,7 +73,9 @@ class AllocationResult(DisplayMixin):
     budget_use
         Year, source, used, available (10k yuan).
     summary
-        The fields of ``summary.json``.
+        The fields of ``summary.json``; ``names`` maps county, program and talent-type
+        ids to display names, ``final_demand`` and ``talent_weights`` give the coverage
+        of :attr:`by_county`.
     """
 
     status: SolveStatus
@@ -147,13 +150,35 @@ class AllocationResult(DisplayMixin):
             summary=summary,
         )
 
+    @property
+    def by_county(self) -> pd.DataFrame:
+        """The plan per county: spend, programs funded, final useful talent and coverage.
+
+        Indexed by county id (``""``: city-wide programs); columns ``name`` (display
+        name), ``spend`` (10k yuan over the horizon), ``programs_funded``, ``useful``
+        (final-year useful talent, whole persons) and ``coverage`` (final-year weighted
+        coverage of demand, ``sum_k w U / sum_k w D``; NaN without demand). See
+        :mod:`talentplan.report.county_view`.
+        """
+        return county_table(self.allocation, self.talent, self.summary)
+
     def _summary_tables(self) -> tuple[str, list[tuple[str, str]], list[pd.DataFrame]]:
         header = headline(self)
-        by_program = decisions_by_program(self.allocation)
+        names = self.summary.get("names", {})
+        by_county = format_county_table(self.by_county)
+        by_program = decisions_by_program(self.allocation).rename(index=names.get("program", {}))
+        by_program["cost"] = by_program["cost"].map("{:,.2f}".format)
+        by_program = by_program.rename(columns={"cost": "cost (10k yuan)"})
         final_year = self.talent["year"].max() if len(self.talent) else None
         final = self.talent[self.talent["year"] == final_year]
-        by_type = final.groupby("talent_type")[["stock", "fte", "useful"]].sum()
-        tables = [by_program, by_type]
+        by_type = (
+            final.groupby("talent_type")[["stock", "fte", "useful"]]
+            .sum()
+            .rename(index=names.get("talent_type", {}))
+            .map(lambda v: f"{v:,.0f}")
+            .add_suffix(" (persons)")
+        )
+        tables = [by_county, by_program, by_type]
         priced = self.shadow_prices[self.shadow_prices["step"].notna()]
         if len(priced):
             tables.append(
