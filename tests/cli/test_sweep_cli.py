@@ -22,6 +22,7 @@ runner = CliRunner()
 FAST = ["--mip-gap", "0.01", "--time-limit", "30", "--workers", "1"]
 
 
+@pytest.mark.slow
 def test_sweep_writes_the_table_and_one_plan_folder_per_scenario(tmp_path: Path) -> None:
     out = tmp_path / "o"
     args = ["sweep", "qingyuan", "--budget-scale", "0.5:1:2", "--out", str(out), *FAST]

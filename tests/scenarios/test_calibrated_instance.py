@@ -20,6 +20,7 @@ def _value(inst, program, talent_type, effect) -> float:
     return float(row["value"].iloc[0])
 
 
+@pytest.mark.slow
 def test_scenario_reference_replaces_responses_and_changes_the_plan(tmp_path):
     # the example calibrates two rows of the bundled qingyuan instance
     folder = tmp_path / "qingyuan"

@@ -26,6 +26,7 @@ def cluster():
                 yield client
 
 
+@pytest.mark.slow
 def test_a_dask_sweep_gives_the_rows_of_the_local_pool(cluster, tmp_path):
     inst = tp.load_instance("qingyuan")
     scales = [0.5, 1.0]

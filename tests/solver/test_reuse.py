@@ -152,6 +152,7 @@ def test_reused_solves_match_fresh_ones_on_qingyuan(qingyuan):
     assert sum(h.startswith("reused") for h in history) == 3
 
 
+@pytest.mark.slow
 def test_a_stop_returns_the_previous_plan_as_a_fresh_solve_returns_its_seed(qingyuan):
     reuse = ModelReuse()
     first = tp.solve(qingyuan, mip_gap=1e-2, threads=1, reuse=reuse)
