@@ -2,7 +2,8 @@ r"""One HiGHS object carried across scenarios that share the structure of their 
 
 Scenarios of a sweep or of the efficiency-equity frontier often differ only in numbers:
 a budget scale, an equity floor. Each is still built in Pyomo and compiled
-(:func:`~talentplan.solver.matrix.compile_model`), which is cheap beside the MIP; the
+(:func:`~talentplan.solver.matrix.compile_formulation`, by Pyomo's compiler or the array
+build), which is cheap beside the MIP; the
 compiled model is then compared with the one the HiGHS object already holds. When both
 have the same rows and columns (the same constraints and variables, by name, in the
 same order), the same integer columns and the same sense, the HiGHS object is changed
