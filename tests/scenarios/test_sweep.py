@@ -86,6 +86,7 @@ def test_a_rerun_solves_nothing(budget_sweep, qingyuan):
     pd.testing.assert_series_equal(again.table["objective"], budget_sweep.table["objective"])
 
 
+@pytest.mark.slow
 def test_a_sweep_resumes_with_only_the_scenarios_missing(budget_sweep, qingyuan, tmp_path):
     out = tmp_path / "resume"
     shutil.copytree(budget_sweep.folder, out)

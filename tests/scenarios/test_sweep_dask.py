@@ -41,6 +41,7 @@ def test_a_dask_sweep_gives_the_rows_of_the_local_pool(cluster, tmp_path):
     assert again.summary["solved"] == 0 and again.summary["reused"] == 2
 
 
+@pytest.mark.slow
 def test_dask_outcomes_name_a_dead_worker_and_a_raising_task(cluster, tmp_path):
     tasks = [(1, ""), (2, "always"), (3, "raise")]
     outcomes = {o.index: o for o in DaskExecutor(cluster).run(die_or_double, tasks)}
@@ -50,6 +51,7 @@ def test_dask_outcomes_name_a_dead_worker_and_a_raising_task(cluster, tmp_path):
     assert outcomes[2].value is None and "ValueError: bad task" in (outcomes[2].error or "")
 
 
+@pytest.mark.slow
 def test_the_sweep_command_runs_on_a_scheduler_address(cluster, tmp_path):
     from typer.testing import CliRunner
 
