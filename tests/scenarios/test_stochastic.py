@@ -275,7 +275,14 @@ def test_command_writes_the_comparison(tmp_path: Path) -> None:
     table = pd.read_csv(out / "stochastic.csv")
     assert list(table["plan"]) == ["stochastic", "robust", "point"]
     assert json.loads((out / "summary.json").read_text())["command"] == "stochastic"
-    gone = runner.invoke(app, ["stochastic", str(folder), "--params", str(tmp_path / "gone.json")])
+    # Each bad call with an --out of its own: the default (out/ in the working folder)
+    # may hold a user's earlier results, which the command refuses to overwrite first.
+    fresh = ["--out", str(tmp_path / "fresh")]
+    gone = runner.invoke(
+        app, ["stochastic", str(folder), "--params", str(tmp_path / "gone.json"), *fresh]
+    )
     assert gone.exit_code == 2 and "gone.json" in gone.output
-    bad = runner.invoke(app, ["stochastic", str(folder), "--params", str(params), "--draws", "0"])
+    bad = runner.invoke(
+        app, ["stochastic", str(folder), "--params", str(params), "--draws", "0", *fresh]
+    )
     assert bad.exit_code == 2 and "draws" in bad.output
