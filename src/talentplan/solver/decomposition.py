@@ -601,13 +601,14 @@ class _Solve:
         with them, the county LPs give a bound (:meth:`relaxed_bound`). Done once for
         each ``y``.
         """
-        if self.copies_priced_at is not y:
-            lp = self.round(Request(LP, y, self.pi, mip_gap=self.mip_gap))
-            self.keep_responses(lp)
-            costs = {k: -d for k, d in self.d.items()}
-            self.relaxed_bound(Request(LP, y, self.pi, free=True, copy_costs=costs))
-            self.copies_priced_at = y
-        return {k: -d for k, d in self.d.items()}
+        if self.copies_priced_at is y:
+            return {k: -d for k, d in self.d.items()}
+        lp = self.round(Request(LP, y, self.pi, mip_gap=self.mip_gap))
+        self.keep_responses(lp)
+        costs = {k: -d for k, d in self.d.items()}
+        self.relaxed_bound(Request(LP, y, self.pi, free=True, copy_costs=costs))
+        self.copies_priced_at = y
+        return costs
 
     def bound(self, y: np.ndarray) -> tuple[float, list[BlockAnswer]]:
         """Return the Lagrangian bound at ``y`` and the blocks' integer plans that gave it."""
@@ -1116,21 +1117,23 @@ class _Solve:
         for npass in range(MAX_PASSES):
             self.proposals = _Proposals(self.data)
             budget = ends - self.deadline.elapsed() if self.deadline.bounded else None
+            dropped = None
             try:
                 y = self.price_rounds(y, budget)
             except _Infeasible as why:
                 if last_pass is None:
                     raise
                 # The moved linking values broke a county's own rows: that proves only
-                # that those values were a poor choice. The last pass stands.
+                # that those values were a poor choice.
+                dropped = f"another pass of prices was dropped: {why}"
+            if last_pass is not None and dropped is None and self.price_master is last_pass[2]:
+                # No master of this pass ended optimal (the time ran out).
+                dropped = "another pass of prices ended without a master LP"
+            if dropped is not None:
+                # The last pass's master, prices, proposals and responses stand together.
+                assert last_pass is not None
                 self.pi, self.proposals, self.price_master, self.master_value, y, self.d = last_pass
-                self.notes.append(f"another pass of prices was dropped: {why}")
-                break
-            if last_pass is not None and self.price_master is last_pass[2]:
-                # No master of this pass ended optimal (the time ran out): the last
-                # pass's master, prices, proposals and responses stand together.
-                self.pi, self.proposals, self.price_master, self.master_value, y, self.d = last_pass
-                self.notes.append("another pass of prices ended without a master LP")
+                self.notes.append(dropped)
                 break
             last_pass = (
                 self.pi.copy(),
