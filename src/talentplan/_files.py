@@ -97,8 +97,10 @@ TEMPORARY_PREFIX = ".talentplan-tmp-"
 """Name prefix of the temporary folder a file set is written into, inside its folder."""
 
 
-def write_file_set(folder: str | os.PathLike[str], files: Mapping[str, str]) -> Path:
-    """Write a set of text files into ``folder``, each atomically, in the given order.
+def write_file_set(folder: str | os.PathLike[str], files: Mapping[str, str | bytes]) -> Path:
+    """Write a set of files into ``folder``, each atomically, in the given order.
+
+    A ``str`` content is written as UTF-8 text, ``bytes`` as they are.
 
     Every file is first written into one hidden temporary folder inside ``folder``
     (``.talentplan-tmp-*``) and then moved in by renames, in the order of ``files``:
@@ -114,8 +116,11 @@ def write_file_set(folder: str | os.PathLike[str], files: Mapping[str, str]) -> 
         shutil.rmtree(stale, ignore_errors=True)
     names = list(files)
     with tempfile.TemporaryDirectory(prefix=TEMPORARY_PREFIX, dir=out) as tmp:
-        for name, text in files.items():
-            (Path(tmp) / name).write_text(text, encoding="utf-8")
+        for name, content in files.items():
+            if isinstance(content, bytes):
+                (Path(tmp) / name).write_bytes(content)
+            else:
+                (Path(tmp) / name).write_text(content, encoding="utf-8")
         if names:
             (out / names[-1]).unlink(missing_ok=True)
         for name in names:

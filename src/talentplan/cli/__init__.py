@@ -38,7 +38,10 @@ from talentplan.cli.solving import (
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from talentplan.data.instance import Instance
+    from talentplan.data.parameters import ResponseParameters
     from talentplan.solver.highs import Progress
 
 app = typer.Typer(
@@ -457,6 +460,21 @@ def sweep(
         Optional[int],  # noqa: UP045
         typer.Option(help="Worker processes, one solver thread each (default: every core)."),
     ] = None,
+    draws: Annotated[
+        int,
+        typer.Option(
+            help="Solve every scenario under this many draws of the --params response "
+            "parameters (0: the instance's own responses)."
+        ),
+    ] = 0,
+    params: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--params",
+            help="Response parameters with their covariance (talentplan calibrate), for --draws.",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the --draws.")] = 0,
     scheduler: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option(
@@ -464,24 +482,39 @@ def sweep(
             "needs the optional extra dask, and --out on a file system the workers share."
         ),
     ] = None,
+    dask_workers: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(
+            help="Start a Dask LocalCluster of this many one-thread workers on 127.0.0.1 "
+            "and run on it (needs the optional extra dask)."
+        ),
+    ] = None,
     time_limit: Annotated[
         float | None,
         typer.Option(help="Seconds per scenario; a stopped solve keeps its plan and gap."),
     ] = None,
     mip_gap: GapOfEachSolve = 1e-4,
+    reuse: Annotated[
+        bool,
+        typer.Option(
+            help="Solve each worker's next scenario in the solver of its last one, changed "
+            "in place (--no-reuse: build every scenario's solver afresh)."
+        ),
+    ] = True,
     quiet: QuietRunOption = False,
 ) -> None:
     """Solve every combination of the values given; one row and one plan per scenario.
 
-    Writes sweep.csv (one row per scenario: the values varied, status, objective, bound,
-    gap, timings, spend by program and by county, final useful talent) and summary.json
-    into --out, and each plan, as solve --out writes it, into --out/scenarios/KEY/.
+    Writes sweep.csv and sweep.parquet (one row per scenario: the values varied, status,
+    objective, bound, gap, timings, spend by program and by county, final useful talent)
+    and summary.json into --out, and each plan, as solve --out writes it, into
+    --out/scenarios/KEY/.
     Scenarios already solved there are not solved again: run the same command after an
     interruption and only the rest are solved. Ctrl-C or SIGTERM stops the sweep and
     writes the table of the scenarios finished, marked interrupted; Ctrl-C again quits at
     once.
     """
-    from talentplan.errors import OptionError
+    from talentplan.errors import CalibrationError, OptionError
     from talentplan.scenarios.grid import make_grid, parse_list, parse_range
     from talentplan.scenarios.sweep import SWEEP_FILES, SweepProgress
     from talentplan.scenarios.sweep import sweep as run_sweep
@@ -493,26 +526,53 @@ def sweep(
         scales = parse_range("budget_scale", budget_scale)
         floors = None if min_coverage is None else parse_range("min_coverage", min_coverage)
         objectives = None if objective is None else parse_list(objective)
-        params = dict(_parse_param(p) for p in param or [])
-        if workers is not None:
-            from talentplan._options import check_number
+        dotted = dict(_parse_param(p) for p in param or [])
+        from talentplan._options import check_number
 
+        if workers is not None:
             check_number("workers", workers, low=1, integer=True)
+        check_number("draws", draws, low=0, integer=True)
+        if dask_workers is not None:
+            check_number("dask_workers", dask_workers, low=1, integer=True)
+        if scheduler is not None and dask_workers is not None:
+            raise OptionError(
+                "--dask-workers: give either --scheduler (a running cluster) or "
+                "--dask-workers (a local one), not both.",
+                option="dask_workers",
+                value=dask_workers,
+                expected="no --scheduler with it",
+            )
+        if (draws > 0) != (params is not None):
+            raise OptionError(
+                "--draws: --draws N (N >= 1) and --params FILE go together.",
+                option="draws",
+                value=draws,
+                expected="--draws N with --params FILE",
+            )
     except OptionError as exc:
         fail("error", flag_message(exc), ExitCode.BAD_INPUT)
+    drawn = None if params is None else _parameter_draws(params, draws, seed)
     inst = _load(instance)
     try:
         make_grid(
-            inst, budget_scale=scales, objective=objectives, min_coverage=floors, params=params
+            inst,
+            budget_scale=scales,
+            objective=objectives,
+            min_coverage=floors,
+            params=dotted,
+            draws=drawn,
         )
     except OptionError as exc:
         fail("error", flag_message(exc), ExitCode.BAD_INPUT)
     executor = None
-    if scheduler is not None:
+    if scheduler is not None or dask_workers is not None:
         from talentplan.scenarios.executors import DaskExecutor
 
         try:
-            executor = DaskExecutor(scheduler)
+            if dask_workers is not None:
+                executor = DaskExecutor.local(dask_workers)
+            else:
+                executor = DaskExecutor(scheduler)
         except OptionError as exc:
             fail("error", str(exc), ExitCode.BAD_INPUT)
         except (OSError, TimeoutError) as exc:
@@ -534,14 +594,18 @@ def sweep(
                     budget_scale=scales,
                     objective=objectives,
                     min_coverage=floors,
-                    params=params,
+                    params=dotted,
+                    draws=drawn,
                     workers=workers,
                     time_limit=time_limit,
                     mip_gap=mip_gap,
                     executor=executor,
+                    reuse=reuse,
                     progress=show,
                     stop=stop,
                 )
+            except CalibrationError as exc:
+                fail("error", f"--params {params}: {exc}", ExitCode.BAD_INPUT)
             except OSError as exc:
                 fail("cannot write", f"--out {out_dir}: {exc}", ExitCode.OUTPUT)
             finally:
@@ -556,6 +620,24 @@ def sweep(
         "twice); see the status and reason columns of sweep.csv",
         done="the scenarios finished (run the same command again to solve the rest)",
     )
+
+
+def _read_parameters(path: Path) -> ResponseParameters:
+    """Read ``--params``; a missing or malformed file exits 2 with the reason."""
+    from talentplan.data.parameters import ResponseParameters
+    from talentplan.errors import CalibrationError
+
+    try:
+        return ResponseParameters.from_json(path)
+    except FileNotFoundError:
+        fail("error", f"--params {path}: no such file", ExitCode.BAD_INPUT)
+    except CalibrationError as exc:
+        fail("error", f"--params {exc}", ExitCode.BAD_INPUT)
+
+
+def _parameter_draws(path: Path, n: int, seed: int) -> pd.DataFrame:
+    """Return ``n`` draws of the response parameters in ``--params`` (one row per draw)."""
+    return _read_parameters(path).draw(n, seed)
 
 
 def _parse_param(text: str) -> tuple[str, tuple[str, ...]]:
@@ -639,7 +721,6 @@ def stochastic(
     summary.json) to stochastic.csv and the rest beside it. Ctrl-C or SIGTERM stops the
     run and writes the plans found so far, marked interrupted.
     """
-    from talentplan.data.parameters import ResponseParameters
     from talentplan.errors import CalibrationError, OptionError
     from talentplan.scenarios.stochastic import STOCHASTIC_FILES, check_options, stochastic_plan
     from talentplan.solver.api import SolveOptions
@@ -652,12 +733,7 @@ def stochastic(
         )
     except OptionError as exc:
         fail("error", flag_message(exc), ExitCode.BAD_INPUT)
-    try:
-        estimates = ResponseParameters.from_json(params)
-    except FileNotFoundError:
-        fail("error", f"--params {params}: no such file", ExitCode.BAD_INPUT)
-    except CalibrationError as exc:
-        fail("error", f"--params {exc}", ExitCode.BAD_INPUT)
+    estimates = _read_parameters(params)
     inst = _load(instance)
     make_out_folder(out_dir)
     status = None if quiet else err.status(f"building {inst.scenario.name} ...")

@@ -19,7 +19,8 @@ with several tasks in flight, the pool cannot tell which task killed it; the tas
 are then run one at a time, so each death is charged to the task that caused it.
 
 :class:`DaskExecutor` runs them on a Dask cluster given by its scheduler's address
-(the optional extra ``dask``: ``pip install talentplan[dask]``). There the scheduler
+(the optional extra ``dask``: ``pip install talentplan[dask]``), or on a
+``LocalCluster`` it starts on loopback (:meth:`DaskExecutor.local`). There the scheduler
 decides how often a task whose worker died is run again: its
 ``distributed.scheduler.allowed-failures`` (Dask's default 3; set it to 1 on the
 scheduler for this module's "once more"); a task past it is a failure with the reason.
@@ -219,6 +220,19 @@ def _end(pool: ProcessPoolExecutor, *, abandon: bool) -> None:
     pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _without_dask(option: str, value: Any) -> Exception:
+    """Return the error of an option that needs the extra ``dask`` when it is missing."""
+    from talentplan.errors import OptionError
+
+    return OptionError(
+        f"{option}: running on a Dask cluster needs dask and distributed; "
+        "install them with pip install 'talentplan[dask]'.",
+        option=option,
+        value=value,
+        expected="dask and distributed installed",
+    )
+
+
 class DaskExecutor:
     """Run tasks on a Dask cluster (see the module for what the scheduler decides).
 
@@ -238,16 +252,9 @@ class DaskExecutor:
         try:
             from distributed import Client
         except ImportError:
-            from talentplan.errors import OptionError
-
-            raise OptionError(
-                "scheduler: running on a Dask cluster needs dask and distributed; "
-                "install them with pip install 'talentplan[dask]'.",
-                option="scheduler",
-                value=scheduler,
-                expected="a scheduler address with dask and distributed installed",
-            ) from None
+            raise _without_dask("scheduler", scheduler) from None
         self._own = not isinstance(scheduler, Client)
+        self._cluster: Any = None
         self.client = Client(scheduler) if self._own else scheduler
         threads = self.client.nthreads()
         if any(n > 1 for n in threads.values()):
@@ -305,7 +312,41 @@ class DaskExecutor:
             if pending:
                 self.client.cancel(list(pending))
 
+    @classmethod
+    def local(cls, workers: int) -> DaskExecutor:
+        """Start a Dask ``LocalCluster`` on loopback and run on it (closed by :meth:`close`).
+
+        ``workers`` worker processes with one thread each, bound to 127.0.0.1, without a
+        dashboard; each worker is watched by a nanny that starts a new one if it dies.
+
+        Raises
+        ------
+        OptionError
+            When Dask's ``distributed`` is not installed (the extra ``dask``).
+        """
+        try:
+            from distributed import LocalCluster
+        except ImportError:
+            raise _without_dask("dask_workers", workers) from None
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
+        try:
+            executor = cls(cluster.scheduler_address)
+        except BaseException:
+            cluster.close()
+            raise
+        executor._cluster = cluster
+        return executor
+
     def close(self) -> None:
-        """Close the client this executor opened (not one it was given)."""
+        """Close the client this executor opened (not one it was given), and its cluster."""
         if self._own:
             self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None

@@ -1,8 +1,11 @@
 """The grid of a sweep: its axes, checked once, and the scenarios they span.
 
 A sweep varies the budget scale, the objective, the equity floor (``min_coverage``) and
-any instance parameter named by a dotted path (:mod:`talentplan.data.edit`); every
-combination of the axes' values is one scenario. Ranges are written ``START:STOP:N``
+any instance parameter named by a dotted path (:mod:`talentplan.data.edit`), and draws
+of the response parameters (rows of :meth:`ResponseParameters.draw
+<talentplan.data.parameters.ResponseParameters.draw>`, applied to the instance with
+:func:`~talentplan.data.responses.apply_parameters`, clipped to their admissible range);
+every combination of the axes' values is one scenario. Ranges are written ``START:STOP:N``
 (``N`` evenly spaced values from ``START`` to ``STOP``, both included) and lists
 ``V1,V2,...``.
 """
@@ -16,14 +19,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from talentplan._options import check_choice, check_number
 from talentplan.data.edit import parse_path, set_parameters
 from talentplan.data.instance import Instance
+from talentplan.data.responses import apply_parameters
 from talentplan.data.schema import Objective
 from talentplan.errors import OptionError
 
-__all__ = ["Grid", "make_grid", "parse_list", "parse_range"]
+__all__ = ["DRAW_PREFIX", "Grid", "make_grid", "parse_list", "parse_range"]
+
+DRAW_PREFIX = "param:"
+"""Columns ``param:KEY`` of a sweep's table hold the drawn value of each response parameter."""
 
 RANGE_FORM = "START:STOP:N (N >= 1 evenly spaced numbers, e.g. 0.5:1.5:5) or V1,V2,..."
 
@@ -118,33 +126,67 @@ class Grid:
         Equity floors (shares in [0, 1]); ``None`` stands for the scenario's own.
     params
         Dotted path -> its values, in the order given.
+    draws
+        Response-parameter draws, each a tuple of ``(key, value)``; empty: no draw axis
+        (the instance's own responses).
     """
 
     budget_scale: tuple[float, ...] = (1.0,)
     objective: tuple[str | None, ...] = (None,)
     min_coverage: tuple[float | None, ...] = (None,)
     params: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    draws: tuple[tuple[tuple[str, float], ...], ...] = ()
 
     @property
     def columns(self) -> list[str]:
-        """Names of the varied columns of the result table, in order."""
-        return ["budget_scale", "objective_name", "min_coverage", *(p for p, _ in self.params)]
+        """Names of the varied columns of the result table, in order (``draw``: its number)."""
+        drawn = ["draw"] if self.draws else []
+        return [
+            "budget_scale",
+            "objective_name",
+            "min_coverage",
+            *drawn,
+            *(p for p, _ in self.params),
+        ]
+
+    @property
+    def draw_columns(self) -> list[str]:
+        """The columns ``param:KEY`` holding each scenario's drawn values (none without draws)."""
+        return [f"{DRAW_PREFIX}{key}" for key, _ in self.draws[0]] if self.draws else []
 
     def points(self, instance: Instance) -> list[dict[str, Any]]:
-        """Return every scenario as ``{column: value}``, the scenario's defaults filled in."""
+        """Return every scenario as ``{column: value}``, the scenario's defaults filled in.
+
+        With draws, a point also holds the drawn values (:attr:`draw_columns`).
+        """
         axes: list[Sequence[Any]] = [
             self.budget_scale,
             [instance.scenario.objective if o is None else o for o in self.objective],
             [instance.scenario.min_coverage if m is None else m for m in self.min_coverage],
+            *([range(len(self.draws))] if self.draws else []),
             *(values for _, values in self.params),
         ]
-        return [dict(zip(self.columns, combo, strict=True)) for combo in itertools.product(*axes)]
+        points = [dict(zip(self.columns, combo, strict=True)) for combo in itertools.product(*axes)]
+        for point in points:
+            if self.draws:
+                drawn = self.draws[point["draw"]]
+                point.update({f"{DRAW_PREFIX}{k}": v for k, v in drawn})
+        return points
 
     def apply(self, instance: Instance, point: Mapping[str, Any]) -> Instance:
-        """Return the instance of one scenario (the objective is a solve option, not set)."""
+        """Return the instance of one scenario (the objective is a solve option, not set).
+
+        Raises
+        ------
+        CalibrationError
+            A drawn key names no response of the instance.
+        """
         changed = {p: point[p] for p, _ in self.params}
         changed["scenario.min_coverage"] = point["min_coverage"]
         inst = set_parameters(instance, changed)
+        if self.draws:
+            drawn = dict(self.draws[point["draw"]])
+            inst = apply_parameters(inst, drawn, clip=True, source=f"draw {point['draw']}")
         return inst.scale_budget(point["budget_scale"])
 
 
@@ -155,8 +197,13 @@ def make_grid(
     objective: Sequence[str] | str | None = None,
     min_coverage: Sequence[float] | float | None = None,
     params: Mapping[str, Sequence[Any]] | None = None,
+    draws: pd.DataFrame | None = None,
 ) -> Grid:
     """Check the axes of a sweep over ``instance`` and return its :class:`Grid`.
+
+    ``draws`` is a table of response-parameter draws, one row per draw and one column per
+    key (as :meth:`ResponseParameters.draw
+    <talentplan.data.parameters.ResponseParameters.draw>` returns it).
 
     Raises
     ------
@@ -188,4 +235,13 @@ def make_grid(
             raise _bad("params", path, "--min-coverage (the min_coverage axis) for the floor")
         vals = (values,) if isinstance(values, str | int | float) else tuple(values)
         axes.append((path, _distinct("params", vals)))
-    return Grid(scales, objectives, floors, tuple(axes))
+    drawn: tuple[tuple[tuple[str, float], ...], ...] = ()
+    if draws is not None:
+        if len(draws) == 0:
+            raise _bad("draws", "an empty table", "at least one draw")
+        keys = [str(k) for k in draws.columns]
+        drawn = tuple(
+            tuple(zip(keys, (float(v) for v in row), strict=True))
+            for row in draws.itertuples(index=False)
+        )
+    return Grid(scales, objectives, floors, tuple(axes), drawn)

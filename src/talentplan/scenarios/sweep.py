@@ -41,6 +41,7 @@ the gap (not to the last digit: the start differs), so reuse is not part of its 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import math
@@ -81,7 +82,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SWEEP_FILES = ("sweep.csv", "summary.json")
+SWEEP_FILES = ("sweep.csv", "sweep.parquet", "summary.json")
 """The files :meth:`SweepResult.to_dir` writes into the sweep's folder, summary last."""
 
 SCENARIOS = "scenarios"
@@ -158,7 +159,14 @@ def _carried() -> ModelReuse:
 def _reuse_order(point: Mapping[str, Any], grid: Grid) -> tuple[Any, ...]:
     """Sort key of the scenarios handed out with reuse: structure, falling floor, rising budget."""
     params = tuple(repr(point[p]) for p, _ in grid.params)
-    return (str(point["objective_name"]), params, -point["min_coverage"], point["budget_scale"])
+    draw = point.get("draw", 0)
+    return (
+        str(point["objective_name"]),
+        params,
+        draw,
+        -point["min_coverage"],
+        point["budget_scale"],
+    )
 
 
 def scenario_key(
@@ -337,9 +345,14 @@ class SweepResult(DisplayMixin):
         return AllocationResult.from_dir(self.folder / row["folder"])
 
     def to_dir(self, path: str | Path | None = None) -> Path:
-        """Write ``sweep.csv`` and ``summary.json`` (last) into ``path`` (default: the sweep's)."""
-        produce = {
+        """Write ``sweep.csv``, ``sweep.parquet`` and ``summary.json`` (last) into ``path``.
+
+        ``path`` defaults to the sweep's folder. The Parquet file holds the same table
+        with its column types (pyarrow).
+        """
+        produce: dict[str, Callable[[], str | bytes]] = {
             "sweep.csv": lambda: self._table.to_csv(index=False),
+            "sweep.parquet": lambda: _parquet(self._table),
             "summary.json": lambda: json.dumps(json_ready(self.summary), indent=2),
         }
         target = self.folder if path is None else Path(path)
@@ -379,6 +392,13 @@ class SweepResult(DisplayMixin):
         return _plot.sweep_shares_plot(self._table, by=by, x=x, ax=ax)
 
 
+def _parquet(table: pd.DataFrame) -> bytes:
+    """Return ``table`` as the bytes of a Parquet file (no index)."""
+    buffer = io.BytesIO()
+    table.to_parquet(buffer, index=False, engine="pyarrow")
+    return buffer.getvalue()
+
+
 def _table(
     points: Sequence[Mapping[str, Any]],
     rows: Sequence[Mapping[str, Any] | None],
@@ -395,7 +415,8 @@ def _table(
         frame_rows.append({"scenario": n, **point, **row, "folder": where})
     table = pd.DataFrame(frame_rows)
     spend = sorted(c for c in table.columns if str(c).startswith("spend_") and c != "spend_total")
-    table = table.reindex(columns=[*_FIRST, *grid.columns, *_ACCOUNT, *spend, *_LAST])
+    columns = [*_FIRST, *grid.columns, *grid.draw_columns, *_ACCOUNT, *spend, *_LAST]
+    table = table.reindex(columns=columns)
     table["reused"] = table["reused"].astype(bool)
     table["attempts"] = table["attempts"].fillna(0).astype(int)
     for column in ("reason", "folder", "key"):
@@ -423,6 +444,7 @@ def sweep(
     objective: Sequence[str] | str | None = None,
     min_coverage: Sequence[float] | float | None = None,
     params: Mapping[str, Sequence[Any]] | None = None,
+    draws: pd.DataFrame | None = None,
     workers: int | None = None,
     time_limit: float | None = None,
     mip_gap: float = 1e-4,
@@ -451,6 +473,11 @@ def sweep(
     params
         Dotted path -> values, e.g. ``{"scenario.discount_rate": [0.03, 0.05]}``
         (see :mod:`talentplan.data.edit` for the paths).
+    draws
+        Response-parameter draws, one row per draw and one column per key, e.g.
+        ``ResponseParameters.draw(n, seed)``: each scenario is solved under each draw
+        (column ``draw``, its values in columns ``param:KEY``), clipped to the admissible
+        range of each effect.
     workers
         Worker processes of the local pool (default
         :func:`~talentplan.scenarios.executors.default_workers`: the cores available, at
@@ -483,6 +510,8 @@ def sweep(
         A dotted path names no parameter of the instance.
     InstanceValidationError
         A value of ``params`` is not admissible where it is put.
+    CalibrationError
+        A key of ``draws`` names no response of the instance.
 
     Examples
     --------
@@ -502,6 +531,7 @@ def sweep(
         objective=objective,
         min_coverage=min_coverage,
         params=params,
+        draws=draws,
     )
     folder = Path(out)
     points = grid.points(instance)
@@ -601,6 +631,7 @@ def sweep(
                 instance.scenario.min_coverage if m is None else m for m in grid.min_coverage
             ],
             "params": {p: list(v) for p, v in grid.params},
+            "draws": len(grid.draws),
         },
         "scenarios": len(points),
         "solved": int((~table["reused"] & ~table["status"].isin([SKIPPED, FAILED])).sum()),
