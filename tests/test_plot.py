@@ -298,3 +298,21 @@ def test_response_curve_band_is_the_estimate_plus_minus_z_se() -> None:
     )
     with pytest.raises(CalibrationError, match="inflow_log"):
         params.plot_response("other:craftsman:retention", scale=1.0, spend_max=1.0)
+
+
+def test_out_of_sample_lines_are_each_plans_sorted_feasible_objectives() -> None:
+    table = pd.DataFrame(
+        {
+            "plan": ["a", "a", "a", "b", "b", "b"],
+            "draw": [0, 1, 2, 0, 1, 2],
+            "objective": [3.0, 1.0, 2.0, 5.0, 4.0, 9.0],
+            "feasible": [True, True, True, True, False, True],
+        }
+    )
+    ax = _plot.out_of_sample_plot(table)
+    lines = [ln for ln in ax.get_lines() if ln.get_label() and not ln.get_label().startswith("_")]
+    assert [ln.get_xdata().tolist() for ln in lines] == [[1.0, 2.0, 3.0], [5.0, 9.0]]
+    assert [ln.get_ydata().tolist()[-1] for ln in lines] == [1.0, 1.0]
+    assert lines[0].get_ydata().tolist() == pytest.approx([1 / 3, 2 / 3, 1.0])
+    assert "1 draw(s) infeasible" in lines[1].get_label()
+    assert lines[0].get_label() == "a: mean 2, 5th pct 1"

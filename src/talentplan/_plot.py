@@ -24,7 +24,10 @@ the table and nothing else:
   (:math:`e < 0`) and after treatment;
 * frontier: talent index against the smallest final-year coverage of the points;
 * sweep: objective against spend, and the marginal value of money
-  :math:`\Delta f / \Delta s` between neighbouring scenarios.
+  :math:`\Delta f / \Delta s` between neighbouring scenarios;
+* out of sample: per plan, the empirical distribution of its exact objective over the
+  fresh draws (the share of draws at or below each value), with its mean and 5th
+  percentile marked.
 
 matplotlib is imported inside the functions, so importing talentplan does not load it.
 :func:`save_plot` writes the figure of an ``Axes`` as PNG or SVG by the file's suffix.
@@ -634,6 +637,50 @@ def sweep_shares_plot(
     ax.set_ylabel("share of spend")
     ax.set_title(f"Share of spend by {by}")
     _legend_outside(ax, 2 if len(columns) > 16 else 1)
+    return ax
+
+
+def out_of_sample_plot(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Draw each plan's objective over the fresh draws as an empirical distribution.
+
+    Parameters
+    ----------
+    table
+        One row per plan and draw with ``plan``, ``objective`` and ``feasible`` columns
+        (:attr:`StochasticResult.out_of_sample
+        <talentplan.scenarios.stochastic.StochasticResult.out_of_sample>`); draws in which
+        a plan cannot be played are left out of its curve and counted in its label.
+    ax
+        The Axes to draw on; a new figure when ``None``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes; line ``i`` is the ``i``-th plan in order of appearance, its x the
+        sorted objectives and its y the share of draws at or below each.
+    """
+    ax = _axes(ax, (8.0, 5.0))
+    for plan, rows in table.groupby("plan", sort=False):
+        played = rows[rows["feasible"].astype(bool)]
+        values = np.sort(played["objective"].to_numpy(dtype=float))
+        if values.size == 0:
+            continue
+        share = np.arange(1, values.size + 1) / values.size
+        dropped = len(rows) - len(played)
+        label = f"{plan}: mean {values.mean():,.0f}, 5th pct {np.quantile(values, 0.05):,.0f}"
+        if dropped:
+            label += f" ({dropped} draw(s) infeasible)"
+        ax.step(values, share, where="post", label=label)
+    if table["objective"].abs().max() >= 1000:
+        _thousands(ax, "x")
+    from matplotlib.ticker import PercentFormatter
+
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.axhline(0.05, color="grey", linewidth=0.8, linestyle=":")
+    ax.set_xlabel("objective with the exact curves, on each fresh draw")
+    ax.set_ylabel("share of draws at or below")
+    ax.set_title("Plans out of sample")
+    ax.legend(loc="upper left", fontsize="small")
     return ax
 
 

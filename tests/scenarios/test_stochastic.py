@@ -237,6 +237,8 @@ def test_tables_and_files(result, tmp_path: Path) -> None:
     assert not plan.empty and tp.simulate(tiny_instance(), plan).objective > 0
     assert {"plan", "draw", "spend"} <= set(result.spend.columns)
     assert "Stochastic plan" in str(result) and "<table>" in result._repr_html_()
+    ax = result.plot_out_of_sample()
+    assert len([ln for ln in ax.get_lines() if not ln.get_label().startswith("_")]) == 3
     result.to_dir(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(STOCHASTIC_FILES)
     summary = json.loads((tmp_path / "summary.json").read_text())

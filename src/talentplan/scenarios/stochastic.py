@@ -68,11 +68,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from talentplan import _plot
 from talentplan._display import DisplayMixin
 from talentplan._files import json_ready, write_file_set
 from talentplan._options import check_choice, check_number
@@ -97,6 +98,9 @@ from talentplan.simulation import Levels, plan_levels, simulate
 from talentplan.solver.api import versions
 from talentplan.solver.highs import Progress, load_values, relative_gap
 from talentplan.solver.matrix import compile_model
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 from talentplan.solver.readback import allocation_table
 from talentplan.solver.status import SolveStatus
 
@@ -223,6 +227,20 @@ class StochasticResult(DisplayMixin):
         county coverage) and ``all_targets``.
         """
         return self._out_of_sample.copy()
+
+    def plot_out_of_sample(self, *, ax: Axes | None = None) -> Axes:
+        """Draw each plan's objective over the fresh draws; return the Axes.
+
+        See :func:`talentplan._plot.out_of_sample_plot`.
+
+        Raises
+        ------
+        ValueError
+            When the plans were not compared out of sample (``fresh_draws=0``).
+        """
+        if self._out_of_sample.empty:
+            raise ValueError("no out-of-sample comparison: the plans were made with fresh_draws=0")
+        return _plot.out_of_sample_plot(self._out_of_sample, ax=ax)
 
     @property
     def targets(self) -> pd.DataFrame:
