@@ -58,9 +58,16 @@ def check_out_folder(folder: Path, command: str) -> None:
 
 
 def make_out_folder(folder: Path) -> None:
-    """Create ``--out`` (after every check has passed)."""
+    """Create ``--out`` (after every check has passed); remove an earlier manifest in it.
+
+    The manifest of the earlier run no longer describes the folder once new files are
+    written; the command writes its own after them.
+    """
+    from talentplan.cli.manifest import forget_manifest
+
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        forget_manifest(folder)
     except OSError as exc:
         fail("cannot write", f"--out {folder}: {exc.strerror or exc}", ExitCode.OUTPUT)
 
