@@ -271,7 +271,7 @@ def test_command_writes_the_comparison(tmp_path: Path) -> None:
     args = ["--params", str(params), "--draws", "2", "--fresh-draws", "2", "--out", str(out)]
     done = runner.invoke(app, ["stochastic", str(folder), *args, "--quiet"])
     assert done.exit_code == 0, done.output
-    assert sorted(p.name for p in out.iterdir()) == sorted(STOCHASTIC_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted((*STOCHASTIC_FILES, "manifest.json"))
     table = pd.read_csv(out / "stochastic.csv")
     assert list(table["plan"]) == ["stochastic", "robust", "point"]
     assert json.loads((out / "summary.json").read_text())["command"] == "stochastic"

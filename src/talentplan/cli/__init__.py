@@ -30,7 +30,7 @@ from talentplan.cli.folders import (
     write_command_set,
 )
 from talentplan.cli.interrupts import stop_on_signals
-from talentplan.cli.manifest import record_run
+from talentplan.cli.manifest import MANIFEST, record_run
 from talentplan.cli.screen import ExitCode, err, fail, flag_message, note, out
 from talentplan.cli.solving import (
     exit_on_named_errors,
@@ -200,7 +200,7 @@ def solve(
         explanation = exc.explanation
         if budget_scale != 1.0:
             explanation += f"\n(every budget was scaled by {budget_scale:g} with --budget-scale)"
-        clear(RESULT_FILES)
+        clear((*RESULT_FILES, MANIFEST))
         atomic_write_text(out_dir / "infeasibility.txt", explanation + "\n")
         return f"{explanation}\n(written to {out_dir / 'infeasibility.txt'})"
 
@@ -209,7 +209,7 @@ def solve(
             stop,
             status,
             explain=explain,
-            clear=lambda: clear((*RESULT_FILES, "infeasibility.txt")),
+            clear=lambda: clear((*RESULT_FILES, MANIFEST, "infeasibility.txt")),
         ):
             result = solve_instance(
                 inst, **asdict(options), progress=show, stop=stop, deadline=deadline

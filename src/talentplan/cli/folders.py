@@ -58,16 +58,9 @@ def check_out_folder(folder: Path, command: str) -> None:
 
 
 def make_out_folder(folder: Path) -> None:
-    """Create ``--out`` (after every check has passed); remove an earlier manifest in it.
-
-    The manifest of the earlier run no longer describes the folder once new files are
-    written; the command writes its own after them.
-    """
-    from talentplan.cli.manifest import forget_manifest
-
+    """Create ``--out`` (after every check has passed)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        forget_manifest(folder)
     except OSError as exc:
         fail("cannot write", f"--out {folder}: {exc.strerror or exc}", ExitCode.OUTPUT)
 
@@ -85,12 +78,18 @@ def check_out_file(path: Path, suffixes: tuple[str, ...], what: str) -> None:
 
 
 def write_command_set(folder: Path, table: tuple[str, str], summary: dict[str, object]) -> None:
-    """Write one table and ``summary.json`` into ``--out`` as a set (summary last)."""
+    """Write one table and ``summary.json`` into ``--out`` as a set (summary last).
+
+    An earlier run's ``manifest.json`` is removed first: it no longer describes the
+    folder, and the command writes its own after the set.
+    """
     from talentplan._files import write_file_set
+    from talentplan.cli.manifest import forget_manifest
 
     make_out_folder(folder)
     name, text = table
     try:
+        forget_manifest(folder)
         write_file_set(folder, {name: text, "summary.json": json.dumps(summary, indent=2)})
     except OSError as exc:
         fail("cannot write", f"--out {folder}: {exc}", ExitCode.OUTPUT)

@@ -176,11 +176,14 @@ def compare_outputs(manifest: dict[str, Any], original: Path, new: Path) -> list
             rows.append(Row(name, False, "not written by the rerun"))
             continue
         now = sha256_file(kept) if kept.is_file() else None
+        identical = sha256_file(made) == digest
         if now != digest:
             state = "deleted" if now is None else f"altered (now {now})"
-            rows.append(Row(name, False, f"original {state} since the run; recorded {digest}"))
+            rerun_says = "the rerun's is" if identical else "the rerun's is not"
+            how = f"original {state} since the run; recorded {digest}; {rerun_says} identical"
+            rows.append(Row(name, False, how))
             continue
-        outcome = compare_files(kept, made, identical=sha256_file(made) == digest)
+        outcome = compare_files(kept, made, identical=identical)
         rows.append(Row(name, outcome.match, outcome.how))
     for extra in sorted(_files_under(new) - recorded.keys() - {MANIFEST}):
         rows.append(Row(extra, False, "written by the rerun only"))
