@@ -19,6 +19,9 @@ manifest holds a complete set and its provenance). It records:
 - ``outputs``: the sha256 of every file the command wrote (paths relative to
   ``--out``).
 
+Inputs are hashed when the manifest is written, after the run: a file edited while the
+command ran is recorded as edited.
+
 A write into a folder that held an earlier manifest removes it first
 (:func:`forget_manifest`), so a stale manifest never describes new files.
 :mod:`talentplan.cli.replication` reads the manifest back and repeats the run.
