@@ -45,7 +45,7 @@ def test_alternatives_writes_its_table_and_summary(tiny: Path, tmp_path: Path) -
     result = run("alternatives", str(tiny), *args, "--quiet")
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
-    assert names(out) == ["alternatives.csv", "summary.json"]
+    assert names(out) == ["alternatives.csv", "manifest.json", "summary.json"]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["command"] == "alternatives"
     assert summary["status"] == "optimal"
@@ -141,7 +141,7 @@ def test_an_interrupt_writes_the_ranges_so_far_marked_interrupted(
     assert proc.wait(120) == 130, "".join(lines)
     stderr = "".join(lines)
     assert "interrupted" in stderr and "Traceback" not in stderr
-    assert names(out) == ["alternatives.csv", "summary.json"]
+    assert names(out) == ["alternatives.csv", "manifest.json", "summary.json"]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "interrupted"
     assert 2 <= summary["solves"] < 2 * summary["groups"]

@@ -222,3 +222,39 @@ def test_the_default_run_has_no_gap_warning(qingyuan_out):
     summary = json.loads((qingyuan_out / "summary.json").read_text())
     assert summary["gap"] <= 0.01 and summary["gap_warning"] is None
     assert summary["warm_start"]["requested"] and summary["warm_start"]["found"]
+
+
+def test_solve_writes_a_manifest_of_its_inputs_outputs_and_versions(qingyuan_out):
+    import hashlib
+
+    from talentplan.data import bundled
+
+    def sha(path: Path) -> str:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    manifest = json.loads((qingyuan_out / "manifest.json").read_text())
+    assert manifest["format"] == "talentplan.manifest"
+    command = manifest["command"]
+    assert command["name"] == "solve" and command["args"][0] == "qingyuan"
+    args = command["args"]
+    assert args[args.index("--mip-gap") + 1] == "0.01" and "--quiet" in args
+    assert args[args.index("--out") + 1] == str(qingyuan_out)
+    assert manifest["solver_options"]["mip_gap"] == 0.01
+    assert manifest["seed"] == json.loads((qingyuan_out / "summary.json").read_text())["seed"]
+    # Every result file, by its bytes as they are now.
+    assert manifest["outputs"] == {name: sha(qingyuan_out / name) for name in RESULT_FILES}
+    (instance,) = manifest["inputs"]
+    folder = bundled.path("qingyuan")
+    assert instance["kind"] == "bundled"
+    assert instance["files"] == {p.name: sha(p) for p in sorted(folder.iterdir()) if p.is_file()}
+    assert {
+        "talentplan",
+        "python",
+        "pyomo",
+        "highs",
+        "highspy",
+        "numpy",
+        "pandas",
+        "linearmodels",
+    } <= set(manifest["versions"])
+    assert manifest["created"].endswith("+00:00") and manifest["platform"]["machine"]

@@ -62,7 +62,7 @@ def solved(tiny: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_a_finished_solve_leaves_exactly_its_files_with_ordinary_modes(solved: Path) -> None:
-    assert names(solved) == sorted(RESULT_FILES)
+    assert names(solved) == sorted((*RESULT_FILES, "manifest.json"))
     assert names(solved.parent) == ["out"]
     summary = json.loads((solved / "summary.json").read_text())
     assert summary["command"] == "solve"
@@ -155,7 +155,7 @@ def test_simulate_writes_a_self_describing_set(tiny: Path, solved: Path, tmp_pat
         "simulate", str(tiny), "--plan", str(solved / "allocation.csv"), "--out", str(out)
     )
     assert run.returncode == 0, run.stderr
-    assert names(out) == ["summary.json", "talent.csv"]
+    assert names(out) == ["manifest.json", "summary.json", "talent.csv"]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["command"] == "simulate"
     assert summary["plan"] == str(solved / "allocation.csv") and len(summary["plan_sha256"]) == 64
@@ -169,7 +169,7 @@ def test_frontier_writes_its_table_and_a_summary(tiny: Path, tmp_path: Path) -> 
     out = tmp_path / "front"
     run = talentplan("frontier", str(tiny), "--out", str(out), "--points", "2")
     assert run.returncode == 0, run.stderr
-    assert names(out) == ["frontier.csv", "summary.json"]
+    assert names(out) == ["frontier.csv", "manifest.json", "summary.json"]
     assert json.loads((out / "summary.json").read_text())["command"] == "frontier"
 
 
@@ -204,7 +204,7 @@ def test_a_temporary_folder_left_by_a_killed_write_goes_with_the_next(
     (out / ".talentplan-tmp-killed" / "allocation.csv").write_text("half")
     run = talentplan("solve", str(tiny), "--out", str(out), "--quiet")
     assert run.returncode == 0
-    assert names(out) == sorted(RESULT_FILES)
+    assert names(out) == sorted((*RESULT_FILES, "manifest.json"))
 
 
 # --- interrupts --------------------------------------------------------------------------
@@ -274,7 +274,7 @@ def test_an_interrupt_writes_the_best_plan_marked_interrupted(
     assert summary["status"] == "interrupted"
     assert summary["instance"] == "qingyuan"
     assert summary["gap"] is None or summary["gap"] >= 0
-    assert names(out) == sorted(RESULT_FILES)
+    assert names(out) == sorted((*RESULT_FILES, "manifest.json"))
     assert names(tmp_path) == ["o"]
 
 

@@ -22,7 +22,7 @@ from tests.model.tiny import tiny_instance
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 runner = CliRunner()
-FILES = ["sensitivity.csv", "spend.csv", "summary.json"]
+FILES = ["manifest.json", "sensitivity.csv", "spend.csv", "summary.json"]
 ROWS = ["-p", "subsidy:eng:inflow_log", "-p", "alliance:-:graduate_retention"]
 
 

@@ -28,7 +28,8 @@ def test_sweep_writes_the_table_and_one_plan_folder_per_scenario(tmp_path: Path)
     args = ["sweep", "qingyuan", "--budget-scale", "0.5:1:2", "--out", str(out), *FAST]
     result = runner.invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["scenarios", "summary.json", "sweep.csv"]
+    files = ["manifest.json", "scenarios", "summary.json", "sweep.csv", "sweep.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == files
     table = pd.read_csv(out / "sweep.csv", keep_default_na=False)
     assert list(table["budget_scale"]) == [0.5, 1.0]
     assert list(table["status"]) == ["optimal", "optimal"]

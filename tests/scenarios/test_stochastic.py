@@ -8,6 +8,7 @@ enumerated, each scored by the draws' own models with it held; the wait-and-see 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 from pathlib import Path
@@ -273,10 +274,16 @@ def test_command_writes_the_comparison(tmp_path: Path) -> None:
     args = ["--params", str(params), "--draws", "2", "--fresh-draws", "2", "--out", str(out)]
     done = runner.invoke(app, ["stochastic", str(folder), *args, "--quiet"])
     assert done.exit_code == 0, done.output
-    assert sorted(p.name for p in out.iterdir()) == sorted(STOCHASTIC_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted((*STOCHASTIC_FILES, "manifest.json"))
     table = pd.read_csv(out / "stochastic.csv")
     assert list(table["plan"]) == ["stochastic", "robust", "point"]
     assert json.loads((out / "summary.json").read_text())["command"] == "stochastic"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [i["argument"] for i in manifest["inputs"]] == ["instance", "--params"]
+    assert manifest["inputs"][1]["files"] == {
+        "params.json": hashlib.sha256(params.read_bytes()).hexdigest()
+    }
+    assert manifest["seed"] == 0 and manifest["command"]["name"] == "stochastic"
     # Each bad call with an --out of its own: the default (out/ in the working folder)
     # may hold a user's earlier results, which the command refuses to overwrite first.
     fresh = ["--out", str(tmp_path / "fresh")]

@@ -5,7 +5,10 @@ within the gap, or the best at the time limit); 1 no plan (infeasible, or none f
 time); 2 bad input; 3 solver failure; 4 the output cannot be written (checked before
 any work); 130 interrupted (Ctrl-C or SIGTERM; the best plan so far, or for
 ``alternatives`` the ranges so far and for ``sensitivity`` the rows so far, is written,
-marked ``interrupted``; for ``sweep`` the scenarios finished, kept for the next run).
+marked ``interrupted``; for ``sweep`` the scenarios finished, kept for the next run);
+5 ``replicate`` found an input changed or an output that differs. Every command that
+writes an ``--out`` folder writes ``manifest.json`` into it last
+(:mod:`talentplan.cli.manifest`).
 Heavy libraries are imported inside the commands, so
 ``talentplan --help`` is instant.
 """
@@ -27,6 +30,7 @@ from talentplan.cli.folders import (
     write_command_set,
 )
 from talentplan.cli.interrupts import stop_on_signals
+from talentplan.cli.manifest import MANIFEST, record_run
 from talentplan.cli.screen import ExitCode, err, fail, flag_message, note, out
 from talentplan.cli.solving import (
     exit_on_named_errors,
@@ -91,6 +95,7 @@ WRITE_SECONDS = 1.0
 
 @app.command()
 def solve(
+    ctx: typer.Context,
     instance: InstanceArg,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the results.")] = Path("out"),
     time_limit: Annotated[
@@ -198,7 +203,7 @@ def solve(
         explanation = exc.explanation
         if budget_scale != 1.0:
             explanation += f"\n(every budget was scaled by {budget_scale:g} with --budget-scale)"
-        clear(RESULT_FILES)
+        clear((*RESULT_FILES, MANIFEST))
         atomic_write_text(out_dir / "infeasibility.txt", explanation + "\n")
         return f"{explanation}\n(written to {out_dir / 'infeasibility.txt'})"
 
@@ -207,13 +212,14 @@ def solve(
             stop,
             status,
             explain=explain,
-            clear=lambda: clear((*RESULT_FILES, "infeasibility.txt")),
+            clear=lambda: clear((*RESULT_FILES, MANIFEST, "infeasibility.txt")),
         ):
             result = solve_instance(
                 inst, **asdict(options), progress=show, stop=stop, deadline=deadline
             )
         write_result(result, out_dir)
         (out_dir / "infeasibility.txt").unlink(missing_ok=True)
+        record_run(ctx, out_dir, RESULT_FILES, solver_options=asdict(options))
     if not quiet:
         out.print(str(result))
         out.print(f"\nwritten to {out_dir}/: " + ", ".join(RESULT_FILES))
@@ -231,6 +237,7 @@ def solve(
 
 @app.command()
 def frontier(
+    ctx: typer.Context,
     instance: InstanceArg,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for frontier.csv.")] = Path("out"),
     points: Annotated[int, typer.Option(help="Number of points on the frontier.")] = 5,
@@ -261,11 +268,18 @@ def frontier(
         "time_limit": time_limit,
     }
     write_command_set(out_dir, ("frontier.csv", front.points.to_csv(index=False)), summary)
+    record_run(
+        ctx,
+        out_dir,
+        ("frontier.csv", "summary.json"),
+        solver_options={"time_limit": time_limit, "mip_gap": mip_gap},
+    )
     out.print(str(front))
 
 
 @app.command()
 def alternatives(
+    ctx: typer.Context,
     instance: InstanceArg,
     out_dir: Annotated[
         Path, typer.Option("--out", help="Folder for alternatives.csv and summary.json.")
@@ -322,6 +336,7 @@ def alternatives(
                 stop=stop,
             )
         write_result(result, out_dir)
+        record_run(ctx, out_dir, ALTERNATIVES_FILES, solver_options=asdict(options))
     finish_run(
         result,
         out_dir,
@@ -335,6 +350,7 @@ def alternatives(
 
 @app.command()
 def sensitivity(
+    ctx: typer.Context,
     instance: InstanceArg,
     out_dir: Annotated[
         Path,
@@ -416,6 +432,7 @@ def sensitivity(
                 stop=stop,
             )
         write_result(result, out_dir)
+        record_run(ctx, out_dir, SENSITIVITY_FILES, solver_options=asdict(options))
     finish_run(
         result,
         out_dir,
@@ -429,6 +446,7 @@ def sensitivity(
 
 @app.command()
 def sweep(
+    ctx: typer.Context,
     instance: InstanceArg,
     out_dir: Annotated[
         Path,
@@ -514,15 +532,16 @@ def sweep(
     writes the table of the scenarios finished, marked interrupted; Ctrl-C again quits at
     once.
     """
+    from talentplan.cli.manifest import forget_manifest
     from talentplan.errors import CalibrationError, OptionError
     from talentplan.scenarios.grid import make_grid, parse_list, parse_range
-    from talentplan.scenarios.sweep import SWEEP_FILES, SweepProgress
+    from talentplan.scenarios.sweep import SCENARIOS, SWEEP_FILES, SweepProgress
     from talentplan.scenarios.sweep import sweep as run_sweep
     from talentplan.solver.api import SolveOptions
 
     check_out_folder(out_dir, "sweep")
     try:
-        SolveOptions(time_limit, mip_gap, 1)
+        options = SolveOptions(time_limit, mip_gap, 1)
         scales = parse_range("budget_scale", budget_scale)
         floors = None if min_coverage is None else parse_range("min_coverage", min_coverage)
         objectives = None if objective is None else parse_list(objective)
@@ -585,6 +604,7 @@ def sweep(
             status.update(sweep_line(p, inst.scenario.name))
 
     keeps = "the scenarios finished so far are kept, and running it again solves the rest"
+    forget_manifest(out_dir)
     with stop_on_signals(keeps) as stop:
         with exit_on_named_errors(stop, status):
             try:
@@ -611,6 +631,13 @@ def sweep(
             finally:
                 if executor is not None:
                     executor.close()
+        record_run(
+            ctx,
+            out_dir,
+            (*SWEEP_FILES, SCENARIOS),
+            solver_options={**asdict(options), "threads": 1, "workers": workers},
+            seed=seed if draws else None,
+        )
     finish_run(
         result,
         out_dir,
@@ -658,6 +685,7 @@ def _parse_param(text: str) -> tuple[str, tuple[str, ...]]:
 
 @app.command()
 def stochastic(
+    ctx: typer.Context,
     instance: InstanceArg,
     params: Annotated[
         Path,
@@ -762,6 +790,7 @@ def stochastic(
             except CalibrationError as exc:
                 fail("error", f"--params {params}: {exc}", ExitCode.BAD_INPUT)
         write_result(result, out_dir)
+        record_run(ctx, out_dir, STOCHASTIC_FILES, solver_options=asdict(options), seed=seed)
     finish_run(
         result,
         out_dir,
@@ -774,6 +803,7 @@ def stochastic(
 
 @app.command()
 def simulate(
+    ctx: typer.Context,
     instance: InstanceArg,
     plan: Annotated[Path, typer.Option(help="A plan CSV shaped like allocation.csv.")],
     out_dir: Annotated[
@@ -823,6 +853,7 @@ def simulate(
             "violations": list(result.violations),
         }
         write_command_set(out_dir, ("talent.csv", result.talent.to_csv(index=False)), summary)
+        record_run(ctx, out_dir, ("talent.csv", "summary.json"), solver_options={})
 
 
 @app.command()
@@ -891,6 +922,78 @@ def calibrate(
     except OSError as exc:
         fail("cannot write", f"{out_json}: {exc}", ExitCode.OUTPUT)
     out.print(f"written {out_json}")
+
+
+@app.command()
+def replicate(
+    manifest: Annotated[
+        Path, typer.Argument(help="A run's manifest.json, or the --out folder that holds it.")
+    ],
+    out_dir: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--out",
+            help="A new or empty folder for the rerun (default: a new sibling of the "
+            "run's folder, NAME.replica-*).",
+        ),
+    ] = None,
+) -> None:
+    """Check a run's inputs against its manifest, run it again and compare every file.
+
+    An input changed since the run is named with both hashes, and nothing is rerun.
+    Versions that differ from the ones recorded are warned about on stderr. The rerun
+    writes into a new folder, never the original. Plans solved to optimality must be
+    bit-for-bit identical; other tables and summaries must agree within a relative
+    1e-6, timings left out. Exit 0 when every file matches, 5 otherwise.
+    """
+    from talentplan.cli.manifest import read_manifest
+    from talentplan.cli.replication import (
+        check_inputs,
+        compare_outputs,
+        format_rows,
+        new_out_folder,
+        rerun,
+        version_changes,
+    )
+    from talentplan.errors import OptionError
+    from talentplan.solver.api import versions
+
+    try:
+        recorded = read_manifest(manifest)
+    except OptionError as exc:
+        fail("error", str(exc), ExitCode.BAD_INPUT)
+    original = manifest if manifest.is_dir() else manifest.parent
+    inputs = check_inputs(recorded)
+    out.print(format_rows("inputs", inputs))
+    changed = [row.name for row in inputs if not row.match]
+    if changed:
+        fail(
+            "mismatch",
+            f"{len(changed)} input file(s) differ from the manifest; not rerun",
+            ExitCode.MISMATCH,
+        )
+    for change in version_changes(recorded["versions"], versions()):
+        note("warning", f"version differs: {change}")
+    try:
+        new = new_out_folder(original, out_dir)
+    except OptionError as exc:
+        fail("cannot write", str(exc), ExitCode.OUTPUT)
+    name = recorded["command"]["name"]
+    with err.status(f"running talentplan {name} again into {new} ..."):
+        done = rerun(recorded, new)
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
+        note("warning", f"the rerun exited with code {done.returncode}:\n{tail}")
+    rows = compare_outputs(recorded, original, new)
+    out.print(format_rows(f"outputs (rerun in {new})", rows))
+    differ = [row.name for row in rows if not row.match]
+    if differ or done.returncode != 0:
+        fail(
+            "mismatch",
+            f"{len(differ)} output file(s) differ from the original run",
+            ExitCode.MISMATCH,
+        )
+    out.print(f"every file matches the run of {original}")
 
 
 def run() -> None:

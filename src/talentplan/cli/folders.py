@@ -78,12 +78,18 @@ def check_out_file(path: Path, suffixes: tuple[str, ...], what: str) -> None:
 
 
 def write_command_set(folder: Path, table: tuple[str, str], summary: dict[str, object]) -> None:
-    """Write one table and ``summary.json`` into ``--out`` as a set (summary last)."""
+    """Write one table and ``summary.json`` into ``--out`` as a set (summary last).
+
+    An earlier run's ``manifest.json`` is removed first: it no longer describes the
+    folder, and the command writes its own after the set.
+    """
     from talentplan._files import write_file_set
+    from talentplan.cli.manifest import forget_manifest
 
     make_out_folder(folder)
     name, text = table
     try:
+        forget_manifest(folder)
         write_file_set(folder, {name: text, "summary.json": json.dumps(summary, indent=2)})
     except OSError as exc:
         fail("cannot write", f"--out {folder}: {exc}", ExitCode.OUTPUT)

@@ -36,6 +36,8 @@ class ExitCode(IntEnum):
     """The solver failed."""
     OUTPUT = 4
     """The output folder or file cannot be written; checked before any work."""
+    MISMATCH = 5
+    """``replicate``: an input changed since the run, or an output of the rerun differs."""
     INTERRUPTED = 130
     """Stopped by Ctrl-C or SIGTERM; the best plan so far is written, marked interrupted."""
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.status import Status
 
+from talentplan.cli.manifest import forget_manifest
 from talentplan.cli.screen import ExitCode, fail, flag_message, note, out
 from talentplan.errors import (
     InfeasiblePlanError,
@@ -82,8 +83,13 @@ def exit_on_named_errors(
 
 
 def write_result(result: Any, out_dir: Path) -> None:
-    """Write ``result`` with its ``to_dir``; a folder that cannot be written exits 4."""
+    """Write ``result`` with its ``to_dir``; a folder that cannot be written exits 4.
+
+    An earlier run's ``manifest.json`` is removed first: it no longer describes the
+    folder, and the command writes its own after the result files.
+    """
     try:
+        forget_manifest(out_dir)
         result.to_dir(out_dir)
     except OSError as exc:
         fail("cannot write", f"--out {out_dir}: {exc}", ExitCode.OUTPUT)

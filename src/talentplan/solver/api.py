@@ -14,7 +14,7 @@ import platform
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 
 import pandas as pd
 import pyomo.environ as pyo
@@ -68,15 +68,25 @@ class Solution:
 
 
 def versions() -> dict[str, str]:
-    """Versions of talentplan, Pyomo, HiGHS, highspy and Python, for provenance."""
+    """Versions of talentplan, Pyomo, HiGHS, highspy, Python and the numeric stack.
+
+    The numeric stack is numpy, pandas and linearmodels (calibration); a package that is
+    not installed reads ``"absent"``.
+    """
     h = new_highs()
-    return {
+    found = {
         "talentplan": version("talentplan"),
         "pyomo": pyo.__version__ if hasattr(pyo, "__version__") else version("pyomo"),
         "highs": f"{h.version()}",
         "highspy": version("highspy"),
         "python": platform.python_version(),
     }
+    for package in ("numpy", "pandas", "linearmodels"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "absent"
+    return found
 
 
 @dataclass(frozen=True)
