@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
+import threading
 from dataclasses import FrozenInstanceError
 
 import pandas as pd
@@ -99,9 +101,17 @@ def test_compare_false_skips_and_the_report_says_so():
 def test_comparisons_are_skipped_without_time_or_on_huge_instances(tiny, monkeypatch):
     instance, result = tiny
     options = SolveOptions(mip_gap=0.0)
-    no_time = pipeline.comparisons(instance, options, result, Deadline(1.0))
+    short = Deadline(1.0)
+    no_time = pipeline.comparisons(instance, options, result, short)
     assert "left of the time limit" in no_time["skipped"]
     assert set(no_time) == {"skipped"}
+    assert short.skipped == [
+        f"comparisons with doing nothing and subsidies only: {no_time['skipped']}"
+    ]
+    stopped = threading.Event()
+    stopped.set()
+    interrupted = pipeline.comparisons(instance, options, result, Deadline(None), stop=stopped)
+    assert interrupted == {"skipped": "the solve was interrupted"}
     monkeypatch.setattr(pipeline, "COMPARE_MAX_COUNTIES", 1)
     huge = pipeline.comparisons(instance, options, result, Deadline(None))
     assert f"{len(instance.counties)} counties" in huge["skipped"]
@@ -112,11 +122,12 @@ def test_the_time_limit_bounds_the_call_with_the_comparisons():
     result = tp.solve(instance, time_limit=4.0)
     assert result.summary["elapsed_seconds"] <= 4.0 + 0.5
     compared = result.summary["comparisons"]
-    assert (
-        compared["skipped"]
-        or "objective" in compared["subsidies_only"]
-        or ("skipped" in compared["subsidies_only"])
-    )
+    if compared["skipped"] is None:  # there was time: both comparisons are there
+        assert "objective" in compared["do_nothing"]
+        assert "objective" in compared["subsidies_only"] or compared["subsidies_only"]["skipped"]
+    else:
+        assert "left of the time limit" in compared["skipped"]
+        assert any(compared["skipped"] in note for note in result.summary["skipped"])
 
 
 def test_the_page_reads_in_order_with_svg_plots_and_collapsed_allocation(tiny, page):
@@ -167,3 +178,25 @@ def test_fully_used_limits_are_said_in_plain_words_with_their_prices(tiny, page)
     assert " fully used (" in sentence
     if row["price"] > 0:
         assert f"one more 10k yuan would add {row['price']:.3g} to the talent index" in sentence
+
+
+def test_a_subsidies_only_plan_that_cannot_exist_is_reported_not_raised(monkeypatch):
+    from talentplan.data.instance import PolicyFloor
+
+    instance = tiny_instance(n_years=2, budget=60.0)
+    site = str(instance.programs.loc[instance.programs["kind"] == "site", "program"].iloc[0])
+    floor = PolicyFloor("a site everywhere", site, by_year=instance.years[0])
+    broke = instance.scale_budget(0.0).replace_scenario(floors=(floor,))
+
+    def no_plan(_: tp.Instance) -> tuple[tp.Instance, list[str]]:
+        return broke, ["a note"]
+
+    monkeypatch.setattr(pipeline, "subsidies_only", no_plan)
+    result = tp.solve(instance, mip_gap=0.0)
+    assert result.status.value == "optimal"
+    compared = result.summary["comparisons"]
+    assert "objective" in compared["do_nothing"]
+    reason = compared["subsidies_only"]["skipped"]
+    assert reason and compared["subsidies_only"]["notes"] == ["a note"]
+    section = headline_section(result)
+    assert f"No subsidies-only plan: {html.escape(reason)}" in section and "a note" in section

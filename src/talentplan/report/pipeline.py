@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from talentplan.data.instance import Instance
 from talentplan.data.restrict import subsidies_only
-from talentplan.errors import InstanceError, NoSolutionError
+from talentplan.errors import InstanceError, NoSolutionError, SolverError
 from talentplan.model.objectives import final_demand
 from talentplan.report.compare import do_nothing, plan_figures
 from talentplan.report.county_view import display_names
@@ -276,13 +276,10 @@ def solve(
     if progress is not None and compare:
         progress(Progress(deadline.elapsed(), math.nan, math.nan, math.inf, phase="comparing"))
     compared = comparisons(instance, options, result, deadline, stop=stop, compare=compare)
-    skipped = [*result.summary["skipped"]]
-    if compared["skipped"] and compare:
-        skipped.append(f"comparisons skipped: {compared['skipped']}")
     summary = {
         **result.summary,
         "comparisons": compared,
-        "skipped": skipped,
+        "skipped": list(deadline.skipped),
         "elapsed_seconds": deadline.elapsed(),
     }
     return replace(result, summary=summary)
@@ -305,7 +302,9 @@ def comparisons(
         The instance, the options it was solved with and the result of that solve.
     deadline
         The deadline of the call: the comparisons start only with at least
-        :data:`COMPARE_MIN_SECONDS` left, and the subsidies-only solve gets what is left.
+        :data:`COMPARE_MIN_SECONDS` left (a skip for lack of time is recorded in
+        :attr:`~talentplan.solver.deadline.Deadline.skipped`), and the subsidies-only
+        solve gets what is left.
     stop
         Stops the subsidies-only solve as it stops the plan's.
     compare
@@ -325,16 +324,20 @@ def comparisons(
     n_counties = len(instance.counties)
     if not compare:
         return {"skipped": "not asked for (compare=False)"}
+    if (stop is not None and stop.is_set()) or result.status.value == "interrupted":
+        return {"skipped": "the solve was interrupted"}
     if n_counties > COMPARE_MAX_COUNTIES:
         return {
             "skipped": f"{n_counties} counties (more than {COMPARE_MAX_COUNTIES}): "
             "the comparisons would cost another solve of a large instance"
         }
     if not deadline.allows(COMPARE_MIN_SECONDS):
-        return {
-            "skipped": f"{deadline.remaining():.1f} s left of the time limit, less than "
-            f"the {COMPARE_MIN_SECONDS:g} s the comparisons need"
-        }
+        why = (
+            f"{deadline.remaining():.1f} s left of the time limit, less than the "
+            f"{COMPARE_MIN_SECONDS:g} s the comparisons need"
+        )
+        deadline.skip(f"comparisons with doing nothing and subsidies only: {why}")
+        return {"skipped": why}
     objective = str(result.summary["objective_name"])
     return {
         "skipped": None,
@@ -357,7 +360,9 @@ def _subsidies_only_plan(
     except InstanceError as exc:
         return {"skipped": str(exc).splitlines()[0]}
     if not deadline.allows(COMPARE_MIN_SECONDS):
-        return {"skipped": f"{deadline.remaining():.1f} s left of the time limit"}
+        why = f"{deadline.remaining():.1f} s left of the time limit"
+        deadline.skip(f"comparison with subsidies only: {why}")
+        return {"skipped": why}
     left = Deadline(deadline.remaining() if deadline.bounded else None)
     try:
         other = solve(
@@ -373,8 +378,9 @@ def _subsidies_only_plan(
             deadline=left,
             compare=False,
         )
-    except NoSolutionError as exc:
-        return {"skipped": f"no subsidies-only plan: {str(exc).splitlines()[0]}", "notes": notes}
+    except (NoSolutionError, SolverError) as exc:
+        # the plan itself stands: a comparison that finds no plan is reported, not raised
+        return {"skipped": str(exc).splitlines()[0], "notes": notes}
     figures = plan_figures(other.objective, other.talent, other.allocation)
     return {**figures, "notes": notes, "status": other.status.value, "gap": other.gap}
 
