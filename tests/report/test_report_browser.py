@@ -148,3 +148,9 @@ def test_the_report_draws_its_plots(report, tmp_path):
     spread = pixels.max(axis=-1) - pixels.min(axis=-1)
     coloured = float((spread > 0.3).mean())  # the heatmap and the bars, not text or rules
     assert coloured > 0.01, f"only {coloured:.2%} of the screenshot is in colour"
+
+
+def test_a_missing_chromium_fails_and_says_how_to_install_it(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
+    with pytest.raises(pytest.fail.Exception, match="apt-get install -y chromium"):
+        chromium()
