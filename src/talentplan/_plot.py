@@ -711,3 +711,40 @@ def save_plot(ax: Axes, path: str | Path, *, dpi: int = 150) -> Path:
         figure = figure.figure
     figure.savefig(out, format=fmt, dpi=dpi)
     return out
+
+
+def svg_text(ax: Axes) -> str:
+    """Return the figure of ``ax`` as SVG text to inline in a page, and close the figure.
+
+    Text is kept as text (``svg.fonttype`` ``none``), so the browser draws it with its
+    own fonts, Chinese names included; the XML prologue is left out.
+
+    Parameters
+    ----------
+    ax
+        An Axes of the figure.
+
+    Returns
+    -------
+    str
+        The ``<svg>`` element.
+    """
+    import io
+    import warnings
+
+    import matplotlib as mpl
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import SubFigure
+
+    figure = ax.figure
+    if isinstance(figure, SubFigure):
+        figure = figure.figure
+    buffer = io.StringIO()
+    with mpl.rc_context({"svg.fonttype": "none"}), warnings.catch_warnings():
+        # Glyphs the plot's own font lacks (CJK names) are measured roughly; the
+        # browser draws them with its fonts, so the warning says nothing useful here.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        figure.savefig(buffer, format="svg")
+    plt.close(figure)
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]

@@ -89,8 +89,9 @@ def _load(source: str, budget_scale: float = 1.0) -> Instance:
     return instance
 
 
-WRITE_SECONDS = 1.0
-"""Seconds of ``solve --time-limit`` kept back for writing the result files."""
+WRITE_SECONDS = 3.0
+"""Seconds of ``solve --time-limit`` kept back for writing the result files (the
+report draws its plots)."""
 
 
 @app.command()
@@ -861,6 +862,28 @@ def validate(instance: InstanceArg) -> None:
     """Load and validate an instance; list every problem found."""
     inst = _load(instance)
     out.print(f"{inst!r}: valid")
+
+
+@app.command()
+def report(
+    folder: Annotated[Path, typer.Argument(help="A result folder written by solve.")],
+) -> None:
+    """Write FOLDER/report.html again from the result files in FOLDER."""
+    from talentplan._files import atomic_write_text
+    from talentplan.report.html_report import render_report
+    from talentplan.report.result import AllocationResult
+
+    try:
+        page = render_report(AllocationResult.from_dir(folder))
+    except FileNotFoundError as exc:
+        fail("error", f"{folder} holds no complete result of solve: {exc}", ExitCode.BAD_INPUT)
+    except (ValueError, KeyError) as exc:
+        fail("error", f"{folder}: unreadable result files: {exc!r}", ExitCode.BAD_INPUT)
+    try:
+        atomic_write_text(folder / "report.html", page)
+    except OSError as exc:
+        fail("cannot write", f"{folder / 'report.html'}: {exc}", ExitCode.OUTPUT)
+    out.print(f"written {folder / 'report.html'}")
 
 
 @app.command()

@@ -4,13 +4,38 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
+from talentplan import _plot
+from talentplan._plot import CITY_WIDE
 from talentplan.report.county_view import format_county_table
+from talentplan.report.plain_words import (
+    OBJECTIVE_WORDS,
+    approximation_sentence,
+    comparison_sentences,
+    limit_sentences,
+)
 
-__all__ = ["describe_gap", "describe_model", "headline", "render_report"]
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "account_section",
+    "allocation_section",
+    "comparison_table",
+    "county_comparison",
+    "describe_gap",
+    "describe_model",
+    "headline",
+    "headline_section",
+    "limits_section",
+    "plots_section",
+    "render_report",
+    "tables_section",
+]
 
 
 class SolvedPlan(Protocol):
@@ -39,10 +64,18 @@ class SolvedPlan(Protocol):
 
 
 _STYLE = """
-body{font-family:system-ui,sans-serif;margin:2em;max-width:70em;color:#222}
+body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:2em auto;max-width:72em;
+padding:0 1em;color:#222;line-height:1.4}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.25em .6em;
-text-align:right}th{background:#f3f3f3}table.meta td{text-align:left}
-h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em}
+text-align:right}th{background:#f3f3f3}tbody th{text-align:left}table.meta td{text-align:left}
+h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;margin-top:2em}
+p.description{color:#555;margin-top:0}
+section.headline{background:#f6f9fc;border:1px solid #cfdcea;padding:.5em 1.2em 1em}
+section.headline p.finding{font-size:1.1em}
+p.note{color:#555;font-size:.92em}
+figure.plot{margin:1.5em 0}figure.plot svg{max-width:100%;height:auto}
+figcaption{color:#555;font-size:.9em}
+details summary{cursor:pointer;color:#1a4f8b}
 """
 
 
@@ -154,54 +187,296 @@ def _named(frame: pd.DataFrame, names: dict[str, dict[str, str]]) -> pd.DataFram
 def render_report(result: SolvedPlan) -> str:
     """Render the HTML report of a solved plan as one self-contained page.
 
-    The page shows the summary, the plan by county (spend, programs funded, final-year
-    useful talent and coverage of demand), spending by program and year, final-year useful
-    talent by county and type, budget use and the largest shadow prices.
+    In order: the title (the instance's name and description); the headline, what the
+    plan buys against doing nothing and against cash subsidies only, overall and by
+    county (:func:`headline_section`); the plots, inline SVG (:func:`plots_section`); the
+    binding limits in plain words with their shadow prices; the plan by county, by
+    program and year, talent by type and budget use; the solver's account, the
+    approximation error, versions and instance hash; the full allocation, collapsed.
+    The page loads nothing from the network and runs no script.
     """
     s = result.summary
+    title = f"Talent plan: {s.get('instance', '')}"
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p class='description'>{html.escape(str(s.get('description') or ''))}</p>",
+        headline_section(result),
+        plots_section(result),
+        limits_section(result),
+        tables_section(result),
+        account_section(result),
+        allocation_section(result),
+        "</body></html>",
+    ]
+    return "\n".join(parts)
+
+
+def _final_year(result: SolvedPlan) -> Any:
+    talent = result.talent
+    return talent["year"].max() if len(talent) else ""
+
+
+def headline_section(result: SolvedPlan) -> str:
+    """Render what the plan buys: the comparisons in words, overall and by county.
+
+    Reads ``summary["comparisons"]`` (:func:`talentplan.report.pipeline.comparisons`);
+    says why they are missing when they were skipped, and which rules each comparison
+    ignores or drops.
+    """
+    s = result.summary
+    compared = s.get("comparisons") or {"skipped": "the result has no comparisons"}
+    parts = ["<section class='headline' id='headline'>", "<h2>What the plan buys</h2>"]
+    if compared.get("skipped"):
+        parts.append(
+            f"<p class='finding'>The plan was not compared with doing nothing or with "
+            f"cash subsidies only: {html.escape(str(compared['skipped']))}.</p>"
+        )
+        return "\n".join([*parts, "</section>"])
+    objective = str(s.get("objective_name", ""))
+    for sentence in comparison_sentences(compared, objective, _final_year(result)):
+        parts.append(f"<p class='finding'>{html.escape(sentence)}</p>")
+    parts.append(_table(comparison_table(compared, objective, _final_year(result)), "overall"))
+    parts.append(
+        f"<h3>County by county</h3>{_table(county_comparison(compared, s), 'by-county-comparison')}"
+    )
+    parts += _comparison_notes(compared)
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+_PLANS = {"plan": "the plan", "do_nothing": "doing nothing", "subsidies_only": "subsidies only"}
+"""The columns of the comparison tables, by key of ``summary["comparisons"]``."""
+
+
+def comparison_table(compared: dict[str, Any], objective: str, year: Any) -> pd.DataFrame:
+    """Tabulate the objective, final-year useful talent and spend of each plan compared.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per plan (the plan, doing nothing, subsidies only: blank when that one
+        was not found), rows formatted for a reader.
+    """
+    rows = {
+        f"{OBJECTIVE_WORDS.get(objective, objective)}": ("objective", "{:,.6g}"),
+        f"useful talent in {year} (persons)": ("useful", "{:,.0f}"),
+        "spend over the horizon (10k yuan)": ("spend", "{:,.0f}"),
+    }
+    table = {}
+    for key, label in _PLANS.items():
+        figures = compared.get(key) or {}
+        table[label] = [
+            fmt.format(figures[field]) if field in figures else "" for field, fmt in rows.values()
+        ]
+    return pd.DataFrame(table, index=pd.Index(list(rows)))
+
+
+def county_comparison(compared: dict[str, Any], summary: dict[str, Any]) -> pd.DataFrame:
+    """Tabulate final-year useful talent and spend by county of each plan compared."""
+    names = {"": CITY_WIDE, **summary.get("names", {}).get("county", {})}
+    plans = {k: (compared.get(k) or {}).get("by_county") for k in _PLANS}
+    counties = list(dict.fromkeys(c for by in plans.values() if by for c in by))
+    counties = [c for c in counties if c] + [c for c in counties if not c]
+    columns: dict[str, list[str]] = {}
+    for field, what, fmt in (("useful", "useful talent", "{:,.0f}"), ("spend", "spend", "{:,.0f}")):
+        for key, label in _PLANS.items():
+            by = plans[key]
+            if by is None or (field == "spend" and key == "do_nothing"):
+                continue
+            columns[f"{what}: {label}"] = [
+                "" if (c == "" and field == "useful") else fmt.format(by.get(c, {}).get(field, 0.0))
+                for c in counties
+            ]
+    table = pd.DataFrame(columns, index=pd.Index([names.get(c, c) for c in counties]))
+    table.columns.name = "county"
+    return table
+
+
+def _comparison_notes(compared: dict[str, Any]) -> list[str]:
+    """Paragraphs on the rules each comparison ignores or drops, and skipped comparisons."""
+    nothing = compared.get("do_nothing") or {}
+    subsidies = compared.get("subsidies_only") or {}
+    parts = [
+        "<p class='note'>Doing nothing: the instance played by the simulator with no "
+        "program and no spending."
+        + (" Rules it breaks, ignored for this comparison:" if nothing.get("notes") else "")
+        + "</p>",
+        _bullets(nothing.get("notes", [])),
+        "<p class='note'>Subsidies only: the best plan of the same budgets, under the same "
+        "rules and earmarks, using only the programs whose mechanism is market (cash "
+        "subsidies), solved with the plan's options"
+        + (
+            f" (status {html.escape(str(subsidies['status']))}, gap "
+            f"{_percent(subsidies.get('gap'))})"
+            if "status" in subsidies
+            else ""
+        )
+        + "."
+        + (" Rules dropped or changed for it:" if subsidies.get("notes") else "")
+        + "</p>",
+        _bullets(subsidies.get("notes", [])),
+    ]
+    if subsidies.get("skipped"):
+        parts.append(
+            f"<p class='note'>No subsidies-only plan: {html.escape(str(subsidies['skipped']))}.</p>"
+        )
+    return parts
+
+
+def _percent(value: Any) -> str:
+    return "n/a" if value is None or not math.isfinite(float(value)) else f"{float(value):.3%}"
+
+
+def _bullets(items: list[str]) -> str:
+    if not items:
+        return ""
+    return "<ul>" + "".join(f"<li>{html.escape(str(i))}</li>" for i in items) + "</ul>"
+
+
+def plots_section(result: SolvedPlan) -> str:
+    """Render the plots of the plan as inline SVG figures (see :mod:`talentplan._plot`)."""
+    s = result.summary
+    counties = dict(s.get("names", {}).get("county", {}))
+    spends = len(result.allocation) and float(result.allocation["cost"].abs().sum()) > 0
+    demand = pd.DataFrame(s.get("demand") or [], columns=["county", "year", "demand"])
+    plots: list[tuple[str, str, Callable[[], Axes]]] = []
+    if spends:
+        plots += [
+            (
+                "allocation",
+                "Spend of each program (by id) in each county over the horizon (10k yuan).",
+                lambda: _plot.allocation_heatmap(result.allocation, names=counties),
+            ),
+            (
+                "spend",
+                "Spend by county over the horizon (10k yuan).",
+                lambda: _plot.spend_bars(result.allocation, names=counties),
+            ),
+        ]
+    plots.append(
+        (
+            "talent",
+            "Useful talent by county and year, with the data's demand dashed (before any "
+            "demand feedback).",
+            lambda: _plot.talent_lines(
+                result.talent, demand=demand if len(demand) else None, names=counties
+            ),
+        )
+    )
+    plots.append(("budgets", "Budget used by year and source; slack hatched.",
+                  lambda: _plot.budget_bars(result.budget_use)))  # fmt: skip
+    if (result.shadow_prices["resource"] == "budget").any():
+        plots.append(
+            (
+                "shadow-prices",
+                "Shadow prices of the budgets: objective per extra 10k yuan of each source.",
+                lambda: _plot.shadow_price_bars(result.shadow_prices, resource="budget"),
+            )
+        )
+    parts = ["<h2>Plots</h2>"]
+    if not spends:
+        parts.append("<p>The plan spends nothing, so there is no spend to plot.</p>")
+    for key, caption, draw in plots:
+        parts.append(
+            f"<figure class='plot' id='plot-{key}'>{_plot.svg_text(draw())}"
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
+    return "\n".join(parts)
+
+
+def limits_section(result: SolvedPlan) -> str:
+    """Render the binding limits in plain words with their shadow prices and units."""
+    s = result.summary
+    objective = str(s.get("objective_name", ""))
+    sentences, more = limit_sentences(result.shadow_prices, s.get("names", {}), objective)
+    parts = ["<h2>Limits that bind the plan</h2>"]
+    if not sentences:
+        parts.append("<p>No budget, land, cadre or other limit binds the plan.</p>")
+        return "\n".join(parts)
+    parts.append(_bullets(sentences))
+    if more:
+        parts.append(f"<p class='note'>And {more} more: see the table of used-up limits.</p>")
+    parts.append(
+        "<p class='note'>Prices are shadow prices of the model with the plan's whole "
+        "decisions fixed: the change of the objective per extra unit of the limit. The "
+        f"{html.escape(OBJECTIVE_WORDS.get(objective, objective))} is the objective.</p>"
+    )
+    return "\n".join(parts)
+
+
+def tables_section(result: SolvedPlan) -> str:
+    """Render the plan by county, spend by program and year, talent by type, budgets."""
+    s = result.summary
     names = s.get("names", {})
-    alloc = result.allocation
-    spend = alloc.pivot_table(
+    spend = result.allocation.pivot_table(
         index="program", columns="year", values="cost", aggfunc="sum", fill_value=0.0
     ).rename(index=names.get("program", {}))
-    final = result.talent[result.talent["year"] == result.talent["year"].max()]
+    final = result.talent[result.talent["year"] == _final_year(result)]
     talent = (
         final.pivot_table(index="county", columns="talent_type", values="useful", aggfunc="sum")
         .rename(index=names.get("county", {}), columns=names.get("talent_type", {}))
         .map(lambda v: f"{v:,.0f}")
     )
-    prices = result.shadow_prices
-    binding = prices[prices["price"].abs() > 0]
-    binding = binding.reindex(binding["price"].abs().sort_values(ascending=False).index).head(20)
-    used_up = prices[prices["fully_used"].astype(bool)]
-    rows = [*headline(result), ("instance hash", str(s.get("instance_hash")))]
-    head = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>talentplan: {html.escape(str(s.get('instance')))}</title>",
-        f"<style>{_STYLE}</style></head><body>",
-        f"<h1>Talent plan: {html.escape(str(s.get('instance')))}</h1>",
-        f"<table class='meta'>{head}</table>",
-        "<h2>By county</h2>",
-        _table(format_county_table(result.by_county), classes="by-county"),
-        "<p>Spend over the whole horizon; coverage of demand: final-year useful talent "
-        "weighted by talent type over the weighted final-year demand.</p>",
-        "<h2>Spending by program and year (10k yuan)</h2>",
-        _table(spend),
-        "<h2>Useful talent in the final year (persons)</h2>",
-        _table(talent),
-        "<h2>Budget use (10k yuan)</h2>",
-        _table(result.budget_use.set_index(["year", "source"])),
-        "<h2>Binding resources: objective per extra unit</h2>",
-        _table(binding.set_index(["resource", "year", "name"])[["unit", "price", "used", "limit"]])
-        if len(binding)
-        else "<p>No budget, land or cadre limit binds.</p>",
-        "<h2>Limits the plan uses up</h2>",
-        _used_up(used_up)
-        if len(used_up)
-        else "<p>The plan uses up no budget, land quota or cadre capacity.</p>",
-        "<h2>Allocation</h2>",
-        _table(_named(alloc, names).set_index(["year", "program", "county"])),
-        "</body></html>",
+    used_up = result.shadow_prices[result.shadow_prices["fully_used"].astype(bool)]
+    budget_use = result.budget_use.assign(
+        source=result.budget_use["source"].map(lambda v: names.get("source", {}).get(v, v))
+    )
+    return "\n".join(
+        [
+            "<h2>By county</h2>",
+            _table(format_county_table(result.by_county), classes="by-county"),
+            "<p>Spend over the whole horizon; coverage of demand: final-year useful talent "
+            "weighted by talent type over the weighted final-year demand.</p>",
+            "<h2>Spending by program and year (10k yuan)</h2>",
+            _table(spend),
+            "<h2>Useful talent in the final year (persons)</h2>",
+            _table(talent),
+            "<h2>Budget use (10k yuan)</h2>",
+            _table(budget_use.set_index(["year", "source"])),
+            "<h2>Limits the plan uses up</h2>",
+            _used_up(used_up)
+            if len(used_up)
+            else "<p>The plan uses up no budget, land quota or cadre capacity.</p>",
+        ]
+    )
+
+
+def account_section(result: SolvedPlan) -> str:
+    """Render the solver's account, the approximation error, versions and instance hash."""
+    s = result.summary
+    rows = [
+        *headline(result),
+        ("instance hash", str(s.get("instance_hash"))),
+        *((f"version of {k}", str(v)) for k, v in (s.get("versions") or {}).items()),
     ]
-    return "\n".join(parts)
+    head = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
+    warning = s.get("gap_warning")
+    approximation = approximation_sentence(
+        float(s.get("approximation_error", 0.0)), result.objective
+    )
+    return "\n".join(
+        [
+            "<h2>Solver, approximation and provenance</h2>",
+            f"<p class='note'><b>Warning:</b> {html.escape(warning)}.</p>" if warning else "",
+            f"<p>{html.escape(approximation)}</p>",
+            _bullets([f"Skipped to keep the time limit: {x}" for x in s.get("skipped", [])]),
+            f"<table class='meta'>{head}</table>",
+        ]
+    )
+
+
+def allocation_section(result: SolvedPlan) -> str:
+    """Render the full allocation with display names, collapsed in ``<details>``."""
+    names = result.summary.get("names", {})
+    alloc = result.allocation
+    return "\n".join(
+        [
+            "<h2>Allocation</h2>",
+            f"<details><summary>Every decision of the plan ({len(alloc):,} rows)</summary>",
+            _table(_named(alloc, names).set_index(["year", "program", "county"]), "allocation"),
+            "</details>",
+        ]
+    )

@@ -10,10 +10,14 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable
-from typing import Literal
+from dataclasses import replace
+from typing import Any, Literal
 
 from talentplan.data.instance import Instance
+from talentplan.data.restrict import subsidies_only
+from talentplan.errors import InstanceError, NoSolutionError, SolverError
 from talentplan.model.objectives import final_demand
+from talentplan.report.compare import do_nothing, plan_figures
 from talentplan.report.county_view import display_names
 from talentplan.report.result import AllocationResult
 from talentplan.simulation import plan_levels, play
@@ -22,10 +26,25 @@ from talentplan.solver.deadline import Deadline
 from talentplan.solver.highs import Progress
 from talentplan.solver.reuse import ModelReuse
 
-__all__ = ["GAP_WARNING_ABOVE", "allocation_result", "gap_warning", "solve"]
+__all__ = [
+    "COMPARE_MAX_COUNTIES",
+    "COMPARE_MIN_SECONDS",
+    "GAP_WARNING_ABOVE",
+    "allocation_result",
+    "comparisons",
+    "gap_warning",
+    "solve",
+]
 
 GAP_WARNING_ABOVE = 0.01
 """A plan whose gap is above this (1%) comes with a warning in plain words."""
+
+COMPARE_MAX_COUNTIES = 100
+"""Above this many counties the comparisons of :func:`comparisons` are skipped (two
+more simulations and a solve of a large instance are not cheap)."""
+
+COMPARE_MIN_SECONDS = 3.0
+"""Seconds that must be left of a time limit to start the comparisons."""
 
 GapBasis = Literal["exact", "model"]
 """What a result's ``bound`` and ``gap`` certify (see :func:`certificate`)."""
@@ -152,6 +171,7 @@ def solve(
     deadline: Deadline | None = None,
     build: str = "pyomo",
     reuse: ModelReuse | None = None,
+    compare: bool = True,
 ) -> AllocationResult:
     """Find the best allocation of programs for ``instance``.
 
@@ -208,6 +228,10 @@ def solve(
         compiled models share their structure, and its plan is the start when feasible
         (``summary["method_notes"]`` says which). The answer is the same as without it,
         to the gap.
+    compare
+        Also score doing nothing and the best plan of the same budget on cash subsidies
+        only (:func:`comparisons`), within the time limit; ``summary["comparisons"]``
+        holds the figures, or why they were skipped.
 
     Returns
     -------
@@ -249,8 +273,129 @@ def solve(
     if progress is not None:
         progress(Progress(deadline.elapsed(), math.nan, math.nan, math.inf, phase="simulating"))
     result = allocation_result(instance, options, solution)
-    result.summary["elapsed_seconds"] = deadline.elapsed()
-    return result
+    if progress is not None and compare:
+        progress(Progress(deadline.elapsed(), math.nan, math.nan, math.inf, phase="comparing"))
+    compared = comparisons(instance, options, result, deadline, stop=stop, compare=compare)
+    summary = {
+        **result.summary,
+        "comparisons": compared,
+        "skipped": list(deadline.skipped),
+        "elapsed_seconds": deadline.elapsed(),
+    }
+    return replace(result, summary=summary)
+
+
+def comparisons(
+    instance: Instance,
+    options: SolveOptions,
+    result: AllocationResult,
+    deadline: Deadline,
+    *,
+    stop: threading.Event | None = None,
+    compare: bool = True,
+) -> dict[str, Any]:
+    """Score a solved plan against doing nothing and against cash subsidies only.
+
+    Parameters
+    ----------
+    instance, options, result
+        The instance, the options it was solved with and the result of that solve.
+    deadline
+        The deadline of the call: the comparisons start only with at least
+        :data:`COMPARE_MIN_SECONDS` left (a skip for lack of time is recorded in
+        :attr:`~talentplan.solver.deadline.Deadline.skipped`), and the subsidies-only
+        solve gets what is left.
+    stop
+        Stops the subsidies-only solve as it stops the plan's.
+    compare
+        False: skip them (``skipped`` says so).
+
+    Returns
+    -------
+    dict
+        ``skipped`` (why nothing was compared, or None), and otherwise ``plan``,
+        ``do_nothing`` and ``subsidies_only``: the
+        :func:`~talentplan.report.compare.plan_figures` of each; ``do_nothing["notes"]``
+        the rules doing nothing breaks, ignored; ``subsidies_only`` has ``notes`` (the
+        rules dropped to restrict the instance, see
+        :func:`~talentplan.data.restrict.subsidies_only`), ``status`` and ``gap``, or
+        only ``skipped`` when no such plan was found.
+    """
+    n_counties = len(instance.counties)
+    if not compare:
+        return {"skipped": "not asked for (compare=False)"}
+    if (stop is not None and stop.is_set()) or result.status.value == "interrupted":
+        return {"skipped": "the solve was interrupted"}
+    if n_counties > COMPARE_MAX_COUNTIES:
+        return {
+            "skipped": f"{n_counties} counties (more than {COMPARE_MAX_COUNTIES}): "
+            "the comparisons would cost another solve of a large instance"
+        }
+    if not deadline.allows(COMPARE_MIN_SECONDS):
+        why = (
+            f"{deadline.remaining():.1f} s left of the time limit, less than the "
+            f"{COMPARE_MIN_SECONDS:g} s the comparisons need"
+        )
+        deadline.skip(f"comparisons with doing nothing and subsidies only: {why}")
+        return {"skipped": why}
+    objective = str(result.summary["objective_name"])
+    return {
+        "skipped": None,
+        "plan": plan_figures(result.objective, result.talent, result.allocation),
+        "do_nothing": do_nothing(instance, objective),
+        "subsidies_only": _subsidies_only_plan(instance, options, objective, deadline, stop),
+    }
+
+
+def _subsidies_only_plan(
+    instance: Instance,
+    options: SolveOptions,
+    objective: str,
+    deadline: Deadline,
+    stop: threading.Event | None,
+) -> dict[str, Any]:
+    """Solve the subsidies-only instance with the plan's options, in the time left."""
+    try:
+        restricted, notes = subsidies_only(instance)
+    except InstanceError as exc:
+        return {"skipped": str(exc).splitlines()[0]}
+    if not deadline.allows(COMPARE_MIN_SECONDS):
+        why = f"{deadline.remaining():.1f} s left of the time limit"
+        deadline.skip(f"comparison with subsidies only: {why}")
+        return {"skipped": why}
+    left = Deadline(deadline.remaining() if deadline.bounded else None)
+    try:
+        other = solve(
+            restricted,
+            time_limit=left.limit,
+            mip_gap=options.mip_gap,
+            threads=options.threads,
+            objective=objective,
+            warm_start=options.warm_start,
+            method=options.method,
+            build=options.build,
+            stop=stop,
+            deadline=left,
+            compare=False,
+        )
+    except (NoSolutionError, SolverError) as exc:
+        # the plan itself stands: a comparison that finds no plan is reported, not raised
+        return {"skipped": str(exc).splitlines()[0], "notes": notes}
+    figures = plan_figures(other.objective, other.talent, other.allocation)
+    return {**figures, "notes": notes, "status": other.status.value, "gap": other.gap}
+
+
+def demand_by_county(instance: Instance) -> list[dict[str, Any]]:
+    """Sum the instance's demand over talent types: rows of county, year, demand.
+
+    Kept in the summary for the report's plot of talent against demand (the data's
+    demand, before any feedback of ``demand_feedback``).
+    """
+    demand = instance.demand.groupby(["county", "year"], as_index=False)["demand"].sum()
+    return [
+        {"county": str(c), "year": int(y), "demand": float(v)}
+        for c, y, v in demand[["county", "year", "demand"]].itertuples(index=False)
+    ]
 
 
 def allocation_result(
@@ -291,6 +436,7 @@ def allocation_result(
     summary = {
         "command": "solve",
         "instance": instance.scenario.name,
+        "description": instance.scenario.description,
         "status": run.status.value,
         "highs_status": run.highs_status,
         "gap_warning": gap_warning(gap, run.status.value),
@@ -334,7 +480,9 @@ def allocation_result(
             "county": display_names(instance.counties, "county"),
             "program": display_names(instance.programs, "program"),
             "talent_type": display_names(instance.talent_types, "talent_type"),
+            "source": display_names(instance.sources, "source"),
         },
+        "demand": demand_by_county(instance),
         "final_demand": {c: final_demand(formulation.data, c) for c in formulation.data.counties},
         "talent_weights": dict(formulation.data.weight),
         "versions": versions(),

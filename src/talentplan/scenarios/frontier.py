@@ -91,7 +91,9 @@ def pareto_frontier(
         above (:mod:`talentplan.solver.reuse`); False builds a new one for each point.
     """
     check_number("n_points", n_points, low=2, integer=True)
-    options: dict[str, Any] = dict(time_limit=time_limit, mip_gap=mip_gap, threads=threads)
+    options: dict[str, Any] = dict(
+        time_limit=time_limit, mip_gap=mip_gap, threads=threads, compare=False
+    )
     best = solve(instance, objective="talent_index", **options)
     fairest = solve(instance, objective="equity", **options)
     low = max(min_coverage(instance, best), instance.scenario.min_coverage)

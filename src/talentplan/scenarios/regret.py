@@ -156,7 +156,7 @@ def plan_regret(
             f"truth and estimates must have the same keys; truth {sorted(true_values)}, "
             f"estimates {sorted(estimated.keys)}."
         )
-    opts = dict(solve_options or {})
+    opts = {"compare": False, **(solve_options or {})}
     inst_true = apply_parameters(instance, true_values, source="truth")
     inst_est = apply_parameters(instance, estimated, clip=clip)
     sol_true = solve(inst_true, mip_gap=mip_gap, time_limit=time_limit, **opts)

@@ -451,7 +451,9 @@ def sensitivity(
     SolveOptions(time_limit, mip_gap, threads)  # checks the solver's options
     every = response_keys(instance)
     chosen = check_parameters(instance, parameters)
-    solve_options: dict[str, Any] = dict(time_limit=time_limit, mip_gap=mip_gap, threads=threads)
+    solve_options: dict[str, Any] = dict(
+        time_limit=time_limit, mip_gap=mip_gap, threads=threads, compare=False
+    )
     base = solve(instance, **solve_options, progress=progress, stop=stop)
     sign = -1.0 if instance.scenario.objective == "min_cost" else 1.0
     base_spend = _spend(base.allocation, keys)

@@ -237,7 +237,8 @@ def _solve_scenario(task: _Task) -> dict[str, Any]:
     try:
         instance = task.grid.apply(task.base, task.point)
         reuse = _carried() if task.reuse else None
-        result = solve(instance, objective=task.objective, reuse=reuse, **task.options)
+        options = {"compare": False, **task.options}  # a sweep compares its own scenarios
+        result = solve(instance, objective=task.objective, reuse=reuse, **options)
     except InfeasiblePlanError as exc:
         row.update(status=SolveStatus.INFEASIBLE.value, reason=exc.explanation)
     except NoSolutionError as exc:

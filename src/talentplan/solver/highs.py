@@ -48,7 +48,8 @@ class Progress:
     ``gap`` are the best plan's model value, the bound and their gap; NaN or infinite
     before they exist), ``prices`` (the shadow-price LP), ``county prices`` (the
     decomposition's price rounds, :mod:`talentplan.solver.decomposition`), ``simulating``
-    (the plan played with the exact curves).
+    (the plan played with the exact curves), ``comparing`` (the report's comparisons,
+    :func:`talentplan.report.pipeline.comparisons`).
     """
 
     seconds: float
