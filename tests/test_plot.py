@@ -316,3 +316,14 @@ def test_out_of_sample_lines_are_each_plans_sorted_feasible_objectives() -> None
     assert lines[0].get_ydata().tolist() == pytest.approx([1 / 3, 2 / 3, 1.0])
     assert "1 draw(s) infeasible" in lines[1].get_label()
     assert lines[0].get_label() == "a: mean 2, 5th pct 1"
+
+
+def test_the_same_figure_gives_the_same_svg_text_every_time() -> None:
+    def draw() -> str:
+        fig, ax = plt.subplots()
+        ax.imshow(np.arange(6.0).reshape(2, 3))
+        ax.plot([0, 1], [1, 0], marker="o")
+        return _plot.svg_text(ax)
+
+    first, second = draw(), draw()
+    assert first.startswith("<svg") and first == second

@@ -717,7 +717,8 @@ def svg_text(ax: Axes) -> str:
     """Return the figure of ``ax`` as SVG text to inline in a page, and close the figure.
 
     Text is kept as text (``svg.fonttype`` ``none``), so the browser draws it with its
-    own fonts, Chinese names included; the XML prologue is left out.
+    own fonts, Chinese names included; the XML prologue is left out. The text is the
+    same on every run for the same figure (no date, fixed element ids).
 
     Parameters
     ----------
@@ -740,11 +741,14 @@ def svg_text(ax: Axes) -> str:
     if isinstance(figure, SubFigure):
         figure = figure.figure
     buffer = io.StringIO()
-    with mpl.rc_context({"svg.fonttype": "none"}), warnings.catch_warnings():
+    # A fixed hash salt and no date make the same figure the same text on every run, so
+    # a page can be compared byte for byte with a rerun's (talentplan replicate).
+    settings = {"svg.fonttype": "none", "svg.hashsalt": "talentplan"}
+    with mpl.rc_context(settings), warnings.catch_warnings():
         # Glyphs the plot's own font lacks (CJK names) are measured roughly; the
         # browser draws them with its fonts, so the warning says nothing useful here.
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
-        figure.savefig(buffer, format="svg")
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
     plt.close(figure)
     text = buffer.getvalue()
     return text[text.index("<svg") :]
