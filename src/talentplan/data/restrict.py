@@ -1,8 +1,8 @@
 """Restrict an instance to cash subsidies: the comparison plan of the report.
 
 :func:`subsidies_only` keeps the programs whose mechanism is ``market`` (cash subsidies)
-and the same budgets, and says in plain words every rule it had to drop or change on the
-way: a plan of the restricted instance is scored on rules it can meet, never on rules
+and the same budgets (an earmark for other programs only is opened to the subsidies),
+and says in plain words every rule it had to drop or change on the way: a plan of the restricted instance is scored on rules it can meet, never on rules
 it silently breaks.
 """
 
@@ -31,8 +31,9 @@ def subsidies_only(instance: Instance) -> tuple[Instance, list[str]]:
 
     * the responses and pins of the dropped programs;
     * the policy floors on dropped programs (rules only other programs can meet);
-    * the money of an earmarked source that may pay only for dropped programs: its
-      budget rows are set to 0 (the earmark is kept, so that money stays unspent).
+    * the earmark of a source that may pay only for dropped programs: it is opened to
+      the cash subsidies, so that the comparison plan has the same money to spend (a
+      source whose list names a kept program keeps its list, trimmed to the kept ones).
 
     Parameters
     ----------
@@ -126,13 +127,13 @@ def _pin_notes(dropped: pd.DataFrame) -> list[str]:
 
 
 def _earmarks(instance: Instance, kept: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """Trim each source's list of programs to the kept ones; zero the money left with none.
+    """Trim each source's list of programs to the kept ones; open a list left empty.
 
-    Returns the sources and budgets tables and a note per source whose money can pay for
-    no kept program.
+    Returns the sources and budgets tables (the budgets unchanged) and a note per source
+    whose earmark was opened to the cash subsidies.
     """
     sources = instance.sources.copy()
-    budgets = instance.budgets.copy()
+    budgets = instance.budgets
     notes = []
     for i, row in sources.iterrows():
         text = str(row["programs"]).strip()
@@ -144,13 +145,12 @@ def _earmarks(instance: Instance, kept: list[str]) -> tuple[pd.DataFrame, pd.Dat
             sources.at[i, "programs"] = ";".join(allowed)
             continue
         source = str(row["source"])
-        sources.at[i, "programs"] = "*"
-        mine = budgets["source"] == source
-        total = float(budgets.loc[mine, "amount"].sum())
-        budgets.loc[mine, "amount"] = 0.0
+        sources.at[i, "programs"] = ";".join(kept)
+        total = float(budgets.loc[budgets["source"] == source, "amount"].sum())
         label = str(row.get("name") or "").strip() or source
         notes.append(
-            f"{label} ({source}) may pay only for programs that are not cash subsidies: "
-            f"its {total:,.0f} (10k yuan) stay unspent in this plan."
+            f"{label} ({source}) may pay only for programs that are not cash subsidies; "
+            f"here its {total:,.0f} (10k yuan) may pay for cash subsidies, so that this "
+            "plan has the same money."
         )
     return sources, budgets, notes
