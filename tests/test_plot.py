@@ -320,7 +320,7 @@ def test_out_of_sample_lines_are_each_plans_sorted_feasible_objectives() -> None
 
 def test_the_same_figure_gives_the_same_svg_text_every_time() -> None:
     def draw() -> str:
-        fig, ax = plt.subplots()
+        _fig, ax = plt.subplots()
         ax.imshow(np.arange(6.0).reshape(2, 3))
         ax.plot([0, 1], [1, 0], marker="o")
         return _plot.svg_text(ax)

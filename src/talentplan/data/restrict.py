@@ -2,8 +2,8 @@
 
 :func:`subsidies_only` keeps the programs whose mechanism is ``market`` (cash subsidies)
 and the same budgets (an earmark for other programs only is opened to the subsidies),
-and says in plain words every rule it had to drop or change on the way: a plan of the restricted instance is scored on rules it can meet, never on rules
-it silently breaks.
+and says in plain words every rule it had to drop or change on the way: a plan of the
+restricted instance is scored on rules it can meet, never on rules it silently breaks.
 """
 
 from __future__ import annotations
