@@ -743,8 +743,10 @@ def svg_text(ax: Axes) -> str:
     buffer = io.StringIO()
     # A fixed hash salt and no date make the same figure the same text on every run, so
     # a page can be compared byte for byte with a rerun's (talentplan replicate).
-    settings = {"svg.fonttype": "none", "svg.hashsalt": "talentplan"}
-    with mpl.rc_context(settings), warnings.catch_warnings():
+    with (
+        mpl.rc_context({"svg.fonttype": "none", "svg.hashsalt": "talentplan"}),
+        warnings.catch_warnings(),
+    ):
         # Glyphs the plot's own font lacks (CJK names) are measured roughly; the
         # browser draws them with its fonts, so the warning says nothing useful here.
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
