@@ -59,6 +59,8 @@ SHARE = "0.0%"
 GAP = "0.000%"
 """Relative gaps, which are often well below a percent."""
 DECIMAL = "#,##0.00"
+TENTHS = "#,##0.0"
+"""Full-time equivalents, which are often fractions of a person."""
 PLAIN = "General"
 
 OBJECTIVE_WORDS = {
@@ -144,7 +146,7 @@ def _talent_sheet(wb: Workbook, talent: pd.DataFrame, names: dict[str, Any]) -> 
         (Column("Talent type id", width=14), _ids(talent["talent_type"])),
         (Column("Year", width=7), talent["year"]),
         (Column("Stock, end of year (persons)", PERSONS, 14), talent["stock"]),
-        (Column("Part-time experts (full-time equivalents)", PERSONS, 16), talent["fte"]),
+        (Column("Part-time experts (full-time equivalents)", TENTHS, 16), talent["fte"]),
         (Column("Useful talent (persons)", PERSONS, 14), talent["useful"]),
     ]
     return _table_sheet(wb, "talent", columns)
