@@ -13,7 +13,7 @@ unrounded and only displayed rounded: money in 10k yuan with thousands separator
 two decimals, persons as whole numbers, shares as percentages. The workbook is written
 by openpyxl in write-only mode (styles, views, widths, headers, the small sheets); the
 data rows of the table sheets are then streamed into the saved file as SpreadsheetML
-text in the form openpyxl writes them, since openpyxl without lxml writes some 25,000
+text in the form openpyxl writes them, since openpyxl without lxml writes only some 20,000
 cells a second and a plan of 100,000 allocation rows would take over a minute.
 """
 
@@ -429,7 +429,7 @@ def _table_sheet(
 def _stream_rows(book: bytes, tables: Sequence[_Rows]) -> bytes:
     """Return ``book`` with the data rows of ``tables`` written after their header rows.
 
-    openpyxl writes about 25,000 cells a second without lxml, which would make a plan of
+    openpyxl writes about 20,000 cells a second without lxml, which would make a plan of
     100,000 allocation rows take over a minute; the rows are written here as
     SpreadsheetML text in the form openpyxl itself writes (inline strings, numbers, the
     cell style ids openpyxl registered) at a fraction of that cost.
