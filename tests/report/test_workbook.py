@@ -112,7 +112,7 @@ def test_a_result_read_back_from_its_files_writes_the_same_tables(tiny_result, t
         pd.testing.assert_frame_equal(sheet_frame(first, title), sheet_frame(second, title))
 
 
-def test_awkward_text_and_missing_numbers_survive_the_streamed_rows(tiny_result):
+def test_awkward_text_and_missing_numbers_survive_in_the_workbook(tiny_result):
     allocation = tiny_result.allocation.copy()
     county = allocation["county"].iloc[0]
     allocation.loc[0, "cost"] = math.nan
@@ -120,6 +120,8 @@ def test_awkward_text_and_missing_numbers_survive_the_streamed_rows(tiny_result)
     names = {**tiny_result.summary["names"]}
     awkward = ' A & <B> "C" \x07 '
     names["county"] = {**names["county"], county: awkward}
+    program = allocation["program"].iloc[0]
+    names["program"] = {**names["program"], program: "=SUM(1,2)"}
     odd = dataclasses.replace(
         tiny_result, allocation=allocation, summary={**tiny_result.summary, "names": names}
     )
@@ -128,6 +130,8 @@ def test_awkward_text_and_missing_numbers_survive_the_streamed_rows(tiny_result)
     assert sheet.loc[sheet["County id"] == county, "County"].eq(awkward.replace("\x07", "")).all()
     assert sheet.loc[0, "Spend (10k yuan)"] is None or math.isnan(sheet.loc[0, "Spend (10k yuan)"])
     assert book["allocation"]["I2"].value is None
+    assert book["allocation"]["C2"].value == "=SUM(1,2)"  # text, not a formula
+    assert book["allocation"]["C2"].data_type == "s"
     assert book["allocation"]["I2"].number_format == "#,##0.00"  # a blank keeps its format
     assert book["allocation"]["J3"].value is None
     rest = allocation["cost"].iloc[1:].sum()
