@@ -100,7 +100,7 @@ TEMPORARY_PREFIX = ".talentplan-tmp-"
 def write_file_set(folder: str | os.PathLike[str], files: Mapping[str, str | bytes]) -> Path:
     """Write a set of files into ``folder``, each atomically, in the given order.
 
-    A ``str`` content is written as UTF-8 text, ``bytes`` as they are.
+    ``str`` contents are written as UTF-8 text, ``bytes`` as they are (a workbook).
 
     Every file is first written into one hidden temporary folder inside ``folder``
     (``.talentplan-tmp-*``) and then moved in by renames, in the order of ``files``:
@@ -108,7 +108,7 @@ def write_file_set(folder: str | os.PathLike[str], files: Mapping[str, str | byt
     only with the others. An existing copy of the last file is removed before anything
     moves, so a stale marker never stands beside new files. Nothing is created beside
     ``folder``; a temporary folder left inside it by a killed process is removed by the
-    next write.
+    next write. Every file gets the mode ``0o666 & ~umask``.
     """
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
@@ -117,10 +117,12 @@ def write_file_set(folder: str | os.PathLike[str], files: Mapping[str, str | byt
     names = list(files)
     with tempfile.TemporaryDirectory(prefix=TEMPORARY_PREFIX, dir=out) as tmp:
         for name, content in files.items():
+            staged = Path(tmp) / name
             if isinstance(content, bytes):
-                (Path(tmp) / name).write_bytes(content)
+                staged.write_bytes(content)
             else:
-                (Path(tmp) / name).write_text(content, encoding="utf-8")
+                staged.write_text(content, encoding="utf-8")
+            os.chmod(staged, 0o666 & ~_UMASK)
         if names:
             (out / names[-1]).unlink(missing_ok=True)
         for name in names:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -143,6 +144,10 @@ def test_validate_export_roundtrip_and_datasets(tmp_path):
     book = tmp_path / "q.xlsx"
     assert run("export", "qingyuan", str(book)).exit_code == 0
     assert run("validate", str(book)).exit_code == 0
+    exported = openpyxl.load_workbook(book, read_only=False)
+    rules = {str(r.sqref): r.formula1 for r in exported["programs"].data_validations.dataValidation}
+    assert '"site,count,amount,chain,city"' in rules.values()
+    assert "units" in exported.sheetnames
     listing = run("datasets").output
     assert "qingyuan" in listing and "northern_guangdong" in listing
 

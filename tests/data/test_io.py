@@ -35,16 +35,76 @@ def with_pins(inst: Instance) -> Instance:
     return inst.replace_tables(pins=pins)
 
 
+def check_editing_aids(path: Path) -> None:
+    """Check the frozen headers, the units sheet and the drop-downs of a written workbook."""
+    import openpyxl
+    from openpyxl.utils import column_index_from_string
+
+    from talentplan.data.schema import TABLE_BY_NAME, TABLES
+
+    book = openpyxl.load_workbook(path)
+    for ws in book.worksheets:
+        assert ws.freeze_panes == "A2", ws.title
+    enumerated = {(t.name, c.name): c.choices for t in TABLES for c in t.columns if c.choices}
+    assert {("programs", "mechanism"), ("programs", "kind"), ("responses", "effect")} <= set(
+        enumerated
+    )
+    found = set()
+    for table in TABLE_BY_NAME:
+        ws = book[table]
+        header = [cell.value for cell in ws[1]]
+        for rule in ws.data_validations.dataValidation:
+            first, last = str(rule.sqref).split(":")
+            letter = first.rstrip("0123456789")
+            column = header[column_index_from_string(letter) - 1]
+            choices = enumerated[table, column]
+            assert rule.type == "list" and rule.showErrorMessage
+            assert rule.formula1 == '"' + ",".join(choices or ()) + '"'
+            assert len(rule.formula1) <= 255 + 2  # Excel: a typed list of <= 255 characters
+            assert first == f"{letter}2" and int(last[len(letter) :]) >= ws.max_row
+            found.add((table, column))
+    assert found == set(enumerated)
+    units = list(book["units"].iter_rows(values_only=True))
+    header = ("table", "column", "type", "unit", "required", "default", "allowed", "meaning")
+    assert units[0] == header
+    listed = {(r[0], r[1]): dict(zip(header, r, strict=True)) for r in units[1:]}
+    assert len(listed) == len(units) - 1 == sum(len(t.columns) for t in TABLES)
+    assert listed["budgets", "amount"]["unit"] == "10k yuan"
+    assert listed["programs", "kind"]["allowed"] == "site, count, amount, chain, city"
+    assert listed["counties", "efficiency"]["default"] == "1.0"
+    assert listed["counties", "county"]["required"] == "yes"
+
+
 def test_folder_workbook_folder_round_trip(tmp_path: Path) -> None:
     first = load_instance("qingyuan")
     write_instance(with_pins(first), tmp_path / "a")
     a = load_instance(tmp_path / "a")
     write_instance(a, tmp_path / "plan.xlsx")
-    b = load_instance(tmp_path / "plan.xlsx")
+    check_editing_aids(tmp_path / "plan.xlsx")
+    b = load_instance(tmp_path / "plan.xlsx")  # the units sheet and drop-downs change nothing
     assert_same(a, b)
     write_instance(b, tmp_path / "c")
     assert_same(a, load_instance(tmp_path / "c"))
     assert len(a.pins) == 2
+
+
+@pytest.mark.slow
+def test_a_value_off_the_drop_down_is_still_an_error_when_read(tmp_path: Path) -> None:
+    import openpyxl
+
+    from talentplan.errors import InstanceValidationError
+
+    write_instance(load_instance("qingyuan"), tmp_path / "plan.xlsx")
+    book = openpyxl.load_workbook(tmp_path / "plan.xlsx")
+    header = [cell.value for cell in book["programs"][1]]
+    book["programs"].cell(row=3, column=header.index("kind") + 1, value="kiosk")
+    book.save(tmp_path / "edited.xlsx")
+    with pytest.raises(InstanceValidationError) as info:
+        load_instance(tmp_path / "edited.xlsx")
+    assert any(
+        e.file == "edited.xlsx[programs]" and e.row == 3 and e.column == "kind"
+        for e in info.value.errors
+    )
 
 
 def test_round_trip_synthetic_with_floats(tmp_path: Path) -> None:

@@ -2,8 +2,15 @@
 
 A workbook holds a ``scenario`` sheet (``key``/``value`` rows), an optional ``floors``
 sheet (one policy floor per row) and one sheet per table. Sheets and columns whose
-name starts with ``#`` or ``_`` are comments and ignored; any other unknown sheet is an
+name starts with ``#`` or ``_`` are comments and ignored, and so is a ``units`` sheet
+(the column dictionary :func:`write_workbook` adds); any other unknown sheet is an
 error.
+
+A written workbook also helps whoever edits it: the header row of every sheet is frozen,
+the ``units`` sheet lists each table's columns with type, unit, whether required, the
+default and the allowed values, and the enumerated columns of the schema (program
+``mechanism`` and ``kind``, response ``effect``, pin ``action``) get a drop-down list
+that refuses other values.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from talentplan.data.instance import Instance
 from talentplan.data.records import blank_record, records_to_raw, unknown_table
 from talentplan.data.responses import with_response_parameters
 from talentplan.data.scenario_toml import FLOOR_KEYS, ScenarioSource, floor_rows, scenario_rows
-from talentplan.data.schema import TABLE_BY_NAME, TABLES
+from talentplan.data.schema import TABLE_BY_NAME, TABLES, Table
 from talentplan.data.validate import COMMENT_PREFIXES, RawTable, build_instance
 from talentplan.errors import InstanceError, InstanceValidationError
 
@@ -30,6 +37,11 @@ __all__ = ["read_workbook", "write_workbook"]
 
 SCENARIO_SHEET = "scenario"
 FLOORS_SHEET = "floors"
+UNITS_SHEET = "units"
+"""The column dictionary of a written workbook; read back, it is ignored."""
+UNITS_HEADER = ("table", "column", "type", "unit", "required", "default", "allowed", "meaning")
+VALIDATED_ROWS = 1_048_576
+"""Drop-downs cover a column down to Excel's last row, so added rows get them too."""
 
 
 def read_workbook(path: str | os.PathLike[str], *, origin: str | None = None) -> Instance:
@@ -48,7 +60,7 @@ def read_workbook(path: str | os.PathLike[str], *, origin: str | None = None) ->
     try:
         for ws in wb.worksheets:
             title = ws.title.strip()
-            if title.startswith(COMMENT_PREFIXES):
+            if title.startswith(COMMENT_PREFIXES) or title == UNITS_SHEET:
                 continue
             sheets[title] = [list(r) for r in ws.iter_rows(values_only=True)]
     finally:
@@ -172,18 +184,75 @@ def write_workbook_file(instance: Instance, path: Path) -> None:
     import openpyxl
 
     wb = openpyxl.Workbook(write_only=True)
-    ws = wb.create_sheet(SCENARIO_SHEET)
+    ws = _sheet(wb, SCENARIO_SHEET)
     ws.append(["key", "value"])
     for key, value in scenario_rows(instance.scenario):
         ws.append([key, _cell_value(value)])
-    ws = wb.create_sheet(FLOORS_SHEET)
+    ws = _sheet(wb, FLOORS_SHEET)
     ws.append(list(FLOOR_KEYS))
     for row in floor_rows(instance.scenario):
         ws.append([_cell_value(v) for v in row])
     for table in TABLES:
         frame = table_frame(instance, table.name)
-        ws = wb.create_sheet(table.name)
+        ws = _sheet(wb, table.name)
+        _add_choices(ws, table, list(frame.columns))
         ws.append(list(frame.columns))
         for record in frame.itertuples(index=False):
             ws.append([_cell_value(v) for v in record])
+    ws = _sheet(wb, UNITS_SHEET)
+    for width, letter in zip((14, 20, 7, 12, 9, 9, 40, 80), "ABCDEFGH", strict=True):
+        ws.column_dimensions[letter].width = width
+    ws.append(list(UNITS_HEADER))
+    for entry in units_rows():
+        ws.append(entry)
     wb.save(path)
+
+
+def units_rows() -> list[list[str]]:
+    """Return the rows of the ``units`` sheet: one per column of every table (UNITS_HEADER)."""
+    rows = []
+    for table in TABLES:
+        for col in table.columns:
+            default = "" if col.required or col.default is None else str(col.default)
+            rows.append(
+                [
+                    table.name,
+                    col.name,
+                    col.type,
+                    col.unit,
+                    "yes" if col.required else "no",
+                    default,
+                    ", ".join(col.choices or ()),
+                    col.doc,
+                ]
+            )
+    return rows
+
+
+def _sheet(wb: Any, title: str) -> Any:
+    """Add a write-only sheet called ``title`` with its header row frozen."""
+    ws = wb.create_sheet(title)
+    ws.freeze_panes = "A2"
+    return ws
+
+
+def _add_choices(ws: Any, table: Table, columns: list[str]) -> None:
+    """Give each enumerated column of ``table`` a drop-down of its allowed values."""
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    for col in table.columns:
+        if not col.choices or col.name not in columns:
+            continue
+        listed = ",".join(col.choices)  # Excel takes up to 255 characters here (tested)
+        letter = get_column_letter(columns.index(col.name) + 1)
+        rule = DataValidation(
+            type="list",
+            formula1=f'"{listed}"',
+            allow_blank=True,  # a missing required value is reported when the book is read
+            showErrorMessage=True,
+            errorTitle=f"{table.name}.{col.name}",
+            error=f"{col.name} must be one of: {', '.join(col.choices)}",
+        )
+        rule.add(f"{letter}2:{letter}{VALIDATED_ROWS}")
+        ws.data_validations.append(rule)

@@ -16,6 +16,7 @@ from talentplan._display import DisplayMixin
 from talentplan._files import json_ready, write_file_set
 from talentplan.report.county_view import county_table, format_county_table
 from talentplan.report.html_report import headline, render_report
+from talentplan.report.workbook import plan_workbook
 from talentplan.solver.status import SolveStatus
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ RESULT_FILES = (
     "talent.csv",
     "shadow_prices.csv",
     "budget_use.csv",
+    "plan.xlsx",
     "report.html",
     "summary.json",
 )
@@ -93,6 +95,7 @@ class AllocationResult(DisplayMixin):
         """Write the result files of the plan into the folder ``path``.
 
         The files are allocation.csv, talent.csv, shadow_prices.csv, budget_use.csv,
+        plan.xlsx (the plan as one workbook, :mod:`talentplan.report.workbook`),
         summary.json and (with ``report``) report.html.
 
         Every file is first written into a temporary folder beside ``path`` and then moved
@@ -100,11 +103,12 @@ class AllocationResult(DisplayMixin):
         interrupted write leaves no half-written file, and summary.json is present only
         with a complete set.
         """
-        produce: dict[str, Callable[[], str]] = {
+        produce: dict[str, Callable[[], str | bytes]] = {
             "allocation.csv": lambda: self.allocation.to_csv(index=False),
             "talent.csv": lambda: self.talent.to_csv(index=False),
             "shadow_prices.csv": lambda: self.shadow_prices.to_csv(index=False),
             "budget_use.csv": lambda: self.budget_use.to_csv(index=False),
+            "plan.xlsx": lambda: plan_workbook(self),
             "report.html": lambda: render_report(self),
             "summary.json": lambda: json.dumps(json_ready(self.summary), indent=2),
         }
