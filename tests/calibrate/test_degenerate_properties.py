@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -136,6 +137,7 @@ def _check(name: str, fit: Callable[[], Any], y_scale: float) -> None:
         )
 
 
+@pytest.mark.slow
 @settings(
     max_examples=40,
     deadline=None,

@@ -76,6 +76,7 @@ def _umask() -> int:
     return mask
 
 
+@pytest.mark.slow
 def test_quiet_prints_nothing_on_success(tiny: Path, tmp_path: Path) -> None:
     run = talentplan("solve", str(tiny), "--out", str(tmp_path / "o"), "--quiet")
     assert run.returncode == 0
@@ -149,6 +150,7 @@ def test_simulate_refuses_a_solve_folder_and_leaves_it_whole(solved: Path) -> No
     assert {n: (solved / n).read_bytes() for n in names(solved)} == before
 
 
+@pytest.mark.slow
 def test_simulate_writes_a_self_describing_set(tiny: Path, solved: Path, tmp_path: Path) -> None:
     out = tmp_path / "scored"
     run = talentplan(
@@ -165,6 +167,7 @@ def test_simulate_writes_a_self_describing_set(tiny: Path, solved: Path, tmp_pat
     assert again.returncode == 4 and "'talentplan simulate'" in again.stderr
 
 
+@pytest.mark.slow
 def test_frontier_writes_its_table_and_a_summary(tiny: Path, tmp_path: Path) -> None:
     out = tmp_path / "front"
     run = talentplan("frontier", str(tiny), "--out", str(out), "--points", "2")
@@ -195,6 +198,7 @@ def test_calibrate_checks_its_output_file_before_estimating(tmp_path: Path, targ
     assert names(tmp_path) == ["folder"] and names(tmp_path / "folder") == []
 
 
+@pytest.mark.slow
 def test_a_temporary_folder_left_by_a_killed_write_goes_with_the_next(
     tiny: Path, tmp_path: Path
 ) -> None:
@@ -354,6 +358,7 @@ def test_a_synthetic_instance_too_large_for_memory_is_refused_at_once() -> None:
 # --- the solver's own log and the gap warning ---------------------------------------------
 
 
+@pytest.mark.slow
 def test_solver_log_goes_to_stderr_and_leaves_stdout_alone(tiny: Path, tmp_path: Path) -> None:
     run = talentplan("solve", str(tiny), "--out", str(tmp_path / "o"), "--quiet", "--solver-log")
     assert run.returncode == 0, run.stderr
@@ -363,6 +368,7 @@ def test_solver_log_goes_to_stderr_and_leaves_stdout_alone(tiny: Path, tmp_path:
     assert "Presolving model" not in quiet.stderr
 
 
+@pytest.mark.slow
 def test_the_array_build_gives_the_same_optimum_and_says_so(tiny: Path, tmp_path: Path) -> None:
     summaries = {}
     for build in ("pyomo", "arrays"):

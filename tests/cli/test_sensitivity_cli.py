@@ -47,6 +47,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_sensitivity_writes_its_tables_and_summary(tiny: Path, tmp_path: Path) -> None:
     out = tmp_path / "sens"
     args = [*ROWS, "--factor", "0.4", "--mip-gap", "0", "--out", str(out)]

@@ -72,6 +72,7 @@ def test_market_inflow_rule_keeps_a_stock_on_its_trend_for_a_year():
     assert (1 - 0.1) * 1000 + m0[0, 0] == pytest.approx(1000 * 1.01)
 
 
+@pytest.mark.slow
 def test_model_counts_the_market_inflow_as_the_simulator_does():
     # the model's value of its plan understates the exact value by at most the
     # approximation error; leaving m0 out of either side breaks that by far more

@@ -316,6 +316,7 @@ tiny_settings = st.fixed_dictionaries(
 cadre_scale = st.sampled_from([0.2, 0.5, 1.0])
 
 
+@pytest.mark.slow
 @settings(max_examples=25, **SETTINGS)
 @given(tiny_settings, cadre_scale, st.integers(1, 8))
 def test_tiny_plans_break_no_rule(kwargs, scale, segments):
@@ -441,6 +442,7 @@ def floored_instances(draw):
     return tiny_instance(n_years=n_years, budget=budget, floors=tuple(floors))
 
 
+@pytest.mark.slow
 @settings(max_examples=15, **SETTINGS)
 @given(floored_instances())
 def test_policy_floors_are_honoured(inst):

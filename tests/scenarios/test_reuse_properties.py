@@ -83,6 +83,7 @@ def dominated(points) -> list[tuple[int, int]]:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "make",
     [

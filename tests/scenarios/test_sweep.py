@@ -37,6 +37,7 @@ def row_files(folder: Path) -> dict[str, int]:
     return {p.parent.name: p.stat().st_mtime_ns for p in (folder / SCENARIOS).glob(f"*/{ROW_FILE}")}
 
 
+@pytest.mark.slow
 def test_one_row_per_scale_with_the_plan_kept_on_disk(budget_sweep, qingyuan):
     table = budget_sweep.table
     assert list(table["budget_scale"]) == SCALES
@@ -63,6 +64,7 @@ def test_one_row_per_scale_with_the_plan_kept_on_disk(budget_sweep, qingyuan):
     assert list(on_disk["objective"]) == pytest.approx(list(table["objective"]), rel=1e-12)
 
 
+@pytest.mark.slow
 def test_more_budget_never_lowers_the_optimum(budget_sweep, qingyuan):
     table = budget_sweep.table
     # The plan of a smaller budget is admissible under a larger one, so the larger
@@ -76,6 +78,7 @@ def test_more_budget_never_lowers_the_optimum(budget_sweep, qingyuan):
     assert (table["spend_total"] <= table["budget_scale"] * budget * (1 + 1e-9)).all()
 
 
+@pytest.mark.slow
 def test_a_rerun_solves_nothing(budget_sweep, qingyuan):
     before = row_files(budget_sweep.folder)
     assert len(before) == len(SCALES)
@@ -253,6 +256,7 @@ class LosesOneTask:
             yield Outcome(n, fn(task))
 
 
+@pytest.mark.slow
 def test_a_failed_scenario_is_recorded_with_its_reason_and_tried_again_next_run(qingyuan, tmp_path):
     scales = [0.5, 1.0]
     first = sweep(qingyuan, tmp_path, budget_scale=scales, executor=LosesOneTask(1), **OPTIONS)

@@ -41,6 +41,7 @@ def case(request):
     return cm, owners, len(formulation.data.counties), mono
 
 
+@pytest.mark.slow
 def test_every_row_is_a_block_row_a_global_row_or_a_coupling_row(case):
     cm, owners, n, _ = case
     blocks = split_blocks(cm, owners, n)
@@ -121,6 +122,7 @@ def test_decomposition_agrees_with_the_monolithic_optimum_within_its_certified_g
     assert run.status.value in ("optimal", "time_limit")
 
 
+@pytest.mark.slow
 def test_worker_processes_answer_as_the_calling_process_does():
     instance = load_instance("qingyuan")
     formulation = build_model(instance)

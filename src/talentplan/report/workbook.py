@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from xlsxwriter.format import Format
     from xlsxwriter.workbook import Workbook
 
-    from talentplan.report.result import AllocationResult
+    from talentplan.report.html_report import SolvedPlan
 
 __all__ = ["PLAN_SHEETS", "plan_workbook"]
 
@@ -86,7 +86,7 @@ class Column:
     width: float = 14.0
 
 
-def plan_workbook(result: AllocationResult) -> bytes:
+def plan_workbook(result: SolvedPlan) -> bytes:
     """Return ``plan.xlsx`` of ``result`` as bytes (see the module docstring)."""
     from xlsxwriter import Workbook
 
@@ -124,7 +124,7 @@ def _allocation_sheet(wb: Workbook, allocation: pd.DataFrame, names: dict[str, A
     _table_sheet(wb, "allocation", columns)
 
 
-def _by_county_sheet(wb: Workbook, result: AllocationResult) -> None:
+def _by_county_sheet(wb: Workbook, result: SolvedPlan) -> None:
     table = result.by_county
     ids = table.index.tolist()
     useful = [None if c == "" else v for c, v in zip(ids, table["useful"].tolist(), strict=True)]
@@ -231,7 +231,7 @@ Row = tuple[str, Any, str, str]
 """A row of a field sheet: label, value, number format, note."""
 
 
-def _summary_rows(result: AllocationResult) -> list[Row]:
+def _summary_rows(result: SolvedPlan) -> list[Row]:
     s = result.summary
     basis = s.get("gap_basis", "model")
     gap = result.gap
@@ -301,7 +301,7 @@ def _gap_note(basis: str) -> str:
     return "the model's own gap: no bound with the exact curves is known for this objective"
 
 
-def _assumption_rows(result: AllocationResult) -> list[Row]:
+def _assumption_rows(result: SolvedPlan) -> list[Row]:
     s = result.summary
     objective = s.get("objective_name", "")
     warm = s.get("warm_start") or {}
