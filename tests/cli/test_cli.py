@@ -116,6 +116,7 @@ def test_unknown_instance_and_bad_option():
     assert "--mip-gap -1.0" in result.output
 
 
+@pytest.mark.slow
 def test_solve_by_decomposition_says_so_and_a_bad_method_is_named(tmp_path):
     out = tmp_path / "o"
     result = run(

@@ -108,7 +108,7 @@ class Page(HTMLParser):
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[tp.Instance, Path]:
     instance = tp.load_instance("qingyuan")
-    result = tp.solve(instance, mip_gap=1e-2)
+    result = tp.solve(instance, mip_gap=1e-2, compare=True)
     assert result.summary["comparisons"]["skipped"] is None
     folder = result.to_dir(tmp_path_factory.mktemp("qingyuan"))
     return instance, folder / "report.html"

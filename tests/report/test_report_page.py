@@ -24,7 +24,7 @@ from tests.model.tiny import tiny_instance
 @pytest.fixture(scope="module")
 def tiny():
     instance = tiny_instance(n_years=2, budget=60.0)
-    return instance, tp.solve(instance, mip_gap=0.0)
+    return instance, tp.solve(instance, mip_gap=0.0, compare=True)
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +119,7 @@ def test_comparisons_are_skipped_without_time_or_on_huge_instances(tiny, monkeyp
 
 def test_the_time_limit_bounds_the_call_with_the_comparisons():
     instance = tp.datasets.synthetic(6, seed=2, n_years=3)
-    result = tp.solve(instance, time_limit=4.0)
+    result = tp.solve(instance, time_limit=4.0, compare=True)
     assert result.summary["elapsed_seconds"] <= 4.0 + 0.5
     compared = result.summary["comparisons"]
     if compared["skipped"] is None:  # there was time: both comparisons are there
@@ -192,7 +192,7 @@ def test_a_subsidies_only_plan_that_cannot_exist_is_reported_not_raised(monkeypa
         return broke, ["a note"]
 
     monkeypatch.setattr(pipeline, "subsidies_only", no_plan)
-    result = tp.solve(instance, mip_gap=0.0)
+    result = tp.solve(instance, mip_gap=0.0, compare=True)
     assert result.status.value == "optimal"
     compared = result.summary["comparisons"]
     assert "objective" in compared["do_nothing"]

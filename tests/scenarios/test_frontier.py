@@ -11,6 +11,7 @@ from talentplan.scenarios.frontier import min_coverage
 from tests.model.tiny import tiny_instance
 
 
+@pytest.mark.slow
 def test_frontier_trades_talent_for_equity():
     inst = tiny_instance(budget=40.0)
     front = tp.pareto_frontier(inst, 4, mip_gap=0.0)

@@ -79,6 +79,7 @@ def reports() -> dict[tuple[int, int], RegretReport]:
 
 
 @pytest.mark.slow
+@pytest.mark.slow
 def test_regret_is_nonnegative_and_shrinks_with_the_panel(reports):
     """Regret >= -tolerance always; on average smaller with 300 counties than with 30.
 
@@ -112,6 +113,7 @@ def test_regret_is_nonnegative_and_shrinks_with_the_panel(reports):
     assert err[300] < err[30]
 
 
+@pytest.mark.slow
 def test_report_is_immutable_and_displays(reports):
     r = reports[30, 0]
     with pytest.raises(AttributeError):

@@ -41,6 +41,7 @@ def by_hand(inst: tp.Instance, key: str, value: float) -> tp.Instance:
     return inst.replace_tables(responses=r)
 
 
+@pytest.mark.slow
 def test_each_row_matches_a_solve_from_scratch(result: tp.SensitivityResult) -> None:
     inst = tiny_instance(n_years=2)
     base = tp.solve(inst, mip_gap=0.0)

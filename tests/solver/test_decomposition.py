@@ -67,6 +67,7 @@ def test_every_row_is_a_block_row_a_global_row_or_a_coupling_row(case):
     assert blocks.coupling_rows.size < 0.1 * cm.n_rows
 
 
+@pytest.mark.slow
 def test_the_lagrangian_bound_holds_at_any_prices(case):
     """L(y) bounds the optimum for every y, not only the good ones (weak duality)."""
     cm, owners, n, mono = case
@@ -87,6 +88,7 @@ def test_the_lagrangian_bound_holds_at_any_prices(case):
             assert solve_.model_bound() >= model_bound - 1e-6 * abs(mono.objective)
 
 
+@pytest.mark.slow
 def test_the_price_rounds_give_a_plan_before_any_county_mip(case):
     cm, owners, n, mono = case
     blocks = split_blocks(cm, owners, n)

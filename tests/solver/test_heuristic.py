@@ -87,6 +87,7 @@ def test_repair_raises_a_floor_and_keeps_it_open():
     assert opened == {f"open[{c},centre,{t}]" for c in ("A", "B") for t in (1, 2)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("instance", ["tiny", "synthetic"])
 def test_the_seeded_optimum_equals_the_unseeded_one(instance):
     inst = tiny_instance() if instance == "tiny" else datasets.synthetic(2, seed=1, n_years=2)

@@ -222,7 +222,12 @@ def solve(
             clear=lambda: clear((*RESULT_FILES, MANIFEST, "infeasibility.txt")),
         ):
             result = solve_instance(
-                inst, **asdict(options), progress=show, stop=stop, deadline=deadline
+                inst,
+                **asdict(options),
+                progress=show,
+                stop=stop,
+                deadline=deadline,
+                compare=True,
             )
         write_result(result, out_dir)
         (out_dir / "infeasibility.txt").unlink(missing_ok=True)

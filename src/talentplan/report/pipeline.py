@@ -171,7 +171,7 @@ def solve(
     deadline: Deadline | None = None,
     build: str = "pyomo",
     reuse: ModelReuse | None = None,
-    compare: bool = True,
+    compare: bool = False,
 ) -> AllocationResult:
     """Find the best allocation of programs for ``instance``.
 
@@ -231,7 +231,8 @@ def solve(
     compare
         Also score doing nothing and the best plan of the same budget on cash subsidies
         only (:func:`comparisons`), within the time limit; ``summary["comparisons"]``
-        holds the figures, or why they were skipped.
+        holds the figures, or why they were skipped. Off by default (it costs one more
+        solve); ``talentplan solve`` turns it on, so that its report opens with them.
 
     Returns
     -------
