@@ -42,8 +42,6 @@ from talentplan.cli.solving import (
 )
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from talentplan.data.instance import Instance
     from talentplan.data.parameters import ResponseParameters
     from talentplan.solver.highs import Progress
@@ -582,7 +580,7 @@ def sweep(
             )
     except OptionError as exc:
         fail("error", flag_message(exc), ExitCode.BAD_INPUT)
-    drawn = None if params is None else _parameter_draws(params, draws, seed)
+    drawn = None if params is None else _read_parameters(params).draw(draws, seed)
     inst = _load(instance)
     try:
         make_grid(
@@ -672,11 +670,6 @@ def _read_parameters(path: Path) -> ResponseParameters:
         fail("error", f"--params {path}: no such file", ExitCode.BAD_INPUT)
     except CalibrationError as exc:
         fail("error", f"--params {exc}", ExitCode.BAD_INPUT)
-
-
-def _parameter_draws(path: Path, n: int, seed: int) -> pd.DataFrame:
-    """Return ``n`` draws of the response parameters in ``--params`` (one row per draw)."""
-    return _read_parameters(path).draw(n, seed)
 
 
 def _parse_param(text: str) -> tuple[str, tuple[str, ...]]:

@@ -167,10 +167,9 @@ class Grid:
             *(values for _, values in self.params),
         ]
         points = [dict(zip(self.columns, combo, strict=True)) for combo in itertools.product(*axes)]
-        for point in points:
-            if self.draws:
-                drawn = self.draws[point["draw"]]
-                point.update({f"{DRAW_PREFIX}{k}": v for k, v in drawn})
+        if self.draws:
+            for point in points:
+                point.update({f"{DRAW_PREFIX}{k}": v for k, v in self.draws[point["draw"]]})
         return points
 
     def apply(self, instance: Instance, point: Mapping[str, Any]) -> Instance:
