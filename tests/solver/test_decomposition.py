@@ -21,7 +21,11 @@ from talentplan.solver.decomposition import _Solve, solve_by_blocks
 from talentplan.solver.heuristic import violation
 from talentplan.solver.highs import solve_formulation
 from talentplan.solver.matrix import compile_model
-from talentplan.solver.methods import AUTO_DECOMPOSITION_COUNTIES, choose_method
+from talentplan.solver.methods import (
+    AUTO_DECOMPOSITION_COUNTIES,
+    choose_method,
+    solve_by_counties,
+)
 from talentplan.solver.subproblems import LP, MIP, BlockPool, Request, block_data
 from tests.model.tiny import tiny_instance
 
@@ -159,6 +163,29 @@ def test_a_stop_request_ends_the_rounds_with_what_there_is():
     run = solve_by_blocks(cm, owners, 6, deadline=Deadline(None), stop=stop)
     assert run.status.value == "interrupted"
     assert run.values is None and math.isinf(run.gap)
+
+
+def test_a_stop_before_the_decomposition_has_a_plan_returns_the_minimal_plan():
+    """An early stop returns a feasible plan with an honest gap and a note, never none."""
+    instance = datasets.synthetic(6, seed=1, n_years=2)
+    formulation = build_model(instance)
+    mono = solve_formulation(formulation, mip_gap=1e-4, shadow_prices=False)
+    stop = threading.Event()
+    stop.set()
+    run = solve_by_counties(
+        formulation,
+        mip_gap=1e-4,
+        threads=1,
+        deadline=Deadline(60.0),
+        stop=stop,
+        shadow_prices=False,
+    )
+    assert run.status.value == "interrupted"
+    assert run.values is not None and violation(run.compiled, run.values) < 1e-6
+    # the minimal plan: below the optimum, and its gap is against the (infinite) bound
+    assert run.objective < mono.objective
+    assert math.isinf(run.gap)
+    assert any("minimal" in note for note in run.notes)
 
 
 def test_auto_decomposes_large_instances_and_says_why():

@@ -6,7 +6,14 @@
 - ``decomposition``: prices on the rows that join the counties, one small MIP per county
   on a process pool, and a plan assembled from the counties' plans
   (:mod:`talentplan.solver.decomposition`). Its gap shrinks as counties are added, and
-  its work grows about linearly with them.
+  its work grows about linearly with them. Before its price rounds, the *minimal* plan
+  (every decision no rule asks for left out, the rest by one LP:
+  :func:`talentplan.solver.heuristic.seed_plan`) is kept aside, so that a time limit or
+  a stop that comes before the decomposition has a plan of its own still returns a
+  feasible plan, with its honest gap against the decomposition's bound and a note
+  saying so, rather than none. Above :data:`FALLBACK_MAX_COLUMNS` columns that LP alone
+  takes minutes, and the decomposition's own first plan (from its price rounds) is the
+  only early answer.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from talentplan.model.build import Formulation
 from talentplan.solver.blocks import county_owners
 from talentplan.solver.deadline import Deadline
 from talentplan.solver.decomposition import solve_by_blocks
+from talentplan.solver.heuristic import Seed, seed_plan
 from talentplan.solver.highs import Progress, SolverRun, price_plan, relative_gap
 from talentplan.solver.matrix import compile_formulation
 
@@ -32,6 +40,15 @@ AUTO_DECOMPOSITION_COUNTIES = 100
 """``auto`` decomposes from this many counties. At a 60 s limit on a two-core machine,
 synthetic(122) ends at a 0.4% gap by decomposition and 5.6% monolithic; qingyuan (8)
 solves monolithic in seconds (``benchmarks/results``)."""
+
+FALLBACK_SHARE = 0.1
+"""Most of the time left that the minimal plan kept aside may take (one LP: 1 s at 122
+counties, 5 s at 300 on a loaded two-core machine)."""
+
+FALLBACK_MAX_COLUMNS = 200_000
+"""Largest model (columns) for which the minimal plan is kept aside: its LP took 5 s at
+synthetic(300) (76,000 columns) and did not finish in 120 s at synthetic(1609) (567,000)
+on a loaded two-core machine."""
 
 INLINE_BLOCKS = 64
 """Below this many counties the county subproblems run in the calling process: starting
@@ -103,6 +120,16 @@ def solve_by_counties(
     counties = formulation.data.counties
     owners = county_owners(cm.columns, counties)
     inner = Deadline(None if deadline.limit is None else max(deadline.remaining() - reserve, 0.0))
+    fallback = (
+        seed_plan(
+            cm,
+            time_limit=max(FALLBACK_SHARE * inner.remaining(), 1.0) if inner.bounded else None,
+            relaxation=False,
+            improve=False,
+        )
+        if cm.n_cols <= FALLBACK_MAX_COLUMNS
+        else None
+    )
 
     def report(stage: str, seconds: float, objective: float, bound: float) -> None:
         phase = "county prices" if stage == "prices" else "search"
@@ -119,13 +146,18 @@ def solve_by_counties(
         progress=report,
         stop=stop,
     )
+    values, objective, gap, notes = result.values, result.objective, result.gap, result.notes
+    if values is None and result.status.may_have_plan and fallback is not None and fallback.found:
+        values, objective = fallback.values, fallback.objective
+        gap = relative_gap(objective, result.bound)
+        notes = [*notes, _fallback_note(fallback)]
     run = SolverRun(
         status=result.status,
         highs_status=f"decomposition: {result.status.value} after {result.rounds} rounds",
-        objective=result.objective,
+        objective=objective,
         bound=result.bound,
-        gap=result.gap,
-        values=result.values,
+        gap=gap,
+        values=values,
         solve_seconds=result.seconds,
         compiled=cm,
         source="decomposition",
@@ -133,8 +165,17 @@ def solve_by_counties(
             "rounds": float(result.rounds),
             "coupling_rows": float(result.n_coupling_rows),
         },
-        notes=tuple(result.notes),
+        notes=tuple(notes),
     )
-    if result.values is not None and shadow_prices:
+    if values is not None and shadow_prices:
         price_plan(run, deadline, reserve, tell)
     return run
+
+
+def _fallback_note(seed: Seed) -> str:
+    """Say in plain words that the plan is the minimal one kept aside, and why."""
+    return (
+        "the decomposition found no plan of its own in time: the plan is the minimal one "
+        "(only the decisions the rules require, the rest by one LP, "
+        f"{seed.seconds:.1f}s), far from the best; give a longer time limit"
+    )
