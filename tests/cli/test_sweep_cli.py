@@ -36,8 +36,11 @@ def test_sweep_writes_the_table_and_one_plan_folder_per_scenario(tmp_path: Path)
     for folder in table["folder"]:
         # What `talentplan solve --out` writes, plus the scenario's row.
         files = sorted(p.name for p in (out / folder).iterdir())
-        assert {"allocation.csv", "talent.csv", "summary.json", "report.html"} <= set(files)
+        assert {"allocation.csv", "talent.csv", "summary.json", "plan.xlsx"} <= set(files)
+        assert "report.html" not in files  # `talentplan report` draws it on demand
         assert "row.json" in files
+    drawn = runner.invoke(app, ["report", str(out / table["folder"][0])])
+    assert drawn.exit_code == 0 and (out / table["folder"][0] / "report.html").exists()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["command"] == "sweep" and summary["solved"] == 2
     # The same command again solves nothing.

@@ -10,7 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import talentplan as tp
 from talentplan import _files
+from talentplan.errors import InstanceError
 from talentplan.report.pipeline import certificate, gap_basis
 from talentplan.report.result import RESULT_FILES
 from tests.model.tiny import tiny_instance
@@ -175,3 +177,11 @@ def test_decisions_count_openings_and_units_added_not_county_years(tiny_result):
             assert row["decisions"] == len(rows)
         assert row["cost"] == pytest.approx(rows["cost"].sum())
     assert "decisions" in str(tiny_result)
+
+
+def test_solve_takes_what_load_instance_reads():
+    by_name = tp.solve("synthetic:2:1", mip_gap=1e-3)
+    by_object = tp.solve(tp.datasets.synthetic(2, seed=1), mip_gap=1e-3)
+    assert by_name.objective == pytest.approx(by_object.objective, rel=1e-9)
+    with pytest.raises(InstanceError, match="no-such-dataset"):
+        tp.solve("no-such-dataset")

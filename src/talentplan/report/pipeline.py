@@ -8,12 +8,14 @@ solution read back (:mod:`talentplan.solver`) -> the plan played with the exact 
 from __future__ import annotations
 
 import math
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Literal
 
 from talentplan.data.instance import Instance
+from talentplan.data.io import load_instance
 from talentplan.data.restrict import subsidies_only
 from talentplan.errors import InstanceError, NoSolutionError, SolverError
 from talentplan.model.objectives import final_demand
@@ -156,7 +158,7 @@ def gap_warning(gap: float, status: str, limit: float | None = None) -> str | No
 
 
 def solve(
-    instance: Instance,
+    instance: Instance | str | os.PathLike[str],
     *,
     time_limit: float | None = None,
     mip_gap: float = 1e-4,
@@ -178,7 +180,8 @@ def solve(
     Parameters
     ----------
     instance
-        A planning instance (:func:`talentplan.load_instance`).
+        A planning instance, or what :func:`talentplan.load_instance` reads (a bundled
+        name such as ``"qingyuan"``, a folder, a workbook, ``"synthetic:N"``).
     time_limit
         Seconds for the whole call: the build, the solve, the shadow prices and the
         simulation of the plan. HiGHS gets what is left after the build, less what the
@@ -259,6 +262,8 @@ def solve(
     'optimal'
     """
     deadline = deadline if deadline is not None else Deadline(time_limit)
+    if not isinstance(instance, Instance):
+        instance = load_instance(instance)
     options = SolveOptions(
         time_limit,
         mip_gap,

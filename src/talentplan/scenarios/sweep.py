@@ -9,8 +9,10 @@ and the plan's key quantities (spend by program and by county, final useful tale
 Every scenario is solved by :func:`talentplan.solve` with one HiGHS thread, in its own
 worker process (:class:`~talentplan.scenarios.executors.LocalPool`, or any
 :class:`~talentplan.scenarios.executors.Executor`). Its plan is written, as
-``talentplan solve --out`` writes it (:meth:`AllocationResult.to_dir`), into
-``OUT/scenarios/KEY/`` as soon as it is solved, and its row last (``row.json``,
+``talentplan solve --out`` writes it (:meth:`AllocationResult.to_dir`) but for the
+report page (its plots take about 1.4 s a scenario on qingyuan, more than many solves;
+``talentplan report OUT/scenarios/KEY`` draws it), into ``OUT/scenarios/KEY/`` as soon
+as it is solved, and its row last (``row.json``,
 atomically), so a scenario is either done or not there at all. ``KEY`` is a hash of
 everything the answer depends on (:func:`scenario_key`): the content of the scenario's
 instance (which holds the varied values: scaled budgets, floor, set parameters), the
@@ -246,7 +248,7 @@ def _solve_scenario(task: _Task) -> dict[str, Any]:
     except SolverError as exc:
         row.update(status=SolveStatus.ERROR.value, reason=str(exc))
     else:
-        result.to_dir(folder)
+        result.to_dir(folder, report=False)
         s = result.summary
         row.update(
             status=result.status.value,
