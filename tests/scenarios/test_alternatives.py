@@ -198,7 +198,8 @@ def test_ranges_match_enumeration(name: str, slack: float) -> None:
 @pytest.mark.parametrize(
     # A slack of 0 (the optimal plans alone) is checked on the small cases: on these it
     # costs a minute of MIPs each and adds no other kind of check.
-    "name, slack", [(name, slack) for name in SLOW_CASES for slack in SLACKS[name] if slack > 0]
+    "name, slack",
+    [(name, slack) for name in SLOW_CASES for slack in SLACKS[name] if slack > 0],
 )
 def test_ranges_match_enumeration_on_larger_cases(name: str, slack: float) -> None:
     _check_against_enumeration(name, slack)
