@@ -26,6 +26,7 @@ from talentplan.simulation import plan_levels, play
 from talentplan.solver.api import Solution, SolveOptions, solve_instance, versions
 from talentplan.solver.deadline import Deadline
 from talentplan.solver.highs import Progress
+from talentplan.solver.matrix import resolve_build
 from talentplan.solver.reuse import ModelReuse
 
 __all__ = [
@@ -171,7 +172,7 @@ def solve(
     progress: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
     deadline: Deadline | None = None,
-    build: str = "pyomo",
+    build: str = "auto",
     reuse: ModelReuse | None = None,
     compare: bool = False,
 ) -> AllocationResult:
@@ -211,9 +212,10 @@ def solve(
         ``threads`` is the number of worker processes. ``summary["method"]`` says which
         ran and why.
     build
-        How the matrices given to HiGHS are made: ``pyomo`` (default, Pyomo's compiler)
-        or ``arrays`` (the same matrices from :mod:`talentplan.model.arrays`, many times
-        faster to make on large instances).
+        How the matrices given to HiGHS are made: ``pyomo`` (Pyomo's compiler),
+        ``arrays`` (the same matrices from :mod:`talentplan.model.arrays`, many times
+        faster to make on large instances) or ``auto`` (default: arrays from 100
+        counties); ``summary["build"]`` says which ran.
     progress
         Called about once a second, and at each change of phase, with a
         :class:`~talentplan.solver.highs.Progress`.
@@ -473,7 +475,7 @@ def allocation_result(
             "notes": list(seed.notes) if seed is not None else [],
         },
         "plan_source": run.source,
-        "build": options.build,
+        "build": resolve_build(options.build, len(instance.counties)),
         "method": run.method,
         "method_reason": run.method_reason,
         "method_notes": list(run.notes),

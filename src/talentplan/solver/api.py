@@ -120,9 +120,11 @@ class SolveOptions:
         :mod:`talentplan.solver.methods`.
     build
         How the matrices given to HiGHS are made from the Pyomo model's data: ``pyomo``
-        (Pyomo's standard-form compiler) or ``arrays`` (the vectorised array build,
+        (Pyomo's standard-form compiler), ``arrays`` (the vectorised array build,
         :mod:`talentplan.model.arrays`: the same matrices, many times faster on large
-        instances). The Pyomo model is built either way; the plan is read back from it.
+        instances) or ``auto`` (arrays from 100 counties,
+        :func:`talentplan.solver.matrix.resolve_build`). The Pyomo model is built either
+        way; the plan is read back from it.
 
     Raises
     ------
@@ -138,7 +140,7 @@ class SolveOptions:
     warm_start: bool = True
     solver_log: bool = False
     method: str = "auto"
-    build: str = "pyomo"
+    build: str = "auto"
 
     def __post_init__(self) -> None:
         """Check every option against its admissible range."""

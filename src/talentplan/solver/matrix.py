@@ -29,8 +29,13 @@ from talentplan.model.arrays import ArrayModel, build_arrays
 from talentplan.model.build import Formulation
 
 INF = highspy.kHighsInf
-BUILDS = ("pyomo", "arrays")
-"""How the matrices are made: Pyomo's compiler, or the array build."""
+BUILDS = ("auto", "pyomo", "arrays")
+"""How the matrices are made: Pyomo's compiler, the array build, or ``auto`` (by size)."""
+AUTO_ARRAYS_COUNTIES = 100
+"""``auto`` takes the array build from this many counties (where ``method="auto"``
+decomposes too): at 122 counties Pyomo's compile takes 1.7 s and the array build with
+its Pyomo keys 0.2 s, at 2,850 counties 41 s and 6 s (``benchmarks/results/build-path.txt``).
+Below it Pyomo's compiler, the reference, costs a fraction of a second."""
 FEASIBLE = int(highspy.SolutionStatus.kSolutionStatusFeasible)
 """HiGHS's primal solution status when it holds a feasible point."""
 
@@ -103,14 +108,21 @@ def compile_model(model: pyo.ConcreteModel) -> CompiledModel:
     )
 
 
-def compile_formulation(formulation: Formulation, build: str = "pyomo") -> CompiledModel:
+def resolve_build(build: str, n_counties: int) -> str:
+    """Return the build ``build`` names (``auto``: arrays from :data:`AUTO_ARRAYS_COUNTIES`)."""
+    check_choice("build", build, BUILDS)
+    if build != "auto":
+        return build
+    return "arrays" if n_counties >= AUTO_ARRAYS_COUNTIES else "pyomo"
+
+
+def compile_formulation(formulation: Formulation, build: str = "auto") -> CompiledModel:
     """Compile ``formulation`` with Pyomo's compiler (``pyomo``) or the array build (``arrays``).
 
     Both give the same rows, columns, bounds and objective, up to their order
-    (``tests/model/test_arrays.py``).
+    (``tests/model/test_arrays.py``); ``auto`` chooses by :func:`resolve_build`.
     """
-    check_choice("build", build, BUILDS)
-    if build == "pyomo":
+    if resolve_build(build, len(formulation.data.counties)) == "pyomo":
         return compile_model(formulation.model)
     return compile_arrays(formulation)
 
