@@ -73,9 +73,12 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = [
+    "ROW_FILE",
+    "SCENARIOS",
     "SWEEP_FILES",
     "SweepProgress",
     "SweepResult",
+    "plan_row",
     "scenario_key",
     "sweep",
 ]
@@ -228,6 +231,28 @@ def _quantities(
     return out
 
 
+def plan_row(
+    result: AllocationResult, programs: Sequence[str], counties: Sequence[str]
+) -> dict[str, Any]:
+    """Return the fields of a solved scenario's row (``row.json``) but its key and time.
+
+    The solve's account (status, objective, bound, gap, simulated objective, build and
+    solve seconds) and the plan's quantities: ``useful_final``, ``spend_total``,
+    ``spend_program:P`` and ``spend_county:C`` (see :attr:`SweepResult.table`).
+    """
+    s = result.summary
+    return {
+        "status": result.status.value,
+        "objective": result.objective,
+        "bound": result.bound,
+        "gap": result.gap,
+        "simulated_objective": s["simulated_objective"],
+        "build_seconds": s["build_seconds"],
+        "solve_seconds": s["solve_seconds"],
+        **_quantities(result, programs, counties),
+    }
+
+
 def _solve_scenario(task: _Task) -> dict[str, Any]:
     """Solve one scenario, write its plan and then its row; return the row (a worker)."""
     started = time.perf_counter()
@@ -247,17 +272,7 @@ def _solve_scenario(task: _Task) -> dict[str, Any]:
         row.update(status=SolveStatus.ERROR.value, reason=str(exc))
     else:
         result.to_dir(folder)
-        s = result.summary
-        row.update(
-            status=result.status.value,
-            objective=result.objective,
-            bound=result.bound,
-            gap=result.gap,
-            simulated_objective=s["simulated_objective"],
-            build_seconds=s["build_seconds"],
-            solve_seconds=s["solve_seconds"],
-            **_quantities(result, task.programs, task.counties),
-        )
+        row.update(plan_row(result, task.programs, task.counties))
     row["seconds"] = time.perf_counter() - started
     text = json.dumps(json_ready(row), indent=1)
     atomic_write_text(folder / ROW_FILE, text)
