@@ -48,7 +48,6 @@ from talentplan.web.compare import compare_tables, number_text
 from talentplan.web.forms import (
     DEFAULT_MIP_GAP,
     DEFAULT_TIME_LIMIT,
-    FORM_ERROR,
     OBJECTIVES,
     FormErrors,
     FormLayout,
@@ -180,7 +179,6 @@ def create_app(
                 "layout": state.layout,
                 "values": values,
                 "errors": errors or {},
-                "form_error": (errors or {}).get(FORM_ERROR, ""),
                 "objectives": OBJECTIVES,
                 "scenarios": state.store.scenarios(),
                 "downloads": DOWNLOADS,

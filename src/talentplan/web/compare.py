@@ -56,7 +56,7 @@ def compare_tables(results: Sequence[tuple[str, AllocationResult]]) -> dict[str,
         }
         county_spend[label] = alloc["cost"].groupby(county).sum()
         program_spend[label] = alloc.groupby("program")["cost"].sum()
-        talent[label] = by_county.loc[by_county.index != "", "useful"]
+        talent[label] = by_county.loc[by_county.index != "", "useful"].astype(float)
     return {
         "account": pd.DataFrame(account),
         "spend_by_county": pd.DataFrame(county_spend).fillna(0.0).sort_index(),
