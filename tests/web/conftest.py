@@ -39,12 +39,11 @@ def wait(client: TestClient, job: str, seconds: float = 60.0) -> dict[str, Any]:
     raise AssertionError(f"job {job} did not end in {seconds} s: {status}")
 
 
-def solve(client: TestClient, form: dict[str, str]) -> dict[str, Any]:
-    """Post the form, follow its job to the end, return the job's status."""
+def start(client: TestClient, form: dict[str, str]) -> str:
+    """Post the form; return the id of the job it started."""
     response = client.post("/solve", data=form, follow_redirects=False)
     assert response.status_code == 303, response.text
-    job = response.headers["location"].rsplit("/", 1)[1]
-    return wait(client, job)
+    return str(response.headers["location"].rsplit("/", 1)[1])
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +53,6 @@ def solved(
     """The page on qingyuan with two scenarios solved: as given, and every budget x0.6."""
     folder = tmp_path_factory.mktemp("whatif")
     with TestClient(create_app(qingyuan, folder, source="qingyuan")) as client:
-        base = solve(client, {**defaults, "name": "as given"})
-        cut = solve(client, {**defaults, "name": "budget cut", "budget_scale": "0.6"})
+        base = wait(client, start(client, {**defaults, "name": "as given"}))
+        cut = wait(client, start(client, {**defaults, "name": "budget cut", "budget_scale": "0.6"}))
         yield client, folder, base, cut

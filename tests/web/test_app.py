@@ -257,6 +257,7 @@ def test_a_solved_scenario_is_not_solved_again(solved, defaults: dict[str, str])
     assert again.headers["location"] == f"/scenarios/{cut['key']}?already=1"
 
 
+@pytest.mark.slow  # two solver processes, ~10 s
 def test_cancel_keeps_the_best_plan_so_far_marked_interrupted(tmp_path: Path) -> None:
     with TestClient(create_app("synthetic:15:1", tmp_path)) as client:
         form = client.get("/")
@@ -308,6 +309,7 @@ def test_a_worker_that_dies_is_reported_and_the_page_goes_on(
     assert list((tmp_path / "scenarios").iterdir()) == []
 
 
+@pytest.mark.slow  # two solver processes, ~10 s
 def test_two_tabs_solving_the_same_scenario_keep_one_whole_folder(tmp_path: Path) -> None:
     from talentplan.scenarios.sweep import scenario_key
     from talentplan.solver.api import SolveOptions

@@ -270,8 +270,8 @@ def scenario_from_form(base: Instance, form: Mapping[str, str]) -> WhatIf:
     >>> try:
     ...     scenario_from_form(inst, {"land:Fogang": "-5"})
     ... except FormErrors as exc:
-    ...     print(exc.messages["land:Fogang"].splitlines()[0][:45])
-    counties.csv: 1 problem(s) in 'counties.csv
+    ...     print(exc.messages["land:Fogang"].splitlines()[1].strip())
+    file counties.csv, row 2, column 'land_quota_mu': expected a number >= 0 (mu), got '-5'
     """
     layout = form_layout(base)
     errors: dict[str, str] = {}

@@ -18,6 +18,7 @@ the queue; a thread of the server reads it into the :class:`Job` the page polls.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import multiprocessing as mp
@@ -224,6 +225,7 @@ class JobManager:
         self.source = source
         self.jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
+        self._followers: list[threading.Thread] = []
 
     def start(
         self,
@@ -255,9 +257,11 @@ class JobManager:
         with self._lock:
             self.jobs[job.id] = job
         process.start()
-        threading.Thread(
+        follower = threading.Thread(
             target=self._follow, args=(job, messages), name=f"follow-{job.id[:8]}", daemon=True
-        ).start()
+        )
+        self._followers.append(follower)
+        follower.start()
         return job
 
     def get(self, job_id: str) -> Job | None:
@@ -268,8 +272,9 @@ class JobManager:
     def cancel(self, job_id: str) -> Job | None:
         """Ask job ``job_id`` to stop: the best plan so far is saved, marked interrupted."""
         job = self.get(job_id)
-        if job is not None and job.state not in FINAL:
-            job._stop.set()
+        stop = None if job is None else job._stop  # None once the job has ended
+        if job is not None and job.state not in FINAL and stop is not None:
+            stop.set()
             job.message = "stopping: the best plan so far will be saved"
         return job
 
@@ -282,7 +287,9 @@ class JobManager:
         """Stop every running job, wait up to ``wait`` seconds, then kill what is left."""
         jobs = self.running()
         for job in jobs:
-            job._stop.set()
+            stop = job._stop
+            if stop is not None:
+                stop.set()
         deadline = time.monotonic() + wait
         for job in jobs:
             if job._process.pid is None:  # never started
@@ -291,6 +298,9 @@ class JobManager:
             if job._process.is_alive():
                 job._process.kill()
                 job._process.join(5)
+        for thread in list(self._followers):
+            thread.join(max(1.0, deadline - time.monotonic()))
+        gc.collect()  # release the jobs' semaphores before the process exits
 
     def _follow(self, job: Job, messages: Any) -> None:
         """Read the worker's messages into ``job`` until it ends (a thread)."""
@@ -335,3 +345,7 @@ class JobManager:
                 job.message = str(body)
             break
         process.join(10)
+        # Drop the queue and the event now: their semaphores are released when they are
+        # collected, not at the server's exit (which may skip finalisers).
+        messages.close()
+        job._stop = None
