@@ -280,6 +280,8 @@ def test_cancel_keeps_the_best_plan_so_far_marked_interrupted(tmp_path: Path) ->
         assert time.monotonic() - t0 < 20
     assert status["state"] == "done", status
     assert status["plan_status"] == "interrupted"
+    web = json.loads((tmp_path / "scenarios" / status["key"] / "web.json").read_text())
+    assert web["scenario_key"] != status["key"]  # the scenario's own key stays free
     assert (
         json.loads((tmp_path / "scenarios" / status["key"] / ROW_FILE).read_text())["status"]
         == "interrupted"

@@ -19,6 +19,7 @@ the queue; a thread of the server reads it into the :class:`Job` the page polls.
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import math
 import multiprocessing as mp
@@ -36,7 +37,7 @@ from typing import Any, cast
 from talentplan.data.instance import Instance
 from talentplan.solver.api import SolveOptions
 
-__all__ = ["GRACE_SECONDS", "Job", "JobManager"]
+__all__ = ["GRACE_SECONDS", "Job", "JobManager", "interrupted_key"]
 
 GRACE_SECONDS = 30.0
 """Seconds a worker may run past its time limit (start-up, files) before it is stopped."""
@@ -107,8 +108,6 @@ def _write_scenario(
     options: SolveOptions,
 ) -> None:
     """Write a solved scenario's files into ``tmp``, ``row.json`` last."""
-    import hashlib
-
     from talentplan._files import atomic_write_text, json_ready
     from talentplan.data.io import write_instance
     from talentplan.scenarios.sweep import ROW_FILE, plan_row
@@ -143,6 +142,18 @@ def _write_scenario(
     row = {"key": what["key"], "reason": "", **plan_row(result, programs, counties)}
     row["seconds"] = result.summary.get("elapsed_seconds")
     atomic_write_text(tmp / ROW_FILE, json.dumps(json_ready(row), indent=1))
+
+
+def interrupted_key(key: str) -> str:
+    """Return a new key for a plan of scenario ``key`` stopped before the end.
+
+    Examples
+    --------
+    >>> a, b = interrupted_key("0" * 64), interrupted_key("0" * 64)
+    >>> len(a) == 64 and a != b
+    True
+    """
+    return hashlib.sha256(f"{key}:interrupted:{uuid.uuid4().hex}".encode()).hexdigest()
 
 
 def _solve_in_worker(
@@ -199,11 +210,15 @@ def _solve_in_worker(
             messages.put(("error", f"the solver failed: {exc}"))
             return
         messages.put(("progress", {"phase": "writing the files"}))
+        if result.status.value == "interrupted":
+            # Not the scenario's answer: saved under a key of its own, so that the
+            # scenario solved to the end later (by the page or a sweep) has its key.
+            what = {**what, "scenario_key": what["key"], "key": interrupted_key(what["key"])}
         store = ScenarioStore(folder)
         saved = store.save(
             what["key"], lambda tmp: _write_scenario(tmp, result, what, instance, options)
         )
-        messages.put(("done", {"status": result.status.value, "saved": saved}))
+        messages.put(("done", {"status": result.status.value, "saved": saved, "key": what["key"]}))
     except BaseException as exc:  # the page must hear of any failure
         tail = traceback.format_exception_only(type(exc), exc)[-1].strip()
         messages.put(("error", f"the solve failed: {tail}"))
@@ -339,6 +354,7 @@ class JobManager:
             if kind == "done":
                 job.state = "done"
                 job.plan_status = body["status"]
+                job.key = body["key"]
                 job.message = "" if body["saved"] else "solved already: the saved plan is shown"
             else:
                 job.state = kind

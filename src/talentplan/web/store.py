@@ -1,7 +1,9 @@
 """The scenarios folder of the what-if page: the layout of ``talentplan sweep`` results.
 
 A solved scenario is a folder ``FOLDER/scenarios/KEY/`` (``KEY``: the sweep's
-:func:`~talentplan.scenarios.sweep.scenario_key`, 64 hexadecimal digits) holding what
+:func:`~talentplan.scenarios.sweep.scenario_key`, 64 hexadecimal digits; a plan stopped
+before the end gets a key of its own, :func:`talentplan.web.jobs.interrupted_key`, so
+the scenario's key stays for its full solve) holding what
 :meth:`AllocationResult.to_dir` writes, and beside it the scenario's instance as a
 workbook (``instance.xlsx``), what the page set (``web.json``: the name, the edited
 fields, when), ``manifest.json``, and the sweep's ``row.json`` last. A sweep run into
