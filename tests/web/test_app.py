@@ -110,7 +110,7 @@ def test_a_solve_round_trips_into_a_scenario_folder(solved) -> None:  # type: ig
         names = {p.name for p in scenario.iterdir()}
         assert {*RESULT_FILES, ROW_FILE, "instance.xlsx", "manifest.json", "web.json"} <= names
         row = json.loads((scenario / ROW_FILE).read_text())
-        assert row["key"] == job["key"] and row["status"] == job["plan_status"]
+        assert row["key"][:16] == job["key"] and row["status"] == job["plan_status"]
     assert not [p for p in (folder / "scenarios").iterdir() if p.name.startswith(".")]
     page = client.get(f"/scenarios/{cut['key']}")
     assert page.status_code == 200
@@ -168,7 +168,7 @@ def test_downloads_are_the_scenarios_files(solved, qingyuan: tp.Instance) -> Non
 def test_downloads_are_confined_to_the_allow_list(solved, path: str) -> None:  # type: ignore[no-untyped-def]
     client, _, _, cut = solved
     key = cut["key"]
-    url = path.format(key=key, upper=key.upper(), short=key[:-1], missing="0" * 64)
+    url = path.format(key=key, upper=key.upper(), short=key[:-1], missing="0" * 16)
     response = client.get(url)
     assert response.status_code == 404, url
     assert b"root:" not in response.content
@@ -177,7 +177,14 @@ def test_downloads_are_confined_to_the_allow_list(solved, path: str) -> None:  #
 def test_store_refuses_keys_and_names_outside_it(tmp_path: Path) -> None:
     store = ScenarioStore(tmp_path)
     (tmp_path / "secret.json").write_text("{}")
-    for key, name in [("..", "secret.json"), ("../..", "x"), ("a" * 64, "plan.xlsx"), ("", "")]:
+    bad = [
+        ("..", "secret.json"),
+        ("../..", "x"),
+        ("a" * 16, "plan.xlsx"),
+        ("a" * 64, "x"),
+        ("", ""),
+    ]
+    for key, name in bad:
         with pytest.raises(UnknownScenarioError):
             store.file(key, name)
 
@@ -190,7 +197,7 @@ def test_a_failed_save_leaves_no_folder(tmp_path: Path) -> None:
         raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        store.save("b" * 64, fill)
+        store.save("b" * 16, fill)
     assert list(store.root.iterdir()) == []
 
 
@@ -331,7 +338,19 @@ def test_two_tabs_solving_the_same_scenario_keep_one_whole_folder(tmp_path: Path
         ends = [wait(client, job.id) for job in started]
     assert [e["state"] for e in ends] == ["done", "done"], ends
     assert sorted(e["message"] for e in ends) == ["", "solved already: the saved plan is shown"]
-    assert [p.name for p in (tmp_path / "scenarios").iterdir()] == [key]
-    saved = ScenarioStore(tmp_path).get(key)
-    assert saved.name in ("tab 1", "tab 2") and saved.has_plan
-    assert ScenarioStore(tmp_path).result(key).objective == saved.row["objective"]
+    assert [p.name for p in (tmp_path / "scenarios").iterdir()] == [key[:16]]
+    saved = ScenarioStore(tmp_path).get(key[:16])
+    assert saved.name in ("tab 1", "tab 2") and saved.has_plan and saved.row["key"] == key
+    assert ScenarioStore(tmp_path).result(key[:16]).objective == saved.row["objective"]
+
+
+def test_a_sweep_into_the_pages_folder_reuses_its_scenarios(solved, qingyuan: tp.Instance) -> None:  # type: ignore[no-untyped-def]
+    from talentplan.scenarios.sweep import sweep
+
+    client, folder, base, cut = solved
+    done = sweep(qingyuan, folder, budget_scale=[1.0, 0.6], time_limit=20.0, mip_gap=0.01)
+    table = done.table
+    assert table["reused"].tolist() == [True, True]  # the page's solves, nothing solved again
+    assert [k[:16] for k in table["key"]] == [base["key"], cut["key"]]
+    listed = client.get("/").text
+    assert "as given" in listed and "budget cut" in listed

@@ -79,6 +79,7 @@ __all__ = [
     "SweepProgress",
     "SweepResult",
     "plan_row",
+    "scenario_folder",
     "scenario_key",
     "sweep",
 ]
@@ -213,6 +214,17 @@ def scenario_key(
         "highs": v["highs"],
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def scenario_folder(key: str) -> str:
+    """Return the name of the folder of scenario ``key`` under ``OUT/scenarios/``.
+
+    Examples
+    --------
+    >>> scenario_folder("0123456789abcdef" * 4)
+    '0123456789abcdef'
+    """
+    return key[:16]
 
 
 def _quantities(
@@ -566,7 +578,7 @@ def sweep(
     for n, point in enumerate(points):
         inst = grid.apply(instance, point)  # checks the point's values before any solve
         key = scenario_key(inst, point["objective_name"], options, provenance)
-        where = folder / SCENARIOS / key[:16]
+        where = folder / SCENARIOS / scenario_folder(key)
         earlier = _read_row(where, key)
         if earlier is not None:
             rows[n] = {**earlier, "reused": True, "attempts": 0}

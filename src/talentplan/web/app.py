@@ -43,7 +43,7 @@ from talentplan.report.html_report import (
     plots_section,
     tables_section,
 )
-from talentplan.scenarios.sweep import scenario_key
+from talentplan.scenarios.sweep import scenario_folder, scenario_key
 from talentplan.web.compare import compare_tables, number_text
 from talentplan.web.forms import (
     DEFAULT_MIP_GAP,
@@ -215,8 +215,8 @@ def create_app(
         except FormErrors as exc:
             return index_page(request, fields, exc.messages, 400)
         key = scenario_key(whatif.instance, whatif.objective, whatif.options)
-        if state.store.exists(key):
-            return RedirectResponse(f"/scenarios/{key}?already=1", status_code=303)
+        if state.store.exists(scenario_folder(key)):
+            return RedirectResponse(f"/scenarios/{scenario_folder(key)}?already=1", 303)
         job = state.jobs.start(
             whatif.instance,
             whatif.options,

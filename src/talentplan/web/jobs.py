@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from talentplan.data.instance import Instance
+from talentplan.scenarios.sweep import scenario_folder
 from talentplan.solver.api import SolveOptions
 
 __all__ = ["GRACE_SECONDS", "Job", "JobManager", "interrupted_key"]
@@ -59,7 +60,7 @@ class Job:
     name
         The scenario's name.
     key
-        The scenario's key: the folder it is saved in.
+        The scenario's folder name (:func:`~talentplan.scenarios.sweep.scenario_folder`).
     state
         ``starting``, ``running``, ``done`` (saved, possibly ``interrupted``), ``error``
         (``message`` says why) or ``cancelled`` (stopped before any plan).
@@ -215,10 +216,9 @@ def _solve_in_worker(
             # scenario solved to the end later (by the page or a sweep) has its key.
             what = {**what, "scenario_key": what["key"], "key": interrupted_key(what["key"])}
         store = ScenarioStore(folder)
-        saved = store.save(
-            what["key"], lambda tmp: _write_scenario(tmp, result, what, instance, options)
-        )
-        messages.put(("done", {"status": result.status.value, "saved": saved, "key": what["key"]}))
+        name = scenario_folder(what["key"])
+        saved = store.save(name, lambda tmp: _write_scenario(tmp, result, what, instance, options))
+        messages.put(("done", {"status": result.status.value, "saved": saved, "key": name}))
     except BaseException as exc:  # the page must hear of any failure
         tail = traceback.format_exception_only(type(exc), exc)[-1].strip()
         messages.put(("error", f"the solve failed: {tail}"))
@@ -252,8 +252,11 @@ class JobManager:
         objective: str,
         changes: Mapping[str, str],
     ) -> Job:
-        """Start solving ``instance`` in a new worker process; return its job."""
-        job = Job(uuid.uuid4().hex, name, key, time_limit=options.time_limit)
+        """Start solving ``instance`` in a new worker process; return its job.
+
+        ``key`` is the scenario's whole key (:func:`~talentplan.scenarios.sweep.scenario_key`).
+        """
+        job = Job(uuid.uuid4().hex, name, scenario_folder(key), time_limit=options.time_limit)
         what = {
             "name": name,
             "key": key,

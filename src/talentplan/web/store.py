@@ -1,9 +1,11 @@
 """The scenarios folder of the what-if page: the layout of ``talentplan sweep`` results.
 
-A solved scenario is a folder ``FOLDER/scenarios/KEY/`` (``KEY``: the sweep's
-:func:`~talentplan.scenarios.sweep.scenario_key`, 64 hexadecimal digits; a plan stopped
-before the end gets a key of its own, :func:`talentplan.web.jobs.interrupted_key`, so
-the scenario's key stays for its full solve) holding what
+A solved scenario is a folder ``FOLDER/scenarios/KEY/`` (``KEY``: the first 16
+hexadecimal digits of the sweep's :func:`~talentplan.scenarios.sweep.scenario_key`,
+:func:`~talentplan.scenarios.sweep.scenario_folder`; its ``row.json`` holds the whole
+key, so a sweep into the same folder reuses the page's scenario as its own; a plan
+stopped before the end gets a key of its own, :func:`talentplan.web.jobs.interrupted_key`,
+so the scenario's key stays for its full solve) holding what
 :meth:`AllocationResult.to_dir` writes, and beside it the scenario's instance as a
 workbook (``instance.xlsx``), what the page set (``web.json``: the name, the edited
 fields, when), ``manifest.json``, and the sweep's ``row.json`` last. A sweep run into
@@ -43,8 +45,8 @@ __all__ = [
     "UnknownScenarioError",
 ]
 
-KEY_PATTERN = re.compile(r"[0-9a-f]{64}")
-"""A scenario's key: a sha256 hex digest (matched whole)."""
+KEY_PATTERN = re.compile(r"[0-9a-f]{16}")
+"""A scenario's folder name: 16 hexadecimal digits of its key (matched whole)."""
 
 INSTANCE_FILE = "instance.xlsx"
 """The scenario's instance, every edit applied, as a workbook ``talentplan solve`` reads."""
