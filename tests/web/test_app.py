@@ -354,3 +354,31 @@ def test_a_sweep_into_the_pages_folder_reuses_its_scenarios(solved, qingyuan: tp
     assert [k[:16] for k in table["key"]] == [base["key"], cut["key"]]
     listed = client.get("/").text
     assert "as given" in listed and "budget cut" in listed
+
+
+def test_foreign_hosts_and_foreign_forms_are_refused(tmp_path: Path, qingyuan: tp.Instance) -> None:
+    app = create_app(qingyuan, tmp_path, hosts=("127.0.0.1", "localhost", "::1"))
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        assert client.get("/").status_code == 200
+        assert client.get("/", headers={"host": "localhost:8000"}).status_code == 200
+        assert client.get("/", headers={"host": "[::1]:8000"}).status_code == 200
+        rebound = client.get("/", headers={"host": "evil.example:8000"})
+        assert rebound.status_code == 403
+        foreign = client.post("/solve", data={}, headers={"origin": "http://evil.example"})
+        assert foreign.status_code == 403
+        own = client.post(
+            "/solve", data={"land:Fogang": "x"}, headers={"origin": "http://127.0.0.1:8000"}
+        )
+        assert own.status_code == 400  # let through, and refused for its value
+
+
+def test_rename_and_edit_as_new(solved) -> None:  # type: ignore[no-untyped-def]
+    client, folder, _, cut = solved
+    key = cut["key"]
+    renamed = client.post(f"/scenarios/{key}/rename", data={"name": "six tenths"})
+    assert renamed.status_code == 200 and "six tenths" in renamed.text
+    assert json.loads((folder / "scenarios" / key / "web.json").read_text())["name"] == "six tenths"
+    again = client.get(f"/?from={key}").text
+    assert 'id="budget_scale" value="0.6"' in again
+    assert client.get("/?from=" + "f" * 16).status_code == 404
+    client.post(f"/scenarios/{key}/rename", data={"name": "budget cut"})

@@ -938,8 +938,9 @@ def serve(
     token: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option(
+            envvar="TALENTPLAN_TOKEN",
             help="Every request must carry this token: open the printed link once "
-            "(?token=T; a cookie keeps it), or send the header X-Talentplan-Token."
+            "(?token=T; a cookie keeps it), or send the header X-Talentplan-Token.",
         ),
     ] = None,
     folder: Annotated[
@@ -975,8 +976,10 @@ def serve(
     import uvicorn
 
     from talentplan.web.app import create_app
+    from talentplan.web.security import LOOPBACK_NAMES, is_loopback
 
-    web = create_app(inst, folder, token, source=instance)
+    hosts = LOOPBACK_NAMES if is_loopback(host) else ()
+    web = create_app(inst, folder, token, source=instance, hosts=hosts)
     shown = f"[{host}]" if ":" in host else host
     link = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
     note("what-if", f"{inst.scenario.name} at {link} (scenarios in {folder}/); Ctrl-C stops", "")

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import html
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +55,7 @@ from talentplan.web.forms import (
     scenario_from_form,
 )
 from talentplan.web.jobs import JobManager
-from talentplan.web.security import TokenMiddleware
+from talentplan.web.security import SameOriginMiddleware, TokenMiddleware
 from talentplan.web.store import DOWNLOADS, ScenarioStore, UnknownScenarioError
 
 __all__ = ["COMPARE_MAX", "create_app", "form_defaults"]
@@ -110,6 +110,7 @@ def create_app(
     token: str | None = None,
     *,
     source: str | None = None,
+    hosts: Sequence[str] = (),
 ) -> FastAPI:
     """Make the what-if application for an instance.
 
@@ -124,6 +125,10 @@ def create_app(
     source
         How the instance was named, recorded with each scenario (default: the name the
         instance was loaded from, or its scenario's name).
+    hosts
+        Host names the page answers to (``talentplan serve`` on a loopback address:
+        :data:`~talentplan.web.security.LOOPBACK_NAMES`); empty: any. A POST from another
+        origin is refused either way (:class:`~talentplan.web.security.SameOriginMiddleware`).
 
     Returns
     -------
@@ -150,6 +155,7 @@ def create_app(
     app.state.whatif = state
     if token is not None:
         app.add_middleware(TokenMiddleware, token=token)
+    app.add_middleware(SameOriginMiddleware, hosts=hosts)  # added last: runs first
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
 

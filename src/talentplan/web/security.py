@@ -6,13 +6,18 @@ exit code 2). With a token, :class:`TokenMiddleware` lets through only the reque
 carry it: as the query parameter ``token`` (the first visit, from the link the command
 prints), then as the cookie it sets, or as the header ``X-Talentplan-Token``; every
 other request, for any path, gets 403.
+
+:class:`SameOriginMiddleware` guards the page from other web sites open in the same
+browser: a request whose ``Host`` is not one the server answers to (DNS rebinding) and a
+POST whose ``Origin`` is another site's (a form on a foreign page) get 403.
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
+from urllib.parse import urlsplit
 
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
@@ -24,6 +29,8 @@ from talentplan.errors import OptionError
 __all__ = [
     "COOKIE",
     "HEADER",
+    "LOOPBACK_NAMES",
+    "SameOriginMiddleware",
     "TokenMiddleware",
     "check_serve_options",
     "is_loopback",
@@ -34,6 +41,9 @@ COOKIE = "talentplan_token"
 
 HEADER = "X-Talentplan-Token"
 """Header that may carry the token instead (scripts, tests)."""
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+"""Host names a page bound to a loopback address answers to."""
 
 
 def is_loopback(host: str) -> bool:
@@ -111,3 +121,38 @@ class TokenMiddleware(BaseHTTPMiddleware):
         if self._matches(in_query):
             response.set_cookie(COOKIE, self.token, httponly=True, samesite="strict")
         return response
+
+
+def _host_name(netloc: str) -> str:
+    """Return the host of ``host[:port]`` or ``[v6]:port``, lower case, without the port."""
+    return (urlsplit(f"//{netloc}").hostname or "").lower()
+
+
+class SameOriginMiddleware(BaseHTTPMiddleware):
+    """Answer 403 to a foreign ``Host`` and to a POST from another origin.
+
+    Parameters
+    ----------
+    app
+        The application.
+    hosts
+        Host names the server answers to (without ports); empty: any.
+    """
+
+    def __init__(self, app: ASGIApp, hosts: Collection[str] = ()) -> None:
+        super().__init__(app)
+        self.hosts = {h.lower().strip("[]") for h in hosts}
+
+    async def dispatch(
+        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """Check the ``Host`` and, for a POST, the ``Origin`` of ``request``."""
+        host = request.headers.get("host", "")
+        if self.hosts and _host_name(host) not in self.hosts:
+            return PlainTextResponse(f"403 forbidden: unknown host {host!r}", status_code=403)
+        origin = request.headers.get("origin")
+        if request.method == "POST" and origin and urlsplit(origin).netloc != host:
+            return PlainTextResponse(
+                "403 forbidden: a form from another site cannot use this page", status_code=403
+            )
+        return await call_next(request)
