@@ -382,3 +382,13 @@ def test_rename_and_edit_as_new(solved) -> None:  # type: ignore[no-untyped-def]
     assert 'id="budget_scale" value="0.6"' in again
     assert client.get("/?from=" + "f" * 16).status_code == 404
     client.post(f"/scenarios/{key}/rename", data={"name": "budget cut"})
+
+
+def test_a_solve_past_the_limit_of_running_solves_is_refused(
+    tmp_path: Path, qingyuan: tp.Instance, defaults: dict[str, str]
+) -> None:
+    with TestClient(create_app(qingyuan, tmp_path, max_jobs=0)) as client:
+        refused = client.post("/solve", data=defaults)
+    assert refused.status_code == 429
+    assert "at most 0 at once" in refused.text
+    assert list((tmp_path / "scenarios").iterdir()) == []

@@ -48,6 +48,7 @@ from talentplan.web.compare import compare_tables, number_text
 from talentplan.web.forms import (
     DEFAULT_MIP_GAP,
     DEFAULT_TIME_LIMIT,
+    FORM_ERROR,
     OBJECTIVES,
     FormErrors,
     FormLayout,
@@ -111,6 +112,7 @@ def create_app(
     *,
     source: str | None = None,
     hosts: Sequence[str] = (),
+    max_jobs: int = 2,
 ) -> FastAPI:
     """Make the what-if application for an instance.
 
@@ -129,6 +131,9 @@ def create_app(
         Host names the page answers to (``talentplan serve`` on a loopback address:
         :data:`~talentplan.web.security.LOOPBACK_NAMES`); empty: any. A POST from another
         origin is refused either way (:class:`~talentplan.web.security.SameOriginMiddleware`).
+    max_jobs
+        Solves that may run at once (each is a process); one more is refused with a
+        message until one ends or is stopped.
 
     Returns
     -------
@@ -220,6 +225,13 @@ def create_app(
             whatif = scenario_from_form(state.instance, fields)
         except FormErrors as exc:
             return index_page(request, fields, exc.messages, 400)
+        running = state.jobs.running()
+        if len(running) >= max_jobs:
+            busy = (
+                f"{len(running)} solve(s) running, at most {max_jobs} at once: wait for one "
+                "to end or stop it (" + ", ".join(j.name for j in running) + ")"
+            )
+            return index_page(request, fields, {FORM_ERROR: busy}, 429)
         key = scenario_key(whatif.instance, whatif.objective, whatif.options)
         if state.store.exists(scenario_folder(key)):
             return RedirectResponse(f"/scenarios/{scenario_folder(key)}?already=1", 303)
