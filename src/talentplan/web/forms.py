@@ -24,20 +24,22 @@ fails alone is named; a problem only the fields together make goes above the for
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 import pandas as pd
 
 from talentplan._options import check_number
 from talentplan.data.edit import set_parameters
 from talentplan.data.instance import Instance
+from talentplan.data.schema import Objective
 from talentplan.errors import InstanceError, OptionError
 from talentplan.solver.api import SolveOptions
 
 __all__ = [
+    "DEFAULT_MIP_GAP",
+    "DEFAULT_TIME_LIMIT",
     "FORM_ERROR",
     "OBJECTIVES",
     "FormErrors",
@@ -47,7 +49,7 @@ __all__ = [
     "scenario_from_form",
 ]
 
-OBJECTIVES = ("talent_index", "min_cost", "equity")
+OBJECTIVES: tuple[str, ...] = get_args(Objective)
 """The objectives the form offers (those of ``talentplan solve --objective``)."""
 
 DEFAULT_TIME_LIMIT = 20.0
@@ -317,8 +319,3 @@ def _default_name(changes: Mapping[str, str]) -> str:
     shown = [f"{k}={v}" for k, v in list(changes.items())[:3]]
     more = len(changes) - 3
     return ", ".join(shown) + (f" (+{more})" if more > 0 else "")
-
-
-def is_number(value: Any) -> bool:
-    """Whether ``value`` is a finite number (for templates)."""
-    return isinstance(value, int | float) and math.isfinite(value)
