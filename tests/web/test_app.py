@@ -27,7 +27,7 @@ from talentplan.web.app import create_app
 from talentplan.web.security import COOKIE, HEADER, is_loopback
 from talentplan.web.store import ScenarioStore, UnknownScenarioError
 
-from .conftest import wait
+from .conftest import start, wait
 
 runner = CliRunner()
 
@@ -392,3 +392,15 @@ def test_a_solve_past_the_limit_of_running_solves_is_refused(
     assert refused.status_code == 429
     assert "at most 0 at once" in refused.text
     assert list((tmp_path / "scenarios").iterdir()) == []
+
+
+def test_an_infeasible_scenario_is_explained_and_not_saved(
+    solved, defaults: dict[str, str]
+) -> None:  # type: ignore[no-untyped-def]
+    client, folder, _, _ = solved
+    before = sorted(p.name for p in (folder / "scenarios").iterdir())
+    status = wait(client, start(client, {**defaults, "cadre:Fogang": "0"}))
+    assert status["state"] == "error"
+    assert "no plan satisfies every rule" in status["message"]
+    assert "cadre hours of Fogang" in status["message"]
+    assert sorted(p.name for p in (folder / "scenarios").iterdir()) == before
