@@ -101,7 +101,7 @@ def test_serve_refuses_a_missing_instance_with_exit_2(tmp_path: Path) -> None:
     assert done.exit_code == 2, done.output
 
 
-def test_a_solve_round_trips_into_a_scenario_folder(solved) -> None:  # type: ignore[no-untyped-def]
+def test_a_solve_round_trips_into_a_scenario_folder(solved) -> None:
     client, folder, base, cut = solved
     assert base["state"] == "done" and cut["state"] == "done", (base, cut)
     assert base["plan_status"] in ("optimal", "time_limit")
@@ -120,7 +120,7 @@ def test_a_solve_round_trips_into_a_scenario_folder(solved) -> None:  # type: ig
     assert "as given" in listed and "budget cut" in listed
 
 
-def test_less_budget_gives_no_higher_objective(solved) -> None:  # type: ignore[no-untyped-def]
+def test_less_budget_gives_no_higher_objective(solved) -> None:
     _, folder, base, cut = solved
     rows = [
         json.loads((folder / "scenarios" / j["key"] / ROW_FILE).read_text()) for j in (base, cut)
@@ -129,7 +129,7 @@ def test_less_budget_gives_no_higher_objective(solved) -> None:  # type: ignore[
     assert rows[1]["spend_total"] < rows[0]["spend_total"]
 
 
-def test_downloads_are_the_scenarios_files(solved, qingyuan: tp.Instance) -> None:  # type: ignore[no-untyped-def]
+def test_downloads_are_the_scenarios_files(solved, qingyuan: tp.Instance) -> None:
     client, folder, _, cut = solved
     key = cut["key"]
     for name in ("plan.xlsx", "report.html", "manifest.json", "instance.xlsx"):
@@ -165,7 +165,7 @@ def test_downloads_are_the_scenarios_files(solved, qingyuan: tp.Instance) -> Non
         "/scenarios/%2E%2E/files/plan.xlsx",
     ],
 )
-def test_downloads_are_confined_to_the_allow_list(solved, path: str) -> None:  # type: ignore[no-untyped-def]
+def test_downloads_are_confined_to_the_allow_list(solved, path: str) -> None:
     client, _, _, cut = solved
     key = cut["key"]
     url = path.format(key=key, upper=key.upper(), short=key[:-1], missing="0" * 16)
@@ -211,7 +211,7 @@ def test_a_failed_save_leaves_no_folder(tmp_path: Path) -> None:
 )
 def test_a_bad_value_gets_the_message_of_the_files_and_loses_nothing(
     solved, qingyuan: tp.Instance, defaults: dict[str, str], field: str, value: str, path: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     client, folder, _, _ = solved
     before = snapshot(folder)
     with pytest.raises(InstanceValidationError) as expected:
@@ -226,7 +226,7 @@ def test_a_bad_value_gets_the_message_of_the_files_and_loses_nothing(
 
 def test_a_bad_budget_factor_gets_the_message_of_budget_scale(
     solved, defaults: dict[str, str]
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     client, _, _, _ = solved
     for field in ("budget_scale", "budget:2026:city_fiscal"):
         response = client.post("/solve", data={**defaults, field: "-1"})
@@ -234,7 +234,7 @@ def test_a_bad_budget_factor_gets_the_message_of_budget_scale(
         assert "factor -1.0: expected a finite number &gt;= 0" in response.text
 
 
-def test_switching_off_a_floor_program_names_the_floor(solved, defaults: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+def test_switching_off_a_floor_program_names_the_floor(solved, defaults: dict[str, str]) -> None:
     client, _, _, _ = solved
     form = {k: v for k, v in defaults.items() if k != "program:Fogang:one_stop_centre"}
     response = client.post("/solve", data=form)
@@ -242,7 +242,7 @@ def test_switching_off_a_floor_program_names_the_floor(solved, defaults: dict[st
     assert "contradicts policy floor" in response.text
 
 
-def test_compare_puts_two_plans_side_by_side(solved) -> None:  # type: ignore[no-untyped-def]
+def test_compare_puts_two_plans_side_by_side(solved) -> None:
     client, _, base, cut = solved
     page = client.get(f"/compare?key={base['key']}&key={cut['key']}")
     assert page.status_code == 200
@@ -257,7 +257,7 @@ def test_compare_puts_two_plans_side_by_side(solved) -> None:  # type: ignore[no
     assert client.get(f"/compare?key={base['key']}").status_code == 400
 
 
-def test_a_solved_scenario_is_not_solved_again(solved, defaults: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+def test_a_solved_scenario_is_not_solved_again(solved, defaults: dict[str, str]) -> None:
     client, _, _, cut = solved
     again = client.post("/solve", data={**defaults, "budget_scale": "0.6"}, follow_redirects=False)
     assert again.status_code == 303
@@ -344,7 +344,7 @@ def test_two_tabs_solving_the_same_scenario_keep_one_whole_folder(tmp_path: Path
     assert ScenarioStore(tmp_path).result(key[:16]).objective == saved.row["objective"]
 
 
-def test_a_sweep_into_the_pages_folder_reuses_its_scenarios(solved, qingyuan: tp.Instance) -> None:  # type: ignore[no-untyped-def]
+def test_a_sweep_into_the_pages_folder_reuses_its_scenarios(solved, qingyuan: tp.Instance) -> None:
     from talentplan.scenarios.sweep import sweep
 
     client, folder, base, cut = solved
@@ -372,7 +372,7 @@ def test_foreign_hosts_and_foreign_forms_are_refused(tmp_path: Path, qingyuan: t
         assert own.status_code == 400  # let through, and refused for its value
 
 
-def test_rename_and_edit_as_new(solved) -> None:  # type: ignore[no-untyped-def]
+def test_rename_and_edit_as_new(solved) -> None:
     client, folder, _, cut = solved
     key = cut["key"]
     renamed = client.post(f"/scenarios/{key}/rename", data={"name": "six tenths"})
@@ -396,7 +396,7 @@ def test_a_solve_past_the_limit_of_running_solves_is_refused(
 
 def test_an_infeasible_scenario_is_explained_and_not_saved(
     solved, defaults: dict[str, str]
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     client, folder, _, _ = solved
     before = sorted(p.name for p in (folder / "scenarios").iterdir())
     status = wait(client, start(client, {**defaults, "cadre:Fogang": "0"}))
