@@ -920,6 +920,73 @@ def export(
 
 
 @app.command()
+def serve(
+    instance: Annotated[
+        str,
+        typer.Argument(
+            help="A bundled name (qingyuan, northern_guangdong), a folder or an .xlsx workbook."
+        ),
+    ] = "qingyuan",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[
+        str,
+        typer.Option(
+            help="Address to bind. Anything but a loopback address (127.0.0.1, ::1, "
+            "localhost) needs --token."
+        ),
+    ] = "127.0.0.1",
+    token: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            envvar="TALENTPLAN_TOKEN",
+            help="Every request must carry this token: open the printed link once "
+            "(?token=T; a cookie keeps it), or send the header X-Talentplan-Token.",
+        ),
+    ] = None,
+    folder: Annotated[
+        Path,
+        typer.Option(
+            help="Folder of the saved scenarios (FOLDER/scenarios/KEY/, the layout of "
+            "talentplan sweep --out)."
+        ),
+    ] = Path("whatif"),
+) -> None:
+    """Start the what-if page: edit budgets and rules, re-solve, compare plans in a browser.
+
+    Each solve runs in a worker process and is saved under FOLDER/scenarios/ as a sweep
+    saves its scenarios. The page binds 127.0.0.1 unless --host says otherwise, and a
+    host other machines can reach needs --token. Ctrl-C stops the server (running
+    solves are stopped and keep their best plan).
+    """
+    from talentplan.errors import OptionError
+    from talentplan.web.security import check_serve_options
+
+    try:
+        check_serve_options(host, token)
+    except OptionError as exc:
+        fail("error", flag_message(exc), ExitCode.BAD_INPUT)
+    if not 0 < port < 65536:
+        fail("error", f"--port {port}: expected a port number in 1-65535", ExitCode.BAD_INPUT)
+    inst = _load(instance)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail("cannot write", f"{folder}: {exc}", ExitCode.OUTPUT)
+
+    import uvicorn
+
+    from talentplan.web.app import create_app
+    from talentplan.web.security import LOOPBACK_NAMES, is_loopback
+
+    hosts = LOOPBACK_NAMES if is_loopback(host) else ()
+    web = create_app(inst, folder, token, source=instance, hosts=hosts)
+    shown = f"[{host}]" if ":" in host else host
+    link = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    note("what-if", f"{inst.scenario.name} at {link} (scenarios in {folder}/); Ctrl-C stops", "")
+    uvicorn.run(web, host=host, port=port, log_level="warning")
+
+
+@app.command()
 def datasets() -> None:
     """List the bundled datasets."""
     from talentplan import datasets as ds

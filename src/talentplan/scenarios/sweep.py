@@ -75,9 +75,13 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = [
+    "ROW_FILE",
+    "SCENARIOS",
     "SWEEP_FILES",
     "SweepProgress",
     "SweepResult",
+    "plan_row",
+    "scenario_folder",
     "scenario_key",
     "sweep",
 ]
@@ -214,6 +218,17 @@ def scenario_key(
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
+def scenario_folder(key: str) -> str:
+    """Return the name of the folder of scenario ``key`` under ``OUT/scenarios/``.
+
+    Examples
+    --------
+    >>> scenario_folder("0123456789abcdef" * 4)
+    '0123456789abcdef'
+    """
+    return key[:16]
+
+
 def _quantities(
     result: AllocationResult, programs: Sequence[str], counties: Sequence[str]
 ) -> dict[str, float]:
@@ -228,6 +243,28 @@ def _quantities(
     out |= {f"spend_program:{p}": float(by_program.get(p, 0.0)) for p in programs}
     out |= {f"spend_county:{c}": float(by_county.get(c, 0.0)) for c in (*counties, CITYWIDE)}
     return out
+
+
+def plan_row(
+    result: AllocationResult, programs: Sequence[str], counties: Sequence[str]
+) -> dict[str, Any]:
+    """Return the fields of a solved scenario's row (``row.json``) but its key and time.
+
+    The solve's account (status, objective, bound, gap, simulated objective, build and
+    solve seconds) and the plan's quantities: ``useful_final``, ``spend_total``,
+    ``spend_program:P`` and ``spend_county:C`` (see :attr:`SweepResult.table`).
+    """
+    s = result.summary
+    return {
+        "status": result.status.value,
+        "objective": result.objective,
+        "bound": result.bound,
+        "gap": result.gap,
+        "simulated_objective": s["simulated_objective"],
+        "build_seconds": s["build_seconds"],
+        "solve_seconds": s["solve_seconds"],
+        **_quantities(result, programs, counties),
+    }
 
 
 def _solve_scenario(task: _Task) -> dict[str, Any]:
@@ -249,17 +286,7 @@ def _solve_scenario(task: _Task) -> dict[str, Any]:
         row.update(status=SolveStatus.ERROR.value, reason=str(exc))
     else:
         result.to_dir(folder, report=False)
-        s = result.summary
-        row.update(
-            status=result.status.value,
-            objective=result.objective,
-            bound=result.bound,
-            gap=result.gap,
-            simulated_objective=s["simulated_objective"],
-            build_seconds=s["build_seconds"],
-            solve_seconds=s["solve_seconds"],
-            **_quantities(result, task.programs, task.counties),
-        )
+        row.update(plan_row(result, task.programs, task.counties))
     row["seconds"] = time.perf_counter() - started
     text = json.dumps(json_ready(row), indent=1)
     atomic_write_text(folder / ROW_FILE, text)
@@ -553,7 +580,7 @@ def sweep(
     for n, point in enumerate(points):
         inst = grid.apply(instance, point)  # checks the point's values before any solve
         key = scenario_key(inst, point["objective_name"], options, provenance)
-        where = folder / SCENARIOS / key[:16]
+        where = folder / SCENARIOS / scenario_folder(key)
         earlier = _read_row(where, key)
         if earlier is not None:
             rows[n] = {**earlier, "reused": True, "attempts": 0}

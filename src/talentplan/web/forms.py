@@ -1,0 +1,321 @@
+"""The fields of the what-if form, and the scenario they make.
+
+The form holds, for an instance: a budget factor for every source and year and one for
+all budgets; each county's land quota (mu) and cadre hours; a switch for every program
+in every county; the equity floor (``min_coverage``); the objective, the time limit and
+the gap of the solve; and the scenario's name. :func:`scenario_from_form` turns the
+fields into the scenario's instance through the project's own checks, so a value the
+page refuses is refused with the message the command line gives for it:
+
+- counties' limits, the floor and each budget (its amount times its factor) become
+  dotted parameter values for :func:`talentplan.data.edit.set_parameters`, which
+  validates the instance as if read from files
+  (:class:`~talentplan.errors.InstanceValidationError`);
+- a program switched off in a county becomes a ``forbid`` pin of it in every plan year
+  (validated with the rest, so a switch that breaks a policy floor is named);
+- the factor of all budgets goes through :meth:`Instance.scale_budget`, the mechanism of
+  ``talentplan solve --budget-scale``;
+- the solve's options through :class:`~talentplan.solver.api.SolveOptions`
+  (:class:`~talentplan.errors.OptionError`).
+
+A refused value is put beside its field: each changed field is checked alone, and what
+fails alone is named; a problem only the fields together make goes above the form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, get_args
+
+import pandas as pd
+
+from talentplan._options import check_number
+from talentplan.data.edit import set_parameters
+from talentplan.data.instance import Instance
+from talentplan.data.schema import Objective
+from talentplan.errors import InstanceError, OptionError
+from talentplan.solver.api import SolveOptions
+
+__all__ = [
+    "DEFAULT_MIP_GAP",
+    "DEFAULT_TIME_LIMIT",
+    "FORM_ERROR",
+    "OBJECTIVES",
+    "FormErrors",
+    "FormLayout",
+    "WhatIf",
+    "form_layout",
+    "scenario_from_form",
+]
+
+OBJECTIVES: tuple[str, ...] = get_args(Objective)
+"""The objectives the form offers (those of ``talentplan solve --objective``)."""
+
+DEFAULT_TIME_LIMIT = 20.0
+"""Seconds of a solve from the page unless the form says otherwise."""
+
+DEFAULT_MIP_GAP = 1e-2
+"""Gap of a solve from the page unless the form says otherwise: what-if questions need
+the direction and the size of a change, quickly."""
+
+FORM_ERROR = "_form"
+"""Field name of the messages that belong to the whole form."""
+
+
+class FormErrors(ValueError):
+    """Fields refused, with the message of each (``FORM_ERROR``: the whole form)."""
+
+    def __init__(self, messages: Mapping[str, str]) -> None:
+        self.messages = dict(messages)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.messages.items()))
+
+
+@dataclass(frozen=True)
+class FormLayout:
+    """What the form shows for an instance: its years, sources, counties and programs."""
+
+    years: tuple[int, ...]
+    sources: tuple[str, ...]
+    counties: tuple[str, ...]
+    county_names: dict[str, str]
+    programs: tuple[str, ...]
+    """Programs that can be switched off by county (all but plan-wide ones)."""
+    amounts: dict[tuple[int, str], float]
+    land: dict[str, float]
+    cadre: dict[str, float]
+    min_coverage: float
+    objective: str
+
+
+def form_layout(instance: Instance) -> FormLayout:
+    """Return the fields of the form for ``instance`` with its current values."""
+    counties = instance.tables["counties"]
+    programs = instance.tables["programs"]
+    budgets = instance.tables["budgets"]
+    amounts = {
+        (int(y), str(s)): float(a)
+        for y, s, a in budgets[["year", "source"]].assign(a=budgets["amount"]).to_numpy()
+    }
+    return FormLayout(
+        years=tuple(sorted({y for y, _ in amounts})),
+        sources=tuple(sorted({s for _, s in amounts})),
+        counties=tuple(str(c) for c in counties["county"]),
+        county_names=dict(zip(counties["county"].astype(str), counties["name"], strict=True)),
+        programs=tuple(str(p) for p, k in programs[["program", "kind"]].to_numpy() if k != "city"),
+        amounts=amounts,
+        land=dict(zip(counties["county"].astype(str), counties["land_quota_mu"], strict=True)),
+        cadre=dict(zip(counties["county"].astype(str), counties["cadre_hours"], strict=True)),
+        min_coverage=float(instance.scenario.min_coverage),
+        objective=str(instance.scenario.objective),
+    )
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """A scenario read from the form: its instance, solve options and what was changed.
+
+    Attributes
+    ----------
+    name
+        The name given (default: the changes in a few words).
+    instance
+        The instance with every change applied, validated.
+    options
+        The solve's options (objective, time limit, gap; one HiGHS thread).
+    objective
+        The objective solved (the scenario's own when the form keeps it).
+    changes
+        Field -> value of every field that differs from the instance.
+    """
+
+    name: str
+    instance: Instance = field(repr=False)
+    options: SolveOptions
+    objective: str
+    changes: dict[str, str]
+
+
+def _number_text(value: float) -> str:
+    return f"{value:g}"
+
+
+def _factor(text: str, name: str) -> float:
+    """Read a factor (>= 0) as ``--budget-scale`` reads it."""
+    try:
+        value: Any = float(text)
+    except ValueError:
+        value = text
+    return float(check_number(name, value, low=0))
+
+
+def _option_message(exc: OptionError) -> str:
+    if exc.option is None or exc.expected is None:
+        return str(exc)
+    return f"{exc.option} {exc.value}: expected {exc.expected}"
+
+
+def _edits(
+    layout: FormLayout, form: Mapping[str, str], errors: dict[str, str]
+) -> tuple[dict[str, tuple[str, Any]], dict[str, tuple[str, str]], dict[str, str]]:
+    """Return field -> (dotted path, value), field -> (county, program) switched off, changes."""
+    values: dict[str, tuple[str, Any]] = {}
+    off: dict[str, tuple[str, str]] = {}
+    changes: dict[str, str] = {}
+    for (year, source), amount in layout.amounts.items():
+        name = f"budget:{year}:{source}"
+        text = str(form.get(name, "1")).strip()
+        try:
+            factor = _factor(text, "factor")
+        except OptionError as exc:
+            errors[name] = _option_message(exc)
+            continue
+        if factor != 1.0:
+            values[name] = (f"budgets.{year}:{source}.amount", amount * factor)
+            changes[name] = text
+    for county in layout.counties:
+        for kind, column, base in (
+            ("land", "land_quota_mu", layout.land[county]),
+            ("cadre", "cadre_hours", layout.cadre[county]),
+        ):
+            name = f"{kind}:{county}"
+            text = str(form.get(name, _number_text(base))).strip()
+            if text != _number_text(base):
+                values[name] = (f"counties.{county}.{column}", text)
+                changes[name] = text
+        for program in layout.programs:
+            name = f"program:{county}:{program}"
+            if name not in form:
+                off[name] = (county, program)
+                changes[name] = "off"
+    text = str(form.get("min_coverage", _number_text(layout.min_coverage))).strip()
+    values["min_coverage"] = ("scenario.min_coverage", text)
+    if text != _number_text(layout.min_coverage):
+        changes["min_coverage"] = text
+    return values, off, changes
+
+
+def _forbid(instance: Instance, pairs: list[tuple[str, str]]) -> Instance:
+    """Return ``instance`` with a forbid pin for each (county, program) in every year."""
+    if not pairs:
+        return instance
+    pins = instance.tables["pins"]
+    rows = [
+        {"county": c, "program": p, "industry": "", "year": y, "action": "forbid", "value": None}
+        for c, p in pairs
+        for y in instance.scenario.years
+    ]
+    added = pd.DataFrame(rows, columns=pins.columns)
+    key = ["county", "program", "industry", "year", "action"]
+    have = set(map(tuple, pins[key].astype(str).to_numpy()))
+    added = added[[tuple(map(str, r)) not in have for r in added[key].to_numpy()]]
+    return instance.replace_tables(pins=pd.concat([pins, added], ignore_index=True))
+
+
+def _apply(
+    base: Instance, values: Mapping[str, tuple[str, Any]], off: Mapping[str, tuple[str, str]]
+) -> Instance:
+    """Apply the edits and validate the instance.
+
+    ``set_parameters`` validates whenever it is given a value, and the floor is always
+    among the values.
+    """
+    pinned = _forbid(base, list(off.values()))
+    return set_parameters(pinned, dict(values.values()))
+
+
+def _blame(
+    base: Instance,
+    values: Mapping[str, tuple[str, Any]],
+    off: Mapping[str, tuple[str, str]],
+    problem: str,
+) -> dict[str, str]:
+    """Name the fields that fail alone; else put ``problem`` above the form."""
+    floor = {"min_coverage": values["min_coverage"]}
+    blamed: dict[str, str] = {}
+    for name, edit in values.items():
+        try:
+            set_parameters(base, {**dict(floor.values()), edit[0]: edit[1]})
+        except InstanceError as exc:
+            blamed[name] = str(exc)
+    if off and not blamed:
+        try:
+            _apply(base, floor, off)
+        except InstanceError as exc:
+            blamed[FORM_ERROR] = f"programs switched off: {exc}"
+    return blamed or {FORM_ERROR: problem}
+
+
+def scenario_from_form(base: Instance, form: Mapping[str, str]) -> WhatIf:
+    """Read the form's fields into a validated scenario of ``base``.
+
+    Parameters
+    ----------
+    base
+        The instance the page serves.
+    form
+        Field -> text, as the browser sends it (a switched-off program is absent).
+
+    Returns
+    -------
+    WhatIf
+
+    Raises
+    ------
+    FormErrors
+        Field -> message for every field refused.
+
+    Examples
+    --------
+    >>> import talentplan as tp
+    >>> inst = tp.load_instance("qingyuan")
+    >>> try:
+    ...     scenario_from_form(inst, {"land:Fogang": "-5"})
+    ... except FormErrors as exc:
+    ...     print(exc.messages["land:Fogang"].splitlines()[1].strip())
+    file counties.csv, row 2, column 'land_quota_mu': expected a number >= 0 (mu), got '-5'
+    """
+    layout = form_layout(base)
+    errors: dict[str, str] = {}
+    values, off, changes = _edits(layout, form, errors)
+    scale_text = str(form.get("budget_scale", "1")).strip()
+    scale = 1.0
+    try:
+        scale = _factor(scale_text, "factor")
+    except OptionError as exc:
+        errors["budget_scale"] = _option_message(exc)
+    if scale != 1.0:
+        changes["budget_scale"] = scale_text
+    objective = str(form.get("objective") or layout.objective)
+    try:
+        limit = float(str(form.get("time_limit", DEFAULT_TIME_LIMIT)))
+        gap = float(str(form.get("mip_gap", DEFAULT_MIP_GAP)))
+    except ValueError:
+        errors["time_limit"] = "time_limit and mip_gap: expected numbers"
+        limit, gap = DEFAULT_TIME_LIMIT, DEFAULT_MIP_GAP
+    try:
+        options = SolveOptions(limit, gap, 1, objective, warm_start=True)
+    except OptionError as exc:
+        field_name = exc.option if exc.option in ("time_limit", "mip_gap", "objective") else None
+        errors[field_name or FORM_ERROR] = _option_message(exc)
+        options = SolveOptions(DEFAULT_TIME_LIMIT, DEFAULT_MIP_GAP, 1)
+    if objective != layout.objective:
+        changes["objective"] = objective
+    if errors:
+        raise FormErrors(errors)
+    try:
+        instance = _apply(base, values, off)
+    except InstanceError as exc:
+        raise FormErrors(_blame(base, values, off, str(exc))) from exc
+    if scale != 1.0:
+        instance = instance.scale_budget(scale)
+    name = str(form.get("name", "")).strip() or _default_name(changes)
+    return WhatIf(name, instance, options, objective, changes)
+
+
+def _default_name(changes: Mapping[str, str]) -> str:
+    if not changes:
+        return "as given"
+    shown = [f"{k}={v}" for k, v in list(changes.items())[:3]]
+    more = len(changes) - 3
+    return ", ".join(shown) + (f" (+{more})" if more > 0 else "")

@@ -1,0 +1,370 @@
+"""Solves of the what-if page, each in a worker process of its own.
+
+:class:`JobManager.start` starts a process (``multiprocessing``'s *spawn* context: a
+fresh interpreter, nothing shared with the web server but a queue and an event) that
+solves the scenario with :func:`talentplan.solve` (``compare=True``, so its report
+opens with doing nothing and subsidies only) and saves it in the scenarios folder
+(:meth:`~talentplan.web.store.ScenarioStore.save`). The worker sends its progress on
+the queue; a thread of the server reads it into the :class:`Job` the page polls.
+
+- **Cancel** sets the job's stop event, which the solver watches as it watches Ctrl-C in
+  ``talentplan solve``: HiGHS stops, and the best plan so far is saved with status
+  ``interrupted``.
+- **A worker that dies** (killed, out of memory, a crash in the solver) leaves the job in
+  state ``error`` with its exit code; the server goes on.
+- **A worker that overruns** its time limit by :data:`GRACE_SECONDS` is stopped, then
+  killed.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import math
+import multiprocessing as mp
+import queue as queue_module
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+from talentplan.data.instance import Instance
+from talentplan.scenarios.sweep import scenario_folder
+from talentplan.solver.api import SolveOptions
+
+__all__ = ["GRACE_SECONDS", "Job", "JobManager", "interrupted_key"]
+
+GRACE_SECONDS = 30.0
+"""Seconds a worker may run past its time limit (start-up, files) before it is stopped."""
+
+FINAL = ("done", "error", "cancelled")
+"""States of a job that has ended."""
+
+_CONTEXT = mp.get_context("spawn")
+
+
+@dataclass
+class Job:
+    """One solve started from the page.
+
+    Attributes
+    ----------
+    id
+        Random hex id (the job's address on the page).
+    name
+        The scenario's name.
+    key
+        The scenario's folder name (:func:`~talentplan.scenarios.sweep.scenario_folder`).
+    state
+        ``starting``, ``running``, ``done`` (saved, possibly ``interrupted``), ``error``
+        (``message`` says why) or ``cancelled`` (stopped before any plan).
+    progress
+        The last progress of the solve: ``phase``, ``seconds``, ``objective``, ``bound``,
+        ``gap`` (None where not known yet).
+    message
+        What the page says about the job (the reason of an error, a note when done).
+    """
+
+    id: str
+    name: str
+    key: str
+    state: str = "starting"
+    progress: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+    started: float = field(default_factory=time.monotonic)
+    time_limit: float | None = None
+    plan_status: str = ""
+    _process: Any = field(default=None, repr=False)
+    _stop: Any = field(default=None, repr=False)
+
+    def view(self) -> dict[str, Any]:
+        """Return the job as the page's status request sends it (JSON)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "key": self.key,
+            "state": self.state,
+            "progress": self.progress,
+            "message": self.message,
+            "plan_status": self.plan_status,
+            "elapsed": round(time.monotonic() - self.started, 1),
+        }
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def _write_scenario(
+    tmp: Path,
+    result: Any,
+    what: Mapping[str, Any],
+    instance: Instance,
+    options: SolveOptions,
+) -> None:
+    """Write a solved scenario's files into ``tmp``, ``row.json`` last."""
+    from talentplan._files import atomic_write_text, json_ready
+    from talentplan.data.io import write_instance
+    from talentplan.scenarios.sweep import ROW_FILE, plan_row
+    from talentplan.solver.api import versions
+    from talentplan.web.store import INSTANCE_FILE, WEB_FILE
+
+    result.to_dir(tmp)
+    write_instance(instance, tmp / INSTANCE_FILE, overwrite=True)
+    created = datetime.now(UTC).isoformat(timespec="seconds")
+    web = {**what, "created": created, "options": asdict(options)}
+    atomic_write_text(tmp / WEB_FILE, json.dumps(json_ready(web), indent=1))
+    outputs = {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(tmp.iterdir())
+        if p.is_file()
+    }
+    args = [INSTANCE_FILE, "--out", ".", "--mip-gap", f"{options.mip_gap:g}"]
+    if options.time_limit is not None:
+        args += ["--time-limit", f"{options.time_limit:g}"]
+    args += ["--objective", str(what["objective"]), "--threads", "1"]
+    manifest = {
+        "command": {"name": "serve", "solve_args": args, "instance_source": what["source"]},
+        "scenario": {"name": what["name"], "changes": what["changes"], "key": what["key"]},
+        "solver_options": asdict(options),
+        "versions": versions(),
+        "created": created,
+        "outputs": outputs,
+    }
+    atomic_write_text(tmp / "manifest.json", json.dumps(json_ready(manifest), indent=2))
+    programs = tuple(str(p) for p in instance.tables["programs"]["program"])
+    counties = tuple(str(c) for c in instance.tables["counties"]["county"])
+    row = {"key": what["key"], "reason": "", **plan_row(result, programs, counties)}
+    row["seconds"] = result.summary.get("elapsed_seconds")
+    atomic_write_text(tmp / ROW_FILE, json.dumps(json_ready(row), indent=1))
+
+
+def interrupted_key(key: str) -> str:
+    """Return a new key for a plan of scenario ``key`` stopped before the end.
+
+    Examples
+    --------
+    >>> a, b = interrupted_key("0" * 64), interrupted_key("0" * 64)
+    >>> len(a) == 64 and a != b
+    True
+    """
+    return hashlib.sha256(f"{key}:interrupted:{uuid.uuid4().hex}".encode()).hexdigest()
+
+
+def _solve_in_worker(
+    instance: Instance,
+    options: SolveOptions,
+    what: dict[str, Any],
+    folder: str,
+    messages: Any,
+    stop: Any,
+) -> None:
+    """Solve a scenario and save it (the worker process's whole life)."""
+    import signal
+
+    # Ctrl-C in the server's terminal reaches the whole process group: the server stops
+    # its jobs through the stop event, so the worker itself ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        from talentplan.errors import InfeasiblePlanError, NoSolutionError, SolverError
+        from talentplan.report.pipeline import solve
+        from talentplan.solver.highs import Progress
+        from talentplan.web.store import ScenarioStore
+
+        last = [0.0]
+
+        def show(p: Progress) -> None:
+            now = time.monotonic()
+            if now - last[0] < 0.25 and p.phase == "search":
+                return
+            last[0] = now
+            messages.put(
+                (
+                    "progress",
+                    {
+                        "phase": p.phase,
+                        "stage": p.stage,
+                        "seconds": round(p.seconds, 1),
+                        "objective": _finite(p.objective),
+                        "bound": _finite(p.bound),
+                        "gap": _finite(p.gap),
+                    },
+                )
+            )
+
+        try:
+            result = solve(instance, **asdict(options), progress=show, stop=stop, compare=True)
+        except InfeasiblePlanError as exc:
+            messages.put(("error", f"no plan satisfies every rule:\n{exc.explanation}"))
+            return
+        except NoSolutionError as exc:
+            state = "cancelled" if stop.is_set() else "error"
+            messages.put((state, f"no plan found: {exc}"))
+            return
+        except SolverError as exc:
+            messages.put(("error", f"the solver failed: {exc}"))
+            return
+        messages.put(("progress", {"phase": "writing the files"}))
+        if result.status.value == "interrupted":
+            # Not the scenario's answer: saved under a key of its own, so that the
+            # scenario solved to the end later (by the page or a sweep) has its key.
+            what = {**what, "scenario_key": what["key"], "key": interrupted_key(what["key"])}
+        store = ScenarioStore(folder)
+        name = scenario_folder(what["key"])
+        saved = store.save(name, lambda tmp: _write_scenario(tmp, result, what, instance, options))
+        messages.put(("done", {"status": result.status.value, "saved": saved, "key": name}))
+    except BaseException as exc:  # the page must hear of any failure
+        tail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        messages.put(("error", f"the solve failed: {tail}"))
+
+
+class JobManager:
+    """The page's solves: start, follow, cancel.
+
+    Parameters
+    ----------
+    folder
+        The page's folder (its ``scenarios/`` is where the workers save).
+    source
+        How the page's instance was named (recorded in each scenario's files).
+    """
+
+    def __init__(self, folder: str | Path, source: str) -> None:
+        self.folder = str(folder)
+        self.source = source
+        self.jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        self._followers: list[threading.Thread] = []
+
+    def start(
+        self,
+        instance: Instance,
+        options: SolveOptions,
+        *,
+        key: str,
+        name: str,
+        objective: str,
+        changes: Mapping[str, str],
+    ) -> Job:
+        """Start solving ``instance`` in a new worker process; return its job.
+
+        ``key`` is the scenario's whole key (:func:`~talentplan.scenarios.sweep.scenario_key`).
+        """
+        job = Job(uuid.uuid4().hex, name, scenario_folder(key), time_limit=options.time_limit)
+        what = {
+            "name": name,
+            "key": key,
+            "objective": objective,
+            "changes": dict(changes),
+            "source": self.source,
+        }
+        messages = _CONTEXT.Queue()
+        stop = _CONTEXT.Event()
+        process = _CONTEXT.Process(
+            target=_solve_in_worker,
+            args=(instance, options, what, self.folder, messages, stop),
+            name=f"talentplan-solve-{job.id[:8]}",
+        )
+        job._process, job._stop = process, stop
+        with self._lock:
+            self.jobs[job.id] = job
+        process.start()
+        follower = threading.Thread(
+            target=self._follow, args=(job, messages), name=f"follow-{job.id[:8]}", daemon=True
+        )
+        self._followers.append(follower)
+        follower.start()
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        """Return the job ``job_id``, or None."""
+        with self._lock:
+            return self.jobs.get(job_id)
+
+    def cancel(self, job_id: str) -> Job | None:
+        """Ask job ``job_id`` to stop: the best plan so far is saved, marked interrupted."""
+        job = self.get(job_id)
+        stop = None if job is None else job._stop  # None once the job has ended
+        if job is not None and job.state not in FINAL and stop is not None:
+            stop.set()
+            job.message = "stopping: the best plan so far will be saved"
+        return job
+
+    def running(self) -> list[Job]:
+        """Jobs that have not ended."""
+        with self._lock:
+            return [j for j in self.jobs.values() if j.state not in FINAL]
+
+    def shutdown(self, wait: float = 10.0) -> None:
+        """Stop every running job, wait up to ``wait`` seconds, then kill what is left."""
+        jobs = self.running()
+        for job in jobs:
+            stop = job._stop
+            if stop is not None:
+                stop.set()
+        deadline = time.monotonic() + wait
+        for job in jobs:
+            if job._process.pid is None:  # never started
+                continue
+            job._process.join(max(0.0, deadline - time.monotonic()))
+            if job._process.is_alive():
+                job._process.kill()
+                job._process.join(5)
+        for thread in list(self._followers):
+            thread.join(max(1.0, deadline - time.monotonic()))
+        gc.collect()  # release the jobs' semaphores before the process exits
+
+    def _follow(self, job: Job, messages: Any) -> None:
+        """Read the worker's messages into ``job`` until it ends (a thread)."""
+        process = job._process
+        limit = math.inf if job.time_limit is None else job.time_limit + GRACE_SECONDS
+        job.state = "running"
+        while True:
+            try:
+                kind, body = messages.get(timeout=0.2)
+            except queue_module.Empty:
+                if not process.is_alive():
+                    try:
+                        kind, body = messages.get(timeout=0.5)
+                    except queue_module.Empty:
+                        job.state = "error"
+                        job.message = (
+                            f"the solver process stopped unexpectedly (exit code "
+                            f"{process.exitcode}); no plan was saved"
+                        )
+                        break
+                elif time.monotonic() - job.started > limit:
+                    job._stop.set()
+                    process.join(5)
+                    if process.is_alive():
+                        process.kill()
+                    job.state = "error"
+                    job.message = (
+                        f"the solve overran its time limit by {GRACE_SECONDS:g} s and was stopped"
+                    )
+                    break
+                else:
+                    continue
+            if kind == "progress":
+                job.progress = {**job.progress, **cast(dict[str, Any], body)}
+                continue
+            if kind == "done":
+                job.state = "done"
+                job.plan_status = body["status"]
+                job.key = body["key"]
+                job.message = "" if body["saved"] else "solved already: the saved plan is shown"
+            else:
+                job.state = kind
+                job.message = str(body)
+            break
+        process.join(10)
+        # Drop the queue and the event now: their semaphores are released when they are
+        # collected, not at the server's exit (which may skip finalisers).
+        messages.close()
+        job._stop = None

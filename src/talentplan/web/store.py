@@ -1,0 +1,222 @@
+"""The scenarios folder of the what-if page: the layout of ``talentplan sweep`` results.
+
+A solved scenario is a folder ``FOLDER/scenarios/KEY/`` (``KEY``: the first 16
+hexadecimal digits of the sweep's :func:`~talentplan.scenarios.sweep.scenario_key`,
+:func:`~talentplan.scenarios.sweep.scenario_folder`; its ``row.json`` holds the whole
+key, so a sweep into the same folder reuses the page's scenario as its own; a plan
+stopped before the end gets a key of its own, :func:`talentplan.web.jobs.interrupted_key`,
+so the scenario's key stays for its full solve) holding what
+:meth:`AllocationResult.to_dir` writes, and beside it the scenario's instance as a
+workbook (``instance.xlsx``), what the page set (``web.json``: the name, the edited
+fields, when), ``manifest.json``, and the sweep's ``row.json`` last. A sweep run into
+the same folder and the page see each other's scenarios.
+
+A folder is built whole in a hidden sibling and renamed into place in one step
+(:meth:`ScenarioStore.save`): a scenario is either complete or absent, and two solves
+(two browser tabs) never write into the same folder. Files are served only by
+:meth:`ScenarioStore.file`, which accepts a key matching :data:`KEY_PATTERN` and a name
+of :data:`DOWNLOADS`, so no request names a path outside the folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from talentplan._files import atomic_write_text, json_ready
+from talentplan.report.result import AllocationResult
+from talentplan.scenarios.sweep import ROW_FILE, SCENARIOS
+
+__all__ = [
+    "DOWNLOADS",
+    "INSTANCE_FILE",
+    "KEY_PATTERN",
+    "WEB_FILE",
+    "SavedScenario",
+    "ScenarioStore",
+    "UnknownScenarioError",
+]
+
+KEY_PATTERN = re.compile(r"[0-9a-f]{16}")
+"""A scenario's folder name: 16 hexadecimal digits of its key (matched whole)."""
+
+INSTANCE_FILE = "instance.xlsx"
+"""The scenario's instance, every edit applied, as a workbook ``talentplan solve`` reads."""
+
+WEB_FILE = "web.json"
+"""What the page knows of a scenario: its name, the fields set, when it was solved."""
+
+DOWNLOADS = (INSTANCE_FILE, "plan.xlsx", "report.html", "manifest.json")
+"""The only files of a scenario the page serves."""
+
+_MEDIA = {
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".html": "text/html; charset=utf-8",
+    ".json": "application/json",
+}
+
+
+class UnknownScenarioError(LookupError):
+    """No solved scenario has this key, or the key or file name is not admissible."""
+
+
+@dataclass(frozen=True)
+class SavedScenario:
+    """A solved scenario as the page lists it.
+
+    Attributes
+    ----------
+    key
+        The folder's name.
+    name
+        The name given on the page (a sweep's scenario: ``sweep KEY[:8]``).
+    row
+        Its ``row.json``: status, objective, spend and talent totals.
+    web
+        Its ``web.json`` (empty for a sweep's scenario).
+    """
+
+    key: str
+    name: str
+    row: dict[str, Any] = field(repr=False)
+    web: dict[str, Any] = field(repr=False)
+
+    @property
+    def has_plan(self) -> bool:
+        """Whether the folder holds a plan (infeasible and failed scenarios do not)."""
+        return "objective" in self.row
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+class ScenarioStore:
+    """The scenarios under ``FOLDER/scenarios/``: list, read, name and save them.
+
+    Parameters
+    ----------
+    folder
+        The page's folder (``talentplan serve --folder``); created when missing.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> store = ScenarioStore(tempfile.mkdtemp())
+    >>> store.scenarios()
+    []
+    >>> try:
+    ...     store.file("../../etc", "passwd")
+    ... except UnknownScenarioError as exc:
+    ...     print(exc)
+    no scenario '../../etc'
+    """
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.folder = Path(folder)
+        self.root = self.folder / SCENARIOS
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+
+    def _path(self, key: str) -> Path:
+        if not isinstance(key, str) or KEY_PATTERN.fullmatch(key) is None:
+            raise UnknownScenarioError(f"no scenario {key!r}")
+        path = self.root / key
+        if not (path / ROW_FILE).is_file():
+            raise UnknownScenarioError(f"no scenario {key!r}")
+        return path
+
+    def get(self, key: str) -> SavedScenario:
+        """Return the scenario ``key``; :class:`UnknownScenarioError` if there is none."""
+        path = self._path(key)
+        row = _read_json(path / ROW_FILE)
+        web = _read_json(path / WEB_FILE)
+        name = str(web.get("name") or f"sweep {key[:8]}")
+        return SavedScenario(key, name, row, web)
+
+    def scenarios(self) -> list[SavedScenario]:
+        """Return every complete scenario, the latest solved first."""
+        found = []
+        for path in self.root.iterdir():
+            if KEY_PATTERN.fullmatch(path.name) and (path / ROW_FILE).is_file():
+                found.append(self.get(path.name))
+        found.sort(key=lambda s: (str(s.web.get("created", "")), s.key), reverse=True)
+        return found
+
+    def exists(self, key: str) -> bool:
+        """Whether a complete scenario ``key`` is saved."""
+        try:
+            self._path(key)
+        except UnknownScenarioError:
+            return False
+        return True
+
+    def file(self, key: str, name: str) -> tuple[Path, str]:
+        """Return the path and media type of a downloadable file of scenario ``key``.
+
+        Raises
+        ------
+        UnknownScenarioError
+            The key is not a saved scenario's, the name not one of :data:`DOWNLOADS`, or
+            the scenario has no such file (an infeasible scenario has no plan).
+        """
+        path = self._path(key)
+        if name not in DOWNLOADS:
+            raise UnknownScenarioError(f"no file {name!r}; files: {', '.join(DOWNLOADS)}")
+        target = path / name
+        if not target.is_file():
+            raise UnknownScenarioError(f"scenario {key[:8]} has no file {name!r}")
+        return target, _MEDIA[target.suffix]
+
+    def result(self, key: str) -> AllocationResult:
+        """Read the plan of scenario ``key`` back (:meth:`AllocationResult.from_dir`)."""
+        return AllocationResult.from_dir(self._path(key))
+
+    def rename(self, key: str, name: str) -> None:
+        """Give scenario ``key`` a new name (its ``web.json`` is rewritten atomically)."""
+        path = self._path(key)
+        with self._lock:
+            web = _read_json(path / WEB_FILE)
+            web["name"] = name.strip() or web.get("name") or key[:8]
+            atomic_write_text(path / WEB_FILE, json.dumps(json_ready(web), indent=1))
+
+    def save(self, key: str, fill: Callable[[Path], None]) -> bool:
+        """Build scenario ``key`` with ``fill(tmp)`` in a hidden folder and move it in.
+
+        ``fill`` writes every file, ``row.json`` last. The move is one rename, so the
+        scenario appears complete or not at all. When the scenario is saved already (the
+        same solve from another tab), the earlier folder is kept and the new one dropped.
+
+        Returns
+        -------
+        bool
+            True when this call saved the scenario, False when it was there already.
+        """
+        if KEY_PATTERN.fullmatch(key) is None:
+            raise UnknownScenarioError(f"no scenario {key!r}")
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key[:8]}.", suffix=".tmp", dir=self.root))
+        try:
+            fill(tmp)
+            os.chmod(tmp, 0o755)
+            try:
+                os.rename(tmp, self.root / key)
+            except OSError:
+                if self.exists(key):
+                    return False
+                raise
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        return True

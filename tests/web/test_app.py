@@ -1,0 +1,406 @@
+"""The what-if page through FastAPI's in-process client: forms, solves, files, safety."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import signal
+import time
+from pathlib import Path
+
+import markupsafe
+import openpyxl
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+import talentplan as tp
+from talentplan.cli import app as cli
+from talentplan.data.edit import set_parameters
+from talentplan.errors import InstanceValidationError
+from talentplan.report.result import RESULT_FILES
+from talentplan.scenarios.sweep import ROW_FILE
+from talentplan.web.app import create_app
+from talentplan.web.security import COOKIE, HEADER, is_loopback
+from talentplan.web.store import ScenarioStore, UnknownScenarioError
+
+from .conftest import start, wait
+
+runner = CliRunner()
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` with its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_token_guards_every_request(tmp_path: Path, qingyuan: tp.Instance) -> None:
+    app = create_app(qingyuan, tmp_path, token="s3cret")
+    with TestClient(app) as client:
+        for path in ("/", "/?token=wrong", "/static/style.css", "/compare", "/nowhere"):
+            assert client.get(path).status_code == 403, path
+        assert client.post("/solve", data={}).status_code == 403
+        first = client.get("/?token=s3cret")
+        assert first.status_code == 200
+        assert COOKIE in first.cookies
+        assert client.get("/static/job.js").status_code == 200  # the cookie carries it
+    with TestClient(app) as other:
+        assert other.get("/", headers={HEADER: "s3cret"}).status_code == 200
+        assert other.get("/", headers={HEADER: "s3cre"}).status_code == 403
+
+
+def test_without_a_token_the_page_is_open_on_loopback(
+    tmp_path: Path, qingyuan: tp.Instance
+) -> None:
+    with TestClient(create_app(qingyuan, tmp_path)) as client:
+        page = client.get("/")
+    assert page.status_code == 200
+    assert "Fogang" in page.text and 'name="budget:2025:city_fiscal"' in page.text
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.0.1", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("192.168.1.4", False),
+        ("::", False),
+        ("example.org", False),
+    ],
+)
+def test_loopback_hosts(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--host", "0.0.0.0"], "--host 0.0.0.0: expected a loopback address"),
+        (["--host", "192.168.1.4"], "--host 192.168.1.4: expected a loopback address"),
+        (["--token", ""], "--token '': expected a non-empty token"),
+        (["--port", "0"], "--port 0: expected a port number"),
+    ],
+)
+def test_serve_refuses_unsafe_options_with_exit_2(
+    tmp_path: Path, args: list[str], said: str
+) -> None:
+    done = runner.invoke(cli, ["serve", "qingyuan", "--folder", str(tmp_path / "f"), *args])
+    assert done.exit_code == 2, done.output
+    assert said in done.output
+    assert not (tmp_path / "f").exists()  # refused before anything is made
+
+
+def test_serve_refuses_a_missing_instance_with_exit_2(tmp_path: Path) -> None:
+    done = runner.invoke(cli, ["serve", str(tmp_path / "none.xlsx"), "--folder", str(tmp_path)])
+    assert done.exit_code == 2, done.output
+
+
+def test_a_solve_round_trips_into_a_scenario_folder(solved) -> None:
+    client, folder, base, cut = solved
+    assert base["state"] == "done" and cut["state"] == "done", (base, cut)
+    assert base["plan_status"] in ("optimal", "time_limit")
+    for job in (base, cut):
+        scenario = folder / "scenarios" / job["key"]
+        names = {p.name for p in scenario.iterdir()}
+        assert {*RESULT_FILES, ROW_FILE, "instance.xlsx", "manifest.json", "web.json"} <= names
+        row = json.loads((scenario / ROW_FILE).read_text())
+        assert row["key"][:16] == job["key"] and row["status"] == job["plan_status"]
+    assert not [p for p in (folder / "scenarios").iterdir() if p.name.startswith(".")]
+    page = client.get(f"/scenarios/{cut['key']}")
+    assert page.status_code == 200
+    assert "budget cut" in page.text and "class='headline'" in page.text
+    assert "<svg" in page.text  # the report's plots
+    listed = client.get("/").text
+    assert "as given" in listed and "budget cut" in listed
+
+
+def test_less_budget_gives_no_higher_objective(solved) -> None:
+    _, folder, base, cut = solved
+    rows = [
+        json.loads((folder / "scenarios" / j["key"] / ROW_FILE).read_text()) for j in (base, cut)
+    ]
+    assert rows[1]["objective"] <= rows[0]["objective"] * (1 + 1e-2)
+    assert rows[1]["spend_total"] < rows[0]["spend_total"]
+
+
+def test_downloads_are_the_scenarios_files(solved, qingyuan: tp.Instance) -> None:
+    client, folder, _, cut = solved
+    key = cut["key"]
+    for name in ("plan.xlsx", "report.html", "manifest.json", "instance.xlsx"):
+        got = client.get(f"/scenarios/{key}/files/{name}")
+        assert got.status_code == 200, name
+        assert got.content == (folder / "scenarios" / key / name).read_bytes()
+    workbook = client.get(f"/scenarios/{key}/files/instance.xlsx").content
+    path = folder / "downloaded.xlsx"
+    path.write_bytes(workbook)
+    budgets = tp.load_instance(str(path)).tables["budgets"]
+    assert budgets["amount"].sum() == pytest.approx(
+        0.6 * qingyuan.tables["budgets"]["amount"].sum()
+    )
+    allocation = pd.read_csv(folder / "scenarios" / key / "allocation.csv")
+    book = openpyxl.load_workbook(
+        io.BytesIO(client.get(f"/scenarios/{key}/files/plan.xlsx").content)
+    )
+    assert book.sheetnames  # a real workbook
+    assert allocation["cost"].sum() <= budgets["amount"].sum() + 1e-6
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/scenarios/{key}/files/row.json",
+        "/scenarios/{key}/files/allocation.csv",
+        "/scenarios/{key}/files/..%2F..%2F..%2Fetc%2Fpasswd",
+        "/scenarios/{key}/files/%2E%2E",
+        "/scenarios/..%2F{key}/files/plan.xlsx",
+        "/scenarios/{upper}/files/plan.xlsx",
+        "/scenarios/{short}/files/plan.xlsx",
+        "/scenarios/{missing}/files/plan.xlsx",
+        "/scenarios/%2E%2E/files/plan.xlsx",
+    ],
+)
+def test_downloads_are_confined_to_the_allow_list(solved, path: str) -> None:
+    client, _, _, cut = solved
+    key = cut["key"]
+    url = path.format(key=key, upper=key.upper(), short=key[:-1], missing="0" * 16)
+    response = client.get(url)
+    assert response.status_code == 404, url
+    assert b"root:" not in response.content
+
+
+def test_store_refuses_keys_and_names_outside_it(tmp_path: Path) -> None:
+    store = ScenarioStore(tmp_path)
+    (tmp_path / "secret.json").write_text("{}")
+    bad = [
+        ("..", "secret.json"),
+        ("../..", "x"),
+        ("a" * 16, "plan.xlsx"),
+        ("a" * 64, "x"),
+        ("", ""),
+    ]
+    for key, name in bad:
+        with pytest.raises(UnknownScenarioError):
+            store.file(key, name)
+
+
+def test_a_failed_save_leaves_no_folder(tmp_path: Path) -> None:
+    store = ScenarioStore(tmp_path)
+
+    def fill(tmp: Path) -> None:
+        (tmp / "allocation.csv").write_text("half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        store.save("b" * 16, fill)
+    assert list(store.root.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "path"),
+    [
+        ("land:Fogang", "-5", "counties.Fogang.land_quota_mu"),
+        ("cadre:Yangshan", "lots", "counties.Yangshan.cadre_hours"),
+        ("min_coverage", "1.5", "scenario.min_coverage"),
+    ],
+)
+def test_a_bad_value_gets_the_message_of_the_files_and_loses_nothing(
+    solved, qingyuan: tp.Instance, defaults: dict[str, str], field: str, value: str, path: str
+) -> None:
+    client, folder, _, _ = solved
+    before = snapshot(folder)
+    with pytest.raises(InstanceValidationError) as expected:
+        set_parameters(qingyuan, {"scenario.min_coverage": "0", path: value})
+    response = client.post("/solve", data={**defaults, field: value})
+    assert response.status_code == 400
+    assert str(markupsafe.escape(str(expected.value))) in response.text
+    assert f'data-field="{field}"' in response.text
+    assert snapshot(folder) == before
+    assert "budget cut" in response.text  # the saved scenarios are still listed
+
+
+def test_a_bad_budget_factor_gets_the_message_of_budget_scale(
+    solved, defaults: dict[str, str]
+) -> None:
+    client, _, _, _ = solved
+    for field in ("budget_scale", "budget:2026:city_fiscal"):
+        response = client.post("/solve", data={**defaults, field: "-1"})
+        assert response.status_code == 400
+        assert "factor -1.0: expected a finite number &gt;= 0" in response.text
+
+
+def test_switching_off_a_floor_program_names_the_floor(solved, defaults: dict[str, str]) -> None:
+    client, _, _, _ = solved
+    form = {k: v for k, v in defaults.items() if k != "program:Fogang:one_stop_centre"}
+    response = client.post("/solve", data=form)
+    assert response.status_code == 400
+    assert "contradicts policy floor" in response.text
+
+
+def test_compare_puts_two_plans_side_by_side(solved) -> None:
+    client, _, base, cut = solved
+    page = client.get(f"/compare?key={base['key']}&key={cut['key']}")
+    assert page.status_code == 200
+    tables = dict(
+        re.findall(r'<table class="dataframe compare (\w+)">(.*?)</table>', page.text, re.S)
+    )
+    assert list(tables) == ["account", "spend_by_county", "spend_by_program", "talent_by_county"]
+    header = re.findall(r"<th>([^<]*)</th>", tables["account"].split("</thead>")[0])
+    assert header[-2:] == ["as given", "budget cut"]
+    assert "Fogang" in tables["spend_by_county"] and "Fogang" in tables["talent_by_county"]
+    assert "cash_subsidy" in tables["spend_by_program"]
+    assert client.get(f"/compare?key={base['key']}").status_code == 400
+
+
+def test_a_solved_scenario_is_not_solved_again(solved, defaults: dict[str, str]) -> None:
+    client, _, _, cut = solved
+    again = client.post("/solve", data={**defaults, "budget_scale": "0.6"}, follow_redirects=False)
+    assert again.status_code == 303
+    assert again.headers["location"] == f"/scenarios/{cut['key']}?already=1"
+
+
+@pytest.mark.slow  # two solver processes, ~10 s
+def test_cancel_keeps_the_best_plan_so_far_marked_interrupted(tmp_path: Path) -> None:
+    with TestClient(create_app("synthetic:15:1", tmp_path)) as client:
+        form = client.get("/")
+        assert form.status_code == 200
+        from talentplan.web.app import form_defaults
+        from talentplan.web.forms import form_layout
+
+        fields = form_defaults(form_layout(tp.load_instance("synthetic:15:1")))
+        started = client.post(
+            "/solve", data={**fields, "mip_gap": "0", "time_limit": "60"}, follow_redirects=False
+        )
+        job = started.headers["location"].rsplit("/", 1)[1]
+        end = time.monotonic() + 40
+        while client.get(f"/jobs/{job}/status").json()["progress"].get("phase") != "search":
+            assert time.monotonic() < end, "the solve never reached the search"
+            time.sleep(0.2)
+        t0 = time.monotonic()
+        assert client.post(f"/jobs/{job}/cancel").status_code == 200
+        status = wait(client, job, 30)
+        assert time.monotonic() - t0 < 20
+    assert status["state"] == "done", status
+    assert status["plan_status"] == "interrupted"
+    web = json.loads((tmp_path / "scenarios" / status["key"] / "web.json").read_text())
+    assert web["scenario_key"] != status["key"]  # the scenario's own key stays free
+    assert (
+        json.loads((tmp_path / "scenarios" / status["key"] / ROW_FILE).read_text())["status"]
+        == "interrupted"
+    )
+
+
+def test_a_worker_that_dies_is_reported_and_the_page_goes_on(
+    tmp_path: Path, qingyuan: tp.Instance, defaults: dict[str, str]
+) -> None:
+    app = create_app(qingyuan, tmp_path)
+    with TestClient(app) as client:
+        started = client.post(
+            "/solve", data={**defaults, "time_limit": "60", "mip_gap": "0"}, follow_redirects=False
+        )
+        job_id = started.headers["location"].rsplit("/", 1)[1]
+        job = app.state.whatif.jobs.get(job_id)
+        end = time.monotonic() + 20
+        while job._process.pid is None:
+            assert time.monotonic() < end
+            time.sleep(0.05)
+        os.kill(job._process.pid, signal.SIGKILL)
+        status = wait(client, job_id, 20)
+        assert status["state"] == "error"
+        assert "stopped unexpectedly" in status["message"] and "-9" in status["message"]
+        assert client.get(f"/jobs/{job_id}").status_code == 200
+        assert client.get("/").status_code == 200
+    assert list((tmp_path / "scenarios").iterdir()) == []
+
+
+@pytest.mark.slow  # two solver processes, ~10 s
+def test_two_tabs_solving_the_same_scenario_keep_one_whole_folder(tmp_path: Path) -> None:
+    from talentplan.scenarios.sweep import scenario_key
+    from talentplan.solver.api import SolveOptions
+
+    small = tp.load_instance("synthetic:3:1")
+    app = create_app(small, tmp_path)
+    options = SolveOptions(20, 1e-2, 1, "talent_index")
+    key = scenario_key(small, "talent_index", options)
+    jobs = app.state.whatif.jobs
+    with TestClient(app) as client:
+        started = [
+            jobs.start(
+                small, options, key=key, name=f"tab {i}", objective="talent_index", changes={}
+            )
+            for i in (1, 2)
+        ]
+        ends = [wait(client, job.id) for job in started]
+    assert [e["state"] for e in ends] == ["done", "done"], ends
+    assert sorted(e["message"] for e in ends) == ["", "solved already: the saved plan is shown"]
+    assert [p.name for p in (tmp_path / "scenarios").iterdir()] == [key[:16]]
+    saved = ScenarioStore(tmp_path).get(key[:16])
+    assert saved.name in ("tab 1", "tab 2") and saved.has_plan and saved.row["key"] == key
+    assert ScenarioStore(tmp_path).result(key[:16]).objective == saved.row["objective"]
+
+
+def test_a_sweep_into_the_pages_folder_reuses_its_scenarios(solved, qingyuan: tp.Instance) -> None:
+    from talentplan.scenarios.sweep import sweep
+
+    client, folder, base, cut = solved
+    done = sweep(qingyuan, folder, budget_scale=[1.0, 0.6], time_limit=20.0, mip_gap=0.01)
+    table = done.table
+    assert table["reused"].tolist() == [True, True]  # the page's solves, nothing solved again
+    assert [k[:16] for k in table["key"]] == [base["key"], cut["key"]]
+    listed = client.get("/").text
+    assert "as given" in listed and "budget cut" in listed
+
+
+def test_foreign_hosts_and_foreign_forms_are_refused(tmp_path: Path, qingyuan: tp.Instance) -> None:
+    app = create_app(qingyuan, tmp_path, hosts=("127.0.0.1", "localhost", "::1"))
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        assert client.get("/").status_code == 200
+        assert client.get("/", headers={"host": "localhost:8000"}).status_code == 200
+        assert client.get("/", headers={"host": "[::1]:8000"}).status_code == 200
+        rebound = client.get("/", headers={"host": "evil.example:8000"})
+        assert rebound.status_code == 403
+        foreign = client.post("/solve", data={}, headers={"origin": "http://evil.example"})
+        assert foreign.status_code == 403
+        own = client.post(
+            "/solve", data={"land:Fogang": "x"}, headers={"origin": "http://127.0.0.1:8000"}
+        )
+        assert own.status_code == 400  # let through, and refused for its value
+
+
+def test_rename_and_edit_as_new(solved) -> None:
+    client, folder, _, cut = solved
+    key = cut["key"]
+    renamed = client.post(f"/scenarios/{key}/rename", data={"name": "six tenths"})
+    assert renamed.status_code == 200 and "six tenths" in renamed.text
+    assert json.loads((folder / "scenarios" / key / "web.json").read_text())["name"] == "six tenths"
+    again = client.get(f"/?from={key}").text
+    assert 'id="budget_scale" value="0.6"' in again
+    assert client.get("/?from=" + "f" * 16).status_code == 404
+    client.post(f"/scenarios/{key}/rename", data={"name": "budget cut"})
+
+
+def test_a_solve_past_the_limit_of_running_solves_is_refused(
+    tmp_path: Path, qingyuan: tp.Instance, defaults: dict[str, str]
+) -> None:
+    with TestClient(create_app(qingyuan, tmp_path, max_jobs=0)) as client:
+        refused = client.post("/solve", data=defaults)
+    assert refused.status_code == 429
+    assert "at most 0 at once" in refused.text
+    assert list((tmp_path / "scenarios").iterdir()) == []
+
+
+def test_an_infeasible_scenario_is_explained_and_not_saved(
+    solved, defaults: dict[str, str]
+) -> None:
+    client, folder, _, _ = solved
+    before = sorted(p.name for p in (folder / "scenarios").iterdir())
+    status = wait(client, start(client, {**defaults, "cadre:Fogang": "0"}))
+    assert status["state"] == "error"
+    assert "no plan satisfies every rule" in status["message"]
+    assert "cadre hours of Fogang" in status["message"]
+    assert sorted(p.name for p in (folder / "scenarios").iterdir()) == before
