@@ -47,7 +47,7 @@ counties, 5 s at 300 on a loaded two-core machine)."""
 
 FALLBACK_MAX_COLUMNS = 200_000
 """Largest model (columns) for which the minimal plan is kept aside: its LP took 5 s at
-synthetic(300) (76,000 columns) and did not finish in 120 s at synthetic(1609) (567,000)
+synthetic(300) (107,000 columns) and did not finish in 120 s at synthetic(1609) (567,000)
 on a loaded two-core machine."""
 
 INLINE_BLOCKS = 64
