@@ -80,7 +80,9 @@ class SolverRun:
     """The seed plan HiGHS started from (None: not tried)."""
     source: str = "highs"
     """Where the plan comes from: ``highs``, ``seed`` when HiGHS stopped before
-    returning one and the seed plan stands, or ``decomposition``."""
+    returning one and the seed plan stands, ``decomposition``, or ``minimal`` when the
+    decomposition stopped before a plan of its own and the minimal plan it kept aside
+    stands (:mod:`talentplan.solver.methods`)."""
     method: str = "monolithic"
     """``monolithic`` or ``decomposition`` (:mod:`talentplan.solver.methods`)."""
     method_reason: str = ""

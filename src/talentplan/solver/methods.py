@@ -147,8 +147,9 @@ def solve_by_counties(
         stop=stop,
     )
     values, objective, gap, notes = result.values, result.objective, result.gap, result.notes
+    source = "decomposition"
     if values is None and result.status.may_have_plan and fallback is not None and fallback.found:
-        values, objective = fallback.values, fallback.objective
+        values, objective, source = fallback.values, fallback.objective, "minimal"
         gap = relative_gap(objective, result.bound)
         notes = [*notes, _fallback_note(fallback)]
     run = SolverRun(
@@ -160,7 +161,7 @@ def solve_by_counties(
         values=values,
         solve_seconds=result.seconds,
         compiled=cm,
-        source="decomposition",
+        source=source,
         extra={
             "rounds": float(result.rounds),
             "coupling_rows": float(result.n_coupling_rows),
