@@ -8,8 +8,11 @@ stopped before the end gets a key of its own, :func:`talentplan.web.jobs.interru
 so the scenario's key stays for its full solve) holding what
 :meth:`AllocationResult.to_dir` writes, and beside it the scenario's instance as a
 workbook (``instance.xlsx``), what the page set (``web.json``: the name, the edited
-fields, when), ``manifest.json``, and the sweep's ``row.json`` last. A sweep run into
-the same folder and the page see each other's scenarios.
+fields, when), ``manifest.json``, and the sweep's ``row.json`` last. The manifest is a
+run manifest (:mod:`talentplan.report.manifest`) of ``talentplan solve instance.xlsx``
+in the scenario's folder, the solve the page ran, so ``talentplan replicate`` repeats
+and checks it (:func:`talentplan.web.jobs.solve_args`). A sweep run into the same
+folder and the page see each other's scenarios.
 
 A folder is built whole in a hidden sibling and renamed into place in one step
 (:meth:`ScenarioStore.save`): a scenario is either complete or absent, and two solves
