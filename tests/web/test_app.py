@@ -24,6 +24,7 @@ from talentplan.errors import InstanceValidationError
 from talentplan.report.result import RESULT_FILES
 from talentplan.scenarios.sweep import ROW_FILE
 from talentplan.web.app import create_app
+from talentplan.web.forms import form_layout
 from talentplan.web.security import COOKIE, HEADER, is_loopback
 from talentplan.web.store import ScenarioStore, UnknownScenarioError
 
@@ -251,7 +252,7 @@ def test_compare_puts_two_plans_side_by_side(solved) -> None:
     )
     assert list(tables) == ["account", "spend_by_county", "spend_by_program", "talent_by_county"]
     header = re.findall(r"<th>([^<]*)</th>", tables["account"].split("</thead>")[0])
-    assert header[-2:] == ["as given", "budget cut"]
+    assert header[-3:] == ["as given", "budget cut", "budget cut vs as given"]
     assert "Fogang" in tables["spend_by_county"] and "Fogang" in tables["talent_by_county"]
     assert "cash_subsidy" in tables["spend_by_program"]
     assert client.get(f"/compare?key={base['key']}").status_code == 400
@@ -404,3 +405,83 @@ def test_an_infeasible_scenario_is_explained_and_not_saved(
     assert "no plan satisfies every rule" in status["message"]
     assert "cadre hours of Fogang" in status["message"]
     assert sorted(p.name for p in (folder / "scenarios").iterdir()) == before
+
+
+def test_compare_says_what_changed_and_what_moved(solved) -> None:
+    client, _, base, cut = solved
+    page = client.get(f"/compare?key={base['key']}&key={cut['key']}")
+    assert page.status_code == 200
+    tables = dict(
+        re.findall(r'<table class="dataframe compare (\w+)">(.*?)</table>', page.text, re.S)
+    )
+    for table in tables.values():
+        assert "<th>budget cut vs as given</th>" in table.split("</thead>")[0]
+    assert re.search(r"<td>-[\d,.]+ \(-\d+%\)</td>", tables["spend_by_program"])
+    changed = re.findall(r"<h3><a [^>]*>([^<]*)</a></h3>\s*<ul>(.*?)</ul>", page.text, re.S)
+    assert [(label, re.findall(r"<li>([^<]*)</li>", ul)) for label, ul in changed] == [
+        ("as given", ["nothing: the instance as given"]),
+        ("budget cut", ["every budget × 0.6"]),
+    ]
+    (moves,) = re.findall(r'<p class="moves"><strong>budget cut:</strong> ([^<]*)</p>', page.text)
+    assert moves.startswith("The objective (") and " against as given." in moves
+    assert 2 <= moves.count(".") and "spend falls by" in moves
+
+
+def test_differences_and_moves_from_the_tables() -> None:
+    from talentplan.web.compare import largest_moves, with_differences
+
+    account = pd.DataFrame(
+        {
+            "a": {"objective": 100.0, "objective name": "talent_index", "gap": 0.01},
+            "b": {"objective": 90.0, "objective name": "talent_index", "gap": 0.002},
+        }
+    )
+    program = pd.DataFrame(
+        {"a": [12405.0, 500.0], "b": [0.0, 620.0]}, index=["talent_housing", "cash_subsidy"]
+    )
+    county = pd.DataFrame(
+        {"a": [20000.0, 3000.0], "b": [12068.0, 3000.0]}, index=["Yingde", "Fogang"]
+    )
+    talent = pd.DataFrame({"a": [50.0, 40.0], "b": [50.0, 40.0]}, index=["Yingde", "Fogang"])
+    tables = {
+        "account": account,
+        "spend_by_county": county,
+        "spend_by_program": program,
+        "talent_by_county": talent,
+    }
+    shown = with_differences(tables)
+    assert shown["spend_by_program"]["b vs a"].tolist() == ["-12,405 (-100%)", "+120 (+24%)"]
+    assert shown["account"]["b vs a"].tolist() == ["-10 (-10%)", "", "-0.008"]
+    assert shown["talent_by_county"]["b vs a"].tolist() == ["", ""]
+    assert largest_moves(tables) == {
+        "b": [
+            "The objective (talent_index) falls by 10 (-10%) against a.",
+            "talent_housing's spend falls by 12,405 (-100%).",
+            "Yingde's spend falls by 7,932 (-40%).",
+        ]
+    }
+
+
+def test_change_lines_say_each_edit_in_plain_words(qingyuan: tp.Instance) -> None:
+    from talentplan.web.compare import change_lines
+
+    layout = form_layout(qingyuan)
+    web = {
+        "changes": {
+            "budget:2027:provincial_transfer": "0.8",
+            "land:Yingde": "60",
+            "cadre:Fogang": "100",
+            "program:Liannan:cash_subsidy": "off",
+            "min_coverage": "0.3",
+            "objective": "min_cost",
+        }
+    }
+    assert change_lines(web, layout) == [
+        "budget provincial_transfer 2027 × 0.8",
+        f"land quota (mu) Yingde {layout.land['Yingde']:g} → 60",
+        f"cadre hours Fogang {layout.cadre['Fogang']:g} → 100",
+        "Liannan: cash_subsidy off",
+        f"equity floor (min_coverage) {layout.min_coverage:g} → 0.3",
+        "objective min_cost",
+    ]
+    assert change_lines({}) == ["(a sweep scenario)"]

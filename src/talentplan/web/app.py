@@ -44,7 +44,14 @@ from talentplan.report.html_report import (
     tables_section,
 )
 from talentplan.scenarios.sweep import scenario_folder, scenario_key
-from talentplan.web.compare import compare_tables, number_text
+from talentplan.web.compare import (
+    change_lines,
+    column_labels,
+    compare_tables,
+    largest_moves,
+    number_text,
+    with_differences,
+)
 from talentplan.web.forms import (
     DEFAULT_MIP_GAP,
     DEFAULT_TIME_LIMIT,
@@ -327,14 +334,27 @@ def create_app(
                 400,
             )
         try:
-            chosen = [(state.store.get(k).name, state.store.result(k)) for k in keys]
+            saved = [state.store.get(k) for k in keys]
+            chosen = [(s.name, state.store.result(s.key)) for s in saved]
         except (UnknownScenarioError, FileNotFoundError) as exc:
             return not_found(request, str(exc))
         tables = compare_tables(chosen)
         shown = {
             name: frame.to_html(classes=f"compare {name}", float_format=number_text, border=0)
-            for name, frame in tables.items()
+            for name, frame in with_differences(tables).items()
         }
-        return page(request, "compare.html", {"tables": shown, "keys": keys})
+        labels = column_labels([s.name for s in saved])
+        changed = [
+            (label, s.key, change_lines(s.web, state.layout))
+            for label, s in zip(labels, saved, strict=True)
+        ]
+        context = {
+            "tables": shown,
+            "keys": keys,
+            "changed": changed,
+            "first": labels[0],
+            "moves": largest_moves(tables),
+        }
+        return page(request, "compare.html", context)
 
     return app
