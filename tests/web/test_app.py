@@ -485,3 +485,32 @@ def test_change_lines_say_each_edit_in_plain_words(qingyuan: tp.Instance) -> Non
         "objective min_cost",
     ]
     assert change_lines({}) == ["(a sweep scenario)"]
+
+
+def test_a_sweep_scenario_without_report_gets_one_drawn_and_compares(
+    solved, tmp_path: Path, qingyuan: tp.Instance
+) -> None:
+    import shutil
+
+    _, folder, base, cut = solved
+    keys = ["a" * 16, "b" * 16]
+    for job, key in zip((base, cut), keys, strict=True):
+        copy = tmp_path / "scenarios" / key
+        shutil.copytree(folder / "scenarios" / job["key"], copy)
+        for name in ("report.html", "web.json", "manifest.json"):
+            (copy / name).unlink()  # as a sweep writes it: to_dir(report=False), no web.json
+    before = sorted(p.name for p in (tmp_path / "scenarios" / keys[1]).iterdir())
+    with TestClient(create_app(qingyuan, tmp_path)) as client:
+        page = client.get(f"/scenarios/{keys[1]}")
+        assert page.status_code == 200
+        assert 'id="download-report-html"' in page.text
+        assert 'id="download-manifest-json"' not in page.text
+        got = client.get(f"/scenarios/{keys[1]}/files/report.html")
+        assert got.status_code == 200 and got.headers["content-type"].startswith("text/html")
+        assert "attachment" in got.headers["content-disposition"]
+        assert "<svg" in got.text and "budget" in got.text.lower()
+        assert client.get(f"/scenarios/{keys[1]}/files/manifest.json").status_code == 404
+        compared = client.get(f"/compare?key={keys[0]}&key={keys[1]}")
+        assert compared.status_code == 200
+        assert compared.text.count("<li>(a sweep scenario)</li>") == 2
+    assert sorted(p.name for p in (tmp_path / "scenarios" / keys[1]).iterdir()) == before

@@ -64,7 +64,7 @@ from talentplan.web.forms import (
 )
 from talentplan.web.jobs import JobManager
 from talentplan.web.security import SameOriginMiddleware, TokenMiddleware
-from talentplan.web.store import DOWNLOADS, ScenarioStore, UnknownScenarioError
+from talentplan.web.store import DOWNLOADS, REPORT_FILE, ScenarioStore, UnknownScenarioError
 
 __all__ = ["COMPARE_MAX", "create_app", "form_defaults"]
 
@@ -299,7 +299,7 @@ def create_app(
                 "saved": saved,
                 "result": result,
                 "sections": sections,
-                "downloads": [n for n in DOWNLOADS if (store.root / key / n).is_file()],
+                "downloads": state.store.downloads(key),
                 "already": bool(already),
             },
         )
@@ -315,12 +315,23 @@ def create_app(
 
     @app.get("/scenarios/{key}/files/{name}")
     def download(request: Request, key: str, name: str) -> Response:
-        """Send one of a scenario's files (:data:`~talentplan.web.store.DOWNLOADS` only)."""
+        """Send one of a scenario's files (:data:`~talentplan.web.store.DOWNLOADS` only).
+
+        A sweep's scenario has no ``report.html``: it is drawn from the plan's files and
+        sent, and the folder is left as it is.
+        """
+        filename = f"{key[:8]}-{name}"
         try:
+            if name == REPORT_FILE and name in state.store.downloads(key):
+                if not (state.store.root / key / name).is_file():  # a sweep's scenario
+                    return HTMLResponse(
+                        state.store.drawn_report(key),
+                        headers={"content-disposition": f'attachment; filename="{filename}"'},
+                    )
             path, media = state.store.file(key, name)
         except UnknownScenarioError as exc:
             return not_found(request, str(exc))
-        return FileResponse(path, media_type=media, filename=f"{key[:8]}-{name}")
+        return FileResponse(path, media_type=media, filename=filename)
 
     @app.get("/compare", response_class=HTMLResponse)
     def compare(request: Request, key: Annotated[list[str] | None, Query()] = None) -> Any:
