@@ -456,7 +456,7 @@ def test_differences_and_moves_from_the_tables() -> None:
     assert largest_moves(tables) == {
         "b": [
             "The objective (talent_index) falls by 10 (-10%) against a.",
-            "talent_housing's spend falls by 12,405 (-100%).",
+            "talent_housing spend falls by 12,405 (-100%).",
             "Yingde's spend falls by 7,932 (-40%).",
         ]
     }

@@ -243,7 +243,7 @@ def largest_moves(tables: Mapping[str, pd.DataFrame]) -> dict[str, list[str]]:
         else:
             said.append(f"The objective ({name}) is the same as {first}'s.")
         for table, what in (
-            ("spend_by_program", "{}'s spend"),
+            ("spend_by_program", "{} spend"),
             ("spend_by_county", "{}'s spend"),
             ("talent_by_county", "{}'s useful talent in the final year"),
         ):
