@@ -24,6 +24,7 @@ from talentplan.errors import InstanceValidationError
 from talentplan.report.result import RESULT_FILES
 from talentplan.scenarios.sweep import ROW_FILE
 from talentplan.web.app import create_app
+from talentplan.web.forms import form_layout
 from talentplan.web.security import COOKIE, HEADER, is_loopback
 from talentplan.web.store import ScenarioStore, UnknownScenarioError
 
@@ -251,7 +252,7 @@ def test_compare_puts_two_plans_side_by_side(solved) -> None:
     )
     assert list(tables) == ["account", "spend_by_county", "spend_by_program", "talent_by_county"]
     header = re.findall(r"<th>([^<]*)</th>", tables["account"].split("</thead>")[0])
-    assert header[-2:] == ["as given", "budget cut"]
+    assert header[-3:] == ["as given", "budget cut", "budget cut vs as given"]
     assert "Fogang" in tables["spend_by_county"] and "Fogang" in tables["talent_by_county"]
     assert "cash_subsidy" in tables["spend_by_program"]
     assert client.get(f"/compare?key={base['key']}").status_code == 400
@@ -404,3 +405,112 @@ def test_an_infeasible_scenario_is_explained_and_not_saved(
     assert "no plan satisfies every rule" in status["message"]
     assert "cadre hours of Fogang" in status["message"]
     assert sorted(p.name for p in (folder / "scenarios").iterdir()) == before
+
+
+def test_compare_says_what_changed_and_what_moved(solved) -> None:
+    client, _, base, cut = solved
+    page = client.get(f"/compare?key={base['key']}&key={cut['key']}")
+    assert page.status_code == 200
+    tables = dict(
+        re.findall(r'<table class="dataframe compare (\w+)">(.*?)</table>', page.text, re.S)
+    )
+    for table in tables.values():
+        assert "<th>budget cut vs as given</th>" in table.split("</thead>")[0]
+    assert re.search(r"<td>-[\d,.]+ \(-\d+%\)</td>", tables["spend_by_program"])
+    changed = re.findall(r"<h3><a [^>]*>([^<]*)</a></h3>\s*<ul>(.*?)</ul>", page.text, re.S)
+    assert [(label, re.findall(r"<li>([^<]*)</li>", ul)) for label, ul in changed] == [
+        ("as given", ["nothing: the instance as given"]),
+        ("budget cut", ["every budget × 0.6"]),
+    ]
+    (moves,) = re.findall(r'<p class="moves"><strong>budget cut:</strong> ([^<]*)</p>', page.text)
+    assert moves.startswith("The objective (") and " against as given." in moves
+    assert 2 <= moves.count(".") and "spend falls by" in moves
+
+
+def test_differences_and_moves_from_the_tables() -> None:
+    from talentplan.web.compare import largest_moves, with_differences
+
+    account = pd.DataFrame(
+        {
+            "a": {"objective": 100.0, "objective name": "talent_index", "gap": 0.01},
+            "b": {"objective": 90.0, "objective name": "talent_index", "gap": 0.002},
+        }
+    )
+    program = pd.DataFrame(
+        {"a": [12405.0, 500.0], "b": [0.0, 620.0]}, index=["talent_housing", "cash_subsidy"]
+    )
+    county = pd.DataFrame(
+        {"a": [20000.0, 3000.0], "b": [12068.0, 3000.0]}, index=["Yingde", "Fogang"]
+    )
+    talent = pd.DataFrame({"a": [50.0, 40.0], "b": [50.0, 40.0]}, index=["Yingde", "Fogang"])
+    tables = {
+        "account": account,
+        "spend_by_county": county,
+        "spend_by_program": program,
+        "talent_by_county": talent,
+    }
+    shown = with_differences(tables)
+    assert shown["spend_by_program"]["b vs a"].tolist() == ["-12,405 (-100%)", "+120 (+24%)"]
+    assert shown["account"]["b vs a"].tolist() == ["-10 (-10%)", "", "-0.008"]
+    assert shown["talent_by_county"]["b vs a"].tolist() == ["", ""]
+    assert largest_moves(tables) == {
+        "b": [
+            "The objective (talent_index) falls by 10 (-10%) against a.",
+            "talent_housing spend falls by 12,405 (-100%).",
+            "Yingde's spend falls by 7,932 (-40%).",
+        ]
+    }
+
+
+def test_change_lines_say_each_edit_in_plain_words(qingyuan: tp.Instance) -> None:
+    from talentplan.web.compare import change_lines
+
+    layout = form_layout(qingyuan)
+    web = {
+        "changes": {
+            "budget:2027:provincial_transfer": "0.8",
+            "land:Yingde": "60",
+            "cadre:Fogang": "100",
+            "program:Liannan:cash_subsidy": "off",
+            "min_coverage": "0.3",
+            "objective": "min_cost",
+        }
+    }
+    assert change_lines(web, layout) == [
+        "budget provincial_transfer 2027 × 0.8",
+        f"land quota (mu) Yingde {layout.land['Yingde']:g} → 60",
+        f"cadre hours Fogang {layout.cadre['Fogang']:g} → 100",
+        "Liannan: cash_subsidy off",
+        f"equity floor (min_coverage) {layout.min_coverage:g} → 0.3",
+        "objective min_cost",
+    ]
+    assert change_lines({}) == ["(a sweep scenario)"]
+
+
+def test_a_sweep_scenario_without_report_gets_one_drawn_and_compares(
+    solved, tmp_path: Path, qingyuan: tp.Instance
+) -> None:
+    import shutil
+
+    _, folder, base, cut = solved
+    keys = ["a" * 16, "b" * 16]
+    for job, key in zip((base, cut), keys, strict=True):
+        copy = tmp_path / "scenarios" / key
+        shutil.copytree(folder / "scenarios" / job["key"], copy)
+        for name in ("report.html", "web.json", "manifest.json"):
+            (copy / name).unlink()  # as a sweep writes it: to_dir(report=False), no web.json
+    before = sorted(p.name for p in (tmp_path / "scenarios" / keys[1]).iterdir())
+    with TestClient(create_app(qingyuan, tmp_path)) as client:
+        page = client.get(f"/scenarios/{keys[1]}")
+        assert page.status_code == 200
+        assert 'id="download-report-html"' in page.text
+        assert 'id="download-manifest-json"' not in page.text
+        got = client.get(f"/scenarios/{keys[1]}/files/report.html")
+        assert got.status_code == 200 and got.headers["content-type"].startswith("text/html")
+        assert "attachment" in got.headers["content-disposition"]
+        assert "<svg" in got.text and "budget" in got.text.lower()
+        assert client.get(f"/scenarios/{keys[1]}/files/manifest.json").status_code == 404
+        compared = client.get(f"/compare?key={keys[0]}&key={keys[1]}")
+        assert compared.status_code == 200
+        assert compared.text.count("<li>(a sweep scenario)</li>") == 2
+    assert sorted(p.name for p in (tmp_path / "scenarios" / keys[1]).iterdir()) == before

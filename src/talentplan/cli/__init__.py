@@ -40,6 +40,8 @@ from talentplan.cli.solving import (
     sweep_line,
     write_result,
 )
+from talentplan.solver.deadline import WRITE_SECONDS as WRITE_SECONDS
+from talentplan.solver.deadline import WRITE_SECONDS_PER_COUNTY as WRITE_SECONDS_PER_COUNTY
 
 if TYPE_CHECKING:
     from talentplan.data.instance import Instance
@@ -85,15 +87,6 @@ def _load(source: str, budget_scale: float = 1.0) -> Instance:
         except OptionError as exc:
             fail("error", flag_message(exc), ExitCode.BAD_INPUT)
     return instance
-
-
-WRITE_SECONDS = 3.0
-"""Seconds of ``solve --time-limit`` kept back for writing the result files (the
-report draws its plots)."""
-
-WRITE_SECONDS_PER_COUNTY = 0.012
-"""More seconds kept back per county: the tables, the workbook and the report grow with
-the plan (a 200-county plan's ``plan.xlsx`` alone takes about 2.3 s to write)."""
 
 
 @app.command()
@@ -165,7 +158,7 @@ def solve(
     # writing the files are in it.
     from talentplan.solver.deadline import Deadline
 
-    deadline = Deadline(None if time_limit is None else time_limit - WRITE_SECONDS)
+    deadline = Deadline.up_to_files(time_limit)
 
     from talentplan._files import atomic_write_text
     from talentplan.errors import InfeasiblePlanError, OptionError
@@ -190,8 +183,7 @@ def solve(
     except OptionError as exc:
         fail("error", flag_message(exc), ExitCode.BAD_INPUT)
     inst = _load(instance, budget_scale)
-    if deadline.limit is not None:
-        deadline.limit -= WRITE_SECONDS_PER_COUNTY * len(inst.counties)
+    deadline.keep_for_files(len(inst.counties))
     make_out_folder(out_dir)
     # With HiGHS's log on stderr, a status line redrawn there would garble it.
     status = None if quiet or solver_log else err.status(f"building {inst.scenario.name} ...")

@@ -15,11 +15,20 @@ import math
 import time
 from dataclasses import dataclass, field
 
-__all__ = ["MIN_SOLVER_SECONDS", "Deadline"]
+__all__ = ["MIN_SOLVER_SECONDS", "WRITE_SECONDS", "WRITE_SECONDS_PER_COUNTY", "Deadline"]
 
 MIN_SOLVER_SECONDS = 0.5
 """The least time any HiGHS run is given, even past the deadline: HiGHS needs a
 moment to read the model and return the plan it was seeded with."""
+
+WRITE_SECONDS = 3.0
+"""Seconds of a solve's time limit kept back for writing its result files (the report
+draws its plots), when the limit counts up to the files (``talentplan solve
+--time-limit``, a solve on the what-if page)."""
+
+WRITE_SECONDS_PER_COUNTY = 0.012
+"""More seconds kept back per county: the tables, the workbook and the report grow with
+the plan (a 200-county plan's ``plan.xlsx`` alone takes about 2.3 s to write)."""
 
 
 @dataclass
@@ -81,3 +90,28 @@ class Deadline:
     def skip(self, note: str) -> None:
         """Record that optional work was left out for lack of time."""
         self.skipped.append(note)
+
+    @classmethod
+    def up_to_files(cls, time_limit: float | None) -> Deadline:
+        """Return the deadline of a solve whose ``time_limit`` counts up to its files.
+
+        :data:`WRITE_SECONDS` are kept back; :meth:`keep_for_files` keeps back more once
+        the instance's size is known. ``talentplan solve`` and the what-if page's solves
+        both use it, so a scenario of the page rerun by ``talentplan solve`` is the same
+        solve.
+
+        Examples
+        --------
+        >>> d = Deadline.up_to_files(20.0)
+        >>> d.keep_for_files(100)
+        >>> round(d.limit, 3)
+        15.8
+        >>> Deadline.up_to_files(None).limit is None
+        True
+        """
+        return cls(None if time_limit is None else time_limit - WRITE_SECONDS)
+
+    def keep_for_files(self, counties: int) -> None:
+        """Keep back :data:`WRITE_SECONDS_PER_COUNTY` per county for writing the files."""
+        if self.limit is not None:
+            self.limit -= WRITE_SECONDS_PER_COUNTY * counties

@@ -44,7 +44,14 @@ from talentplan.report.html_report import (
     tables_section,
 )
 from talentplan.scenarios.sweep import scenario_folder, scenario_key
-from talentplan.web.compare import compare_tables, number_text
+from talentplan.web.compare import (
+    change_lines,
+    column_labels,
+    compare_tables,
+    largest_moves,
+    number_text,
+    with_differences,
+)
 from talentplan.web.forms import (
     DEFAULT_MIP_GAP,
     DEFAULT_TIME_LIMIT,
@@ -57,7 +64,7 @@ from talentplan.web.forms import (
 )
 from talentplan.web.jobs import JobManager
 from talentplan.web.security import SameOriginMiddleware, TokenMiddleware
-from talentplan.web.store import DOWNLOADS, ScenarioStore, UnknownScenarioError
+from talentplan.web.store import DOWNLOADS, REPORT_FILE, ScenarioStore, UnknownScenarioError
 
 __all__ = ["COMPARE_MAX", "create_app", "form_defaults"]
 
@@ -292,7 +299,7 @@ def create_app(
                 "saved": saved,
                 "result": result,
                 "sections": sections,
-                "downloads": [n for n in DOWNLOADS if (store.root / key / n).is_file()],
+                "downloads": state.store.downloads(key),
                 "already": bool(already),
             },
         )
@@ -308,12 +315,23 @@ def create_app(
 
     @app.get("/scenarios/{key}/files/{name}")
     def download(request: Request, key: str, name: str) -> Response:
-        """Send one of a scenario's files (:data:`~talentplan.web.store.DOWNLOADS` only)."""
+        """Send one of a scenario's files (:data:`~talentplan.web.store.DOWNLOADS` only).
+
+        A sweep's scenario has no ``report.html``: it is drawn from the plan's files and
+        sent, and the folder is left as it is.
+        """
+        filename = f"{key[:8]}-{name}"
         try:
+            if name == REPORT_FILE and name in state.store.downloads(key):
+                if not (state.store.root / key / name).is_file():  # a sweep's scenario
+                    return HTMLResponse(
+                        state.store.drawn_report(key),
+                        headers={"content-disposition": f'attachment; filename="{filename}"'},
+                    )
             path, media = state.store.file(key, name)
         except UnknownScenarioError as exc:
             return not_found(request, str(exc))
-        return FileResponse(path, media_type=media, filename=f"{key[:8]}-{name}")
+        return FileResponse(path, media_type=media, filename=filename)
 
     @app.get("/compare", response_class=HTMLResponse)
     def compare(request: Request, key: Annotated[list[str] | None, Query()] = None) -> Any:
@@ -327,14 +345,27 @@ def create_app(
                 400,
             )
         try:
-            chosen = [(state.store.get(k).name, state.store.result(k)) for k in keys]
+            saved = [state.store.get(k) for k in keys]
+            chosen = [(s.name, state.store.result(s.key)) for s in saved]
         except (UnknownScenarioError, FileNotFoundError) as exc:
             return not_found(request, str(exc))
         tables = compare_tables(chosen)
         shown = {
             name: frame.to_html(classes=f"compare {name}", float_format=number_text, border=0)
-            for name, frame in tables.items()
+            for name, frame in with_differences(tables).items()
         }
-        return page(request, "compare.html", {"tables": shown, "keys": keys})
+        labels = column_labels([s.name for s in saved])
+        changed = [
+            (label, s.key, change_lines(s.web, state.layout))
+            for label, s in zip(labels, saved, strict=True)
+        ]
+        context = {
+            "tables": shown,
+            "keys": keys,
+            "changed": changed,
+            "first": labels[0],
+            "moves": largest_moves(tables),
+        }
+        return page(request, "compare.html", context)
 
     return app

@@ -1,24 +1,55 @@
-"""Two or three saved scenarios side by side: the account, spend and talent by county."""
+"""Two or three saved scenarios side by side: the account, spend and talent by county.
+
+Beside the tables (:func:`compare_tables`), what changed and why: each later plan's
+difference from the first, absolute and in percent (:func:`with_differences`); what was
+set on the page for each scenario, in plain words (:func:`change_lines`); and the
+largest moves against the first plan in a few sentences (:func:`largest_moves`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
 from talentplan.report.result import AllocationResult
+from talentplan.web.forms import FormLayout
 
-__all__ = ["CITY_WIDE_LABEL", "compare_tables", "number_text"]
+__all__ = [
+    "CITY_WIDE_LABEL",
+    "NOT_FROM_THE_PAGE",
+    "change_lines",
+    "change_text",
+    "column_labels",
+    "compare_tables",
+    "largest_moves",
+    "number_text",
+    "with_differences",
+]
+
+NOT_FROM_THE_PAGE = "(a sweep scenario)"
+"""What was changed, for a scenario without ``web.json`` (solved by a sweep)."""
+
+NO_PERCENT = frozenset({"gap"})
+"""Rows of the account whose difference is shown without a percentage."""
 
 CITY_WIDE_LABEL = "(city-wide)"
 """Row label of the spend of plan-wide programs."""
 
 
-def _names(results: Sequence[tuple[str, AllocationResult]]) -> list[str]:
-    """Column labels: the scenarios' names, made unique."""
+def column_labels(names: Sequence[str]) -> list[str]:
+    """Column labels: the scenarios' names, made unique.
+
+    Examples
+    --------
+    >>> column_labels(["a", "b", "a"])
+    ['a', 'b', 'a (2)']
+    """
     seen: dict[str, int] = {}
     labels = []
-    for name, _ in results:
+    for name in names:
         seen[name] = seen.get(name, 0) + 1
         labels.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
     return labels
@@ -39,7 +70,7 @@ def compare_tables(results: Sequence[tuple[str, AllocationResult]]) -> dict[str,
         talent; ``spend_by_county``, ``spend_by_program`` (10k yuan over the plan's years)
         and ``talent_by_county`` (final-year useful talent, persons).
     """
-    labels = _names(results)
+    labels = column_labels([name for name, _ in results])
     account, county_spend, program_spend, talent = {}, {}, {}, {}
     for label, (_, result) in zip(labels, results, strict=True):
         s = result.summary
@@ -74,3 +105,153 @@ def number_text(value: float) -> str:
     ('14,760', '0.01234')
     """
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.4g}"
+
+
+def _close(before: float, after: float) -> bool:
+    return math.isclose(before, after, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def _signed(value: float) -> str:
+    return f"{value:+,.0f}" if abs(value) >= 100 else f"{value:+.4g}"
+
+
+def change_text(before: Any, after: Any, *, percent: bool = True) -> str:
+    """Say how ``after`` differs from ``before``: signed, and in percent where meaningful.
+
+    Text (a status, an objective's name) and equal numbers give ``""``; no percentage
+    of a zero.
+
+    Examples
+    --------
+    >>> change_text(12405.0, 0.0), change_text(0.0, 250.0), change_text(0.5, 0.52)
+    ('-12,405 (-100%)', '+250', '+0.02 (+4%)')
+    >>> change_text(3.0, 3.0), change_text("optimal", "time_limit")
+    ('', '')
+    """
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (before, after)):
+        return ""
+    a, b = float(before), float(after)
+    if not (math.isfinite(a) and math.isfinite(b)) or _close(a, b):
+        return ""
+    text = _signed(b - a)
+    if percent and abs(a) > 1e-9:
+        text += f" ({(b - a) / abs(a):+.0%})"
+    return text
+
+
+def with_differences(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Return the tables with, after the plans, a column per later plan: its change.
+
+    The column ``LATER vs FIRST`` holds :func:`change_text` of each row (the account's
+    ``gap`` without a percentage).
+    """
+    shown = {}
+    for name, frame in tables.items():
+        frame = frame.copy()
+        first = frame.columns[0]
+        for later in list(frame.columns[1:]):
+            frame[f"{later} vs {first}"] = [
+                change_text(
+                    frame.at[row, first], frame.at[row, later], percent=row not in NO_PERCENT
+                )
+                for row in frame.index
+            ]
+        shown[name] = frame
+    return shown
+
+
+def change_lines(web: Mapping[str, Any], layout: FormLayout | None = None) -> list[str]:
+    """Say in plain words what was set on the page for a scenario (its ``web.json``).
+
+    Parameters
+    ----------
+    web
+        The scenario's ``web.json`` (empty for a scenario a sweep solved).
+    layout
+        The form of the page's instance: the values the edits started from.
+
+    Examples
+    --------
+    >>> change_lines({"changes": {"budget:2027:provincial_transfer": "0.8",
+    ...     "program:Liannan:cash_subsidy": "off", "budget_scale": "0.6"}})
+    ['budget provincial_transfer 2027 × 0.8', 'Liannan: cash_subsidy off', 'every budget × 0.6']
+    >>> change_lines({})
+    ['(a sweep scenario)']
+    """
+    if not web:
+        return [NOT_FROM_THE_PAGE]
+    changes: Mapping[str, Any] = web.get("changes") or {}
+    lines = []
+    for field, value in changes.items():
+        kind, _, rest = str(field).partition(":")
+        if kind == "budget":
+            year, _, source = rest.partition(":")
+            lines.append(f"budget {source} {year} × {value}")
+        elif kind in ("land", "cadre"):
+            what = "land quota (mu)" if kind == "land" else "cadre hours"
+            base = None
+            if layout is not None:
+                base = (layout.land if kind == "land" else layout.cadre).get(rest)
+            was = "" if base is None else f"{base:g} → "
+            lines.append(f"{what} {rest} {was}{value}")
+        elif kind == "program":
+            county, _, program = rest.partition(":")
+            lines.append(f"{county}: {program} {value}")
+        elif field == "min_coverage":
+            was = "" if layout is None else f"{layout.min_coverage:g} → "
+            lines.append(f"equity floor (min_coverage) {was}{value}")
+        elif field == "budget_scale":
+            lines.append(f"every budget × {value}")
+        elif field == "objective":
+            lines.append(f"objective {value}")
+        else:
+            lines.append(f"{field} {value}")
+    return lines or ["nothing: the instance as given"]
+
+
+def _move(what: str, before: float, after: float) -> str:
+    verb = "rises" if after > before else "falls"
+    text = change_text(before, after)
+    size, _, percent = text[1:].partition(" ")
+    return f"{what} {verb} by {size}{' ' + percent if percent else ''}"
+
+
+def _largest(frame: pd.DataFrame, first: str, later: str) -> tuple[str, float, float] | None:
+    """Return the row that moves most from ``first`` to ``later`` (None: nothing moves)."""
+    diff = (frame[later].astype(float) - frame[first].astype(float)).abs()
+    if diff.empty or not diff.max() > 1e-9:
+        return None
+    row = str(diff.idxmax())
+    return row, float(frame.at[row, first]), float(frame.at[row, later])
+
+
+def largest_moves(tables: Mapping[str, pd.DataFrame]) -> dict[str, list[str]]:
+    """Say, for each later plan, its largest moves against the first (2-4 sentences).
+
+    The objective's change; the program, the county's spend and the county's useful
+    talent that move most. ``tables`` are :func:`compare_tables`' (without differences).
+    """
+    account = tables["account"]
+    first = str(account.columns[0])
+    moves = {}
+    for later in map(str, account.columns[1:]):
+        said = []
+        name = account.at["objective name", later] or "objective"
+        a, b = account.at["objective", first], account.at["objective", later]
+        if change_text(a, b):
+            said.append(_move(f"The objective ({name})", a, b) + f" against {first}.")
+        else:
+            said.append(f"The objective ({name}) is the same as {first}'s.")
+        for table, what in (
+            ("spend_by_program", "{} spend"),
+            ("spend_by_county", "{}'s spend"),
+            ("talent_by_county", "{}'s useful talent in the final year"),
+        ):
+            found = _largest(tables[table], first, later)
+            if found is not None and change_text(found[1], found[2]):
+                row, x, y = found
+                said.append(_move(what.format(row), x, y) + ".")
+        if len(said) == 1:
+            said.append("Spend and talent are the same, program by program and county by county.")
+        moves[later] = said
+    return moves

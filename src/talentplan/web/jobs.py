@@ -7,6 +7,13 @@ opens with doing nothing and subsidies only) and saves it in the scenarios folde
 (:meth:`~talentplan.web.store.ScenarioStore.save`). The worker sends its progress on
 the queue; a thread of the server reads it into the :class:`Job` the page polls.
 
+The solve is the one ``talentplan solve instance.xlsx`` runs in the scenario's folder
+(:func:`solve_args`), and the scenario's ``manifest.json`` records it as that run, so
+``talentplan replicate`` accepts the folder: the worker writes the instance's workbook
+and solves it as read back (a workbook keeps 15 significant digits), with the options
+the arguments spell and the command's deadline
+(:meth:`~talentplan.solver.deadline.Deadline.up_to_files`).
+
 - **Cancel** sets the job's stop event, which the solver watches as it watches Ctrl-C in
   ``talentplan solve``: HiGHS stops, and the best plan so far is saved with status
   ``interrupted``.
@@ -24,11 +31,14 @@ import json
 import math
 import multiprocessing as mp
 import queue as queue_module
+import shutil
+import tempfile
 import threading
 import time
 import traceback
 import uuid
 from collections.abc import Mapping
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,7 +48,7 @@ from talentplan.data.instance import Instance
 from talentplan.scenarios.sweep import scenario_folder
 from talentplan.solver.api import SolveOptions
 
-__all__ = ["GRACE_SECONDS", "Job", "JobManager", "interrupted_key"]
+__all__ = ["GRACE_SECONDS", "Job", "JobManager", "interrupted_key", "solve_args"]
 
 GRACE_SECONDS = 30.0
 """Seconds a worker may run past its time limit (start-up, files) before it is stopped."""
@@ -101,43 +111,119 @@ def _finite(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def solve_args(options: SolveOptions, out_dir: Path) -> list[str]:
+    """Return the arguments of ``talentplan solve`` that repeat a page's solve.
+
+    The scenario's own ``instance.xlsx`` (every edit applied, the budget factor too, so
+    ``--budget-scale`` stays 1) and each option of ``options``, spelt as the command
+    records them (:func:`talentplan.cli.manifest.command_args`).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> o = SolveOptions(20.0, 0.01, 1, "talent_index")
+    >>> " ".join(solve_args(o, Path("/s/k")))  # doctest: +NORMALIZE_WHITESPACE
+    'instance.xlsx --out /s/k --time-limit 20.0 --mip-gap 0.01 --threads 1
+     --objective talent_index --budget-scale 1.0 --warm-start --method auto --build auto'
+    """
+    from talentplan.web.store import INSTANCE_FILE
+
+    args = [INSTANCE_FILE, "--out", str(out_dir)]
+    if options.time_limit is not None:
+        args += ["--time-limit", str(float(options.time_limit))]
+    args += ["--mip-gap", str(float(options.mip_gap))]
+    if options.threads is not None:
+        args += ["--threads", str(options.threads)]
+    if options.objective is not None:
+        args += ["--objective", str(options.objective)]
+    args += ["--budget-scale", "1.0"]
+    if options.step_values:
+        args.append("--step-values")
+    args.append("--warm-start" if options.warm_start else "--no-warm-start")
+    if options.solver_log:
+        args.append("--solver-log")
+    return [*args, "--method", str(options.method), "--build", str(options.build)]
+
+
+def _solve_options(options: SolveOptions, out_dir: Path) -> dict[str, Any]:
+    """Return ``talentplan solve``'s parameters (Python names) of a page's solve."""
+    from talentplan.web.store import INSTANCE_FILE
+
+    return {
+        "instance": INSTANCE_FILE,
+        "out_dir": str(out_dir),
+        "time_limit": options.time_limit,
+        "mip_gap": options.mip_gap,
+        "threads": options.threads,
+        "objective": options.objective,
+        "budget_scale": 1.0,
+        "step_values": options.step_values,
+        "warm_start": options.warm_start,
+        "solver_log": options.solver_log,
+        "method": options.method,
+        "build": options.build,
+        "quiet": False,
+    }
+
+
+def _manifest(tmp: Path, folder: Path, result: Any, options: SolveOptions) -> dict[str, Any]:
+    """Return the run manifest of a scenario built in ``tmp`` that will stand at ``folder``.
+
+    The run it records is ``talentplan solve instance.xlsx ...`` (:func:`solve_args`) in
+    the scenario's folder: its input is the workbook, its outputs the files
+    ``talentplan solve`` writes (not the page's ``instance.xlsx``, ``web.json``,
+    ``row.json``), so ``talentplan replicate FOLDER`` reruns and checks it.
+    """
+    from dataclasses import replace
+
+    from talentplan.report.manifest import input_files, manifest_record
+    from talentplan.report.result import RESULT_FILES
+    from talentplan.web.store import INSTANCE_FILE
+
+    inputs = [
+        replace(i, root=str(folder / INSTANCE_FILE)) if i.argument == "instance" else i
+        for i in input_files(INSTANCE_FILE, tmp)
+    ]
+    record = manifest_record(
+        "solve",
+        solve_args(options, folder),
+        _solve_options(options, folder),
+        folder,
+        tmp,
+        RESULT_FILES,
+        inputs,
+        solver_options=asdict(options),
+        seed=result.summary.get("seed"),
+    )
+    record["command"]["out"] = str(folder)
+    return record
+
+
 def _write_scenario(
     tmp: Path,
+    folder: Path,
     result: Any,
     what: Mapping[str, Any],
     instance: Instance,
+    workbook: Path,
     options: SolveOptions,
 ) -> None:
-    """Write a solved scenario's files into ``tmp``, ``row.json`` last."""
+    """Write a solved scenario's files into ``tmp`` (renamed to ``folder``), ``row.json`` last.
+
+    ``workbook`` is the instance's workbook the solve read (copied in as ``instance.xlsx``).
+    """
     from talentplan._files import atomic_write_text, json_ready
-    from talentplan.data.io import write_instance
+    from talentplan.report.manifest import MANIFEST
     from talentplan.scenarios.sweep import ROW_FILE, plan_row
-    from talentplan.solver.api import versions
     from talentplan.web.store import INSTANCE_FILE, WEB_FILE
 
     result.to_dir(tmp)
-    write_instance(instance, tmp / INSTANCE_FILE, overwrite=True)
+    shutil.copyfile(workbook, tmp / INSTANCE_FILE)
     created = datetime.now(UTC).isoformat(timespec="seconds")
     web = {**what, "created": created, "options": asdict(options)}
     atomic_write_text(tmp / WEB_FILE, json.dumps(json_ready(web), indent=1))
-    outputs = {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(tmp.iterdir())
-        if p.is_file()
-    }
-    args = [INSTANCE_FILE, "--out", ".", "--mip-gap", f"{options.mip_gap:g}"]
-    if options.time_limit is not None:
-        args += ["--time-limit", f"{options.time_limit:g}"]
-    args += ["--objective", str(what["objective"]), "--threads", "1"]
-    manifest = {
-        "command": {"name": "serve", "solve_args": args, "instance_source": what["source"]},
-        "scenario": {"name": what["name"], "changes": what["changes"], "key": what["key"]},
-        "solver_options": asdict(options),
-        "versions": versions(),
-        "created": created,
-        "outputs": outputs,
-    }
-    atomic_write_text(tmp / "manifest.json", json.dumps(json_ready(manifest), indent=2))
+    manifest = _manifest(tmp, folder, result, options)
+    atomic_write_text(tmp / MANIFEST, json.dumps(json_ready(manifest), indent=2) + "\n")
     programs = tuple(str(p) for p in instance.tables["programs"]["program"])
     counties = tuple(str(c) for c in instance.tables["counties"]["county"])
     row = {"key": what["key"], "reason": "", **plan_row(result, programs, counties)}
@@ -171,11 +257,14 @@ def _solve_in_worker(
     # Ctrl-C in the server's terminal reaches the whole process group: the server stops
     # its jobs through the stop event, so the worker itself ignores SIGINT.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stack = ExitStack()  # the solve's workbook, removed at the end
     try:
+        from talentplan.data.io import load_instance, write_instance
         from talentplan.errors import InfeasiblePlanError, NoSolutionError, SolverError
         from talentplan.report.pipeline import solve
+        from talentplan.solver.deadline import Deadline
         from talentplan.solver.highs import Progress
-        from talentplan.web.store import ScenarioStore
+        from talentplan.web.store import INSTANCE_FILE, ScenarioStore
 
         last = [0.0]
 
@@ -198,8 +287,25 @@ def _solve_in_worker(
                 )
             )
 
+        # The deadline of ``talentplan solve --time-limit`` (the limit counts up to the
+        # files), so that the manifest's command repeats this very solve.
+        deadline = Deadline.up_to_files(options.time_limit)
+        # The solve reads the scenario's workbook back, as ``talentplan solve
+        # instance.xlsx`` does: a workbook keeps 15 significant digits, and an edited
+        # amount (3717 x 0.8) may have more.
+        workbook = Path(stack.enter_context(tempfile.TemporaryDirectory())) / INSTANCE_FILE
+        write_instance(instance, workbook, overwrite=True)
+        instance = load_instance(str(workbook))
+        deadline.keep_for_files(len(instance.counties))
         try:
-            result = solve(instance, **asdict(options), progress=show, stop=stop, compare=True)
+            result = solve(
+                instance,
+                **asdict(options),
+                progress=show,
+                stop=stop,
+                deadline=deadline,
+                compare=True,
+            )
         except InfeasiblePlanError as exc:
             messages.put(("error", f"no plan satisfies every rule:\n{exc.explanation}"))
             return
@@ -217,11 +323,18 @@ def _solve_in_worker(
             what = {**what, "scenario_key": what["key"], "key": interrupted_key(what["key"])}
         store = ScenarioStore(folder)
         name = scenario_folder(what["key"])
-        saved = store.save(name, lambda tmp: _write_scenario(tmp, result, what, instance, options))
+        folder_path = store.root / name
+
+        def fill(tmp: Path) -> None:
+            _write_scenario(tmp, folder_path, result, what, instance, workbook, options)
+
+        saved = store.save(name, fill)
         messages.put(("done", {"status": result.status.value, "saved": saved, "key": name}))
     except BaseException as exc:  # the page must hear of any failure
         tail = traceback.format_exception_only(type(exc), exc)[-1].strip()
         messages.put(("error", f"the solve failed: {tail}"))
+    finally:
+        stack.close()
 
 
 class JobManager:

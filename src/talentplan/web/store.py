@@ -8,14 +8,19 @@ stopped before the end gets a key of its own, :func:`talentplan.web.jobs.interru
 so the scenario's key stays for its full solve) holding what
 :meth:`AllocationResult.to_dir` writes, and beside it the scenario's instance as a
 workbook (``instance.xlsx``), what the page set (``web.json``: the name, the edited
-fields, when), ``manifest.json``, and the sweep's ``row.json`` last. A sweep run into
-the same folder and the page see each other's scenarios.
+fields, when), ``manifest.json``, and the sweep's ``row.json`` last. The manifest is a
+run manifest (:mod:`talentplan.report.manifest`) of ``talentplan solve instance.xlsx``
+in the scenario's folder, the solve the page ran, so ``talentplan replicate`` repeats
+and checks it (:func:`talentplan.web.jobs.solve_args`). A sweep run into the same
+folder and the page see each other's scenarios.
 
 A folder is built whole in a hidden sibling and renamed into place in one step
 (:meth:`ScenarioStore.save`): a scenario is either complete or absent, and two solves
 (two browser tabs) never write into the same folder. Files are served only by
 :meth:`ScenarioStore.file`, which accepts a key matching :data:`KEY_PATTERN` and a name
-of :data:`DOWNLOADS`, so no request names a path outside the folder.
+of :data:`DOWNLOADS`, so no request names a path outside the folder. A scenario a
+sweep wrote has no ``report.html`` (``to_dir(report=False)``); the page draws it when
+asked (:meth:`ScenarioStore.drawn_report`) and does not write it into the folder.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from talentplan._files import atomic_write_text, json_ready
+from talentplan.report.html_report import render_report
 from talentplan.report.result import AllocationResult
 from talentplan.scenarios.sweep import ROW_FILE, SCENARIOS
 
@@ -39,6 +45,7 @@ __all__ = [
     "DOWNLOADS",
     "INSTANCE_FILE",
     "KEY_PATTERN",
+    "REPORT_FILE",
     "WEB_FILE",
     "SavedScenario",
     "ScenarioStore",
@@ -54,7 +61,11 @@ INSTANCE_FILE = "instance.xlsx"
 WEB_FILE = "web.json"
 """What the page knows of a scenario: its name, the fields set, when it was solved."""
 
-DOWNLOADS = (INSTANCE_FILE, "plan.xlsx", "report.html", "manifest.json")
+REPORT_FILE = "report.html"
+"""The plan's report; drawn when asked for where a sweep did not write it
+(:meth:`ScenarioStore.drawn_report`)."""
+
+DOWNLOADS = (INSTANCE_FILE, "plan.xlsx", REPORT_FILE, "manifest.json")
 """The only files of a scenario the page serves."""
 
 _MEDIA = {
@@ -179,6 +190,33 @@ class ScenarioStore:
         if not target.is_file():
             raise UnknownScenarioError(f"scenario {key[:8]} has no file {name!r}")
         return target, _MEDIA[target.suffix]
+
+    def downloads(self, key: str) -> list[str]:
+        """Return the files of :data:`DOWNLOADS` scenario ``key`` can be sent.
+
+        Those in its folder, and ``report.html`` wherever there is a plan: a sweep writes
+        its scenarios without it (:meth:`drawn_report` draws it).
+        """
+        path = self._path(key)
+        plan = (path / "summary.json").is_file()
+        return [n for n in DOWNLOADS if (path / n).is_file() or (n == REPORT_FILE and plan)]
+
+    def drawn_report(self, key: str) -> str:
+        """Draw the ``report.html`` of scenario ``key`` from its files, writing nothing.
+
+        For a scenario whose folder has no ``report.html`` (a sweep's: ``talentplan
+        report DIR`` would write it); the folder is left as it is.
+
+        Raises
+        ------
+        UnknownScenarioError
+            No scenario ``key``, or it holds no plan (infeasible, failed).
+        """
+        try:
+            result = self.result(key)
+        except FileNotFoundError:
+            raise UnknownScenarioError(f"scenario {key[:8]} has no plan") from None
+        return render_report(result)
 
     def result(self, key: str) -> AllocationResult:
         """Read the plan of scenario ``key`` back (:meth:`AllocationResult.from_dir`)."""
