@@ -34,6 +34,7 @@ __all__ = [
     "limits_section",
     "plots_section",
     "render_report",
+    "report_sections",
     "tables_section",
 ]
 
@@ -203,15 +204,22 @@ def render_report(result: SolvedPlan) -> str:
         f"<style>{_STYLE}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
         f"<p class='description'>{html.escape(str(s.get('description') or ''))}</p>",
+        *report_sections(result),
+        "</body></html>",
+    ]
+    return "\n".join(parts)
+
+
+def report_sections(result: SolvedPlan) -> list[str]:
+    """Return the report's sections in order, each an HTML fragment (the page's body)."""
+    return [
         headline_section(result),
         plots_section(result),
         limits_section(result),
         tables_section(result),
         account_section(result),
         allocation_section(result),
-        "</body></html>",
     ]
-    return "\n".join(parts)
 
 
 def _final_year(result: SolvedPlan) -> Any:

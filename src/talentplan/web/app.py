@@ -35,14 +35,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from talentplan.data.instance import Instance
-from talentplan.report.html_report import (
-    account_section,
-    allocation_section,
-    headline_section,
-    limits_section,
-    plots_section,
-    tables_section,
-)
+from talentplan.report.html_report import report_sections
 from talentplan.scenarios.sweep import scenario_folder, scenario_key
 from talentplan.web.compare import (
     change_lines,
@@ -284,14 +277,7 @@ def create_app(
             result = state.store.result(key)
         except (UnknownScenarioError, FileNotFoundError) as exc:
             return not_found(request, str(exc))
-        sections = [
-            headline_section(result),
-            plots_section(result),
-            limits_section(result),
-            tables_section(result),
-            account_section(result),
-            allocation_section(result),
-        ]
+        sections = report_sections(result)
         return page(
             request,
             "scenario.html",
