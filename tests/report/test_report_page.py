@@ -6,7 +6,7 @@ import html
 import json
 import re
 import threading
-from dataclasses import FrozenInstanceError
+from dataclasses import FrozenInstanceError, replace
 
 import pandas as pd
 import pytest
@@ -14,7 +14,13 @@ import pytest
 import talentplan as tp
 from talentplan.data.restrict import SUBSIDY_MECHANISM, subsidies_only
 from talentplan.report import pipeline
-from talentplan.report.html_report import headline_section, render_report
+from talentplan.report.html_report import (
+    PLOT_MAX_COUNTIES,
+    headline_section,
+    limits_section,
+    plotted_counties,
+    render_report,
+)
 from talentplan.report.result import AllocationResult
 from talentplan.solver.api import SolveOptions
 from talentplan.solver.deadline import Deadline
@@ -200,3 +206,31 @@ def test_a_subsidies_only_plan_that_cannot_exist_is_reported_not_raised(monkeypa
     assert reason and compared["subsidies_only"]["notes"] == ["a note"]
     section = headline_section(result)
     assert f"No subsidies-only plan: {html.escape(reason)}" in section and "a note" in section
+
+
+def test_a_plan_of_many_counties_plots_those_that_spend_most():
+    counties = [f"c{n:03d}" for n in range(PLOT_MAX_COUNTIES + 5)]
+    allocation = pd.DataFrame(
+        {
+            "county": [*counties, ""],
+            "cost": [*(float(n) for n in range(len(counties))), 1e9],  # c000 spends least
+        }
+    )
+    talent = pd.DataFrame({"county": counties})
+    shown, total = plotted_counties(allocation, talent)
+    assert total == len(counties) and len(shown) == PLOT_MAX_COUNTIES
+    assert set(shown) == set(counties[5:])  # the five that spend least are left out
+    few = allocation[allocation["county"].isin(["c001", "c002", ""])]
+    assert plotted_counties(few, talent.head(3)) == (["c000", "c001", "c002"], 3)
+
+
+def test_limits_not_priced_are_not_said_to_be_slack(tiny):
+    _, result = tiny
+    unpriced = replace(
+        result,
+        shadow_prices=result.shadow_prices.iloc[0:0],
+        summary={**result.summary, "skipped": ["shadow prices: no time left"]},
+    )
+    section = limits_section(unpriced)
+    assert "Not priced for this plan (shadow prices: no time left)" in section
+    assert "No budget" not in section

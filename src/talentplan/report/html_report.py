@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = [
+    "PLOT_MAX_COUNTIES",
     "account_section",
     "allocation_section",
     "comparison_table",
@@ -33,6 +34,7 @@ __all__ = [
     "headline_section",
     "limits_section",
     "plots_section",
+    "plotted_counties",
     "render_report",
     "report_sections",
     "tables_section",
@@ -344,33 +346,64 @@ def _bullets(items: list[str]) -> str:
     return "<ul>" + "".join(f"<li>{html.escape(str(i))}</li>" for i in items) + "</ul>"
 
 
+PLOT_MAX_COUNTIES = 30
+"""Most counties the county-wise plots draw: a larger plan's plots show the counties that
+spend most (every county stays in the tables). Beyond this the labels overlap, and the
+drawing grows with the counties (12 s for 300 counties on a shared machine, more than
+``talentplan solve --time-limit`` keeps back for its files)."""
+
+
+def plotted_counties(allocation: pd.DataFrame, talent: pd.DataFrame) -> tuple[list[str], int]:
+    """Return the counties the county-wise plots draw, and how many counties the plan has.
+
+    All of them up to :data:`PLOT_MAX_COUNTIES`; beyond, the ones that spend most.
+    """
+    every = sorted(set(talent["county"]) | set(allocation["county"]) - {""})
+    if len(every) <= PLOT_MAX_COUNTIES:
+        return every, len(every)
+    spend = allocation[allocation["county"] != ""].groupby("county")["cost"].sum()
+    spend = spend.reindex(every, fill_value=0.0)
+    top = spend.sort_values(ascending=False, kind="stable").index[:PLOT_MAX_COUNTIES]
+    return sorted(top), len(every)
+
+
 def plots_section(result: SolvedPlan) -> str:
     """Render the plots of the plan as inline SVG figures (see :mod:`talentplan._plot`)."""
     s = result.summary
     counties = dict(s.get("names", {}).get("county", {}))
     spends = len(result.allocation) and float(result.allocation["cost"].abs().sum()) > 0
     demand = pd.DataFrame(s.get("demand") or [], columns=["county", "year", "demand"])
+    shown, n_counties = plotted_counties(result.allocation, result.talent)
+    allocation = result.allocation[result.allocation["county"].isin([*shown, ""])]
+    talent = result.talent[result.talent["county"].isin(shown)]
+    demand = demand[demand["county"].isin(shown)]
+    which = (
+        f" The {len(shown)} counties of {n_counties} that spend most; every county is in "
+        "the tables below."
+        if len(shown) < n_counties
+        else ""
+    )
     plots: list[tuple[str, str, Callable[[], Axes]]] = []
     if spends:
         plots += [
             (
                 "allocation",
-                "Spend of each program (by id) in each county over the horizon (10k yuan).",
-                lambda: _plot.allocation_heatmap(result.allocation, names=counties),
+                "Spend of each program (by id) in each county over the horizon (10k yuan)." + which,
+                lambda: _plot.allocation_heatmap(allocation, names=counties),
             ),
             (
                 "spend",
-                "Spend by county over the horizon (10k yuan).",
-                lambda: _plot.spend_bars(result.allocation, names=counties),
+                "Spend by county over the horizon (10k yuan)." + which,
+                lambda: _plot.spend_bars(allocation, names=counties),
             ),
         ]
     plots.append(
         (
             "talent",
             "Useful talent by county and year, with the data's demand dashed (before any "
-            "demand feedback).",
+            "demand feedback)." + which,
             lambda: _plot.talent_lines(
-                result.talent, demand=demand if len(demand) else None, names=counties
+                talent, demand=demand if len(demand) else None, names=counties
             ),
         )
     )
@@ -401,6 +434,13 @@ def limits_section(result: SolvedPlan) -> str:
     objective = str(s.get("objective_name", ""))
     sentences, more = limit_sentences(result.shadow_prices, s.get("names", {}), objective)
     parts = ["<h2>Limits that bind the plan</h2>"]
+    if result.shadow_prices.empty:
+        skipped = [str(n) for n in s.get("skipped", []) if str(n).startswith("shadow prices")]
+        why = f" ({html.escape(skipped[0])})" if skipped else ""
+        parts.append(
+            f"<p>Not priced for this plan{why}: see the budgets plot for what is used up.</p>"
+        )
+        return "\n".join(parts)
     if not sentences:
         parts.append("<p>No budget, land, cadre or other limit binds the plan.</p>")
         return "\n".join(parts)
