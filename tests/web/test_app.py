@@ -557,6 +557,7 @@ def test_a_floor_added_is_met_by_the_plan_said_and_restored(
         ({**HOUSING, "newfloor:0:by_year": "2031"}, "newfloor:0", HOUSING | {"by_year": 2031}),
         ({"floor:0:min_units": "2"}, "floor:0", None),
     ],
+    ids=["above-the-cap", "after-the-plan", "a-site-twice"],
 )
 def test_a_bad_floor_gets_the_message_of_the_file_beside_its_row(
     solved,
@@ -604,6 +605,7 @@ def test_a_bad_floor_gets_the_message_of_the_file_beside_its_row(
 def test_a_removed_floor_is_gone_and_its_program_can_be_switched_off(
     qingyuan: tp.Instance, defaults: dict[str, str]
 ) -> None:
+    from talentplan.web.app import _from_changes
     from talentplan.web.forms import scenario_from_form
 
     form = {k: v for k, v in defaults.items() if k != "program:Fogang:one_stop_centre"}
@@ -614,6 +616,9 @@ def test_a_removed_floor_is_gone_and_its_program_can_be_switched_off(
     assert ((pins["county"] == "Fogang") & (pins["program"] == "one_stop_centre")).any()
     kept = scenario_from_form(qingyuan, defaults)
     assert kept.instance.scenario.floors == qingyuan.scenario.floors and kept.changes == {}
+    restored = _from_changes(form_layout(qingyuan), whatif.changes)  # edit as new
+    assert restored["floor:0:remove"] == "on" and "program:Fogang:one_stop_centre" not in restored
+    assert scenario_from_form(qingyuan, restored).changes == whatif.changes
 
 
 def test_a_floor_no_budget_can_pay_is_explained_and_not_saved(
