@@ -514,3 +514,159 @@ def test_a_sweep_scenario_without_report_gets_one_drawn_and_compares(
         assert compared.status_code == 200
         assert compared.text.count("<li>(a sweep scenario)</li>") == 2
     assert sorted(p.name for p in (tmp_path / "scenarios" / keys[1]).iterdir()) == before
+
+
+HOUSING = {
+    "newfloor:0:program": "talent_housing",
+    "newfloor:0:by_year": "2027",
+    "newfloor:0:min_units": "1",
+    "newfloor:0:county": "",
+}
+"""A new floor on the form: a housing block in every county by 2027."""
+
+
+def test_a_floor_added_is_met_by_the_plan_said_and_restored(
+    solved, qingyuan: tp.Instance, defaults: dict[str, str]
+) -> None:
+    client, folder, base, _ = solved
+    status = wait(client, start(client, {**defaults, **HOUSING, "name": "housing everywhere"}))
+    assert status["state"] == "done", status
+    scenario = folder / "scenarios" / status["key"]
+    allocation = pd.read_csv(scenario / "allocation.csv", keep_default_na=False)
+    housing = allocation[(allocation["program"] == "talent_housing") & (allocation["year"] == 2027)]
+    units = housing.groupby("county")["quantity"].sum()
+    counties = qingyuan.tables["counties"]["county"].tolist()
+    assert all(units.get(c, 0.0) >= 1 - 1e-6 for c in counties), units
+    floors = tp.load_instance(str(scenario / "instance.xlsx")).scenario.floors
+    assert [(f.program, f.by_year, f.min_units, f.counties) for f in floors][1:] == [
+        ("talent_housing", 2027, 1.0, ())
+    ]
+    web = json.loads((scenario / "web.json").read_text())
+    assert web["changes"] == HOUSING
+    compared = client.get(f"/compare?key={base['key']}&key={status['key']}").text
+    assert "<li>floor: talent_housing ≥ 1 in every county by 2027</li>" in compared
+    again = client.get(f"/?from={status['key']}").text
+    assert re.search(r'name="newfloor:0:program">.*?<option selected>talent_housing<', again, re.S)
+    assert re.search(r'name="newfloor:0:by_year">.*?<option selected>2027<', again, re.S)
+
+
+@pytest.mark.parametrize(
+    ("fields", "row", "toml"),
+    [
+        ({**HOUSING, "newfloor:0:min_units": "11"}, "newfloor:0", HOUSING | {"min_units": 11.0}),
+        ({**HOUSING, "newfloor:0:by_year": "2031"}, "newfloor:0", HOUSING | {"by_year": 2031}),
+        ({"floor:0:min_units": "2"}, "floor:0", None),
+    ],
+    ids=["above-the-cap", "after-the-plan", "a-site-twice"],
+)
+def test_a_bad_floor_gets_the_message_of_the_file_beside_its_row(
+    solved,
+    qingyuan: tp.Instance,
+    defaults: dict[str, str],
+    tmp_path: Path,
+    fields: dict[str, str],
+    row: str,
+    toml: dict[str, object] | None,
+) -> None:
+    """The message is scenario.toml's for the same floor, shown beside the floor's row."""
+    from talentplan.data.io import write_instance
+
+    client, folder, _, _ = solved
+    floor = {"name": "housing", "program": "talent_housing", "by_year": 2027, "min_units": 1.0}
+    if toml is None:  # the instance's own floor: a site is open (1) or not
+        floor = {"name": "one-stop centre everywhere", "program": "one_stop_centre"}
+        floor |= {"by_year": 2027, "min_units": 2.0}
+        added = ""
+    else:
+        floor |= {k: v for k, v in toml.items() if k in ("by_year", "min_units")}
+        fields = {**fields, "newfloor:0:name": "housing"}
+        added = "[[floors]]\n" + "".join(
+            f"{k} = {json.dumps(v)}\n" for k, v in {**floor, "counties": []}.items()
+        )
+    written = write_instance(qingyuan, tmp_path / "inst")
+    text = (written / "scenario.toml").read_text()
+    if toml is None:
+        text = text.replace("min_units = 1.0", "min_units = 2.0")
+    (written / "scenario.toml").write_text(text + "\n" + added)
+    with pytest.raises(InstanceValidationError) as from_file:
+        tp.load_instance(str(written))
+    said = [e.message for e in from_file.value.errors]
+    assert said and all("policy floor" in m for m in said), said
+    before = snapshot(folder)
+    response = client.post("/solve", data={**defaults, **fields})
+    assert response.status_code == 400
+    beside = re.search(rf'data-field="{row}">(.*?)</div>', response.text, re.S)
+    assert beside is not None, response.text
+    assert all(str(markupsafe.escape(m)) in beside.group(1) for m in said), beside.group(1)
+    assert snapshot(folder) == before
+    assert "budget cut" in response.text  # the saved scenarios are still listed
+
+
+def test_a_removed_floor_is_gone_and_its_program_can_be_switched_off(
+    qingyuan: tp.Instance, defaults: dict[str, str]
+) -> None:
+    from talentplan.web.app import _from_changes
+    from talentplan.web.forms import scenario_from_form
+
+    form = {k: v for k, v in defaults.items() if k != "program:Fogang:one_stop_centre"}
+    whatif = scenario_from_form(qingyuan, {**form, "floor:0:remove": "on"})
+    assert whatif.instance.scenario.floors == ()
+    assert whatif.changes == {"program:Fogang:one_stop_centre": "off", "floor:0:remove": "on"}
+    pins = whatif.instance.tables["pins"]
+    assert ((pins["county"] == "Fogang") & (pins["program"] == "one_stop_centre")).any()
+    kept = scenario_from_form(qingyuan, defaults)
+    assert kept.instance.scenario.floors == qingyuan.scenario.floors and kept.changes == {}
+    restored = _from_changes(form_layout(qingyuan), whatif.changes)  # edit as new
+    assert restored["floor:0:remove"] == "on" and "program:Fogang:one_stop_centre" not in restored
+    assert scenario_from_form(qingyuan, restored).changes == whatif.changes
+
+
+def test_a_floor_no_budget_can_pay_is_explained_and_not_saved(
+    solved, defaults: dict[str, str]
+) -> None:
+    """16 housing blocks in 2025 (415 each, 10k yuan) cost more than the year's budgets x0.3."""
+    client, folder, _, _ = solved
+    before = sorted(p.name for p in (folder / "scenarios").iterdir())
+    floor = {**HOUSING, "newfloor:0:by_year": "2025", "newfloor:0:min_units": "2"}
+    form = {
+        **defaults,
+        **floor,
+        "newfloor:0:name": "housing first",
+        "budget_scale": "0.3",
+    }
+    status = wait(client, start(client, form))
+    assert status["state"] == "error", status
+    assert "no plan satisfies every rule" in status["message"]
+    assert "floor 'housing first' (talent_housing in" in status["message"]
+    assert "budget 2025/" in status["message"]
+    assert sorted(p.name for p in (folder / "scenarios").iterdir()) == before
+    assert "budget cut" in client.get("/").text
+
+
+def test_change_lines_say_floors_in_plain_words(qingyuan: tp.Instance) -> None:
+    from talentplan.web.compare import change_lines
+
+    layout = form_layout(qingyuan)
+    web = {
+        "changes": {
+            "floor:0:min_units": "2",
+            "floor:0:by_year": "2026",
+            "newfloor:1:program": "talent_housing",
+            "newfloor:1:by_year": "2027",
+            "newfloor:1:min_units": "1",
+            "newfloor:1:county": "",
+            "newfloor:0:name": "studio in Fogang",
+            "newfloor:0:program": "skill_studio",
+            "newfloor:0:by_year": "2028",
+            "newfloor:0:min_units": "1",
+            "newfloor:0:county": "Fogang",
+        }
+    }
+    assert change_lines(web, layout) == [
+        "floor 'one-stop centre everywhere' min units 1 → 2",
+        "floor 'one-stop centre everywhere' by year 2027 → 2026",
+        "floor: talent_housing ≥ 1 in every county by 2027",
+        "floor 'studio in Fogang': skill_studio ≥ 1 in Fogang by 2028",
+    ]
+    removed = {"changes": {"floor:0:remove": "on"}}
+    assert change_lines(removed, layout) == ["floor 'one-stop centre everywhere' removed"]

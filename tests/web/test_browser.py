@@ -1,9 +1,11 @@
 """The what-if page in a real browser: headless Chromium driven by selenium.
 
 A person's session, start to end: open the page (with its token), solve the instance as
-given, cut every budget and solve again, compare the two plans (less budget: an
-objective not higher), download the cut scenario's instance workbook and check its
-budgets, and find no error in the browser's console. Chromium and chromedriver are
+given, cut every budget and solve again, add a policy floor (a housing block in every
+county) and solve again, compare the three plans (less budget: an objective not higher;
+the floor said in what was changed), download the cut scenario's instance workbook and
+check its budgets, see a bad value and a floor above its program's cap refused beside
+their fields, and find no error in the browser's console. Chromium and chromedriver are
 Debian packages (``apt-get install chromium chromium-driver``; ``.ci/run`` installs
 them): without them the test fails, it does not skip. Screenshots go to the folder named
 by ``TALENTPLAN_SCREENSHOTS`` when it is set.
@@ -27,7 +29,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ready
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 import talentplan as tp
 from talentplan.web.app import create_app
@@ -120,6 +122,9 @@ def solve(driver: WebDriver, base: str, name: str, **fields: str) -> str:
     driver.get(base + "/")
     for field, value in {"name": name, "time_limit": "20", "mip_gap": "0.01", **fields}.items():
         box = driver.find_element(By.NAME, field)
+        if box.tag_name == "select":
+            Select(box).select_by_visible_text(value)
+            continue
         box.clear()
         box.send_keys(value)
     driver.find_element(By.ID, "solve").click()
@@ -157,9 +162,11 @@ def test_cut_a_budget_solve_compare_and_download(
     shoot(browser, "02-plan")
     assert browser.find_element(By.CSS_SELECTOR, "section.headline").is_displayed()
     cut = solve(browser, server, "budget cut", budget_scale="0.6")
+    housing = {"newfloor:0:program": "talent_housing", "newfloor:0:by_year": "2027"}
+    floor = solve(browser, server, "housing everywhere", **housing)
 
     browser.get(server + "/")
-    for key in (given, cut):
+    for key in (given, cut, floor):
         browser.find_element(By.CSS_SELECTOR, f"tr[data-key='{key}'] input[name='key']").click()
     browser.find_element(By.ID, "compare").click()
     WebDriverWait(browser, 20).until(
@@ -167,11 +174,12 @@ def test_cut_a_budget_solve_compare_and_download(
     )
     objectives = account_objectives(browser)
     shoot(browser, "03-compare")
-    assert set(objectives) == {"as given", "budget cut"}
+    assert set(objectives) == {"as given", "budget cut", "housing everywhere"}
     assert objectives["budget cut"] <= objectives["as given"] * (1 + 1e-2)
     changed = browser.find_elements(By.CSS_SELECTOR, ".scenario-changes li")
     assert sorted(li.text for li in changed) == [
         "every budget × 0.6",
+        "floor: talent_housing ≥ 1 in every county by 2027",
         "nothing: the instance as given",
     ]
     assert "The objective (" in browser.find_element(By.CSS_SELECTOR, "p.moves").text
@@ -193,10 +201,20 @@ def test_cut_a_budget_solve_compare_and_download(
     bad = browser.find_element(By.NAME, "land:Fogang")
     bad.clear()
     bad.send_keys("-5")
+    Select(browser.find_element(By.NAME, "newfloor:1:program")).select_by_visible_text(
+        "talent_housing"
+    )
+    units = browser.find_element(By.NAME, "newfloor:1:min_units")
+    units.clear()
+    units.send_keys("11")
     browser.find_element(By.ID, "solve").click()
     message = browser.find_element(By.CSS_SELECTOR, "[data-field='land:Fogang']").text
     assert re.search(r"land_quota_mu.*expected a number >= 0", message), message
     shoot(browser, "04-refused")
+    beside = browser.find_element(By.CSS_SELECTOR, "tr[data-floor='newfloor:1'] .field-error")
+    assert "exceed the largest possible level 10" in beside.text, beside.text
+    browser.execute_script("arguments[0].scrollIntoView()", browser.find_element(By.ID, "floors"))
+    shoot(browser, "04b-floor-refused")
     assert browser.find_elements(By.CSS_SELECTOR, "table.scenarios tbody tr")  # kept
 
     errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]

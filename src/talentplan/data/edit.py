@@ -16,14 +16,15 @@ the rows of one key:
     every source of 2025).
 
 :func:`set_parameters` sets values (numbers, booleans, or text as a file would hold
-it) and validates the changed instance as if it had been read from files, so a value
-out of range gets the same :class:`~talentplan.errors.InstanceValidationError` it would
-get in a CSV file.
+it), and can replace the policy floors (``[[floors]]`` tables of ``scenario.toml``); it
+validates the changed instance as if it had been read from files, so a value out of
+range, or a floor no program, county, year or cap allows, gets the same
+:class:`~talentplan.errors.InstanceValidationError` it would get in a file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -170,7 +171,13 @@ def parse_path(instance: Instance, path: str) -> ParameterPath:
     return parsed
 
 
-def set_parameters(instance: Instance, values: Mapping[str, Any], *, origin: str = "") -> Instance:
+def set_parameters(
+    instance: Instance,
+    values: Mapping[str, Any],
+    *,
+    origin: str = "",
+    floors: Sequence[Mapping[str, Any]] | None = None,
+) -> Instance:
     """Return a copy of ``instance`` with the parameters named by dotted paths set.
 
     Parameters
@@ -182,6 +189,12 @@ def set_parameters(instance: Instance, values: Mapping[str, Any], *, origin: str
         or text (``"0.03"``, ``"true"``).
     origin
         Recorded on the new instance; default the instance's own.
+    floors
+        The policy floors of the new instance, each as a ``[[floors]]`` table of
+        ``scenario.toml`` holds it (``name``, ``program``, ``by_year``, ``min_units``,
+        ``counties``: a list, empty for every county; numbers may be text, as in a
+        workbook's ``floors`` sheet); default the instance's own. A problem is named
+        ``floors[N].KEY``, ``N`` the floor's place in this list.
 
     Returns
     -------
@@ -201,8 +214,12 @@ def set_parameters(instance: Instance, values: Mapping[str, Any], *, origin: str
     >>> inst = tp.load_instance("qingyuan")
     >>> set_parameters(inst, {"scenario.discount_rate": "0.03"}).scenario.discount_rate
     0.03
+    >>> housing = {"name": "housing", "program": "talent_housing", "by_year": "2027",
+    ...     "min_units": "1", "counties": []}
+    >>> [f.name for f in set_parameters(inst, {}, floors=[housing]).scenario.floors]
+    ['housing']
     """
-    if not values:
+    if not values and floors is None:
         return instance
     paths = [parse_path(instance, p) for p in values]
     scenario_values: dict[str, Any] = dict(scenario_rows(instance.scenario))
@@ -217,19 +234,20 @@ def set_parameters(instance: Instance, values: Mapping[str, Any], *, origin: str
         frame[parsed.column] = frame[parsed.column].astype(object)
         frame.loc[mask, parsed.column] = value
         frames[parsed.table] = frame
-    floors = [
-        {
-            "name": f.name,
-            "program": f.program,
-            "by_year": f.by_year,
-            "min_units": f.min_units,
-            "counties": list(f.counties),
-        }
-        for f in instance.scenario.floors
-    ]
+    if floors is None:
+        floors = [
+            {
+                "name": f.name,
+                "program": f.program,
+                "by_year": f.by_year,
+                "min_units": f.min_units,
+                "counties": list(f.counties),
+            }
+            for f in instance.scenario.floors
+        ]
     source = ScenarioSource(
         values=scenario_values,
-        floors=floors,
+        floors=[dict(f) for f in floors],
         file="scenario",
         floors_file="scenario",
         strict=False,

@@ -2,13 +2,14 @@
 
 ``talentplan serve`` runs :func:`create_app` with uvicorn. A person changes budgets
 (by source and year, or all at once), counties' land quotas and cadre hours, switches
-programs off by county, sets the equity floor, the objective and the time limit
-(:mod:`talentplan.web.forms`); solves in a worker process with live progress and a
-cancel button (:mod:`talentplan.web.jobs`); sees the plan as the report shows it
-(:mod:`talentplan.report.html_report`'s sections); keeps every solved scenario, named,
-in a folder in the layout of ``talentplan sweep`` (:mod:`talentplan.web.store`);
-compares two or three side by side (:mod:`talentplan.web.compare`); and downloads a
-scenario's instance workbook, ``plan.xlsx``, ``report.html`` and ``manifest.json``.
+programs off by county, changes, removes or adds policy floors, sets the equity floor,
+the objective and the time limit (:mod:`talentplan.web.forms`); solves in a worker
+process with live progress and a cancel button (:mod:`talentplan.web.jobs`); sees the
+plan as the report shows it (:mod:`talentplan.report.html_report`'s sections); keeps
+every solved scenario, named, in a folder in the layout of ``talentplan sweep``
+(:mod:`talentplan.web.store`); compares two or three side by side
+(:mod:`talentplan.web.compare`); and downloads a scenario's instance workbook,
+``plan.xlsx``, ``report.html`` and ``manifest.json``.
 
 Why FastAPI with server-rendered Jinja2 templates and a little plain JavaScript: the
 pages are forms and tables, and the report already renders its tables and plots as
@@ -49,6 +50,7 @@ from talentplan.web.forms import (
     DEFAULT_MIP_GAP,
     DEFAULT_TIME_LIMIT,
     FORM_ERROR,
+    NEW_FLOORS,
     OBJECTIVES,
     FormErrors,
     FormLayout,
@@ -77,7 +79,11 @@ class _State:
 
 
 def form_defaults(layout: FormLayout) -> dict[str, str]:
-    """Return the form's fields with the instance's own values (every program on)."""
+    """Return the form's fields with the instance's own values.
+
+    Every program on, every policy floor kept as it is, and rows for new floors with no
+    program (a row adds a floor once its program is chosen) by the plan's last year.
+    """
     values = {
         "name": "",
         "objective": layout.objective,
@@ -91,6 +97,13 @@ def form_defaults(layout: FormLayout) -> dict[str, str]:
         values[f"land:{county}"] = f"{layout.land[county]:g}"
         values[f"cadre:{county}"] = f"{layout.cadre[county]:g}"
         values |= {f"program:{county}:{p}": "on" for p in layout.programs}
+    for i, floor in enumerate(layout.floors):
+        values[f"floor:{i}:min_units"] = f"{floor.min_units:g}"
+        values[f"floor:{i}:by_year"] = str(floor.by_year)
+    last = str(layout.plan_years[-1]) if layout.plan_years else ""
+    for j in range(NEW_FLOORS):
+        new = {"name": "", "program": "", "by_year": last, "min_units": "1", "county": ""}
+        values |= {f"newfloor:{j}:{k}": v for k, v in new.items()}
     return values
 
 
@@ -100,7 +113,7 @@ def _from_changes(layout: FormLayout, changes: Mapping[str, Any]) -> dict[str, s
     for name, value in changes.items():
         if name.startswith("program:"):
             values.pop(name, None)
-        elif name in values:
+        elif name in values or name.startswith(("floor:", "newfloor:")):
             values[name] = str(value)
     return values
 
@@ -191,6 +204,7 @@ def create_app(
                 "values": values,
                 "errors": errors or {},
                 "objectives": OBJECTIVES,
+                "new_floors": NEW_FLOORS,
                 "scenarios": state.store.scenarios(),
                 "downloads": DOWNLOADS,
                 "note": note,

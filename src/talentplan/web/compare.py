@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from talentplan.report.result import AllocationResult
-from talentplan.web.forms import FormLayout
+from talentplan.web.forms import EVERY_COUNTY, FormLayout, floor_text, new_floor_fields
 
 __all__ = [
     "CITY_WIDE_LABEL",
@@ -175,16 +175,27 @@ def change_lines(web: Mapping[str, Any], layout: FormLayout | None = None) -> li
     >>> change_lines({"changes": {"budget:2027:provincial_transfer": "0.8",
     ...     "program:Liannan:cash_subsidy": "off", "budget_scale": "0.6"}})
     ['budget provincial_transfer 2027 × 0.8', 'Liannan: cash_subsidy off', 'every budget × 0.6']
+    >>> change_lines({"changes": {"newfloor:0:program": "talent_housing",
+    ...     "newfloor:0:by_year": "2027", "newfloor:0:min_units": "1",
+    ...     "newfloor:0:county": "", "floor:0:remove": "on"}})
+    ['floor: talent_housing ≥ 1 in every county by 2027', 'floor 1 removed']
     >>> change_lines({})
     ['(a sweep scenario)']
     """
     if not web:
         return [NOT_FROM_THE_PAGE]
     changes: Mapping[str, Any] = web.get("changes") or {}
+    added = new_floor_fields(changes)
     lines = []
     for field, value in changes.items():
         kind, _, rest = str(field).partition(":")
-        if kind == "budget":
+        if kind == "newfloor":
+            row = str(field).rsplit(":", 1)[0]
+            if row in added:
+                lines.append(_new_floor_line(added.pop(row)))
+        elif kind == "floor":
+            lines.append(_floor_line(rest, value, layout))
+        elif kind == "budget":
             year, _, source = rest.partition(":")
             lines.append(f"budget {source} {year} × {value}")
         elif kind in ("land", "cadre"):
@@ -207,6 +218,36 @@ def change_lines(web: Mapping[str, Any], layout: FormLayout | None = None) -> li
         else:
             lines.append(f"{field} {value}")
     return lines or ["nothing: the instance as given"]
+
+
+def _new_floor_line(fields: Mapping[str, str]) -> str:
+    county = fields.get("county", EVERY_COUNTY)
+    text = floor_text(
+        fields.get("program", ""),
+        fields.get("min_units", ""),
+        [county] if county != EVERY_COUNTY else [],
+        fields.get("by_year", ""),
+    )
+    name = fields.get("name", "")
+    return f"floor '{name}': {text}" if name else f"floor: {text}"
+
+
+def _floor_line(rest: str, value: Any, layout: FormLayout | None) -> str:
+    """Say a change of one of the instance's floors (``rest``: ``I:min_units`` ...)."""
+    index, _, key = rest.partition(":")
+    floor = None
+    if layout is not None and index.isdigit() and int(index) < len(layout.floors):
+        floor = layout.floors[int(index)]
+    number = int(index) + 1 if index.isdigit() else index
+    name = f"floor '{floor.name}'" if floor is not None else f"floor {number}"
+    if key == "remove":
+        return f"{name} removed"
+    was = ""
+    if floor is not None and key == "min_units":
+        was = f"{floor.min_units:g} → "
+    elif floor is not None and key == "by_year":
+        was = f"{floor.by_year} → "
+    return f"{name} {key.replace('_', ' ')} {was}{value}"
 
 
 def _move(what: str, before: float, after: float) -> str:

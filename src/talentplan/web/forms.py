@@ -2,8 +2,10 @@
 
 The form holds, for an instance: a budget factor for every source and year and one for
 all budgets; each county's land quota (mu) and cadre hours; a switch for every program
-in every county; the equity floor (``min_coverage``); the objective, the time limit and
-the gap of the solve; and the scenario's name. :func:`scenario_from_form` turns the
+in every county; the equity floor (``min_coverage``); the policy floors (each one's
+minimum units and year can be changed, or the floor removed, and up to
+:data:`NEW_FLOORS` added); the objective, the time limit and the gap of the solve; and
+the scenario's name. :func:`scenario_from_form` turns the
 fields into the scenario's instance through the project's own checks, so a value the
 page refuses is refused with the message the command line gives for it:
 
@@ -13,18 +15,23 @@ page refuses is refused with the message the command line gives for it:
   (:class:`~talentplan.errors.InstanceValidationError`);
 - a program switched off in a county becomes a ``forbid`` pin of it in every plan year
   (validated with the rest, so a switch that breaks a policy floor is named);
+- the policy floors, kept, changed and added, become the instance's list of floors,
+  read as ``scenario.toml``'s ``[[floors]]`` are read and checked against the programs,
+  counties, plan years and caps (:mod:`talentplan.data.pins`);
 - the factor of all budgets goes through :meth:`Instance.scale_budget`, the mechanism of
   ``talentplan solve --budget-scale``;
 - the solve's options through :class:`~talentplan.solver.api.SolveOptions`
   (:class:`~talentplan.errors.OptionError`).
 
 A refused value is put beside its field: each changed field is checked alone, and what
-fails alone is named; a problem only the fields together make goes above the form.
+fails alone is named (a policy floor beside its row); a problem only the fields together
+make goes above the form.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
@@ -32,20 +39,23 @@ import pandas as pd
 
 from talentplan._options import check_number
 from talentplan.data.edit import set_parameters
-from talentplan.data.instance import Instance
+from talentplan.data.instance import Instance, PolicyFloor
 from talentplan.data.schema import Objective
-from talentplan.errors import InstanceError, OptionError
+from talentplan.errors import InstanceError, InstanceValidationError, OptionError
 from talentplan.solver.api import SolveOptions
 
 __all__ = [
     "DEFAULT_MIP_GAP",
     "DEFAULT_TIME_LIMIT",
     "FORM_ERROR",
+    "NEW_FLOORS",
     "OBJECTIVES",
     "FormErrors",
     "FormLayout",
     "WhatIf",
+    "floor_text",
     "form_layout",
+    "new_floor_fields",
     "scenario_from_form",
 ]
 
@@ -61,6 +71,12 @@ the direction and the size of a change, quickly."""
 
 FORM_ERROR = "_form"
 """Field name of the messages that belong to the whole form."""
+
+NEW_FLOORS = 2
+"""Rows of the form that add a policy floor."""
+
+EVERY_COUNTY = ""
+"""Value of a new floor's county field that means every county."""
 
 
 class FormErrors(ValueError):
@@ -86,6 +102,12 @@ class FormLayout:
     cadre: dict[str, float]
     min_coverage: float
     objective: str
+    floors: tuple[PolicyFloor, ...] = ()
+    """The instance's policy floors, in the order of ``scenario.toml``."""
+    floor_programs: tuple[str, ...] = ()
+    """Programs a new floor may name (every program)."""
+    plan_years: tuple[int, ...] = ()
+    """The plan's years (those a floor's ``by_year`` may take)."""
 
 
 def form_layout(instance: Instance) -> FormLayout:
@@ -108,7 +130,45 @@ def form_layout(instance: Instance) -> FormLayout:
         cadre=dict(zip(counties["county"].astype(str), counties["cadre_hours"], strict=True)),
         min_coverage=float(instance.scenario.min_coverage),
         objective=str(instance.scenario.objective),
+        floors=tuple(instance.scenario.floors),
+        floor_programs=tuple(str(p) for p in programs["program"]),
+        plan_years=tuple(instance.scenario.years),
     )
+
+
+def floor_text(
+    program: str, min_units: float | str, counties: Sequence[str], by_year: object
+) -> str:
+    """Say a policy floor in a few words.
+
+    Examples
+    --------
+    >>> floor_text("talent_housing", 1.0, [], 2027)
+    'talent_housing ≥ 1 in every county by 2027'
+    >>> floor_text("one_stop_centre", "2", ["Fogang"], "2026")
+    'one_stop_centre ≥ 2 in Fogang by 2026'
+    """
+    units = _number_text(min_units) if isinstance(min_units, int | float) else min_units
+    where = ", ".join(counties) if counties else "every county"
+    return f"{program} ≥ {units} in {where} by {by_year}"
+
+
+def new_floor_fields(changes: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """Group the fields of the new floors among ``changes``: row -> key -> value.
+
+    Examples
+    --------
+    >>> new_floor_fields({"newfloor:0:program": "talent_housing", "newfloor:0:county": "",
+    ...     "min_coverage": "0.2"})
+    {'newfloor:0': {'program': 'talent_housing', 'county': ''}}
+    """
+    rows: dict[str, dict[str, str]] = {}
+    for name, value in changes.items():
+        kind, _, rest = str(name).partition(":")
+        index, _, key = rest.partition(":")
+        if kind == "newfloor" and key:
+            rows.setdefault(f"newfloor:{index}", {})[key] = str(value)
+    return rows
 
 
 @dataclass(frozen=True)
@@ -195,6 +255,99 @@ def _edits(
     return values, off, changes
 
 
+@dataclass(frozen=True)
+class _Floors:
+    """The policy floors the form asks for: each as ``[[floors]]`` holds it, with its row."""
+
+    tables: list[dict[str, Any]]
+    rows: list[str]
+    """Form row of each floor (``floor:I`` for the instance's, ``newfloor:J`` for a new one)."""
+
+    def changed(self, layout: FormLayout) -> bool:
+        old = [
+            {
+                "name": f.name,
+                "program": f.program,
+                "by_year": str(f.by_year),
+                "min_units": _number_text(f.min_units),
+                "counties": list(f.counties),
+            }
+            for f in layout.floors
+        ]
+        return self.tables != old
+
+
+def _floor_edits(layout: FormLayout, form: Mapping[str, str], changes: dict[str, str]) -> _Floors:
+    """Return the floors the form asks for, and add their changes to ``changes``.
+
+    Values stay text: they are read as a workbook's ``floors`` sheet is read.
+    """
+    tables: list[dict[str, Any]] = []
+    rows: list[str] = []
+    for i, floor in enumerate(layout.floors):
+        row = f"floor:{i}"
+        if f"{row}:remove" in form:
+            changes[f"{row}:remove"] = "on"
+            continue
+        units = str(form.get(f"{row}:min_units", _number_text(floor.min_units))).strip()
+        year = str(form.get(f"{row}:by_year", floor.by_year)).strip()
+        if units != _number_text(floor.min_units):
+            changes[f"{row}:min_units"] = units
+        if year != str(floor.by_year):
+            changes[f"{row}:by_year"] = year
+        tables.append(
+            {
+                "name": floor.name,
+                "program": floor.program,
+                "by_year": year,
+                "min_units": units,
+                "counties": list(floor.counties),
+            }
+        )
+        rows.append(row)
+    for j in range(NEW_FLOORS):
+        row = f"newfloor:{j}"
+        program = str(form.get(f"{row}:program", "")).strip()
+        if not program:
+            continue
+        fields = {
+            key: str(form.get(f"{row}:{key}", default)).strip()
+            for key, default in (("by_year", ""), ("min_units", ""), ("county", EVERY_COUNTY))
+        }
+        counties = [fields["county"]] if fields["county"] != EVERY_COUNTY else []
+        name = str(form.get(f"{row}:name", "")).strip()
+        changes[f"{row}:program"] = program
+        changes |= {f"{row}:{key}": value for key, value in fields.items()}
+        if name:
+            changes[f"{row}:name"] = name
+        tables.append(
+            {
+                "name": name
+                or floor_text(program, fields["min_units"], counties, fields["by_year"]),
+                "program": program,
+                "by_year": fields["by_year"],
+                "min_units": fields["min_units"],
+                "counties": counties,
+            }
+        )
+        rows.append(row)
+    return _Floors(tables, rows)
+
+
+_FLOOR_COLUMN = re.compile(r"floors\[(\d+)\]")
+
+
+def _floor_rows(floors: _Floors, exc: InstanceError) -> dict[str, str]:
+    """Put each problem of a floor beside its row (as the files' message of its own)."""
+    problems = exc.errors if isinstance(exc, InstanceValidationError) else [exc]
+    by_row: dict[str, list[InstanceError]] = {}
+    for problem in problems:
+        found = _FLOOR_COLUMN.match(problem.column or "")
+        if found is not None and int(found.group(1)) < len(floors.rows):
+            by_row.setdefault(floors.rows[int(found.group(1))], []).append(problem)
+    return {row: str(InstanceValidationError(found)) for row, found in by_row.items()}
+
+
 def _forbid(instance: Instance, pairs: list[tuple[str, str]]) -> Instance:
     """Return ``instance`` with a forbid pin for each (county, program) in every year."""
     if not pairs:
@@ -213,24 +366,29 @@ def _forbid(instance: Instance, pairs: list[tuple[str, str]]) -> Instance:
 
 
 def _apply(
-    base: Instance, values: Mapping[str, tuple[str, Any]], off: Mapping[str, tuple[str, str]]
+    base: Instance,
+    values: Mapping[str, tuple[str, Any]],
+    off: Mapping[str, tuple[str, str]],
+    floors: _Floors | None = None,
 ) -> Instance:
     """Apply the edits and validate the instance.
 
     ``set_parameters`` validates whenever it is given a value, and the floor is always
-    among the values.
+    among the values. ``floors`` None: the instance's own.
     """
     pinned = _forbid(base, list(off.values()))
-    return set_parameters(pinned, dict(values.values()))
+    tables = None if floors is None else floors.tables
+    return set_parameters(pinned, dict(values.values()), floors=tables)
 
 
 def _blame(
     base: Instance,
     values: Mapping[str, tuple[str, Any]],
     off: Mapping[str, tuple[str, str]],
+    floors: _Floors | None,
     problem: str,
 ) -> dict[str, str]:
-    """Name the fields that fail alone; else put ``problem`` above the form."""
+    """Name the fields (and the floors' rows) that fail alone; else put ``problem`` above."""
     floor = {"min_coverage": values["min_coverage"]}
     blamed: dict[str, str] = {}
     for name, edit in values.items():
@@ -238,9 +396,14 @@ def _blame(
             set_parameters(base, {**dict(floor.values()), edit[0]: edit[1]})
         except InstanceError as exc:
             blamed[name] = str(exc)
+    if floors is not None:
+        try:
+            _apply(base, floor, {}, floors)
+        except InstanceError as exc:
+            blamed |= _floor_rows(floors, exc) or {FORM_ERROR: f"policy floors: {exc}"}
     if off and not blamed:
         try:
-            _apply(base, floor, off)
+            _apply(base, floor, off, floors)
         except InstanceError as exc:
             blamed[FORM_ERROR] = f"programs switched off: {exc}"
     return blamed or {FORM_ERROR: problem}
@@ -278,6 +441,8 @@ def scenario_from_form(base: Instance, form: Mapping[str, str]) -> WhatIf:
     layout = form_layout(base)
     errors: dict[str, str] = {}
     values, off, changes = _edits(layout, form, errors)
+    asked = _floor_edits(layout, form, changes)
+    floors = asked if asked.changed(layout) else None
     scale_text = str(form.get("budget_scale", "1")).strip()
     scale = 1.0
     try:
@@ -304,9 +469,9 @@ def scenario_from_form(base: Instance, form: Mapping[str, str]) -> WhatIf:
     if errors:
         raise FormErrors(errors)
     try:
-        instance = _apply(base, values, off)
+        instance = _apply(base, values, off, floors)
     except InstanceError as exc:
-        raise FormErrors(_blame(base, values, off, str(exc))) from exc
+        raise FormErrors(_blame(base, values, off, floors, str(exc))) from exc
     if scale != 1.0:
         instance = instance.scale_budget(scale)
     name = str(form.get("name", "")).strip() or _default_name(changes)
@@ -314,8 +479,33 @@ def scenario_from_form(base: Instance, form: Mapping[str, str]) -> WhatIf:
 
 
 def _default_name(changes: Mapping[str, str]) -> str:
+    """Name a scenario by its first changes (a new floor in its few words).
+
+    Examples
+    --------
+    >>> _default_name({"newfloor:0:program": "talent_housing", "newfloor:0:by_year": "2027",
+    ...     "newfloor:0:min_units": "1", "newfloor:0:county": "", "budget_scale": "0.8"})
+    'floor talent_housing ≥ 1 in every county by 2027, budget_scale=0.8'
+    """
     if not changes:
         return "as given"
-    shown = [f"{k}={v}" for k, v in list(changes.items())[:3]]
-    more = len(changes) - 3
-    return ", ".join(shown) + (f" (+{more})" if more > 0 else "")
+    added = new_floor_fields(changes)
+    shown: dict[str, str] = {}
+    for name, value in changes.items():
+        row = str(name).rsplit(":", 1)[0]
+        if row in added:
+            fields = added[row]
+            county = fields.get("county", EVERY_COUNTY)
+            counties = [county] if county != EVERY_COUNTY else []
+            text = floor_text(
+                fields.get("program", ""),
+                fields.get("min_units", ""),
+                counties,
+                fields.get("by_year", ""),
+            )
+            shown.setdefault(row, f"floor {text}")
+        else:
+            shown[name] = f"{name}={value}"
+    said = list(shown.values())
+    more = len(said) - 3
+    return ", ".join(said[:3]) + (f" (+{more})" if more > 0 else "")
