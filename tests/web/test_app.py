@@ -24,7 +24,8 @@ from talentplan.errors import InstanceValidationError
 from talentplan.report.result import RESULT_FILES
 from talentplan.scenarios.sweep import ROW_FILE
 from talentplan.web.app import create_app
-from talentplan.web.forms import form_layout
+from talentplan.web.compare import change_lines
+from talentplan.web.forms import form_layout, scenario_from_form
 from talentplan.web.security import COOKIE, HEADER, is_loopback
 from talentplan.web.store import ScenarioStore, UnknownScenarioError
 
@@ -208,6 +209,8 @@ def test_a_failed_save_leaves_no_folder(tmp_path: Path) -> None:
         ("land:Fogang", "-5", "counties.Fogang.land_quota_mu"),
         ("cadre:Yangshan", "lots", "counties.Yangshan.cadre_hours"),
         ("min_coverage", "1.5", "scenario.min_coverage"),
+        ("budget:2027:provincial_transfer", "=-5", "budgets.2027:provincial_transfer.amount"),
+        ("budget:2027:city_fiscal", "=much", "budgets.2027:city_fiscal.amount"),
     ],
 )
 def test_a_bad_value_gets_the_message_of_the_files_and_loses_nothing(
@@ -216,7 +219,7 @@ def test_a_bad_value_gets_the_message_of_the_files_and_loses_nothing(
     client, folder, _, _ = solved
     before = snapshot(folder)
     with pytest.raises(InstanceValidationError) as expected:
-        set_parameters(qingyuan, {"scenario.min_coverage": "0", path: value})
+        set_parameters(qingyuan, {"scenario.min_coverage": "0", path: value.lstrip("=")})
     response = client.post("/solve", data={**defaults, field: value})
     assert response.status_code == 400
     assert str(markupsafe.escape(str(expected.value))) in response.text
@@ -670,3 +673,16 @@ def test_change_lines_say_floors_in_plain_words(qingyuan: tp.Instance) -> None:
     ]
     removed = {"changes": {"floor:0:remove": "on"}}
     assert change_lines(removed, layout) == ["floor 'one-stop centre everywhere' removed"]
+
+
+def test_a_budget_cell_takes_an_amount_after_an_equals_sign(
+    qingyuan: tp.Instance, defaults: dict[str, str]
+) -> None:
+    form = {**defaults, "budget:2027:provincial_transfer": "=5000"}
+    whatif = scenario_from_form(qingyuan, form)
+    budgets = whatif.instance.tables["budgets"]
+    row = budgets[(budgets["year"] == 2027) & (budgets["source"] == "provincial_transfer")]
+    assert list(row["amount"]) == [5000.0]
+    assert change_lines({"changes": whatif.changes}) == [
+        "budget provincial_transfer 2027 = 5000 (10k yuan)"
+    ]

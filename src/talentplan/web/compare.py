@@ -197,7 +197,12 @@ def change_lines(web: Mapping[str, Any], layout: FormLayout | None = None) -> li
             lines.append(_floor_line(rest, value, layout))
         elif kind == "budget":
             year, _, source = rest.partition(":")
-            lines.append(f"budget {source} {year} × {value}")
+            amount = str(value)[1:].strip() if str(value).startswith("=") else ""
+            lines.append(
+                f"budget {source} {year} = {amount} (10k yuan)"
+                if amount
+                else f"budget {source} {year} × {value}"
+            )
         elif kind in ("land", "cadre"):
             what = "land quota (mu)" if kind == "land" else "cadre hours"
             base = None

@@ -225,13 +225,19 @@ def _edits(
     for (year, source), amount in layout.amounts.items():
         name = f"budget:{year}:{source}"
         text = str(form.get(name, "1")).strip()
+        path = f"budgets.{year}:{source}.amount"
+        if text.startswith("="):  # an amount (10k yuan), checked as budgets.csv checks it
+            if text[1:].strip() != _number_text(amount):
+                values[name] = (path, text[1:].strip())
+                changes[name] = text
+            continue
         try:
             factor = _factor(text, "factor")
         except OptionError as exc:
             errors[name] = _option_message(exc)
             continue
         if factor != 1.0:
-            values[name] = (f"budgets.{year}:{source}.amount", amount * factor)
+            values[name] = (path, amount * factor)
             changes[name] = text
     for county in layout.counties:
         for kind, column, base in (
