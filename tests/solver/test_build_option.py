@@ -74,3 +74,11 @@ def test_tp_solve_takes_the_build_option():
     instance = tiny_instance(n_years=2)
     by = {build: solve(instance, mip_gap=0.0, build=build) for build in ("pyomo", "arrays")}
     assert by["arrays"].mip_objective == pytest.approx(by["pyomo"].mip_objective, rel=1e-9)
+
+
+def test_auto_takes_the_array_build_from_a_hundred_counties():
+    from talentplan.solver.matrix import AUTO_ARRAYS_COUNTIES, resolve_build
+
+    assert resolve_build("auto", AUTO_ARRAYS_COUNTIES - 1) == "pyomo"
+    assert resolve_build("auto", AUTO_ARRAYS_COUNTIES) == "arrays"
+    assert resolve_build("pyomo", 5000) == "pyomo"

@@ -25,8 +25,8 @@ from talentplan.report.result import RESULT_FILES
 from talentplan.scenarios.sweep import ROW_FILE
 from talentplan.web.app import create_app
 from talentplan.web.compare import change_lines
-from talentplan.web.forms import form_layout, scenario_from_form
-from talentplan.web.security import COOKIE, HEADER, is_loopback
+from talentplan.web.forms import FormErrors, form_layout, scenario_from_form
+from talentplan.web.security import COOKIE, HEADER, is_loopback, served_hosts
 from talentplan.web.store import ScenarioStore, UnknownScenarioError
 
 from .conftest import start, wait
@@ -80,6 +80,43 @@ def test_loopback_hosts(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
 
 
+def test_a_page_on_another_loopback_address_answers_at_it(
+    tmp_path: Path, qingyuan: tp.Instance
+) -> None:
+    app = create_app(qingyuan, tmp_path, hosts=served_hosts("127.0.0.2"))
+    with TestClient(app, base_url="http://127.0.0.2:8000") as client:
+        assert client.get("/").status_code == 200
+    with TestClient(app, base_url="http://evil.example:8000") as client:
+        assert client.get("/").status_code == 403
+
+
+def test_a_folder_there_already_is_never_replaced(tmp_path: Path) -> None:
+    """A sweep makes its scenario's folder before it solves: the page keeps out of it."""
+    store = ScenarioStore(tmp_path)
+    (store.root / ("c" * 16)).mkdir()  # a sweep still solving this scenario
+    assert store.save("c" * 16, lambda tmp: (tmp / ROW_FILE).write_text("{}")) is False
+    assert list((store.root / ("c" * 16)).iterdir()) == []
+    assert not [p for p in store.root.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("time_limit", "soon", "time_limit soon: expected a finite number > 0 and <= 3600"),
+        ("time_limit", "1e9", "<= 3600"),
+        ("mip_gap", "", "mip_gap : expected a finite number >= 0"),
+        ("budget_scale", "1e308", "factor 1e+308: expected a finite number >= 0 and <= 1000"),
+    ],
+)
+def test_solver_options_are_refused_beside_their_own_field(
+    qingyuan: tp.Instance, field: str, value: str, said: str
+) -> None:
+    with pytest.raises(FormErrors) as refused:
+        scenario_from_form(qingyuan, {field: value})
+    assert list(refused.value.messages) == [field]
+    assert said in refused.value.messages[field]
+
+
 @pytest.mark.parametrize(
     ("args", "said"),
     [
@@ -120,6 +157,11 @@ def test_a_solve_round_trips_into_a_scenario_folder(solved) -> None:
     assert "<svg" in page.text  # the report's plots
     listed = client.get("/").text
     assert "as given" in listed and "budget cut" in listed
+    # Ended jobs keep no process, pipe or event open (a server runs for months).
+    for job in client.app.state.whatif.jobs.jobs.values():
+        assert job._stop is None
+        with pytest.raises(ValueError, match="closed"):
+            job._process.is_alive()
 
 
 def test_less_budget_gives_no_higher_objective(solved) -> None:
@@ -358,6 +400,11 @@ def test_a_sweep_into_the_pages_folder_reuses_its_scenarios(solved, qingyuan: tp
     assert [k[:16] for k in table["key"]] == [base["key"], cut["key"]]
     listed = client.get("/").text
     assert "as given" in listed and "budget cut" in listed
+    # Ended jobs keep no process, pipe or event open (a server runs for months).
+    for job in client.app.state.whatif.jobs.jobs.values():
+        assert job._stop is None
+        with pytest.raises(ValueError, match="closed"):
+            job._process.is_alive()
 
 
 def test_foreign_hosts_and_foreign_forms_are_refused(tmp_path: Path, qingyuan: tp.Instance) -> None:
@@ -686,3 +733,14 @@ def test_a_budget_cell_takes_an_amount_after_an_equals_sign(
     assert change_lines({"changes": whatif.changes}) == [
         "budget provincial_transfer 2027 = 5000 (10k yuan)"
     ]
+
+
+def test_abandoned_saves_are_removed_and_fresh_ones_kept(tmp_path: Path) -> None:
+    root = tmp_path / "scenarios"
+    old, fresh = root / ".dead0000.x.tmp", root / ".live0000.y.tmp"
+    old.mkdir(parents=True)
+    fresh.mkdir()
+    (old / "allocation.csv").write_text("half")
+    os.utime(old, (time.time() - 3 * 3600, time.time() - 3 * 3600))
+    ScenarioStore(tmp_path)
+    assert not old.exists() and fresh.exists()

@@ -142,7 +142,7 @@ def solve(
             "(the same matrices straight from the data, many times faster on large "
             "instances) or auto (arrays from 100 counties)."
         ),
-    ] = "auto",
+    ] = "pyomo",
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress line and no summary table.")
     ] = False,
@@ -968,12 +968,10 @@ def serve(
     import uvicorn
 
     from talentplan.web.app import create_app
-    from talentplan.web.security import LOOPBACK_NAMES, is_loopback
+    from talentplan.web.security import page_link, served_hosts
 
-    hosts = LOOPBACK_NAMES if is_loopback(host) else ()
-    web = create_app(inst, folder, token, source=instance, hosts=hosts)
-    shown = f"[{host}]" if ":" in host else host
-    link = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    web = create_app(inst, folder, token, source=instance, hosts=served_hosts(host))
+    link = page_link(host, port, token)
     note("what-if", f"{inst.scenario.name} at {link} (scenarios in {folder}/); Ctrl-C stops", "")
     uvicorn.run(web, host=host, port=port, log_level="warning")
 

@@ -172,7 +172,7 @@ def solve(
     progress: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
     deadline: Deadline | None = None,
-    build: str = "auto",
+    build: str = "pyomo",
     reuse: ModelReuse | None = None,
     compare: bool = False,
 ) -> AllocationResult:
@@ -212,9 +212,9 @@ def solve(
         ``threads`` is the number of worker processes. ``summary["method"]`` says which
         ran and why.
     build
-        How the matrices given to HiGHS are made: ``pyomo`` (Pyomo's compiler),
+        How the matrices given to HiGHS are made: ``pyomo`` (default, Pyomo's compiler),
         ``arrays`` (the same matrices from :mod:`talentplan.model.arrays`, many times
-        faster to make on large instances) or ``auto`` (default: arrays from 100
+        faster to make on large instances) or ``auto`` (arrays from 100
         counties); ``summary["build"]`` says which ran.
     progress
         Called about once a second, and at each change of phase, with a

@@ -140,7 +140,7 @@ class SolveOptions:
     warm_start: bool = True
     solver_log: bool = False
     method: str = "auto"
-    build: str = "auto"
+    build: str = "pyomo"
 
     def __post_init__(self) -> None:
         """Check every option against its admissible range."""

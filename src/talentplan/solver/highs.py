@@ -116,7 +116,7 @@ def solve_formulation(
     reserve: float = 0.0,
     warm_start: bool = True,
     solver_log: bool = False,
-    build: str = "auto",
+    build: str = "pyomo",
 ) -> SolverRun:
     """Solve the MIP, then the LP with integers fixed for shadow prices.
 

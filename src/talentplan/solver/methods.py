@@ -95,7 +95,7 @@ def solve_by_counties(
     shadow_prices: bool = True,
     progress: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
-    build: str = "auto",
+    build: str = "pyomo",
 ) -> SolverRun:
     """Solve ``formulation`` by decomposition and report it as a :class:`SolverRun`.
 

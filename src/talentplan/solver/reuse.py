@@ -271,7 +271,7 @@ class ModelReuse:
         reserve: float,
         warm_start: bool,
         solver_log: bool,
-        build: str = "auto",
+        build: str = "pyomo",
     ) -> SolverRun:
         """Compile ``formulation``, update the held HiGHS object to it and solve.
 

@@ -59,7 +59,7 @@ from talentplan.web.forms import (
 )
 from talentplan.web.jobs import JobManager
 from talentplan.web.security import SameOriginMiddleware, TokenMiddleware
-from talentplan.web.store import DOWNLOADS, REPORT_FILE, ScenarioStore, UnknownScenarioError
+from talentplan.web.store import REPORT_FILE, ScenarioStore, UnknownScenarioError
 
 __all__ = ["COMPARE_MAX", "create_app", "form_defaults"]
 
@@ -206,7 +206,7 @@ def create_app(
                 "objectives": OBJECTIVES,
                 "new_floors": NEW_FLOORS,
                 "scenarios": state.store.scenarios(),
-                "downloads": DOWNLOADS,
+                "downloads": state.store.downloads,
                 "note": note,
             },
             status_code,

@@ -40,18 +40,25 @@ CITY_WIDE_LABEL = "(city-wide)"
 
 
 def column_labels(names: Sequence[str]) -> list[str]:
-    """Column labels: the scenarios' names, made unique.
+    """Column labels: the scenarios' names, made unique (and unlike a difference column's).
 
     Examples
     --------
     >>> column_labels(["a", "b", "a"])
     ['a', 'b', 'a (2)']
+    >>> column_labels(["a", "a (2)", "a"])
+    ['a', 'a (2)', 'a (3)']
+    >>> column_labels(["b vs a", "a"])  # " vs " is kept for the difference columns
+    ['b v. a', 'a']
     """
-    seen: dict[str, int] = {}
-    labels = []
+    labels: list[str] = []
     for name in names:
-        seen[name] = seen.get(name, 0) + 1
-        labels.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+        name = name.replace(" vs ", " v. ")
+        label, n = name, 1
+        while label in labels:
+            n += 1
+            label = f"{name} ({n})"
+        labels.append(label)
     return labels
 
 

@@ -200,13 +200,27 @@ def _number_text(value: float) -> str:
     return f"{value:g}"
 
 
-def _factor(text: str, name: str) -> float:
-    """Read a factor (>= 0) as ``--budget-scale`` reads it."""
+MAX_FACTOR = 1000.0
+"""Largest budget factor the page takes: beyond it the amounts leave what a budget
+could be (and a factor of 1e308 makes them infinite)."""
+
+MAX_TIME_LIMIT = 3600.0
+"""Longest solve the page starts (seconds): a solve holds one of the page's slots, and
+a longer study is a job for ``talentplan solve`` or ``talentplan sweep``."""
+
+
+def _number(text: str, name: str, **bounds: Any) -> float:
+    """Read a number as the option ``name`` reads it (``check_number``'s message if not)."""
     try:
         value: Any = float(text)
     except ValueError:
         value = text
-    return float(check_number(name, value, low=0))
+    return float(check_number(name, value, **bounds))
+
+
+def _factor(text: str, name: str) -> float:
+    """Read a budget factor: a number in [0, :data:`MAX_FACTOR`]."""
+    return _number(text, name, low=0, high=MAX_FACTOR)
 
 
 def _option_message(exc: OptionError) -> str:
@@ -458,12 +472,16 @@ def scenario_from_form(base: Instance, form: Mapping[str, str]) -> WhatIf:
     if scale != 1.0:
         changes["budget_scale"] = scale_text
     objective = str(form.get("objective") or layout.objective)
+    limit, gap = DEFAULT_TIME_LIMIT, DEFAULT_MIP_GAP
     try:
-        limit = float(str(form.get("time_limit", DEFAULT_TIME_LIMIT)))
-        gap = float(str(form.get("mip_gap", DEFAULT_MIP_GAP)))
-    except ValueError:
-        errors["time_limit"] = "time_limit and mip_gap: expected numbers"
-        limit, gap = DEFAULT_TIME_LIMIT, DEFAULT_MIP_GAP
+        text = str(form.get("time_limit", DEFAULT_TIME_LIMIT)).strip()
+        limit = _number(text, "time_limit", low=0, low_open=True, high=MAX_TIME_LIMIT)
+    except OptionError as exc:
+        errors["time_limit"] = _option_message(exc)
+    try:
+        gap = _number(str(form.get("mip_gap", DEFAULT_MIP_GAP)).strip(), "mip_gap", low=0, high=1)
+    except OptionError as exc:
+        errors["mip_gap"] = _option_message(exc)
     try:
         options = SolveOptions(limit, gap, 1, objective, warm_start=True)
     except OptionError as exc:

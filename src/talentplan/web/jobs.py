@@ -385,9 +385,10 @@ class JobManager:
             name=f"talentplan-solve-{job.id[:8]}",
         )
         job._process, job._stop = process, stop
+        process.start()  # registered once started: a job that never ran holds no slot
         with self._lock:
             self.jobs[job.id] = job
-        process.start()
+            self._followers = [t for t in self._followers if t.is_alive()]
         follower = threading.Thread(
             target=self._follow, args=(job, messages), name=f"follow-{job.id[:8]}", daemon=True
         )
@@ -423,19 +424,42 @@ class JobManager:
                 stop.set()
         deadline = time.monotonic() + wait
         for job in jobs:
-            if job._process.pid is None:  # never started
+            try:
+                job._process.join(max(0.0, deadline - time.monotonic()))
+                if job._process.is_alive():
+                    job._process.kill()
+                    job._process.join(5)
+            except ValueError:  # closed by its follower meanwhile: it has ended
                 continue
-            job._process.join(max(0.0, deadline - time.monotonic()))
-            if job._process.is_alive():
-                job._process.kill()
-                job._process.join(5)
         for thread in list(self._followers):
             thread.join(max(1.0, deadline - time.monotonic()))
         gc.collect()  # release the jobs' semaphores before the process exits
 
     def _follow(self, job: Job, messages: Any) -> None:
-        """Read the worker's messages into ``job`` until it ends (a thread)."""
+        """Read the worker's messages into ``job`` until it ends (a thread).
+
+        Whatever goes wrong here ends the job in state ``error`` (it never stays
+        ``running``), and the worker's process and queue are closed, so that a server
+        that runs for months does not run out of file descriptors.
+        """
         process = job._process
+        try:
+            self._read(job, messages, process)
+        except Exception as exc:  # the job must end, whatever the worker sent
+            job.state = "error"
+            job.message = f"the page lost the solver process: {exc!r}"
+            if process.is_alive():
+                process.kill()
+        process.join(10)
+        if not process.is_alive():
+            process.close()
+        # Drop the queue and the event now: their semaphores are released when they are
+        # collected, not at the server's exit (which may skip finalisers).
+        messages.close()
+        job._stop = None
+
+    def _read(self, job: Job, messages: Any, process: Any) -> None:
+        """Read progress into ``job`` until the worker says it is done or dies."""
         limit = math.inf if job.time_limit is None else job.time_limit + GRACE_SECONDS
         job.state = "running"
         while True:
@@ -476,8 +500,3 @@ class JobManager:
                 job.state = kind
                 job.message = str(body)
             break
-        process.join(10)
-        # Drop the queue and the event now: their semaphores are released when they are
-        # collected, not at the server's exit (which may skip finalisers).
-        messages.close()
-        job._stop = None

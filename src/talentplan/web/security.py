@@ -17,7 +17,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from collections.abc import Awaitable, Callable, Collection
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
@@ -34,6 +34,8 @@ __all__ = [
     "TokenMiddleware",
     "check_serve_options",
     "is_loopback",
+    "page_link",
+    "served_hosts",
 ]
 
 COOKIE = "talentplan_token"
@@ -60,6 +62,43 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def served_hosts(host: str) -> tuple[str, ...]:
+    """Return the host names a page bound to ``host`` answers to (empty: any).
+
+    On a loopback address: :data:`LOOPBACK_NAMES` and the address itself (so that
+    ``--host 127.0.0.2`` is reachable at the address it binds). Elsewhere the token
+    guards the page, and any name is answered.
+
+    Examples
+    --------
+    >>> served_hosts("127.0.0.2")
+    ('127.0.0.1', 'localhost', '::1', '127.0.0.2')
+    >>> served_hosts("0.0.0.0")
+    ()
+    """
+    if not is_loopback(host):
+        return ()
+    name = host.strip().strip("[]").lower()
+    if name not in LOOPBACK_NAMES:
+        try:
+            name = str(ipaddress.ip_address(name))  # ::0:1 and the like, as browsers write them
+        except ValueError:
+            pass
+    return tuple(dict.fromkeys((*LOOPBACK_NAMES, name)))
+
+
+def page_link(host: str, port: int, token: str | None) -> str:
+    """Return the address ``talentplan serve`` prints, the token quoted for a URL.
+
+    Examples
+    --------
+    >>> page_link("::1", 8000, "a+b&c")
+    'http://[::1]:8000/?token=a%2Bb%26c'
+    """
+    shown = f"[{host.strip('[]')}]" if ":" in host else host
+    return f"http://{shown}:{port}/" + (f"?token={quote(token, safe='')}" if token else "")
 
 
 def check_serve_options(host: str, token: str | None) -> None:

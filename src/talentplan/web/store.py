@@ -31,6 +31,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,11 @@ _MEDIA = {
     ".html": "text/html; charset=utf-8",
     ".json": "application/json",
 }
+
+
+STALE_SECONDS = 2 * 3600.0
+"""Age after which a hidden save folder is an abandoned one: longer than any solve the
+page starts (:data:`talentplan.web.forms.MAX_TIME_LIMIT`) and the writing of its files."""
 
 
 class UnknownScenarioError(LookupError):
@@ -140,6 +146,22 @@ class ScenarioStore:
         self.root = self.folder / SCENARIOS
         self.root.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._remove_stale()
+
+    def _remove_stale(self) -> None:
+        """Remove hidden folders of saves that never finished (a worker killed mid-save).
+
+        Only those older than :data:`STALE_SECONDS`: a younger one may be another
+        server's save in progress.
+        """
+        now = time.time()
+        for tmp in self.root.glob(".*.tmp"):
+            try:
+                old = now - tmp.stat().st_mtime > STALE_SECONDS
+            except OSError:
+                continue
+            if old and tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
 
     def _path(self, key: str) -> Path:
         if not isinstance(key, str) or KEY_PATTERN.fullmatch(key) is None:
@@ -234,8 +256,11 @@ class ScenarioStore:
         """Build scenario ``key`` with ``fill(tmp)`` in a hidden folder and move it in.
 
         ``fill`` writes every file, ``row.json`` last. The move is one rename, so the
-        scenario appears complete or not at all. When the scenario is saved already (the
-        same solve from another tab), the earlier folder is kept and the new one dropped.
+        scenario appears complete or not at all. When the scenario's folder is there
+        already (the same solve from another tab, or a sweep still writing it), that
+        folder is kept and the new one dropped: a rename onto an empty folder would
+        replace it, so the folder is looked for first (what is left is the moment between
+        that look and the rename).
 
         Returns
         -------
@@ -248,6 +273,8 @@ class ScenarioStore:
         try:
             fill(tmp)
             os.chmod(tmp, 0o755)
+            if (self.root / key).exists():
+                return False
             try:
                 os.rename(tmp, self.root / key)
             except OSError:
