@@ -124,7 +124,7 @@ def solve_args(options: SolveOptions, out_dir: Path) -> list[str]:
     >>> o = SolveOptions(20.0, 0.01, 1, "talent_index")
     >>> " ".join(solve_args(o, Path("/s/k")))  # doctest: +NORMALIZE_WHITESPACE
     'instance.xlsx --out /s/k --time-limit 20.0 --mip-gap 0.01 --threads 1
-     --objective talent_index --budget-scale 1.0 --warm-start --method auto --build auto'
+     --objective talent_index --budget-scale 1.0 --warm-start --method auto --build pyomo'
     """
     from talentplan.web.store import INSTANCE_FILE
 
