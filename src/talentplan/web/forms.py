@@ -283,24 +283,14 @@ class _Floors:
     rows: list[str]
     """Form row of each floor (``floor:I`` for the instance's, ``newfloor:J`` for a new one)."""
 
-    def changed(self, layout: FormLayout) -> bool:
-        old = [
-            {
-                "name": f.name,
-                "program": f.program,
-                "by_year": str(f.by_year),
-                "min_units": _number_text(f.min_units),
-                "counties": list(f.counties),
-            }
-            for f in layout.floors
-        ]
-        return self.tables != old
-
 
 def _floor_edits(layout: FormLayout, form: Mapping[str, str], changes: dict[str, str]) -> _Floors:
     """Return the floors the form asks for, and add their changes to ``changes``.
 
-    Values stay text: they are read as a workbook's ``floors`` sheet is read.
+    Values stay text: they are read as a workbook's ``floors`` sheet is read. Every way
+    the floors can differ from the instance's (a floor removed, its units or year
+    changed, a floor added) is recorded in ``changes`` under a ``floor:`` or
+    ``newfloor:`` field, so those fields tell whether the floors changed.
     """
     tables: list[dict[str, Any]] = []
     rows: list[str] = []
@@ -462,7 +452,7 @@ def scenario_from_form(base: Instance, form: Mapping[str, str]) -> WhatIf:
     errors: dict[str, str] = {}
     values, off, changes = _edits(layout, form, errors)
     asked = _floor_edits(layout, form, changes)
-    floors = asked if asked.changed(layout) else None
+    floors = asked if any(k.startswith(("floor:", "newfloor:")) for k in changes) else None
     scale_text = str(form.get("budget_scale", "1")).strip()
     scale = 1.0
     try:
