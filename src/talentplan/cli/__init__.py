@@ -591,7 +591,10 @@ def sweep(
 
         try:
             if dask_workers is not None:
-                executor = DaskExecutor.local(dask_workers)
+                # Dask's log follows --verbose like ours: without it a Ctrl-C would
+                # print the INFO tracebacks of the cluster's comms closing.
+                level = logging.getLogger().getEffectiveLevel()
+                executor = DaskExecutor.local(dask_workers, log_level=level)
             else:
                 executor = DaskExecutor(scheduler)
         except OptionError as exc:

@@ -313,11 +313,13 @@ class DaskExecutor:
                 self.client.cancel(list(pending))
 
     @classmethod
-    def local(cls, workers: int) -> DaskExecutor:
+    def local(cls, workers: int, log_level: int | None = None) -> DaskExecutor:
         """Start a Dask ``LocalCluster`` on loopback and run on it (closed by :meth:`close`).
 
         ``workers`` worker processes with one thread each, bound to 127.0.0.1, without a
         dashboard; each worker is watched by a nanny that starts a new one if it dies.
+        ``log_level`` sets the level of Dask's ``distributed`` log in this process (its
+        scheduler and nannies run here); None leaves Dask's own (INFO).
 
         Raises
         ------
@@ -328,6 +330,8 @@ class DaskExecutor:
             from distributed import LocalCluster
         except ImportError:
             raise _without_dask("dask_workers", workers) from None
+        if log_level is not None:
+            logging.getLogger("distributed").setLevel(log_level)
         cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
