@@ -744,3 +744,114 @@ def test_abandoned_saves_are_removed_and_fresh_ones_kept(tmp_path: Path) -> None
     os.utime(old, (time.time() - 3 * 3600, time.time() - 3 * 3600))
     ScenarioStore(tmp_path)
     assert not old.exists() and fresh.exists()
+
+
+BAD_FILES = [
+    ("row.json", '{\n "key": "k",\n    oops\n}', "row.json: not valid JSON (line 3, column 5)"),
+    ("row.json", '{"status": "optimal", "objective": "high"}', "'objective' should be a number"),
+    ("row.json", "[1, 2]", "row.json: not a JSON object but list"),
+    ("web.json", '{"name": "x", "changes": ["budget_scale"]}', "web.json: 'changes' should be"),
+    ("web.json", b"\xff\xfe{}", "web.json: not UTF-8 text"),
+    ("summary.json", '{"status": ', "summary.json: not valid JSON (line 1, column 12)"),
+    ("allocation.csv", "oops\n1\n", "cannot be shown (KeyError: "),
+]
+"""A file of a saved scenario spoilt by hand, and what the page says of it."""
+
+
+@pytest.mark.parametrize(("name", "text", "said"), BAD_FILES, ids=[b[2][:24] for b in BAD_FILES])
+def test_a_scenario_file_spoilt_by_hand_is_named_and_the_page_goes_on(
+    solved, tmp_path: Path, qingyuan: tp.Instance, name: str, text: str | bytes, said: str
+) -> None:
+    import shutil
+
+    _, folder, base, cut = solved
+    good, spoilt = "a" * 16, "b" * 16
+    for job, key in zip((base, cut), (good, spoilt), strict=True):
+        shutil.copytree(folder / "scenarios" / job["key"], tmp_path / "scenarios" / key)
+    (tmp_path / "scenarios" / spoilt / "report.html").unlink()  # as a sweep writes it: drawn
+    path = tmp_path / "scenarios" / spoilt / name
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    before = snapshot(tmp_path)
+    listed_bad = name in ("row.json", "web.json")  # the list reads these two
+    with TestClient(create_app(qingyuan, tmp_path)) as client:
+        listed = client.get("/")
+        assert listed.status_code == 200
+        assert "as given" in listed.text  # the other scenario is listed as it was
+        row = re.search(rf'<tr data-key="{spoilt}"[^>]*>(.*?)</tr>', listed.text, re.S)
+        assert row is not None
+        assert ("<td>unreadable</td>" in row.group(1)) is listed_bad
+        if listed_bad:
+            assert f"scenarios/{spoilt}/{name}" in row.group(1) and said in html_text(row.group(1))
+            assert 'name="key"' not in row.group(1)  # nothing to compare
+        for url in (
+            f"/scenarios/{spoilt}",
+            f"/compare?key={good}&key={spoilt}",
+            f"/scenarios/{spoilt}/files/report.html",
+        ):
+            shown = client.get(url)
+            assert shown.status_code == 422, url
+            assert f"scenarios/{spoilt}" in shown.text and said in html_text(shown.text), url
+            assert "Traceback" not in shown.text
+        if name == "web.json":  # not replaced by one that forgets the changes
+            assert client.post(f"/scenarios/{spoilt}/rename", data={"name": "n"}).status_code == 422
+            assert client.get(f"/?from={spoilt}").status_code == 422
+    assert snapshot(tmp_path) == before
+
+
+def html_text(markup: str) -> str:
+    """The text of HTML as a reader sees it (entities read back)."""
+    import html
+
+    return html.unescape(markup)
+
+
+INFEASIBLE_ROW = {
+    "key": "c" * 64,
+    "reason": "No plan satisfies every rule of this instance.\n"
+    "Rules that cannot all hold with these limits (the least give):\n"
+    "  - equity floor (coverage of Yingde >= 100.0% in 2029): missed by 1.703e+04 persons",
+    "status": "infeasible",
+    "seconds": 10.2,
+}
+"""The row a sweep writes for a scenario no plan satisfies (``sweep(min_coverage=[1.0])`` on
+qingyuan, 12 s): its folder holds that ``row.json`` alone."""
+
+
+def test_a_sweeps_infeasible_scenario_has_a_page_with_its_status_and_reason(
+    solved, tmp_path: Path, qingyuan: tp.Instance
+) -> None:
+    import shutil
+
+    _, folder, base, _ = solved
+    shutil.copytree(folder / "scenarios" / base["key"], tmp_path / "scenarios" / base["key"])
+    sweep_made, page_made = "c" * 16, "d" * 16
+    for key, web in ((sweep_made, None), (page_made, {"name": "all covered", "changes": {}})):
+        (tmp_path / "scenarios" / key).mkdir()
+        (tmp_path / "scenarios" / key / ROW_FILE).write_text(json.dumps(INFEASIBLE_ROW))
+        if web is not None:
+            web["changes"] = {"min_coverage": "1"}
+            (tmp_path / "scenarios" / key / "web.json").write_text(json.dumps(web))
+    with TestClient(create_app(qingyuan, tmp_path)) as client:
+        listed = client.get("/")
+        assert listed.status_code == 200
+        row = re.search(rf'<tr data-key="{sweep_made}">(.*?)</tr>', listed.text, re.S)
+        assert row is not None and "<td>infeasible</td>" in row.group(1)
+        assert 'name="key"' not in row.group(1) and "/?from=" not in row.group(1)
+        page = client.get(f"/scenarios/{sweep_made}")
+        assert page.status_code == 200
+        assert '<strong id="status">infeasible</strong>' in page.text
+        reason = re.search(r'<pre class="reason" id="reason">(.*?)</pre>', page.text, re.S)
+        assert reason is not None and html_text(reason.group(1)) == INFEASIBLE_ROW["reason"]
+        assert "class='headline'" not in page.text and "/files/" not in page.text
+        assert "/?from=" not in page.text and 'id="no-edit"' in page.text
+        own = client.get(f"/scenarios/{page_made}")
+        assert own.status_code == 200 and 'id="reason"' in own.text
+        assert f'href="/?from={page_made}" id="edit-as-new"' in own.text
+        again = client.get(f"/?from={page_made}")
+        assert again.status_code == 200 and 'id="min_coverage" value="1"' in again.text
+        compared = client.get(f"/compare?key={base['key']}&key={sweep_made}")
+        assert (
+            compared.status_code == 400
+            and "no plan in: sweep cccccccc (infeasible)" in compared.text
+        )
+        assert client.get(f"/scenarios/{sweep_made}/files/report.html").status_code == 404

@@ -36,7 +36,9 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from talentplan.data.instance import Instance
+from talentplan.errors import ScenarioFileError
 from talentplan.report.html_report import report_sections
+from talentplan.report.result import AllocationResult
 from talentplan.scenarios.sweep import scenario_folder, scenario_key
 from talentplan.web.compare import (
     change_lines,
@@ -215,6 +217,12 @@ def create_app(
     def not_found(request: Request, message: str) -> HTMLResponse:
         return page(request, "message.html", {"message": message}, 404)
 
+    @app.exception_handler(ScenarioFileError)
+    def unreadable(request: Request, exc: ScenarioFileError) -> HTMLResponse:
+        """Say which file of a saved scenario cannot be read, and how to mend it."""
+        message = f"{exc}. Mend the file, or remove the scenario's folder; the others are shown."
+        return page(request, "message.html", {"message": message}, 422)
+
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request, start: Annotated[str | None, Query(alias="from")] = None) -> Any:
         """Show the form, the saved scenarios and the running solves."""
@@ -285,13 +293,19 @@ def create_app(
 
     @app.get("/scenarios/{key}", response_class=HTMLResponse)
     def scenario_page(request: Request, key: str, already: int = 0) -> Any:
-        """Show a saved scenario's plan, as the report shows it, with its downloads."""
+        """Show a saved scenario's plan, as the report shows it, with its downloads.
+
+        A scenario without a plan (a sweep's infeasible, failed or timed-out one) is shown
+        with its status and the reason its ``row.json`` records.
+        """
         try:
             saved = state.store.get(key)
-            result = state.store.result(key)
-        except (UnknownScenarioError, FileNotFoundError) as exc:
+        except UnknownScenarioError as exc:
             return not_found(request, str(exc))
-        sections = report_sections(result)
+        result: AllocationResult | None = None
+        sections: list[str] = []
+        if saved.has_plan:
+            (result,), sections = state.store.draw([key], lambda r: report_sections(r[0]))
         return page(
             request,
             "scenario.html",
@@ -346,10 +360,15 @@ def create_app(
             )
         try:
             saved = [state.store.get(k) for k in keys]
-            chosen = [(s.name, state.store.result(s.key)) for s in saved]
-        except (UnknownScenarioError, FileNotFoundError) as exc:
+        except UnknownScenarioError as exc:
             return not_found(request, str(exc))
-        tables = compare_tables(chosen)
+        if without := [f"{s.name} ({s.row.get('status')})" for s in saved if not s.has_plan]:
+            message = f"only plans can be compared; no plan in: {', '.join(without)}"
+            return page(request, "message.html", {"message": message}, 400)
+        names = [s.name for s in saved]
+        _, tables = state.store.draw(
+            keys, lambda results: compare_tables(list(zip(names, results, strict=True)))
+        )
         shown = {
             name: frame.to_html(classes=f"compare {name}", float_format=number_text, border=0)
             for name, frame in with_differences(tables).items()
