@@ -855,3 +855,45 @@ def test_a_sweeps_infeasible_scenario_has_a_page_with_its_status_and_reason(
             and "no plan in: sweep cccccccc (infeasible)" in compared.text
         )
         assert client.get(f"/scenarios/{sweep_made}/files/report.html").status_code == 404
+
+
+def test_ended_jobs_beyond_the_cap_are_forgotten_and_their_pages_point_to_their_plans(
+    solved, tmp_path: Path, qingyuan: tp.Instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from talentplan.web import jobs
+    from talentplan.web.jobs import Job
+
+    page, folder, base, _ = solved
+    web = json.loads((folder / "scenarios" / base["key"] / "web.json").read_text())
+    assert web["job"] == base["id"]  # the worker records the job that saved it
+    assert page.app.state.whatif.jobs.get(base["id"]).ended is not None  # its follower ended it
+    shutil.copytree(folder / "scenarios" / base["key"], tmp_path / "scenarios" / base["key"])
+    monkeypatch.setattr(jobs, "KEEP_ENDED", 2)
+    app = create_app(qingyuan, tmp_path)
+    manager = app.state.whatif.jobs
+    running = Job("r" * 32, "still solving", "0" * 16, state="running")
+    manager.jobs[running.id] = running  # the oldest of all, never forgotten
+    ended = [Job(f"{i}" * 32, f"ended {i}", "0" * 16, state="error") for i in range(4)]
+    ended[0].id = base["id"]  # the first to end saved the scenario
+    for job in ended:
+        manager.jobs[job.id] = job
+        job.ended = time.monotonic()
+        manager._forget_ended()
+    assert list(manager.jobs) == [running.id, ended[2].id, ended[3].id]
+    with TestClient(app) as client:
+        assert client.get(f"/jobs/{ended[3].id}/status").json()["state"] == "error"
+        gone = client.get(f"/jobs/{base['id']}")
+        assert gone.status_code == 200 and "this solve has ended" in gone.text
+        assert f'href="/scenarios/{base["key"]}" id="link">as given<' in gone.text
+        status = client.get(f"/jobs/{base['id']}/status")
+        assert status.status_code == 200
+        assert status.json()["state"] == "done" and status.json()["key"] == base["key"]
+        assert client.post(f"/jobs/{base['id']}/cancel").json()["state"] == "done"
+        for url in (f"/jobs/{ended[1].id}", f"/jobs/{ended[1].id}/status", "/jobs/nothing"):
+            lost = client.get(url)
+            assert lost.status_code == 404, url
+            assert "no saved scenario records it (the page keeps the last 2 ended" in lost.text
+        assert client.post(f"/jobs/{ended[1].id}/cancel").status_code == 404
+        del manager.jobs[running.id]  # no process to stop at the end

@@ -40,6 +40,7 @@ from talentplan.errors import ScenarioFileError
 from talentplan.report.html_report import report_sections
 from talentplan.report.result import AllocationResult
 from talentplan.scenarios.sweep import scenario_folder, scenario_key
+from talentplan.web import jobs
 from talentplan.web.compare import (
     change_lines,
     column_labels,
@@ -59,7 +60,7 @@ from talentplan.web.forms import (
     form_layout,
     scenario_from_form,
 )
-from talentplan.web.jobs import JobManager
+from talentplan.web.jobs import Job, JobManager
 from talentplan.web.security import SameOriginMiddleware, TokenMiddleware
 from talentplan.web.store import REPORT_FILE, ScenarioStore, UnknownScenarioError
 
@@ -267,28 +268,62 @@ def create_app(
         )
         return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
+    def followed(job_id: str, request: Request | None = None) -> Job | Response:
+        """Return the job ``job_id``, or the answer for one the page does not follow.
+
+        A job forgotten (:data:`~talentplan.web.jobs.KEEP_ENDED`), or from before a
+        restart, is said to have ended, with the scenario it saved; any other gets a 404.
+        The answer is the page for ``request``, JSON (as :meth:`Job.view`) without.
+        """
+        job = state.jobs.get(job_id)
+        if job is not None:
+            return job
+        saved = state.store.saved_by(job_id)
+        if saved is None:
+            message = (
+                f"no solve {job_id!r}: none is running under this id, and no saved scenario "
+                f"records it (the page keeps the last {jobs.KEEP_ENDED} ended solves)"
+            )
+            if request is not None:
+                return not_found(request, message)
+            return JSONResponse({"error": message}, status_code=404)
+        message = f"this solve has ended; its plan is saved as scenario '{saved.name}'"
+        if request is not None:
+            link = (f"/scenarios/{saved.key}", saved.name)
+            return page(request, "message.html", {"message": message, "link": link})
+        view: dict[str, Any] = {
+            "id": job_id,
+            "name": saved.name,
+            "key": saved.key,
+            "state": "done",
+            "progress": {},
+            "message": message,
+            "plan_status": str(saved.row.get("status", "")),
+            "elapsed": None,
+        }
+        return JSONResponse(view)
+
     @app.get("/jobs/{job_id}", response_class=HTMLResponse)
     def job_page(request: Request, job_id: str) -> Any:
         """Show a running solve: its progress (polled by the page's script) and cancel."""
-        job = state.jobs.get(job_id)
-        if job is None:
-            return not_found(request, f"no solve {job_id!r}")
+        job = followed(job_id, request)
+        if isinstance(job, Response):
+            return job
         return page(request, "job.html", {"job": job.view()})
 
     @app.get("/jobs/{job_id}/status")
-    def job_status(job_id: str) -> JSONResponse:
+    def job_status(job_id: str) -> Response:
         """Return the job's state and progress as JSON."""
-        job = state.jobs.get(job_id)
-        if job is None:
-            return JSONResponse({"error": f"no solve {job_id!r}"}, status_code=404)
-        return JSONResponse(job.view())
+        job = followed(job_id)
+        return job if isinstance(job, Response) else JSONResponse(job.view())
 
     @app.post("/jobs/{job_id}/cancel")
-    def job_cancel(job_id: str) -> JSONResponse:
+    def job_cancel(job_id: str) -> Response:
         """Stop the job: the best plan so far is saved, marked interrupted."""
-        job = state.jobs.cancel(job_id)
-        if job is None:
-            return JSONResponse({"error": f"no solve {job_id!r}"}, status_code=404)
+        job = followed(job_id)
+        if isinstance(job, Response):
+            return job
+        state.jobs.cancel(job.id)
         return JSONResponse(job.view())
 
     @app.get("/scenarios/{key}", response_class=HTMLResponse)

@@ -72,7 +72,8 @@ INSTANCE_FILE = "instance.xlsx"
 """The scenario's instance, every edit applied, as a workbook ``talentplan solve`` reads."""
 
 WEB_FILE = "web.json"
-"""What the page knows of a scenario: its name, the fields set, when it was solved."""
+"""What the page knows of a scenario: its name, the fields set, when and by which job
+(:class:`~talentplan.web.jobs.Job` id) it was solved."""
 
 REPORT_FILE = "report.html"
 """The plan's report; drawn when asked for where a sweep did not write it
@@ -158,6 +159,7 @@ _FIELDS: dict[str, dict[str, tuple[str, Callable[[Any], bool]]]] = {
     },
     WEB_FILE: {
         "name": _TEXT,
+        "job": _TEXT,
         "created": _TEXT,
         "changes": ("an object of field names and values", _is_changes),
     },
@@ -280,6 +282,15 @@ class ScenarioStore:
                     found.append(SavedScenario(path.name, path.name, {}, {}, str(exc)))
         found.sort(key=lambda s: (str(s.web.get("created", "")), s.key), reverse=True)
         return found
+
+    def saved_by(self, job_id: str) -> SavedScenario | None:
+        """Return the scenario the page's job ``job_id`` saved (its ``web.json``'s ``job``).
+
+        None when no readable scenario records that job: it saved none (an error, a
+        scenario solved already), or never was.
+        """
+        found = [s for s in self.scenarios() if s.web.get("job") == job_id]
+        return found[0] if found else None
 
     def exists(self, key: str) -> bool:
         """Whether a complete scenario ``key`` is saved."""
