@@ -897,3 +897,48 @@ def test_ended_jobs_beyond_the_cap_are_forgotten_and_their_pages_point_to_their_
             assert "no saved scenario records it (the page keeps the last 2 ended" in lost.text
         assert client.post(f"/jobs/{ended[1].id}/cancel").status_code == 404
         del manager.jobs[running.id]  # no process to stop at the end
+
+
+def test_an_existing_floors_program_and_counties_are_edited_said_and_restored(
+    tmp_path: Path, qingyuan: tp.Instance, defaults: dict[str, str]
+) -> None:
+    from talentplan.data.io import write_instance
+    from talentplan.web.app import _from_changes
+
+    layout = form_layout(qingyuan)
+    assert (defaults["floor:0:program"], defaults["floor:0:counties"]) == ("one_stop_centre", "")
+    moved = {"floor:0:program": "talent_housing", "floor:0:counties": "Fogang; Yingde"}
+    whatif = scenario_from_form(qingyuan, {**defaults, **moved})
+    (floor,) = whatif.instance.scenario.floors
+    assert (floor.program, floor.counties) == ("talent_housing", ("Fogang", "Yingde"))
+    assert (floor.name, floor.by_year, floor.min_units) == (
+        "one-stop centre everywhere",
+        2027,
+        1.0,
+    )
+    assert whatif.changes == moved
+    assert change_lines({"changes": whatif.changes}, layout) == [
+        "floor 'one-stop centre everywhere' program one_stop_centre → talent_housing",
+        "floor 'one-stop centre everywhere' counties every county → Fogang; Yingde",
+    ]
+    restored = _from_changes(layout, whatif.changes)  # edit as new
+    assert scenario_from_form(qingyuan, restored).changes == moved
+    # A county the file would refuse is refused beside the floor's row, with the file's words.
+    written = write_instance(qingyuan, tmp_path / "inst")
+    text = (written / "scenario.toml").read_text()
+    assert text.count("counties = []") == 1
+    (written / "scenario.toml").write_text(text.replace("counties = []", 'counties = ["Nowhere"]'))
+    with pytest.raises(InstanceValidationError) as from_file:
+        tp.load_instance(str(written))
+    said = [e.message for e in from_file.value.errors]
+    assert said and all("unknown county 'Nowhere'" in m for m in said), said
+    with TestClient(create_app(qingyuan, tmp_path / "page")) as client:
+        form = {**defaults, "floor:0:program": "talent_housing", "floor:0:counties": "Nowhere"}
+        response = client.post("/solve", data=form)
+    assert response.status_code == 400
+    beside = re.search(r'data-field="floor:0">(.*?)</div>', response.text, re.S)
+    assert beside is not None and all(str(markupsafe.escape(m)) in beside.group(1) for m in said)
+    assert 'name="floor:0:counties" value="Nowhere"' in response.text  # kept as typed
+    assert re.search(
+        r'name="floor:0:program">.*?<option selected>talent_housing<', response.text, re.S
+    )

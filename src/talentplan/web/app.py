@@ -57,6 +57,7 @@ from talentplan.web.forms import (
     OBJECTIVES,
     FormErrors,
     FormLayout,
+    counties_text,
     form_layout,
     scenario_from_form,
 )
@@ -103,6 +104,8 @@ def form_defaults(layout: FormLayout) -> dict[str, str]:
     for i, floor in enumerate(layout.floors):
         values[f"floor:{i}:min_units"] = f"{floor.min_units:g}"
         values[f"floor:{i}:by_year"] = str(floor.by_year)
+        values[f"floor:{i}:program"] = floor.program
+        values[f"floor:{i}:counties"] = counties_text(floor.counties)
     last = str(layout.plan_years[-1]) if layout.plan_years else ""
     for j in range(NEW_FLOORS):
         new = {"name": "", "program": "", "by_year": last, "min_units": "1", "county": ""}
