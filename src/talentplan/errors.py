@@ -18,6 +18,7 @@ __all__ = [
     "OptionError",
     "PanelDataError",
     "ParameterPathError",
+    "ScenarioFileError",
     "SingularWeightMatrixError",
     "SolverError",
     "SpecificationWarning",
@@ -166,6 +167,34 @@ class InfeasiblePlanError(NoSolutionError):
     def __init__(self, message: str, explanation: str) -> None:
         super().__init__(f"{message}\n{explanation}")
         self.explanation = explanation
+
+
+# --- saved scenarios ----------------------------------------------------------------------
+
+
+class ScenarioFileError(TalentPlanError, ValueError):
+    """A file of a saved scenario's folder cannot be read as what it should hold.
+
+    For example a ``row.json`` edited by hand that is no longer valid JSON, or whose
+    ``objective`` is a word. The message names the file and what is wrong with it.
+
+    Parameters
+    ----------
+    file
+        The file, as the folder shows it (``scenarios/KEY/row.json``).
+    problem
+        What is wrong: ``not valid JSON (line 3, column 5)``.
+
+    Examples
+    --------
+    >>> str(ScenarioFileError("scenarios/0123/row.json", "not valid JSON (line 3, column 5)"))
+    'scenarios/0123/row.json: not valid JSON (line 3, column 5)'
+    """
+
+    def __init__(self, file: str, problem: str) -> None:
+        self.file = file
+        self.problem = problem
+        super().__init__(f"{file}: {problem}")
 
 
 # --- calibration --------------------------------------------------------------------------

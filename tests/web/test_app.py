@@ -744,3 +744,201 @@ def test_abandoned_saves_are_removed_and_fresh_ones_kept(tmp_path: Path) -> None
     os.utime(old, (time.time() - 3 * 3600, time.time() - 3 * 3600))
     ScenarioStore(tmp_path)
     assert not old.exists() and fresh.exists()
+
+
+BAD_FILES = [
+    ("row.json", '{\n "key": "k",\n    oops\n}', "row.json: not valid JSON (line 3, column 5)"),
+    ("row.json", '{"status": "optimal", "objective": "high"}', "'objective' should be a number"),
+    ("row.json", "[1, 2]", "row.json: not a JSON object but list"),
+    ("web.json", '{"name": "x", "changes": ["budget_scale"]}', "web.json: 'changes' should be"),
+    ("web.json", b"\xff\xfe{}", "web.json: not UTF-8 text"),
+    ("summary.json", '{"status": ', "summary.json: not valid JSON (line 1, column 12)"),
+    ("allocation.csv", "oops\n1\n", "cannot be shown (KeyError: "),
+]
+"""A file of a saved scenario spoilt by hand, and what the page says of it."""
+
+
+@pytest.mark.parametrize(("name", "text", "said"), BAD_FILES, ids=[b[2][:24] for b in BAD_FILES])
+def test_a_scenario_file_spoilt_by_hand_is_named_and_the_page_goes_on(
+    solved, tmp_path: Path, qingyuan: tp.Instance, name: str, text: str | bytes, said: str
+) -> None:
+    import shutil
+
+    _, folder, base, cut = solved
+    good, spoilt = "a" * 16, "b" * 16
+    for job, key in zip((base, cut), (good, spoilt), strict=True):
+        shutil.copytree(folder / "scenarios" / job["key"], tmp_path / "scenarios" / key)
+    (tmp_path / "scenarios" / spoilt / "report.html").unlink()  # as a sweep writes it: drawn
+    path = tmp_path / "scenarios" / spoilt / name
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    before = snapshot(tmp_path)
+    listed_bad = name in ("row.json", "web.json")  # the list reads these two
+    with TestClient(create_app(qingyuan, tmp_path)) as client:
+        listed = client.get("/")
+        assert listed.status_code == 200
+        assert "as given" in listed.text  # the other scenario is listed as it was
+        row = re.search(rf'<tr data-key="{spoilt}"[^>]*>(.*?)</tr>', listed.text, re.S)
+        assert row is not None
+        assert ("<td>unreadable</td>" in row.group(1)) is listed_bad
+        if listed_bad:
+            assert f"scenarios/{spoilt}/{name}" in row.group(1) and said in html_text(row.group(1))
+            assert 'name="key"' not in row.group(1)  # nothing to compare
+        for url in (
+            f"/scenarios/{spoilt}",
+            f"/compare?key={good}&key={spoilt}",
+            f"/scenarios/{spoilt}/files/report.html",
+        ):
+            shown = client.get(url)
+            assert shown.status_code == 422, url
+            assert f"scenarios/{spoilt}" in shown.text and said in html_text(shown.text), url
+            assert "Traceback" not in shown.text
+        if name == "web.json":  # not replaced by one that forgets the changes
+            assert client.post(f"/scenarios/{spoilt}/rename", data={"name": "n"}).status_code == 422
+            assert client.get(f"/?from={spoilt}").status_code == 422
+    assert snapshot(tmp_path) == before
+
+
+def html_text(markup: str) -> str:
+    """The text of HTML as a reader sees it (entities read back)."""
+    import html
+
+    return html.unescape(markup)
+
+
+INFEASIBLE_ROW = {
+    "key": "c" * 64,
+    "reason": "No plan satisfies every rule of this instance.\n"
+    "Rules that cannot all hold with these limits (the least give):\n"
+    "  - equity floor (coverage of Yingde >= 100.0% in 2029): missed by 1.703e+04 persons",
+    "status": "infeasible",
+    "seconds": 10.2,
+}
+"""The row a sweep writes for a scenario no plan satisfies (``sweep(min_coverage=[1.0])`` on
+qingyuan, 12 s): its folder holds that ``row.json`` alone."""
+
+
+def test_a_sweeps_infeasible_scenario_has_a_page_with_its_status_and_reason(
+    solved, tmp_path: Path, qingyuan: tp.Instance
+) -> None:
+    import shutil
+
+    _, folder, base, _ = solved
+    shutil.copytree(folder / "scenarios" / base["key"], tmp_path / "scenarios" / base["key"])
+    sweep_made, page_made = "c" * 16, "d" * 16
+    for key, web in ((sweep_made, None), (page_made, {"name": "all covered", "changes": {}})):
+        (tmp_path / "scenarios" / key).mkdir()
+        (tmp_path / "scenarios" / key / ROW_FILE).write_text(json.dumps(INFEASIBLE_ROW))
+        if web is not None:
+            web["changes"] = {"min_coverage": "1"}
+            (tmp_path / "scenarios" / key / "web.json").write_text(json.dumps(web))
+    with TestClient(create_app(qingyuan, tmp_path)) as client:
+        listed = client.get("/")
+        assert listed.status_code == 200
+        row = re.search(rf'<tr data-key="{sweep_made}">(.*?)</tr>', listed.text, re.S)
+        assert row is not None and "<td>infeasible</td>" in row.group(1)
+        assert 'name="key"' not in row.group(1) and "/?from=" not in row.group(1)
+        page = client.get(f"/scenarios/{sweep_made}")
+        assert page.status_code == 200
+        assert '<strong id="status">infeasible</strong>' in page.text
+        reason = re.search(r'<pre class="reason" id="reason">(.*?)</pre>', page.text, re.S)
+        assert reason is not None and html_text(reason.group(1)) == INFEASIBLE_ROW["reason"]
+        assert "class='headline'" not in page.text and "/files/" not in page.text
+        assert "/?from=" not in page.text and 'id="no-edit"' in page.text
+        own = client.get(f"/scenarios/{page_made}")
+        assert own.status_code == 200 and 'id="reason"' in own.text
+        assert f'href="/?from={page_made}" id="edit-as-new"' in own.text
+        again = client.get(f"/?from={page_made}")
+        assert again.status_code == 200 and 'id="min_coverage" value="1"' in again.text
+        compared = client.get(f"/compare?key={base['key']}&key={sweep_made}")
+        assert (
+            compared.status_code == 400
+            and "no plan in: sweep cccccccc (infeasible)" in compared.text
+        )
+        assert client.get(f"/scenarios/{sweep_made}/files/report.html").status_code == 404
+
+
+def test_ended_jobs_beyond_the_cap_are_forgotten_and_their_pages_point_to_their_plans(
+    solved, tmp_path: Path, qingyuan: tp.Instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from talentplan.web import jobs
+    from talentplan.web.jobs import Job
+
+    page, folder, base, _ = solved
+    web = json.loads((folder / "scenarios" / base["key"] / "web.json").read_text())
+    assert web["job"] == base["id"]  # the worker records the job that saved it
+    assert page.app.state.whatif.jobs.get(base["id"]).ended is not None  # its follower ended it
+    shutil.copytree(folder / "scenarios" / base["key"], tmp_path / "scenarios" / base["key"])
+    monkeypatch.setattr(jobs, "KEEP_ENDED", 2)
+    app = create_app(qingyuan, tmp_path)
+    manager = app.state.whatif.jobs
+    running = Job("r" * 32, "still solving", "0" * 16, state="running")
+    manager.jobs[running.id] = running  # the oldest of all, never forgotten
+    ended = [Job(f"{i}" * 32, f"ended {i}", "0" * 16, state="error") for i in range(4)]
+    ended[0].id = base["id"]  # the first to end saved the scenario
+    for job in ended:
+        manager.jobs[job.id] = job
+        job.ended = time.monotonic()
+        manager._forget_ended()
+    assert list(manager.jobs) == [running.id, ended[2].id, ended[3].id]
+    with TestClient(app) as client:
+        assert client.get(f"/jobs/{ended[3].id}/status").json()["state"] == "error"
+        gone = client.get(f"/jobs/{base['id']}")
+        assert gone.status_code == 200 and "this solve has ended" in gone.text
+        assert f'href="/scenarios/{base["key"]}" id="link">as given<' in gone.text
+        status = client.get(f"/jobs/{base['id']}/status")
+        assert status.status_code == 200
+        assert status.json()["state"] == "done" and status.json()["key"] == base["key"]
+        assert client.post(f"/jobs/{base['id']}/cancel").json()["state"] == "done"
+        for url in (f"/jobs/{ended[1].id}", f"/jobs/{ended[1].id}/status", "/jobs/nothing"):
+            lost = client.get(url)
+            assert lost.status_code == 404, url
+            assert "no saved scenario records it (the page keeps the last 2 ended" in lost.text
+        assert client.post(f"/jobs/{ended[1].id}/cancel").status_code == 404
+        del manager.jobs[running.id]  # no process to stop at the end
+
+
+def test_an_existing_floors_program_and_counties_are_edited_said_and_restored(
+    tmp_path: Path, qingyuan: tp.Instance, defaults: dict[str, str]
+) -> None:
+    from talentplan.data.io import write_instance
+    from talentplan.web.app import _from_changes
+
+    layout = form_layout(qingyuan)
+    assert (defaults["floor:0:program"], defaults["floor:0:counties"]) == ("one_stop_centre", "")
+    moved = {"floor:0:program": "talent_housing", "floor:0:counties": "Fogang; Yingde"}
+    whatif = scenario_from_form(qingyuan, {**defaults, **moved})
+    (floor,) = whatif.instance.scenario.floors
+    assert (floor.program, floor.counties) == ("talent_housing", ("Fogang", "Yingde"))
+    assert (floor.name, floor.by_year, floor.min_units) == (
+        "one-stop centre everywhere",
+        2027,
+        1.0,
+    )
+    assert whatif.changes == moved
+    assert change_lines({"changes": whatif.changes}, layout) == [
+        "floor 'one-stop centre everywhere' program one_stop_centre → talent_housing",
+        "floor 'one-stop centre everywhere' counties every county → Fogang; Yingde",
+    ]
+    restored = _from_changes(layout, whatif.changes)  # edit as new
+    assert scenario_from_form(qingyuan, restored).changes == moved
+    # A county the file would refuse is refused beside the floor's row, with the file's words.
+    written = write_instance(qingyuan, tmp_path / "inst")
+    text = (written / "scenario.toml").read_text()
+    assert text.count("counties = []") == 1
+    (written / "scenario.toml").write_text(text.replace("counties = []", 'counties = ["Nowhere"]'))
+    with pytest.raises(InstanceValidationError) as from_file:
+        tp.load_instance(str(written))
+    said = [e.message for e in from_file.value.errors]
+    assert said and all("unknown county 'Nowhere'" in m for m in said), said
+    with TestClient(create_app(qingyuan, tmp_path / "page")) as client:
+        form = {**defaults, "floor:0:program": "talent_housing", "floor:0:counties": "Nowhere"}
+        response = client.post("/solve", data=form)
+    assert response.status_code == 400
+    beside = re.search(r'data-field="floor:0">(.*?)</div>', response.text, re.S)
+    assert beside is not None and all(str(markupsafe.escape(m)) in beside.group(1) for m in said)
+    assert 'name="floor:0:counties" value="Nowhere"' in response.text  # kept as typed
+    assert re.search(
+        r'name="floor:0:program">.*?<option selected>talent_housing<', response.text, re.S
+    )

@@ -36,8 +36,11 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from talentplan.data.instance import Instance
+from talentplan.errors import ScenarioFileError
 from talentplan.report.html_report import report_sections
+from talentplan.report.result import AllocationResult
 from talentplan.scenarios.sweep import scenario_folder, scenario_key
+from talentplan.web import jobs
 from talentplan.web.compare import (
     change_lines,
     column_labels,
@@ -54,10 +57,11 @@ from talentplan.web.forms import (
     OBJECTIVES,
     FormErrors,
     FormLayout,
+    counties_text,
     form_layout,
     scenario_from_form,
 )
-from talentplan.web.jobs import JobManager
+from talentplan.web.jobs import Job, JobManager
 from talentplan.web.security import SameOriginMiddleware, TokenMiddleware
 from talentplan.web.store import REPORT_FILE, ScenarioStore, UnknownScenarioError
 
@@ -100,6 +104,8 @@ def form_defaults(layout: FormLayout) -> dict[str, str]:
     for i, floor in enumerate(layout.floors):
         values[f"floor:{i}:min_units"] = f"{floor.min_units:g}"
         values[f"floor:{i}:by_year"] = str(floor.by_year)
+        values[f"floor:{i}:program"] = floor.program
+        values[f"floor:{i}:counties"] = counties_text(floor.counties)
     last = str(layout.plan_years[-1]) if layout.plan_years else ""
     for j in range(NEW_FLOORS):
         new = {"name": "", "program": "", "by_year": last, "min_units": "1", "county": ""}
@@ -215,6 +221,12 @@ def create_app(
     def not_found(request: Request, message: str) -> HTMLResponse:
         return page(request, "message.html", {"message": message}, 404)
 
+    @app.exception_handler(ScenarioFileError)
+    def unreadable(request: Request, exc: ScenarioFileError) -> HTMLResponse:
+        """Say which file of a saved scenario cannot be read, and how to mend it."""
+        message = f"{exc}. Mend the file, or remove the scenario's folder; the others are shown."
+        return page(request, "message.html", {"message": message}, 422)
+
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request, start: Annotated[str | None, Query(alias="from")] = None) -> Any:
         """Show the form, the saved scenarios and the running solves."""
@@ -259,39 +271,79 @@ def create_app(
         )
         return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
+    def followed(job_id: str, request: Request | None = None) -> Job | Response:
+        """Return the job ``job_id``, or the answer for one the page does not follow.
+
+        A job forgotten (:data:`~talentplan.web.jobs.KEEP_ENDED`), or from before a
+        restart, is said to have ended, with the scenario it saved; any other gets a 404.
+        The answer is the page for ``request``, JSON (as :meth:`Job.view`) without.
+        """
+        job = state.jobs.get(job_id)
+        if job is not None:
+            return job
+        saved = state.store.saved_by(job_id)
+        if saved is None:
+            message = (
+                f"no solve {job_id!r}: none is running under this id, and no saved scenario "
+                f"records it (the page keeps the last {jobs.KEEP_ENDED} ended solves)"
+            )
+            if request is not None:
+                return not_found(request, message)
+            return JSONResponse({"error": message}, status_code=404)
+        message = f"this solve has ended; its plan is saved as scenario '{saved.name}'"
+        if request is not None:
+            link = (f"/scenarios/{saved.key}", saved.name)
+            return page(request, "message.html", {"message": message, "link": link})
+        view: dict[str, Any] = {
+            "id": job_id,
+            "name": saved.name,
+            "key": saved.key,
+            "state": "done",
+            "progress": {},
+            "message": message,
+            "plan_status": str(saved.row.get("status", "")),
+            "elapsed": None,
+        }
+        return JSONResponse(view)
+
     @app.get("/jobs/{job_id}", response_class=HTMLResponse)
     def job_page(request: Request, job_id: str) -> Any:
         """Show a running solve: its progress (polled by the page's script) and cancel."""
-        job = state.jobs.get(job_id)
-        if job is None:
-            return not_found(request, f"no solve {job_id!r}")
+        job = followed(job_id, request)
+        if isinstance(job, Response):
+            return job
         return page(request, "job.html", {"job": job.view()})
 
     @app.get("/jobs/{job_id}/status")
-    def job_status(job_id: str) -> JSONResponse:
+    def job_status(job_id: str) -> Response:
         """Return the job's state and progress as JSON."""
-        job = state.jobs.get(job_id)
-        if job is None:
-            return JSONResponse({"error": f"no solve {job_id!r}"}, status_code=404)
-        return JSONResponse(job.view())
+        job = followed(job_id)
+        return job if isinstance(job, Response) else JSONResponse(job.view())
 
     @app.post("/jobs/{job_id}/cancel")
-    def job_cancel(job_id: str) -> JSONResponse:
+    def job_cancel(job_id: str) -> Response:
         """Stop the job: the best plan so far is saved, marked interrupted."""
-        job = state.jobs.cancel(job_id)
-        if job is None:
-            return JSONResponse({"error": f"no solve {job_id!r}"}, status_code=404)
+        job = followed(job_id)
+        if isinstance(job, Response):
+            return job
+        state.jobs.cancel(job.id)
         return JSONResponse(job.view())
 
     @app.get("/scenarios/{key}", response_class=HTMLResponse)
     def scenario_page(request: Request, key: str, already: int = 0) -> Any:
-        """Show a saved scenario's plan, as the report shows it, with its downloads."""
+        """Show a saved scenario's plan, as the report shows it, with its downloads.
+
+        A scenario without a plan (a sweep's infeasible, failed or timed-out one) is shown
+        with its status and the reason its ``row.json`` records.
+        """
         try:
             saved = state.store.get(key)
-            result = state.store.result(key)
-        except (UnknownScenarioError, FileNotFoundError) as exc:
+        except UnknownScenarioError as exc:
             return not_found(request, str(exc))
-        sections = report_sections(result)
+        result: AllocationResult | None = None
+        sections: list[str] = []
+        if saved.has_plan:
+            (result,), sections = state.store.draw([key], lambda r: report_sections(r[0]))
         return page(
             request,
             "scenario.html",
@@ -346,10 +398,15 @@ def create_app(
             )
         try:
             saved = [state.store.get(k) for k in keys]
-            chosen = [(s.name, state.store.result(s.key)) for s in saved]
-        except (UnknownScenarioError, FileNotFoundError) as exc:
+        except UnknownScenarioError as exc:
             return not_found(request, str(exc))
-        tables = compare_tables(chosen)
+        if without := [f"{s.name} ({s.row.get('status')})" for s in saved if not s.has_plan]:
+            message = f"only plans can be compared; no plan in: {', '.join(without)}"
+            return page(request, "message.html", {"message": message}, 400)
+        names = [s.name for s in saved]
+        _, tables = state.store.draw(
+            keys, lambda results: compare_tables(list(zip(names, results, strict=True)))
+        )
         shown = {
             name: frame.to_html(classes=f"compare {name}", float_format=number_text, border=0)
             for name, frame in with_differences(tables).items()

@@ -15,7 +15,13 @@ from typing import Any
 import pandas as pd
 
 from talentplan.report.result import AllocationResult
-from talentplan.web.forms import EVERY_COUNTY, FormLayout, floor_text, new_floor_fields
+from talentplan.web.forms import (
+    EVERY_COUNTY,
+    FormLayout,
+    counties_text,
+    floor_text,
+    new_floor_fields,
+)
 
 __all__ = [
     "CITY_WIDE_LABEL",
@@ -259,6 +265,12 @@ def _floor_line(rest: str, value: Any, layout: FormLayout | None) -> str:
         was = f"{floor.min_units:g} → "
     elif floor is not None and key == "by_year":
         was = f"{floor.by_year} → "
+    elif floor is not None and key == "program":
+        was = f"{floor.program} → "
+    if key == "counties":
+        before = counties_text(floor.counties) if floor is not None else ""
+        was = f"{before or 'every county'} → " if floor is not None else ""
+        value = str(value).strip() or "every county"
     return f"{name} {key.replace('_', ' ')} {was}{value}"
 
 

@@ -3,8 +3,8 @@
 The form holds, for an instance: a budget factor for every source and year and one for
 all budgets; each county's land quota (mu) and cadre hours; a switch for every program
 in every county; the equity floor (``min_coverage``); the policy floors (each one's
-minimum units and year can be changed, or the floor removed, and up to
-:data:`NEW_FLOORS` added); the objective, the time limit and the gap of the solve; and
+program, counties, minimum units and year can be changed, or the floor removed, and up
+to :data:`NEW_FLOORS` added); the objective, the time limit and the gap of the solve; and
 the scenario's name. :func:`scenario_from_form` turns the
 fields into the scenario's instance through the project's own checks, so a value the
 page refuses is refused with the message the command line gives for it:
@@ -53,6 +53,8 @@ __all__ = [
     "FormErrors",
     "FormLayout",
     "WhatIf",
+    "counties_text",
+    "county_list",
     "floor_text",
     "form_layout",
     "new_floor_fields",
@@ -77,6 +79,34 @@ NEW_FLOORS = 2
 
 EVERY_COUNTY = ""
 """Value of a new floor's county field that means every county."""
+
+COUNTY_SEPARATOR = ";"
+"""Between the counties of a floor's counties field, as in a workbook's ``floors`` sheet
+(where a ``[[floors]]`` table's list is one cell); blank: every county."""
+
+
+def county_list(text: str) -> list[str]:
+    """Read a floor's counties field: the ids between :data:`COUNTY_SEPARATOR`.
+
+    Examples
+    --------
+    >>> county_list(" Fogang; Yingde ;")
+    ['Fogang', 'Yingde']
+    >>> county_list("")
+    []
+    """
+    return [c.strip() for c in text.split(COUNTY_SEPARATOR) if c.strip()]
+
+
+def counties_text(counties: Sequence[str]) -> str:
+    """Write a floor's counties as its field shows them (empty: every county).
+
+    Examples
+    --------
+    >>> counties_text(("Fogang", "Yingde"))
+    'Fogang; Yingde'
+    """
+    return f"{COUNTY_SEPARATOR} ".join(counties)
 
 
 class FormErrors(ValueError):
@@ -301,17 +331,24 @@ def _floor_edits(layout: FormLayout, form: Mapping[str, str], changes: dict[str,
             continue
         units = str(form.get(f"{row}:min_units", _number_text(floor.min_units))).strip()
         year = str(form.get(f"{row}:by_year", floor.by_year)).strip()
+        program = str(form.get(f"{row}:program", floor.program)).strip()
+        where = str(form.get(f"{row}:counties", counties_text(floor.counties))).strip()
         if units != _number_text(floor.min_units):
             changes[f"{row}:min_units"] = units
         if year != str(floor.by_year):
             changes[f"{row}:by_year"] = year
+        if program != floor.program:
+            changes[f"{row}:program"] = program
+        if county_list(where) != list(floor.counties):
+            changes[f"{row}:counties"] = where
         tables.append(
             {
                 "name": floor.name,
-                "program": floor.program,
+                "program": program,
                 "by_year": year,
                 "min_units": units,
-                "counties": list(floor.counties),
+                # text, as a workbook's floors sheet holds it: the file's rules read it
+                "counties": where,
             }
         )
         rows.append(row)

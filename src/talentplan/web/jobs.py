@@ -21,6 +21,11 @@ the arguments spell and the command's deadline
   state ``error`` with its exit code; the server goes on.
 - **A worker that overruns** its time limit by :data:`GRACE_SECONDS` is stopped, then
   killed.
+- **Ended jobs are forgotten** beyond the latest :data:`KEEP_ENDED` (a server runs for
+  months); a running job never is. The scenario a job saved records the job's id in its
+  ``web.json`` (``job``), so the page of a forgotten job (or of one from before a
+  restart) still points to its plan
+  (:meth:`~talentplan.web.store.ScenarioStore.saved_by`).
 """
 
 from __future__ import annotations
@@ -48,13 +53,16 @@ from talentplan.data.instance import Instance
 from talentplan.scenarios.sweep import scenario_folder
 from talentplan.solver.api import SolveOptions
 
-__all__ = ["GRACE_SECONDS", "Job", "JobManager", "interrupted_key", "solve_args"]
+__all__ = ["GRACE_SECONDS", "KEEP_ENDED", "Job", "JobManager", "interrupted_key", "solve_args"]
 
 GRACE_SECONDS = 30.0
 """Seconds a worker may run past its time limit (start-up, files) before it is stopped."""
 
 FINAL = ("done", "error", "cancelled")
 """States of a job that has ended."""
+
+KEEP_ENDED = 50
+"""Ended jobs a :class:`JobManager` keeps, the latest to end; older ones are forgotten."""
 
 _CONTEXT = mp.get_context("spawn")
 
@@ -79,6 +87,8 @@ class Job:
         ``gap`` (None where not known yet).
     message
         What the page says about the job (the reason of an error, a note when done).
+    ended
+        When its follower finished with it (``time.monotonic()``), or None while it runs.
     """
 
     id: str
@@ -90,6 +100,7 @@ class Job:
     started: float = field(default_factory=time.monotonic)
     time_limit: float | None = None
     plan_status: str = ""
+    ended: float | None = None
     _process: Any = field(default=None, repr=False)
     _stop: Any = field(default=None, repr=False)
 
@@ -372,6 +383,7 @@ class JobManager:
         job = Job(uuid.uuid4().hex, name, scenario_folder(key), time_limit=options.time_limit)
         what = {
             "name": name,
+            "job": job.id,
             "key": key,
             "objective": objective,
             "changes": dict(changes),
@@ -397,7 +409,7 @@ class JobManager:
         return job
 
     def get(self, job_id: str) -> Job | None:
-        """Return the job ``job_id``, or None."""
+        """Return the job ``job_id``, or None (no such job, or forgotten: :data:`KEEP_ENDED`)."""
         with self._lock:
             return self.jobs.get(job_id)
 
@@ -457,6 +469,17 @@ class JobManager:
         # collected, not at the server's exit (which may skip finalisers).
         messages.close()
         job._stop = None
+        job.ended = time.monotonic()
+        self._forget_ended()
+
+    def _forget_ended(self) -> None:
+        """Forget the jobs that ended before the latest :data:`KEEP_ENDED` to end."""
+        with self._lock:
+            ended = sorted(
+                (j for j in self.jobs.values() if j.ended is not None), key=lambda j: j.ended or 0
+            )
+            for job in ended[: max(0, len(ended) - KEEP_ENDED)]:
+                del self.jobs[job.id]
 
     def _read(self, job: Job, messages: Any, process: Any) -> None:
         """Read progress into ``job`` until the worker says it is done or dies."""

@@ -21,6 +21,15 @@ A folder is built whole in a hidden sibling and renamed into place in one step
 of :data:`DOWNLOADS`, so no request names a path outside the folder. A scenario a
 sweep wrote has no ``report.html`` (``to_dir(report=False)``); the page draws it when
 asked (:meth:`ScenarioStore.drawn_report`) and does not write it into the folder.
+
+The files are read strictly: a ``row.json`` or ``web.json`` edited by hand that is not
+JSON, not an object, or holds a word where the page reads a number
+(:data:`_FIELDS`), raises :class:`~talentplan.errors.ScenarioFileError` naming the file
+and what is wrong (``scenarios/KEY/row.json: not valid JSON (line 3, column 5): ...``),
+as do a plan's files that cannot be read back or drawn. The list
+(:meth:`ScenarioStore.scenarios`) still lists such a scenario, with that message; a
+scenario without a plan (a sweep's infeasible one: its ``row.json`` alone, with the
+status and the reason) is listed and read as any other.
 """
 
 from __future__ import annotations
@@ -32,12 +41,13 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from talentplan._files import atomic_write_text, json_ready
+from talentplan.errors import ScenarioFileError
 from talentplan.report.html_report import render_report
 from talentplan.report.result import AllocationResult
 from talentplan.scenarios.sweep import ROW_FILE, SCENARIOS
@@ -53,6 +63,8 @@ __all__ = [
     "UnknownScenarioError",
 ]
 
+T = TypeVar("T")
+
 KEY_PATTERN = re.compile(r"[0-9a-f]{16}")
 """A scenario's folder name: 16 hexadecimal digits of its key (matched whole)."""
 
@@ -60,7 +72,8 @@ INSTANCE_FILE = "instance.xlsx"
 """The scenario's instance, every edit applied, as a workbook ``talentplan solve`` reads."""
 
 WEB_FILE = "web.json"
-"""What the page knows of a scenario: its name, the fields set, when it was solved."""
+"""What the page knows of a scenario: its name, the fields set, when and by which job
+(:class:`~talentplan.web.jobs.Job` id) it was solved."""
 
 REPORT_FILE = "report.html"
 """The plan's report; drawn when asked for where a sweep did not write it
@@ -99,25 +112,87 @@ class SavedScenario:
         Its ``row.json``: status, objective, spend and talent totals.
     web
         Its ``web.json`` (empty for a sweep's scenario).
+    problem
+        Why its files cannot be read (:class:`~talentplan.errors.ScenarioFileError`'s
+        message, naming the file), or ``""``; an unreadable scenario is listed with its
+        key for a name and empty ``row`` and ``web``.
     """
 
     key: str
     name: str
     row: dict[str, Any] = field(repr=False)
     web: dict[str, Any] = field(repr=False)
+    problem: str = ""
 
     @property
     def has_plan(self) -> bool:
         """Whether the folder holds a plan (infeasible and failed scenarios do not)."""
         return "objective" in self.row
 
+    @property
+    def edits_known(self) -> bool:
+        """Whether its ``web.json`` records the fields set on the page (a sweep's does not).
 
-def _read_json(path: Path) -> dict[str, Any]:
+        Only then can the form start from it (``edit as new``).
+        """
+        return "changes" in self.web
+
+
+def _is_number(value: Any) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
+def _is_changes(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(v, str | int | float) and not isinstance(v, bool) for v in value.values()
+    )
+
+
+_TEXT = ("text", lambda value: isinstance(value, str))
+_NUMBER = ("a number or null", _is_number)
+_FIELDS: dict[str, dict[str, tuple[str, Callable[[Any], bool]]]] = {
+    ROW_FILE: {
+        "key": _TEXT,
+        "status": _TEXT,
+        "reason": _TEXT,
+        **{n: _NUMBER for n in ("objective", "bound", "gap", "spend_total", "useful_final")},
+    },
+    WEB_FILE: {
+        "name": _TEXT,
+        "job": _TEXT,
+        "created": _TEXT,
+        "changes": ("an object of field names and values", _is_changes),
+    },
+    "summary.json": {"status": _TEXT},
+}
+"""The fields of a scenario's JSON files the page reads, with what each must hold."""
+
+
+def _read_json(path: Path, shown: str) -> dict[str, Any]:
+    """Read a scenario's JSON file; :class:`ScenarioFileError` naming ``shown`` if it is bad.
+
+    The fields of :data:`_FIELDS` the file has must hold what the page reads there (a
+    ``row.json`` edited by hand may say ``"objective": "high"``).
+    """
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioFileError(
+            shown, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
+    except OSError as exc:
+        raise ScenarioFileError(shown, f"cannot be read ({exc.strerror or exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise ScenarioFileError(shown, f"not valid JSON ({where}): {exc.msg}") from None
+    if not isinstance(data, dict):
+        raise ScenarioFileError(shown, f"not a JSON object but {type(data).__name__} {data!r:.40}")
+    for name, (expected, check) in _FIELDS.get(path.name, {}).items():
+        if name in data and not check(data[name]):
+            raise ScenarioFileError(shown, f"{name!r} should be {expected}, not {data[name]!r:.40}")
+    return data
 
 
 class ScenarioStore:
@@ -171,22 +246,51 @@ class ScenarioStore:
             raise UnknownScenarioError(f"no scenario {key!r}")
         return path
 
+    def _shown(self, key: str, name: str) -> str:
+        """Name a scenario's file as messages do: ``scenarios/KEY/NAME`` (no name: its folder)."""
+        return f"{SCENARIOS}/{key}/{name}".rstrip("/")
+
     def get(self, key: str) -> SavedScenario:
-        """Return the scenario ``key``; :class:`UnknownScenarioError` if there is none."""
+        """Return the scenario ``key``.
+
+        Raises
+        ------
+        UnknownScenarioError
+            There is no scenario ``key``.
+        ScenarioFileError
+            Its ``row.json`` or ``web.json`` cannot be read (edited by hand, say).
+        """
         path = self._path(key)
-        row = _read_json(path / ROW_FILE)
-        web = _read_json(path / WEB_FILE)
+        row = _read_json(path / ROW_FILE, self._shown(key, ROW_FILE))
+        web = {}
+        if (path / WEB_FILE).exists():  # a sweep's scenario has none
+            web = _read_json(path / WEB_FILE, self._shown(key, WEB_FILE))
         name = str(web.get("name") or f"sweep {key[:8]}")
         return SavedScenario(key, name, row, web)
 
     def scenarios(self) -> list[SavedScenario]:
-        """Return every complete scenario, the latest solved first."""
+        """Return every complete scenario, the latest solved first.
+
+        A scenario whose files cannot be read is listed too, with its ``problem``.
+        """
         found = []
         for path in self.root.iterdir():
             if KEY_PATTERN.fullmatch(path.name) and (path / ROW_FILE).is_file():
-                found.append(self.get(path.name))
+                try:
+                    found.append(self.get(path.name))
+                except ScenarioFileError as exc:
+                    found.append(SavedScenario(path.name, path.name, {}, {}, str(exc)))
         found.sort(key=lambda s: (str(s.web.get("created", "")), s.key), reverse=True)
         return found
+
+    def saved_by(self, job_id: str) -> SavedScenario | None:
+        """Return the scenario the page's job ``job_id`` saved (its ``web.json``'s ``job``).
+
+        None when no readable scenario records that job: it saved none (an error, a
+        scenario solved already), or never was.
+        """
+        found = [s for s in self.scenarios() if s.web.get("job") == job_id]
+        return found[0] if found else None
 
     def exists(self, key: str) -> bool:
         """Whether a complete scenario ``key`` is saved."""
@@ -233,22 +337,71 @@ class ScenarioStore:
         ------
         UnknownScenarioError
             No scenario ``key``, or it holds no plan (infeasible, failed).
+        ScenarioFileError
+            The plan's files cannot be read.
         """
+        if not self.get(key).has_plan:
+            raise UnknownScenarioError(f"scenario {key[:8]} has no plan")
+        return self.draw([key], lambda results: render_report(results[0]))[1]
+
+    def draw(
+        self, keys: Sequence[str], draw: Callable[[list[AllocationResult]], T]
+    ) -> tuple[list[AllocationResult], T]:
+        """Read the plans of scenarios ``keys`` and draw them with ``draw``; return both.
+
+        ``draw`` makes the report's page or sections, or the comparison's tables. A table
+        edited by hand may read back and still lack what the drawing needs (a column, a
+        number), which is said as a file that cannot be read.
+
+        Raises
+        ------
+        ScenarioFileError
+            A plan's files cannot be read (:meth:`result`), or the plans drawn.
+        """
+        results = [self.result(key) for key in keys]
         try:
-            result = self.result(key)
-        except FileNotFoundError:
-            raise UnknownScenarioError(f"scenario {key[:8]} has no plan") from None
-        return render_report(result)
+            return results, draw(results)
+        except (KeyError, ValueError, TypeError) as exc:
+            where = ", ".join(self._shown(key, "") for key in keys)
+            problem = f"its plan cannot be shown ({type(exc).__name__}: {exc})"
+            if len(keys) > 1:
+                problem = f"one of their plans cannot be shown ({type(exc).__name__}: {exc})"
+            raise ScenarioFileError(where, problem) from None
 
     def result(self, key: str) -> AllocationResult:
-        """Read the plan of scenario ``key`` back (:meth:`AllocationResult.from_dir`)."""
-        return AllocationResult.from_dir(self._path(key))
+        """Read the plan of scenario ``key`` back (:meth:`AllocationResult.from_dir`).
+
+        Raises
+        ------
+        UnknownScenarioError
+            There is no scenario ``key``.
+        ScenarioFileError
+            Its plan's files are missing or cannot be read: ``summary.json`` is named
+            with what is wrong; a table that does not parse with the reader's message.
+        """
+        path = self._path(key)
+        summary = self._shown(key, "summary.json")
+        if not (path / "summary.json").is_file():
+            raise ScenarioFileError(summary, f"missing, though {ROW_FILE} records a plan")
+        _read_json(path / "summary.json", summary)
+        try:
+            return AllocationResult.from_dir(path)
+        except FileNotFoundError as exc:
+            missing = Path(str(exc.filename)).name if exc.filename else ""
+            raise ScenarioFileError(self._shown(key, missing), f"missing ({exc})") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            problem = f"a file of its plan cannot be read ({type(exc).__name__}: {exc})"
+            raise ScenarioFileError(self._shown(key, ""), problem) from None
 
     def rename(self, key: str, name: str) -> None:
-        """Give scenario ``key`` a new name (its ``web.json`` is rewritten atomically)."""
+        """Give scenario ``key`` a new name (its ``web.json`` is rewritten atomically).
+
+        Raises :class:`ScenarioFileError` when its ``web.json`` cannot be read: it is
+        left as it is rather than replaced by one that forgets the scenario's changes.
+        """
         path = self._path(key)
         with self._lock:
-            web = _read_json(path / WEB_FILE)
+            web = self.get(key).web
             web["name"] = name.strip() or web.get("name") or key[:8]
             atomic_write_text(path / WEB_FILE, json.dumps(json_ready(web), indent=1))
 
