@@ -6,14 +6,18 @@ import json
 from pathlib import Path
 
 import pytest
+import typer
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import talentplan as tp
 from talentplan.cli import app as cli
+from talentplan.cli.manifest import command_args
 from talentplan.report.manifest import FORMAT, read_manifest, sha256_file
 from talentplan.report.result import RESULT_FILES
+from talentplan.solver.api import SolveOptions
 from talentplan.web.app import create_app
+from talentplan.web.jobs import _solve_options, solve_args
 from talentplan.web.store import INSTANCE_FILE
 
 from .conftest import start, wait
@@ -54,3 +58,25 @@ def test_replicate_reruns_a_page_scenario_and_every_output_matches(
     rerun = json.loads((new / "manifest.json").read_text())["command"]
     out = args.index("--out")
     assert rerun["args"][:out] + rerun["args"][out + 2 :] == args[:out] + args[out + 2 :]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        SolveOptions(20.0, 0.01, 1, "talent_index"),
+        SolveOptions(None, 1e-4, None, None, step_values=True, warm_start=False, build="arrays"),
+    ],
+)
+def test_the_pages_solve_arguments_are_those_talentplan_solve_records(
+    options: SolveOptions,
+) -> None:
+    # The web layer cannot import the command (cli > web), so it spells the command's
+    # options itself, twice: as flags and as Python names. Both must be what the command
+    # parses and records; an option added to ``talentplan solve`` fails here until the
+    # page spells it too.
+    args = solve_args(options, Path("/s/k"))
+    command = typer.main.get_command(cli).commands["solve"]  # type: ignore[attr-defined]
+    ctx = command.make_context("solve", list(args))
+    assert command_args(ctx) == args
+    params = {**ctx.params, "out_dir": str(ctx.params["out_dir"])}
+    assert params == _solve_options(options, Path("/s/k"))
