@@ -69,9 +69,13 @@ coupling row is still broken, or a county was split, every county's continuous c
 are *settled*: with the integers held, what is left is an LP with the same blocks, and
 the same column generation solves it exactly, from each county's LP at the bound's prices
 (the counties' fixed-integer LPs propose, the master prices, until the master needs no
-slack and nothing better is proposed); a county's proposals share its integers and see
-the linking columns at :math:`\pi`, where the master holds them too, so the master's mix
-of them is a plan. When that fails in its time, the counties that use the
+slack and nothing better is proposed); a county's proposals share its integers. The
+master leaves the continuous linking columns (the pool) free, with the counties'
+first-order response as their cost: held at :math:`\pi`, the pool's defining rows
+(coefficients of 1e-6 to 1e-3, against the pool's up to 1e4 in the stock balances) keep
+slacks above the tolerance, and settling failed at every size tried. The plan is then
+settled once more with the pool held at its new values, where that works, so that the
+master's mix is exact. When settling fails in its time, the counties that use the
 broken rows most are *re-balanced* with every other county held (one LP), and then
 *re-decided*: a MIP over a few of them, started from the re-balanced plan. The blocks
 whose linking columns the plan moved are re-solved at the new values with their
@@ -85,12 +89,8 @@ master LP itself: each county's mix of its LP plans, its units rounded down and 
 as above, its spending proposed by its LP with those units held (a county whose own
 rules those units break, a coverage floor say, decides them by its MIP at the same
 prices), then weighed, settled and checked like the whole plans, within
-``FIRST_PLAN_SHARE`` of the time left. Its settling leaves the continuous linking
-columns (the pool) free in the master, with the counties' first-order response as their
-cost: held at :math:`\pi`, the pool's defining rows cannot be met by counties whose units
-were rounded down, and the counties whose pool moved are re-solved at the plan's values
-as above. A time limit that ends during the county MIPs still returns that plan and that
-bound.
+``FIRST_PLAN_SHARE`` of the time left. A time limit that ends during the county MIPs
+still returns that plan and that bound.
 
 The gap certified is that plan's objective against the best :math:`L` of the rounds.
 """
@@ -720,7 +720,6 @@ class _Solve:
         index: list[int],
         y: np.ndarray,
         settle_share: float = SETTLE_SHARE,
-        hold_linking: bool = True,
     ) -> None:
         """Make a plan from the whole proposals ``index``; keep it when it is the best.
 
@@ -802,8 +801,8 @@ class _Solve:
             mendable = bool(np.all((broken_rows[:, ~self.cm.integer] != 0).sum(axis=1) > 0))
             self.check_time()
             kept = x.copy()
-            balanced = mendable and self.settle(x, index, y, settle_share, hold_linking)
-            if balanced and not hold_linking:
+            balanced = mendable and self.settle(x, index, y, settle_share, hold_linking=False)
+            if balanced:
                 self.hold_linking_at(x, y, settle_share)
             if not balanced and mendable:
                 x[:] = kept
@@ -891,7 +890,7 @@ class _Solve:
             if len({self.proposals.block[i] for i in index}) < self.nK:
                 self.notes.append("a county found no plan at the rounded units nor by its MIP")
                 return index
-        self.choose(index, y, settle_share=FIRST_SETTLE_SHARE, hold_linking=False)
+        self.choose(index, y, settle_share=FIRST_SETTLE_SHARE)
         return index
 
     def keep(self, x: np.ndarray) -> None:
