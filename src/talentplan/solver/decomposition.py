@@ -917,8 +917,9 @@ class _Solve:
         with its integers fixed proposes its best continuous plan at those prices, until
         the master needs no slack and the counties propose nothing better (or
         ``share`` of the time left is spent). A county's proposals share its
-        integers and see the linking columns at ``pi``, where the master holds them too,
-        so the master's mix of them keeps the county's rows: its solution is a plan.
+        integers and see the linking columns at ``pi``; with ``hold_linking`` the master
+        holds them there too, so its mix keeps every county's rows exactly; without, the
+        pool is free in the master and :meth:`keep` re-solves the counties it moved.
         ``x`` takes it; False when the master still needs a slack (the integers
         break a row that no continuous column can mend).
         """
